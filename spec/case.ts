@@ -1,0 +1,263 @@
+// The conformance case format: the source of truth for conformance/case.schema.json
+// (generated with typescript-json-schema). A case is a script of steps played by the daemon and
+// the client against one kernel (DESIGN.md "The one idea"). References are by name: a /dev/fuse
+// fd `dev`, a daemon file `bf1`, a registration `b1`, a client fd `f1`, a mapping `m1`.
+import type { World, OpenReplySpec } from '../fixtures/world.ts';
+import type { CheckId } from './check-ids.ts';
+import type { Errno } from './errno.ts';
+import type { InitFlagName } from './uapi.ts';
+import type { ExpectedObservation } from './observation.ts';
+
+/** Kernel-version profiles (sim/profiles). `nopt`: CONFIG_FUSE_PASSTHROUGH=n or pre-6.9. */
+export type ProfileName = '6.18' | '6.12' | '6.9' | 'nopt';
+
+/** The daemon's FUSE_INIT reply (kernel-spec.md §1.2, §2). */
+export interface InitReplySpec {
+  /** Reply with this error instead (INIT-3). */
+  error?: Errno;
+  /** Default 7 (INIT-3). */
+  major?: number;
+  /** Default: the kernel's minor. */
+  minor?: number;
+  /**
+   * 64-bit INIT flags by name; bits 32..63 travel in flags2, which the kernel reads only when
+   * INIT_EXT is present (INIT-6).
+   */
+  flags?: InitFlagName[];
+  /** Default 0 (INIT-4, INIT-8). Values outside 1..2 leave passthrough off. */
+  maxStackDepth?: number;
+  /** Send only this many bytes of fuse_init_out (INIT-4); default the full 64. */
+  length?: number;
+}
+
+/**
+ * Which credentials issue a backing ioctl:
+ * - `root`: the daemon thread as it is (CAP_SYS_ADMIN in the initial user namespace)
+ * - `noCapSysAdmin`: a thread that dropped CAP_SYS_ADMIN from its effective set (capset)
+ * - `userns`: root of a new user namespace (all caps there, none in the initial one)
+ */
+export type Cred = 'root' | 'noCapSysAdmin' | 'userns';
+
+/** Client open(2) flags by name. */
+export type OpenFlagName =
+  | 'O_RDONLY'
+  | 'O_WRONLY'
+  | 'O_RDWR'
+  | 'O_CREAT'
+  | 'O_EXCL'
+  | 'O_TRUNC'
+  | 'O_APPEND'
+  | 'O_DIRECT'
+  | 'O_SYNC'
+  | 'O_NOATIME'
+  | 'O_NONBLOCK';
+
+/** How the daemon opens a file it means to register (BOPEN-16). */
+export type DaemonOpenMode = 'rdonly' | 'wronly' | 'rdwr' | 'path' | 'pathNofollow';
+
+// ---- daemon steps -------------------------------------------------------------------------
+
+/** open("/dev/fuse"), naming the fd. */
+export interface DevOpenStep { op: 'devOpen'; as: string }
+/** FUSE_DEV_IOC_SYNC_INIT on a /dev/fuse fd (DEV-10..12, INIT-14). */
+export interface SyncInitStep { op: 'syncInit'; dev: string }
+/**
+ * mount(2) of the FUSE filesystem under test with this fd; the daemon answers INIT with `init`
+ * and the step waits until the kernel processed the reply (INIT-13), unless `deferInit`.
+ * Its value describes the INIT request the daemon received (INIT-1, INIT-2):
+ * `"<major>.<minor> offers:<names>"` where names are those of INIT_EXT and PASSTHROUGH that the
+ * request carried, comma-separated in that order, e.g. `"7.45 offers:INIT_EXT,PASSTHROUGH"`.
+ */
+export interface MountStep {
+  op: 'mount';
+  dev: string;
+  /** Default when absent: `{ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 }`. */
+  init?: InitReplySpec;
+  deferInit?: boolean;
+}
+
+/** The INIT reply a mount step sends when the case gives none: passthrough with msd 1. */
+export const DEFAULT_INIT_REPLY: InitReplySpec = { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 };
+/** Answer a deferred INIT (DEV-6). */
+export interface ReplyInitStep { op: 'replyInit'; init?: InitReplySpec }
+/** FUSE_DEV_IOC_CLONE: a new /dev/fuse fd attached to the same connection (DEV-9). */
+export interface DevCloneStep { op: 'devClone'; dev: string; as: string }
+/** read(2) on a /dev/fuse fd outside the daemon loop (DEV-3). */
+export interface DevReadStep { op: 'devRead'; dev: string }
+/** A raw ioctl word on a /dev/fuse fd, with a zeroed 64-byte argument or NULL (DEV-1). */
+export interface DevIoctlStep { op: 'devIoctl'; dev: string; cmd: number; nullArg?: boolean }
+/** close(2) of a /dev/fuse fd (LIFE-23..26). */
+export interface DevCloseStep { op: 'devClose'; dev: string }
+/** The daemon opens a world file (or an fd of a special kind) it may register. */
+export interface DaemonOpenStep {
+  op: 'daemonOpen';
+  /** A world file name, or `devfuse:<dev>` for that /dev/fuse fd itself (BOPEN-9). */
+  file: string;
+  mode: DaemonOpenMode;
+  as: string;
+}
+export interface DaemonCloseStep { op: 'daemonClose'; fd: string }
+/** FUSE_DEV_IOC_BACKING_OPEN (§4). On success the returned id is named `as`. */
+export interface BackingOpenStep {
+  op: 'backingOpen';
+  dev: string;
+  /** A daemon fd name, or a raw fd number (−1, a closed number) for BOPEN-7. */
+  fd: string | number;
+  flags?: number;
+  padding?: number;
+  /** Pass a NULL argument (BOPEN-3, DEV-4). */
+  nullArg?: boolean;
+  cred?: Cred;
+  /**
+   * If the ioctl is still blocked after this many ms (SYNC_INIT fd not attached, DEV-5, DEV-13),
+   * interrupt it with a signal; it then fails with EINTR. Without it such a step times out.
+   */
+  interruptAfterMs?: number;
+  as?: string;
+}
+/** FUSE_DEV_IOC_BACKING_CLOSE (§6). */
+export interface BackingCloseStep {
+  op: 'backingClose';
+  dev: string;
+  /** A registration name, or a raw id (0, −1, 999) for BCLOSE-6/7. */
+  id: string | number;
+  nullArg?: boolean;
+  cred?: Cred;
+}
+/** Change how the daemon answers OPEN/CREATE/OPENDIR for a node from now on. */
+export interface SetOpenReplyStep { op: 'setOpenReply'; node: string; reply: OpenReplySpec }
+/** Change the size the daemon reports for a node (IO-25, IO-28). */
+export interface SetDaemonSizeStep { op: 'setDaemonSize'; node: string; size: number }
+/** Abort the connection through fusectl (LIFE-19..21). */
+export interface AbortStep { op: 'abort' }
+/** umount2 of the FUSE mount under test (LIFE-22..26); EBUSY when files are open and not lazy. */
+export interface UmountStep { op: 'umount'; lazy?: boolean }
+
+// ---- client steps -------------------------------------------------------------------------
+
+/** open(2) of a FUSE node; O_CREAT on a name not in the world sends CREATE (OPEN-17). */
+export interface OpenStep { op: 'open'; node: string; flags?: OpenFlagName[]; as: string }
+export interface OpendirStep { op: 'opendir'; node?: string; as: string }
+export interface ReaddirStep { op: 'readdir'; fd: string }
+/** read(2), or pread(2) with `offset`. The value is the data read, summarised (observation.ts). */
+export interface ReadStep { op: 'read'; fd: string; length: number; offset?: number }
+/** write(2), or pwrite(2) with `offset`. The value is the number of bytes written. */
+export interface WriteStep { op: 'write'; fd: string; data: string; offset?: number }
+/** splice from the file into a pipe (IO-7, IO-8). */
+export interface SpliceReadStep { op: 'spliceRead'; fd: string; length: number; offset?: number }
+/** splice from a pipe into the file (IO-9, IO-10). */
+export interface SpliceWriteStep { op: 'spliceWrite'; fd: string; data: string; offset?: number }
+export interface MmapStep { op: 'mmap'; fd: string; shared: boolean; length?: number; write?: boolean; as: string }
+export interface MapReadStep { op: 'mapRead'; map: string; length: number; offset?: number }
+export interface MapWriteStep { op: 'mapWrite'; map: string; data: string; offset?: number }
+export interface MunmapStep { op: 'munmap'; map: string }
+/** fstat of an fd or stat of a node; value = size. `dontSync`: statx AT_STATX_DONT_SYNC (OBS-12). */
+export interface StatStep { op: 'stat'; fd?: string; node?: string; dontSync?: boolean }
+export interface LseekStep { op: 'lseek'; fd: string; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: number }
+export interface FtruncateStep { op: 'ftruncate'; fd: string; size: number }
+export interface FsyncStep { op: 'fsync'; fd: string; dataOnly?: boolean }
+export interface FallocateStep { op: 'fallocate'; fd: string; offset: number; length: number }
+/** A raw ioctl on a FUSE file (IO-22), e.g. FS_IOC_GETFLAGS for OPEN-21. */
+export interface FileIoctlStep { op: 'fileIoctl'; fd: string; cmd: number }
+/** copy_file_range from one fd into another (IO-21). */
+export interface CopyRangeStep { op: 'copyRange'; from: string; to: string; length: number }
+export interface CloseStep { op: 'close'; fd: string }
+
+// ---- observer steps -----------------------------------------------------------------------
+
+/** Read a world file's bytes directly, outside FUSE: did data reach the backing file? */
+export interface InspectBackingStep { op: 'inspectBacking'; file: string; length?: number; offset?: number }
+
+/**
+ * Read a kernel observable (kernel-spec.md §13) as a canonical value:
+ * - `devFdinfoKeys` / `fileFdinfoKeys`: sorted field names of /proc/self/fdinfo of `dev` / `fd`,
+ *   comma-separated (OBS-1, OBS-2, OBS-3)
+ * - `mapsPath`: `fuse` when /proc/self/maps names the mapping `map` by its FUSE path, else `backing` (OBS-4)
+ * - `fusectlEntries`: sorted names in /sys/fs/fuse/connections/<N>/ of the mount under test (OBS-5)
+ * - `fusectlWaiting`: the number in its `waiting` file (OBS-6)
+ * - `fdTableHasFile`: `yes` when any fd of the daemon's process refers to world file `file`,
+ *   as lsof would show it, else `no` (OBS-9)
+ * - `fuseTracepoints`: sorted names under tracefs events/fuse/ (OBS-10)
+ */
+export interface ObserveStep {
+  op: 'observe';
+  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'fuseTracepoints';
+  dev?: string;
+  fd?: string;
+  map?: string;
+  file?: string;
+}
+
+// ---- sim-only steps (states the kernel cannot reach in a bounded run) -----------------------
+
+/** Move the connection's id cursor (BID-5 wrap) or fill the id space (BID-6). */
+export interface SimIdCursorStep { op: 'simIdCursor'; next: number; fillToMax?: boolean }
+/** Make the next allocation fail (BOPEN-11 fuse_backing, BOPEN-12 idr). */
+export interface SimFailAllocStep { op: 'simFailAlloc'; what: 'fuseBacking' | 'idr' }
+
+export type DaemonStep =
+  | DevOpenStep
+  | SyncInitStep
+  | MountStep
+  | ReplyInitStep
+  | DevCloneStep
+  | DevReadStep
+  | DevIoctlStep
+  | DevCloseStep
+  | DaemonOpenStep
+  | DaemonCloseStep
+  | BackingOpenStep
+  | BackingCloseStep
+  | SetOpenReplyStep
+  | SetDaemonSizeStep
+  | AbortStep
+  | UmountStep;
+
+export type ClientStep =
+  | OpenStep
+  | OpendirStep
+  | ReaddirStep
+  | ReadStep
+  | WriteStep
+  | SpliceReadStep
+  | SpliceWriteStep
+  | MmapStep
+  | MapReadStep
+  | MapWriteStep
+  | MunmapStep
+  | StatStep
+  | LseekStep
+  | FtruncateStep
+  | FsyncStep
+  | FallocateStep
+  | FileIoctlStep
+  | CopyRangeStep
+  | CloseStep;
+
+export type Action = DaemonStep | ClientStep | InspectBackingStep | ObserveStep | SimIdCursorStep | SimFailAllocStep;
+export type StepOp = Action['op'];
+
+/** One step of a case: an action, the check ids it exercises, and optionally what must be seen. */
+export type Step = Action & {
+  /** Check ids this step exercises; the sim's explanation of the step must pass through them. */
+  checks?: CheckId[];
+  /** Expected observation, checked on every target. */
+  expect?: ExpectedObservation;
+  note?: string;
+};
+
+export interface Case {
+  /** Unique, kebab-case; the file name without .json. */
+  id: string;
+  title: string;
+  /** What a daemon author learns from this case. */
+  description?: string;
+  /** Spec check ids the case covers. */
+  checks: CheckId[];
+  /** Profiles the case applies to; default all profiles that have passthrough. */
+  profiles?: ProfileName[];
+  /** Why the case runs on the sim only (a state the kernel cannot reach in a bounded run). */
+  simOnly?: string;
+  world: World;
+  steps: Step[];
+}

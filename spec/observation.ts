@@ -1,0 +1,85 @@
+// The canonical observation: what one step did, as both targets report it (DESIGN.md).
+// Canonical rules, applied by `canonicalRequests` / `canonicalEvents`:
+// - `requests` lists the FUSE requests the daemon received while the step ran and settled, in
+//   order, without LOOKUP/FORGET/BATCH_FORGET/INTERRUPT (dcache and reclaim noise), and with
+//   consecutive repeats collapsed (the kernel may split one read into several READs).
+// - `events` lists inotify events on world files as `<file>:open|close_write|close_nowrite`, in
+//   order, consecutive repeats collapsed (inotify merges identical events itself, OBS-8).
+import type { CheckId } from './check-ids.ts';
+import type { Errno } from './errno.ts';
+import type { FuseOpcodeName } from './uapi.ts';
+
+export type BackingEventKind = 'open' | 'close_write' | 'close_nowrite';
+/** `<world file name>:<kind>` */
+export type BackingEvent = `${string}:${BackingEventKind}`;
+
+/** Why the sim answered as it did: the checks passed through, in order, and the hidden cause. */
+export interface Explanation {
+  checks: CheckId[];
+  /** The internal errno behind an EIO at open (OBS-11), or the backing open's errno. */
+  cause?: Errno;
+  /** Kernel functions involved, outermost first (e.g. fuse_dev_ioctl, fuse_backing_open). */
+  functions?: string[];
+  /** Free text for people: what a daemon author should change. */
+  advice?: string;
+}
+
+/** A step the target could not carry out (not a kernel answer). */
+export interface TargetFault {
+  kind: 'timeout' | 'unsupported' | 'crash' | 'setup';
+  message: string;
+}
+
+export interface Observation {
+  /** null when the syscall succeeded. */
+  errno: Errno | null;
+  /** The success value: an id, a byte count, a size, an offset, or data read (summarised). */
+  value?: number | string | null;
+  requests: FuseOpcodeName[];
+  events: BackingEvent[];
+  /** Sim only; never compared. */
+  explain?: Explanation;
+  fault?: TargetFault;
+}
+
+/** What a case may assert about a step; every field given must equal the observation's. */
+export interface ExpectedObservation {
+  errno?: Errno | null;
+  value?: number | string | null;
+  requests?: FuseOpcodeName[];
+  events?: BackingEvent[];
+  /** Sim only: the internal cause behind an EIO (OBS-11). */
+  cause?: Errno;
+}
+
+const NOISE: ReadonlySet<FuseOpcodeName> = new Set(['LOOKUP', 'FORGET', 'BATCH_FORGET', 'INTERRUPT']);
+
+function collapseRepeats<T>(xs: readonly T[]): T[] {
+  return xs.filter((x, i) => i === 0 || xs[i - 1] !== x);
+}
+
+export function canonicalRequests(raw: readonly FuseOpcodeName[]): FuseOpcodeName[] {
+  return collapseRepeats(raw.filter((op) => !NOISE.has(op)));
+}
+
+export function canonicalEvents(raw: readonly BackingEvent[]): BackingEvent[] {
+  return collapseRepeats(raw);
+}
+
+/**
+ * Summarise bytes as runs: "B*4096", "X*5+B*4091", "" for none. Bytes outside printable ASCII
+ * are written as \xNN. Both targets summarise reads this way, so traces stay short and readable.
+ */
+export function summarizeBytes(bytes: Uint8Array): string {
+  const runs: string[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let j = i + 1;
+    while (j < bytes.length && bytes[j] === b) j++;
+    const ch = b >= 0x21 && b <= 0x7e && b !== 0x2a && b !== 0x2b ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+    runs.push(`${ch}*${j - i}`);
+    i = j;
+  }
+  return runs.join('+');
+}
