@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { generateSchemas, SCHEMA_TARGETS } from '../scripts/gen-schema.ts';
+import { readFileSync } from 'node:fs';
+
+describe('generated JSON schemas', () => {
+  // The committed schemas must be exactly what typescript-json-schema makes of the types now:
+  // a type change without `npm run gen:schema` fails here.
+  const generated = generateSchemas();
+  for (const { target, text } of generated) {
+    it(`${target.out} is up to date with ${target.typeName} in ${target.source} (npm run gen:schema)`, () => {
+      const committed = readFileSync(new URL(`../${target.out}`, import.meta.url), 'utf8');
+      expect(committed === text, `${target.out} is stale: run npm run gen:schema`).toBe(true);
+    });
+  }
+
+  it('covers both schemas (case and report)', () => {
+    expect(SCHEMA_TARGETS.map((t) => t.out).sort()).toEqual(['conformance/case.schema.json', 'reports/report.schema.json']);
+  });
+
+  it('the case schema forbids unknown properties and requires the case fields of spec/case.ts', () => {
+    const schema = JSON.parse(generated.find((g) => g.target.typeName === 'Case')!.text) as {
+      additionalProperties: boolean;
+      required: string[];
+    };
+    expect(schema.additionalProperties).toBe(false);
+    expect([...schema.required].sort()).toEqual(['checks', 'id', 'steps', 'title', 'world']);
+  });
+});
