@@ -4,10 +4,13 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   EINTR: 4,
+  ENXIO: 6,
   EIO: 5,
   EBADF: 9,
   EAGAIN: 11,
   ENOMEM: 12,
+  EACCES: 13,
+  EACCES: 13,
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
@@ -30,6 +33,7 @@ export const ERRNO = {
   EOVERFLOW: 75,
   EOPNOTSUPP: 95,
   ENOTCONN: 107,
+  ECONNREFUSED: 111,
   ETIMEDOUT: 110,
 } as const;
 
