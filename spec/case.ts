@@ -85,7 +85,17 @@ export interface DevCloneStep { op: 'devClone'; dev: string; as: string }
 /** read(2) on a /dev/fuse fd outside the daemon loop (DEV-3). */
 export interface DevReadStep { op: 'devRead'; dev: string }
 /** A raw ioctl word on a /dev/fuse fd, with a zeroed 64-byte argument or NULL (DEV-1). */
-export interface DevIoctlStep { op: 'devIoctl'; dev: string; cmd: number; nullArg?: boolean }
+export interface DevIoctlStep {
+  op: 'devIoctl';
+  dev: string;
+  cmd: number;
+  nullArg?: boolean;
+  /**
+   * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
+   * O_LARGEFILE, OPEN-1). Cases using it set `simOnly`.
+   */
+  compat32?: boolean;
+}
 /** close(2) of a /dev/fuse fd (LIFE-23..26). */
 export interface DevCloseStep { op: 'devClose'; dev: string }
 /** The daemon opens a world file (or an fd of a special kind) it may register. */
@@ -114,6 +124,11 @@ export interface BackingOpenStep {
    */
   interruptAfterMs?: number;
   as?: string;
+  /**
+   * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
+   * O_LARGEFILE, OPEN-1). Cases using it set `simOnly`.
+   */
+  compat32?: boolean;
 }
 /** FUSE_DEV_IOC_BACKING_CLOSE (§6). */
 export interface BackingCloseStep {
@@ -123,6 +138,11 @@ export interface BackingCloseStep {
   id: string | number;
   nullArg?: boolean;
   cred?: Cred;
+  /**
+   * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
+   * O_LARGEFILE, OPEN-1). Cases using it set `simOnly`.
+   */
+  compat32?: boolean;
 }
 /** Change how the daemon answers OPEN/CREATE/OPENDIR for a node from now on. */
 export interface SetOpenReplyStep { op: 'setOpenReply'; node: string; reply: OpenReplySpec }
@@ -136,7 +156,17 @@ export interface UmountStep { op: 'umount'; lazy?: boolean }
 // ---- client steps -------------------------------------------------------------------------
 
 /** open(2) of a FUSE node; O_CREAT on a name not in the world sends CREATE (OPEN-17). */
-export interface OpenStep { op: 'open'; node: string; flags?: OpenFlagName[]; as: string }
+export interface OpenStep {
+  op: 'open';
+  node: string;
+  flags?: OpenFlagName[];
+  as: string;
+  /**
+   * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
+   * O_LARGEFILE, OPEN-1). Cases using it set `simOnly`.
+   */
+  compat32?: boolean;
+}
 export interface OpendirStep { op: 'opendir'; node?: string; as: string }
 export interface ReaddirStep { op: 'readdir'; fd: string }
 /** read(2), or pread(2) with `offset`. The value is the data read, summarised (observation.ts). */
