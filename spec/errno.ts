@@ -10,7 +10,6 @@ export const ERRNO = {
   EAGAIN: 11,
   ENOMEM: 12,
   EACCES: 13,
-  EACCES: 13,
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
