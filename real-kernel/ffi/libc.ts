@@ -1,0 +1,186 @@
+// The syscall layer: glibc functions through koffi, each returning the result or −errno
+// (kernel style), so callers handle errors as values. Loaded lazily: importing this module on a
+// machine without koffi's native part must not crash the sim-only paths.
+import koffi from 'koffi';
+import { AT_FDCWD } from './consts.ts';
+
+/** An opaque pointer as koffi returns it (mmap). */
+export type Pointer = object;
+
+interface Raw {
+  open: (p: string, f: number, m: number) => number;
+  close: (fd: number) => number;
+  read: (fd: number, b: Uint8Array, n: number) => number;
+  write: (fd: number, b: Uint8Array, n: number) => number;
+  pread: (fd: number, b: Uint8Array, n: number, off: number) => number;
+  pwrite: (fd: number, b: Uint8Array, n: number, off: number) => number;
+  ioctl: (fd: number, req: number, arg: Uint8Array | null) => number;
+  mount: (src: string | null, tgt: string, type: string | null, flags: number, data: string | null) => number;
+  umount2: (tgt: string, flags: number) => number;
+  capget: (hdr: Uint8Array, data: Uint8Array) => number;
+  capset: (hdr: Uint8Array, data: Uint8Array) => number;
+  unshare: (flags: number) => number;
+  setns: (fd: number, nstype: number) => number;
+  prctl: (opt: number, a: number, b: number, c: number, d: number) => number;
+  inotify_init1: (flags: number) => number;
+  inotify_add_watch: (fd: number, path: string, mask: number) => number;
+  mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => Pointer;
+  munmap: (p: Pointer, len: number) => number;
+  msync: (p: Pointer, len: number, flags: number) => number;
+  splice: (fdIn: number, offIn: BigInt64Array | null, fdOut: number, offOut: BigInt64Array | null, len: number, flags: number) => number;
+  pipe2: (fds: Int32Array, flags: number) => number;
+  statx: (dirfd: number, path: string, flags: number, mask: number, buf: Uint8Array) => number;
+  lseek: (fd: number, off: number, whence: number) => number;
+  ftruncate: (fd: number, len: number) => number;
+  fsync: (fd: number) => number;
+  fdatasync: (fd: number) => number;
+  fallocate: (fd: number, mode: number, off: number, len: number) => number;
+  copy_file_range: (fdIn: number, offIn: null, fdOut: number, offOut: null, len: number, flags: number) => number;
+  syscall0: (nr: number) => number;
+  syscall3: (nr: number, a: number, b: number, c: number) => number;
+  poll: (fds: Uint8Array, n: number, timeout: number) => number;
+  eventfd: (initval: number, flags: number) => number;
+  mknod: (path: string, mode: number, dev: number) => number;
+  mkfifo: (path: string, mode: number) => number;
+  socket: (domain: number, type: number, proto: number) => number;
+  bind: (fd: number, addr: Uint8Array, len: number) => number;
+  getpid: () => number;
+}
+
+let raw: Raw | null = null;
+
+function load(): Raw {
+  if (raw) return raw;
+  const lib = koffi.load('libc.so.6');
+  const f = (sig: string): never => lib.func(sig) as never;
+  raw = {
+    open: f('int open(const char *path, int flags, int mode)'),
+    close: f('int close(int fd)'),
+    read: f('long read(int fd, void *buf, unsigned long n)'),
+    write: f('long write(int fd, const void *buf, unsigned long n)'),
+    pread: f('long pread(int fd, void *buf, unsigned long n, long off)'),
+    pwrite: f('long pwrite(int fd, const void *buf, unsigned long n, long off)'),
+    ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
+    mount: f('int mount(const char *src, const char *tgt, const char *type, unsigned long flags, const char *data)'),
+    umount2: f('int umount2(const char *tgt, int flags)'),
+    capget: f('int capget(void *hdr, void *data)'),
+    capset: f('int capset(void *hdr, void *data)'),
+    unshare: f('int unshare(int flags)'),
+    setns: f('int setns(int fd, int nstype)'),
+    prctl: f('int prctl(int opt, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
+    inotify_init1: f('int inotify_init1(int flags)'),
+    inotify_add_watch: f('int inotify_add_watch(int fd, const char *path, uint32_t mask)'),
+    mmap: f('void *mmap(void *addr, unsigned long len, int prot, int flags, int fd, long off)'),
+    munmap: f('int munmap(void *p, unsigned long len)'),
+    msync: f('int msync(void *p, unsigned long len, int flags)'),
+    splice: f('long splice(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
+    pipe2: f('int pipe2(void *fds, int flags)'),
+    statx: f('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
+    lseek: f('long lseek(int fd, long off, int whence)'),
+    ftruncate: f('int ftruncate(int fd, long len)'),
+    fsync: f('int fsync(int fd)'),
+    fdatasync: f('int fdatasync(int fd)'),
+    fallocate: f('int fallocate(int fd, int mode, long off, long len)'),
+    copy_file_range: f('long copy_file_range(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
+    syscall0: f('long syscall(long nr)'),
+    syscall3: f('long syscall(long nr, long a, long b, long c)'),
+    poll: f('int poll(void *fds, unsigned long n, int timeout)'),
+    eventfd: f('int eventfd(unsigned int initval, int flags)'),
+    mknod: f('int mknod(const char *path, unsigned int mode, unsigned long dev)'),
+    mkfifo: f('int mkfifo(const char *path, unsigned int mode)'),
+    socket: f('int socket(int domain, int type, int proto)'),
+    bind: f('int bind(int fd, const void *addr, unsigned int len)'),
+    getpid: f('int getpid()'),
+  };
+  return raw;
+}
+
+/** −errno when the call failed (returned a negative value), else the result. */
+function ret(r: number): number {
+  return r < 0 ? -koffi.errno() : r;
+}
+
+export const sys = {
+  open: (path: string, flags: number, mode = 0o644): number => ret(load().open(path, flags, mode)),
+  close: (fd: number): number => ret(load().close(fd)),
+  read: (fd: number, buf: Uint8Array, n = buf.length): number => ret(load().read(fd, buf, n)),
+  write: (fd: number, buf: Uint8Array, n = buf.length): number => ret(load().write(fd, buf, n)),
+  pread: (fd: number, buf: Uint8Array, n: number, off: number): number => ret(load().pread(fd, buf, n, off)),
+  pwrite: (fd: number, buf: Uint8Array, n: number, off: number): number => ret(load().pwrite(fd, buf, n, off)),
+  ioctl: (fd: number, req: number, arg: Uint8Array | null): number => ret(load().ioctl(fd, req >>> 0, arg)),
+  mount: (src: string | null, tgt: string, type: string | null, flags: number, data: string | null): number =>
+    ret(load().mount(src, tgt, type, flags, data)),
+  umount2: (tgt: string, flags: number): number => ret(load().umount2(tgt, flags)),
+  capget: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capget(hdr, data)),
+  capset: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capset(hdr, data)),
+  unshare: (flags: number): number => ret(load().unshare(flags)),
+  setns: (fd: number, nstype: number): number => ret(load().setns(fd, nstype)),
+  prctl: (opt: number, a: number, b = 0, c = 0, d = 0): number => ret(load().prctl(opt, a, b, c, d)),
+  inotifyInit: (flags: number): number => ret(load().inotify_init1(flags)),
+  inotifyAddWatch: (fd: number, path: string, mask: number): number => ret(load().inotify_add_watch(fd, path, mask >>> 0)),
+  /** The mapping, or −errno. */
+  mmap: (len: number, prot: number, flags: number, fd: number, off = 0): Pointer | number => {
+    const p = load().mmap(null, len, prot, flags, fd, off);
+    return koffi.address(p) === 0xffffffffffffffffn ? -koffi.errno() : p;
+  },
+  munmap: (p: Pointer, len: number): number => ret(load().munmap(p, len)),
+  msync: (p: Pointer, len: number, flags: number): number => ret(load().msync(p, len, flags)),
+  /** Bytes of a mapping, live (reads and writes go to the mapped pages). */
+  view: (p: Pointer, len: number): Uint8Array => new Uint8Array(koffi.view(p, len)),
+  splice: (fdIn: number, offIn: number | null, fdOut: number, offOut: number | null, len: number, flags = 0): number =>
+    ret(
+      load().splice(
+        fdIn,
+        offIn === null ? null : BigInt64Array.of(BigInt(offIn)),
+        fdOut,
+        offOut === null ? null : BigInt64Array.of(BigInt(offOut)),
+        len,
+        flags,
+      ),
+    ),
+  /** [readFd, writeFd] or −errno. */
+  pipe: (flags = 0): [number, number] | number => {
+    const fds = new Int32Array(2);
+    const r = ret(load().pipe2(fds, flags));
+    return r < 0 ? r : [fds[0]!, fds[1]!];
+  },
+  /** struct statx (256 bytes) of a path or (with AT_EMPTY_PATH and path '') of an fd. */
+  statx: (dirfd: number, path: string, flags: number, mask: number, buf: Uint8Array): number =>
+    ret(load().statx(dirfd, path, flags, mask, buf)),
+  lseek: (fd: number, off: number, whence: number): number => ret(load().lseek(fd, off, whence)),
+  ftruncate: (fd: number, len: number): number => ret(load().ftruncate(fd, len)),
+  fsync: (fd: number): number => ret(load().fsync(fd)),
+  fdatasync: (fd: number): number => ret(load().fdatasync(fd)),
+  fallocate: (fd: number, mode: number, off: number, len: number): number => ret(load().fallocate(fd, mode, off, len)),
+  copyFileRange: (fdIn: number, fdOut: number, len: number): number => ret(load().copy_file_range(fdIn, null, fdOut, null, len, 0)),
+  gettid: (): number => load().syscall0(186),
+  tgkill: (tgid: number, tid: number, sig: number): number => ret(load().syscall3(234, tgid, tid, sig)),
+  /** poll(2) on fds for POLLIN; returns the revents per fd, or −errno. */
+  pollIn: (fds: readonly number[], timeoutMs: number): number[] | number => {
+    const arr = new Uint8Array(8 * fds.length);
+    const dv = new DataView(arr.buffer);
+    fds.forEach((fd, i) => {
+      dv.setInt32(i * 8, fd, true);
+      dv.setInt16(i * 8 + 4, 1, true);
+    });
+    const r = ret(load().poll(arr, fds.length, timeoutMs));
+    if (r < 0) return r;
+    return fds.map((_, i) => dv.getInt16(i * 8 + 6, true));
+  },
+  eventfd: (flags: number): number => ret(load().eventfd(0, flags)),
+  mknod: (path: string, mode: number, dev: number): number => ret(load().mknod(path, mode, dev)),
+  mkfifo: (path: string, mode: number): number => ret(load().mkfifo(path, mode)),
+  /** A bound AF_UNIX socket file at `path`; returns the socket fd. */
+  unixSocketAt: (path: string): number => {
+    const fd = ret(load().socket(1, 1, 0));
+    if (fd < 0) return fd;
+    const addr = new Uint8Array(110);
+    new DataView(addr.buffer).setUint16(0, 1, true);
+    addr.set(new TextEncoder().encode(path), 2);
+    const r = ret(load().bind(fd, addr, addr.length));
+    return r < 0 ? r : fd;
+  },
+  getpid: (): number => load().getpid(),
+};
+
+export { AT_FDCWD };
