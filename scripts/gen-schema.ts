@@ -50,9 +50,31 @@ export function generateSchemas(): { target: SchemaTarget; text: string }[] {
   const generator = TJS.buildGenerator(program, SETTINGS);
   if (!generator) throw new Error('typescript-json-schema: the TypeScript program has errors (run npx tsc -p . --noEmit)');
   return SCHEMA_TARGETS.map((target) => {
-    const schema = generator.getSchemaForSymbol(target.typeName);
+    const schema = fixRecordDefinitions(generator.getSchemaForSymbol(target.typeName) as SchemaObject, generator);
     return { target, text: `${JSON.stringify(schema, null, 2)}\n` };
   });
+}
+
+type SchemaObject = Record<string, unknown> & { definitions?: Record<string, SchemaObject> };
+
+/**
+ * typescript-json-schema turns `Record<string, T>` under noExtraProps into an object that
+ * allows no properties at all (and drops T). Repair each such definition to
+ * `additionalProperties: { $ref: T }`, adding T's own definition.
+ */
+function fixRecordDefinitions(schema: SchemaObject, generator: TJS.JsonSchemaGenerator): SchemaObject {
+  const defs = schema.definitions ?? {};
+  for (const [name, def] of Object.entries(defs)) {
+    const m = /^Record<string,(\w+)>$/.exec(name);
+    if (!m || def['properties'] !== undefined || def['additionalProperties'] !== false) continue;
+    const valueType = m[1]!;
+    const valueSchema = generator.getSchemaForSymbol(valueType, true) as SchemaObject;
+    const { definitions: nested = {}, $schema: _ignored, ...valueDef } = valueSchema;
+    for (const [n, d] of Object.entries(nested)) defs[n] ??= d;
+    defs[valueType] ??= valueDef;
+    defs[name] = { type: 'object', additionalProperties: { $ref: `#/definitions/${valueType}` } };
+  }
+  return schema;
 }
 
 /** Targets whose committed file differs from what the types generate now. */

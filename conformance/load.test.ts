@@ -1,0 +1,192 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Case, Step } from '../spec/case.ts';
+import { formatLoadError, loadCaseFile, loadCases } from './load.ts';
+import { jsonErrorOffset } from './json-position.ts';
+import { checkNames } from './validate.ts';
+
+const fixtures = fileURLToPath(new URL('./test-fixtures/', import.meta.url));
+const fixture = (name: string) => join(fixtures, `${name}.json`);
+
+function errorLines(name: string): string[] {
+  return loadCaseFile(fixture(name)).errors.map(formatLoadError);
+}
+
+/** Every message is one line, names the file, and is not a stack trace. */
+function expectWellFormed(lines: string[], file: string) {
+  expect(lines.length).toBeGreaterThan(0);
+  for (const l of lines) {
+    expect(l).not.toContain('\n');
+    expect(l).not.toMatch(/\n\s+at |Error:/);
+    expect(l).toContain(`${file}.json`);
+  }
+}
+
+describe('case loader: bad input names file, JSON path and what was expected', () => {
+  it('loads a sound case without errors', () => {
+    const r = loadCaseFile(fixture('valid-case'));
+    expect(r.errors).toEqual([]);
+    expect(r.case?.id).toBe('valid-case');
+  });
+
+  it('malformed JSON: line and column of the trailing comma', () => {
+    const lines = errorLines('malformed-json');
+    expectWellFormed(lines, 'malformed-json');
+    expect(lines).toHaveLength(1);
+    // The stray "]" after the trailing comma is on line 8, column 3 of the fixture.
+    expect(lines[0]).toMatch(/malformed JSON at line 8, column 3/);
+    expect(lines[0]).toMatch(/expected one JSON object/);
+  });
+
+  it('unknown step op: path /steps/2/op, the bad op, the nearest op and the list of ops', () => {
+    const lines = errorLines('unknown-op');
+    expectWellFormed(lines, 'unknown-op');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(': /steps/2/op: unknown step op "backingOpn"');
+    expect(lines[0]).toContain('did you mean "backingOpen"?');
+    expect(lines[0]).toMatch(/expected one of: devOpen, .*backingClose/);
+  });
+
+  it('undefined name: the daemon fd "bf2" was never opened', () => {
+    const lines = errorLines('undefined-name');
+    expectWellFormed(lines, 'undefined-name');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(': /steps/3/fd: "bf2" is not defined');
+    expect(lines[0]).toContain('expected a daemon fd');
+    expect(lines[0]).toContain('defined so far: bf1');
+  });
+
+  it('wrong type: a read length given as a string', () => {
+    const lines = errorLines('wrong-type');
+    expectWellFormed(lines, 'wrong-type');
+    expect(lines).toEqual([expect.stringContaining(': /steps/3/length: expected number, got string "4096"')]);
+  });
+
+  it('a directory with broken files still loads the sound ones and reports each broken one', () => {
+    const r = loadCases([fixtures]);
+    expect(r.cases.map((c) => c.case.id)).toEqual(['valid-case']);
+    const broken = new Set(r.errors.map((e) => e.file.replace(/^.*\//, '')));
+    expect([...broken].sort()).toEqual(['malformed-json.json', 'undefined-name.json', 'unknown-op.json', 'wrong-type.json']);
+  });
+
+  it('an unknown id or path is an error naming it, not a crash', () => {
+    const r = loadCases(['no-such-case-id'], fixtures);
+    expect(r.cases).toEqual([]);
+    expect(r.errors.map(formatLoadError)).toEqual([expect.stringMatching(/^no-such-case-id: no such case file, and no case with this id/)]);
+  });
+
+  it('finds a case by id in the given library directory', () => {
+    const r = loadCases(['valid-case'], fixtures);
+    expect(r.errors).toEqual([]);
+    expect(r.cases.map((c) => c.case.id)).toEqual(['valid-case']);
+  });
+
+  describe('file-level checks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fusepass-load-'));
+    const write = (name: string, data: unknown) => {
+      const p = join(dir, name);
+      writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data));
+      return p;
+    };
+    const minimal = (id: string) => ({ id, title: 't', checks: ['DEV-3'], world: {}, steps: [{ op: 'devOpen', as: 'dev' }, { op: 'devRead', dev: 'dev' }] });
+
+    it('id must equal the file name', () => {
+      const lines = loadCaseFile(write('some-name.json', minimal('other-name'))).errors.map(formatLoadError);
+      expect(lines).toEqual([expect.stringMatching(/some-name\.json: \/id: "other-name" differs from the file name \(expected "some-name"\)/)]);
+    });
+
+    it('a duplicate id across two files is reported on the second file', () => {
+      const a = join(dir, 'a');
+      const b = join(dir, 'b');
+      mkdirSync(a);
+      mkdirSync(b);
+      writeFileSync(join(a, 'dup-case.json'), JSON.stringify(minimal('dup-case')));
+      writeFileSync(join(b, 'dup-case.json'), JSON.stringify(minimal('dup-case')));
+      const r = loadCases([a, b]);
+      expect(r.cases).toHaveLength(1);
+      expect(r.errors.map(formatLoadError)).toEqual([expect.stringMatching(/b\/dup-case\.json: \/id: duplicate case id "dup-case" \(also in .*a\/dup-case\.json/)]);
+    });
+
+    it('an unknown check id is named with the expected source of ids', () => {
+      const lines = loadCaseFile(write('bad-check.json', { ...minimal('bad-check'), checks: ['BOPEN-99'] })).errors.map(formatLoadError);
+      expect(lines).toEqual([expect.stringMatching(/\/checks\/0: unknown check id "BOPEN-99".*expected an id of spec\/check-ids\.ts/)]);
+    });
+
+    it('an extra property is named with the allowed ones', () => {
+      const lines = loadCaseFile(write('extra-prop.json', { ...minimal('extra-prop'), steps: [{ op: 'devOpen', as: 'dev', bogus: 1 }] })).errors.map(formatLoadError);
+      expect(lines).toEqual([expect.stringMatching(/\/steps\/0\/bogus: unexpected property "bogus" \(expected only: op, as, /)]);
+    });
+
+    it('a missing required property of a step is named with the step kind', () => {
+      const lines = loadCaseFile(write('missing-prop.json', { ...minimal('missing-prop'), steps: [{ op: 'devOpen' }] })).errors.map(formatLoadError);
+      expect(lines).toEqual([expect.stringMatching(/\/steps\/0: missing required property "as" of a "devOpen" step/)]);
+    });
+
+    it('an empty file and a non-object are reported, not thrown', () => {
+      expect(loadCaseFile(write('empty.json', '')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/empty\.json: malformed JSON the file is empty/)]);
+      expect(loadCaseFile(write('array.json', '[]')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/array\.json: expected a JSON object \(a case\), got an array/)]);
+    });
+  });
+});
+
+describe('semantic name checks', () => {
+  const kase = (steps: Step[], world: Case['world'] = {}): Case => ({ id: 'x', title: 'x', checks: [], world, steps });
+
+  it('a name used before the step that defines it', () => {
+    const issues = checkNames(kase([{ op: 'read', fd: 'f1', length: 1 }, { op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f1' }], { nodes: { a: {} } }));
+    expect(issues).toEqual([{ path: '/steps/0/fd', message: expect.stringContaining('"f1" is used before step 3 defines it') }]);
+  });
+
+  it('a name of the wrong kind (a /dev/fuse fd used as a client fd)', () => {
+    const issues = checkNames(kase([{ op: 'devOpen', as: 'dev' }, { op: 'close', fd: 'dev' }]));
+    expect(issues).toEqual([{ path: '/steps/1/fd', message: expect.stringMatching(/"dev" is a \/dev\/fuse fd \(step 0\), expected a client fd/) }]);
+  });
+
+  it('a world open reply naming a registration no step makes', () => {
+    const issues = checkNames(kase([{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f1' }], { nodes: { a: { open: { flags: ['PASSTHROUGH'], backing: 'b1' } } } }));
+    expect(issues).toEqual([{ path: '/world/nodes/a/open/backing', message: expect.stringContaining('"b1" is not a backing registration when step 2 opens "a"') }]);
+  });
+
+  it('raw numbers are not names (BOPEN-7 uses a raw fd, BCLOSE-6 a raw id)', () => {
+    const issues = checkNames(kase([{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'backingOpen', dev: 'dev', fd: -1 }, { op: 'backingClose', dev: 'dev', id: 0 }]));
+    expect(issues).toEqual([]);
+  });
+
+  it('unknown node and world file, and observe without its subject', () => {
+    const issues = checkNames(kase([{ op: 'stat', node: 'nope' }, { op: 'inspectBacking', file: 'nofile' }, { op: 'observe', what: 'mapsPath' }], { nodes: { a: {} }, files: { data: { on: 'disk' } } }));
+    expect(issues.map((i) => i.path)).toEqual(['/steps/0/node', '/steps/1/file', '/steps/2/map']);
+    expect(issues[0]!.message).toContain('expected one of world.nodes: a');
+    expect(issues[1]!.message).toContain('expected one of world.files: data');
+  });
+
+  it('open with O_CREAT defines a new node for later steps', () => {
+    const issues = checkNames(kase([{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'new', flags: ['O_CREAT', 'O_RDWR'], as: 'f1' }, { op: 'stat', node: 'new' }]));
+    expect(issues).toEqual([]);
+  });
+});
+
+describe('jsonErrorOffset', () => {
+  // Invariant: the scanner accepts exactly what JSON.parse accepts, on serialized values...
+  it('accepts every serialized JSON value', () => {
+    fc.assert(fc.property(fc.jsonValue(), (v) => jsonErrorOffset(JSON.stringify(v, null, 1)) === -1));
+  });
+  // ...and reports a position inside (or at the end of) every text JSON.parse rejects.
+  it('finds an offset within the text for every text JSON.parse rejects', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        let valid = true;
+        try {
+          JSON.parse(s);
+        } catch {
+          valid = false;
+        }
+        const at = jsonErrorOffset(s);
+        return valid ? at === -1 : at >= 0 && at <= s.length;
+      }),
+    );
+  });
+});

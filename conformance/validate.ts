@@ -1,0 +1,253 @@
+// Semantic checks the JSON Schema cannot express: every name a step uses (a /dev/fuse fd, a
+// daemon fd, a backing registration, a client fd, a mapping, a node, a world file) is defined
+// by an earlier step or by the world, and observe steps name what they observe.
+import type { Case, Step } from '../spec/case.ts';
+import { didYouMean, type Issue } from './schema-errors.ts';
+
+type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
+
+const KIND_TEXT: Record<NameKind, string> = {
+  dev: 'a /dev/fuse fd (devOpen or devClone "as")',
+  daemonFd: 'a daemon fd (daemonOpen "as")',
+  registration: 'a backing registration (backingOpen "as")',
+  clientFd: 'a client fd (open or opendir "as")',
+  map: 'a mapping (mmap "as")',
+};
+
+const KIND_SHORT: Record<NameKind, string> = {
+  dev: '/dev/fuse fd',
+  daemonFd: 'daemon fd',
+  registration: 'backing registration',
+  clientFd: 'client fd',
+  map: 'mapping',
+};
+
+interface Definition {
+  kind: NameKind;
+  step: number;
+}
+
+/** What each step defines (`as`), in step order, with the kind of name. */
+function definitionOf(step: Step): NameKind | undefined {
+  switch (step.op) {
+    case 'devOpen':
+    case 'devClone':
+      return 'dev';
+    case 'daemonOpen':
+      return 'daemonFd';
+    case 'backingOpen':
+      return step.as !== undefined ? 'registration' : undefined;
+    case 'open':
+    case 'opendir':
+      return 'clientFd';
+    case 'mmap':
+      return 'map';
+    default:
+      return undefined;
+  }
+}
+
+/** The names a step uses, with the JSON property that holds each. */
+function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
+  const use = (prop: string, kind: NameKind, name: string | number | undefined) =>
+    typeof name === 'string' ? [{ prop, kind, name }] : [];
+  switch (step.op) {
+    case 'syncInit':
+    case 'mount':
+    case 'devClone':
+    case 'devRead':
+    case 'devIoctl':
+    case 'devClose':
+      return use('dev', 'dev', step.dev);
+    case 'daemonOpen':
+      return step.file.startsWith('devfuse:') ? use('file', 'dev', step.file.slice('devfuse:'.length)) : [];
+    case 'daemonClose':
+      return use('fd', 'daemonFd', step.fd);
+    case 'backingOpen':
+      return [...use('dev', 'dev', step.dev), ...use('fd', 'daemonFd', step.fd)];
+    case 'backingClose':
+      return [...use('dev', 'dev', step.dev), ...use('id', 'registration', step.id)];
+    case 'setOpenReply':
+      return use('reply/backing', 'registration', step.reply.backing);
+    case 'readdir':
+    case 'read':
+    case 'write':
+    case 'spliceRead':
+    case 'spliceWrite':
+    case 'mmap':
+    case 'lseek':
+    case 'ftruncate':
+    case 'fsync':
+    case 'fallocate':
+    case 'fileIoctl':
+    case 'close':
+      return use('fd', 'clientFd', step.fd);
+    case 'stat':
+      return use('fd', 'clientFd', step.fd);
+    case 'copyRange':
+      return [...use('from', 'clientFd', step.from), ...use('to', 'clientFd', step.to)];
+    case 'mapRead':
+    case 'mapWrite':
+    case 'munmap':
+      return use('map', 'map', step.map);
+    case 'observe':
+      return [...use('dev', 'dev', step.dev), ...use('fd', 'clientFd', step.fd), ...use('map', 'map', step.map)];
+    default:
+      return [];
+  }
+}
+
+/** Which field each observable needs (spec/case.ts ObserveStep). */
+const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> = {
+  devFdinfoKeys: 'dev',
+  fileFdinfoKeys: 'fd',
+  mapsPath: 'map',
+  fdTableHasFile: 'file',
+};
+
+const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
+
+/** Semantic issues of a schema-valid case; empty when it is sound. */
+export function checkNames(kase: Case): Issue[] {
+  const issues: Issue[] = [];
+  const defined = new Map<string, Definition>();
+  const firstDefinition = new Map<string, Definition>();
+  kase.steps.forEach((step, i) => {
+    const kind = definitionOf(step);
+    const as = (step as { as?: string }).as;
+    if (kind && as !== undefined && !firstDefinition.has(as)) firstDefinition.set(as, { kind, step: i });
+  });
+
+  const worldFiles = Object.keys(kase.world.files ?? {});
+  const nodes = new Set(Object.keys(kase.world.nodes ?? {}));
+  const worldNodes = [...nodes];
+
+  const checkUse = (at: string, kind: NameKind, name: string, index: number) => {
+    const d = defined.get(name);
+    if (d && d.kind === kind) return;
+    if (d) {
+      issues.push({ path: at, message: `"${name}" is a ${KIND_SHORT[d.kind]} (step ${d.step}), expected ${KIND_TEXT[kind]}` });
+      return;
+    }
+    const later = firstDefinition.get(name);
+    if (later && later.step >= index) {
+      issues.push({ path: at, message: `"${name}" is used before step ${later.step} defines it (expected ${KIND_TEXT[kind]} defined by an earlier step)` });
+      return;
+    }
+    const known = [...defined].filter(([, v]) => v.kind === kind).map(([k]) => k);
+    issues.push({
+      path: at,
+      message: `"${name}" is not defined (expected ${KIND_TEXT[kind]} defined by an earlier step${known.length > 0 ? `; defined so far: ${known.join(', ')}` : ''})${didYouMean(name, known)}`,
+    });
+  };
+
+  const checkNode = (at: string, node: string) => {
+    if (nodes.has(node)) return;
+    issues.push({
+      path: at,
+      message: `"${node}" is not a node of the world (expected one of world.nodes: ${worldNodes.join(', ') || '(none)'}, or a name an earlier open with O_CREAT created)${didYouMean(node, [...nodes])}`,
+    });
+  };
+
+  const checkFile = (at: string, file: string) => {
+    if (worldFiles.includes(file)) return;
+    issues.push({
+      path: at,
+      message: `"${file}" is not a file of the world (expected one of world.files: ${worldFiles.join(', ') || '(none)'}, or devfuse:<dev>)${didYouMean(file, worldFiles)}`,
+    });
+  };
+
+  // Open replies in the world name registrations that steps make; the registration must exist
+  // by the time the node is first opened (the daemon answers OPEN from it then).
+  const worldReplyUses: { at: string; name: string; node: string | null }[] = [];
+  for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {
+    if (typeof spec.open?.backing === 'string') worldReplyUses.push({ at: `/world/nodes/${node}/open/backing`, name: spec.open.backing, node });
+  }
+  if (typeof kase.world.create?.backing === 'string') worldReplyUses.push({ at: '/world/create/backing', name: kase.world.create.backing, node: null });
+  const worldReplyChecked = new Set<string>();
+
+  kase.steps.forEach((step, i) => {
+    const at = `/steps/${i}`;
+    for (const u of usesOf(step)) checkUse(`${at}/${u.prop}`, u.kind, u.name, i);
+
+    switch (step.op) {
+      case 'daemonOpen':
+        if (!step.file.startsWith('devfuse:')) checkFile(`${at}/file`, step.file);
+        break;
+      case 'inspectBacking':
+        checkFile(`${at}/file`, step.file);
+        break;
+      case 'setOpenReply':
+      case 'setDaemonSize':
+        checkNode(`${at}/node`, step.node);
+        break;
+      case 'opendir':
+        if (step.node !== undefined) checkNode(`${at}/node`, step.node);
+        break;
+      case 'stat':
+        if (step.node !== undefined) checkNode(`${at}/node`, step.node);
+        if ((step.node === undefined) === (step.fd === undefined)) {
+          issues.push({ path: at, message: 'a stat step needs exactly one of "fd" (a client fd) or "node" (a node name)' });
+        }
+        break;
+      case 'open': {
+        const creates = step.flags?.includes('O_CREAT') ?? false;
+        if (!nodes.has(step.node) && creates) {
+          nodes.add(step.node);
+          checkWorldReplies(null, i);
+        } else {
+          checkNode(`${at}/node`, step.node);
+          checkWorldReplies(step.node, i);
+        }
+        break;
+      }
+      case 'observe': {
+        const need = OBSERVE_NEEDS[step.what];
+        if (need && step[need] === undefined) {
+          issues.push({ path: `${at}/${need}`, message: `missing: observe "${step.what}" needs "${need}" (expected ${OBSERVE_NEED_TEXT[need]})` });
+        }
+        if (step.file !== undefined) checkFile(`${at}/file`, step.file);
+        break;
+      }
+      default:
+        break;
+    }
+
+    const kind = definitionOf(step);
+    const as = (step as { as?: string }).as;
+    if (kind && as !== undefined) defined.set(as, { kind, step: i });
+  });
+
+  function checkWorldReplies(node: string | null, index: number) {
+    for (const u of worldReplyUses) {
+      if (u.node !== node || worldReplyChecked.has(u.at)) continue;
+      worldReplyChecked.add(u.at);
+      const d = defined.get(u.name);
+      if (d?.kind === 'registration') continue;
+      issues.push({
+        path: u.at,
+        message: `"${u.name}" is not a backing registration when step ${index} opens ${node === null ? 'a new file' : `"${node}"`} (expected a backingOpen "as" name from an earlier step)`,
+      });
+    }
+  }
+
+  // Registrations named by the world but never opened: still a dangling name.
+  for (const u of worldReplyUses) {
+    if (worldReplyChecked.has(u.at)) continue;
+    const d = firstDefinition.get(u.name);
+    if (d?.kind !== 'registration') {
+      issues.push({ path: u.at, message: `"${u.name}" is not defined (expected a backing registration: a backingOpen "as" name)` });
+    }
+  }
+  return issues;
+}
+
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** The case id is kebab-case and equals the file name without .json. */
+export function checkId(kase: Case, fileBase: string): Issue[] {
+  const issues: Issue[] = [];
+  if (!KEBAB.test(kase.id)) issues.push({ path: '/id', message: `"${kase.id}" is not kebab-case (expected lower-case words joined by "-")` });
+  if (kase.id !== fileBase) issues.push({ path: '/id', message: `"${kase.id}" differs from the file name (expected "${fileBase}")` });
+  return issues;
+}
