@@ -15,10 +15,13 @@ export type CaseStatus = 'passed' | 'failed' | 'error' | 'notApplicable' | 'skip
 
 export type TargetRunStatus = 'passed' | 'failed' | 'notApplicable' | 'skipped';
 
-/** One step as one target played it; `index` = steps.length and op `finish` for the teardown. */
+/**
+ * One step as one target played it. Pseudo-steps: op `finish` (index = steps.length) for the
+ * teardown, op `start` (index -1) when building the world failed.
+ */
 export interface StepResult {
   index: number;
-  op: StepOp | 'finish';
+  op: StepOp | 'start' | 'finish';
   observation: Observation;
   /** Why this step fails the case on this target (expectation, missing check, fault); empty if none. */
   failures: string[];
@@ -44,7 +47,7 @@ export type KnownDivergenceKind = 'kernel-bug' | 'unobservable';
 export interface Divergence {
   /** Step index; steps.length for the `finish` teardown. */
   step: number;
-  op: StepOp | 'finish';
+  op: StepOp | 'start' | 'finish';
   field: DivergenceField;
   sim: ObservedValue;
   kernel: ObservedValue;
