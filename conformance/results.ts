@@ -80,3 +80,13 @@ export interface LoadError {
   path: string;
   message: string;
 }
+
+/** Coverage of the spec's check ids by cases, for one profile. */
+export interface CoverageSummary {
+  /** Number of check ids in the spec (spec/check-ids.ts). */
+  specIds: number;
+  /** Number of spec ids covered by the cases that apply to the profile. */
+  coveredIds: number;
+  /** Spec ids no applicable case covers. */
+  uncovered: CheckId[];
+}

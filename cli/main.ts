@@ -1,0 +1,61 @@
+// `fusepass <command> ...`: dispatches to a command module. Commands still to come (fuzz,
+// explain, doctor) get an entry in COMMANDS and a module of their own beside run.ts.
+import { processIo, type CliIo } from './io.ts';
+import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CliIo, deps: CliDeps): Promise<number>;
+}
+
+export interface CliDeps {
+  run?: RunDeps;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    summary: 'play the case library on the sim and the kernel and compare them step by step',
+    usage: RUN_USAGE,
+    run: (argv, io, deps) => runCommand(argv, io, deps.run),
+  },
+};
+
+/** Commands planned but not built yet; named in the usage so users know where they will be. */
+const PLANNED = ['fuzz', 'explain', 'doctor'];
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'usage: fusepass <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    `coming later: ${PLANNED.join(', ')}`,
+    '',
+    RUN_USAGE,
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo = processIo, deps: CliDeps = {}): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    const planned = PLANNED.includes(name) ? ` ("${name}" is planned but not available yet)` : '';
+    io.err(`fusepass: unknown command "${name}"${planned}; expected one of: ${Object.keys(COMMANDS).join(', ')}. See fusepass --help.`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io, deps);
+  } catch (e) {
+    // A bug of ours, not bad input: still one line, with a hint where to look.
+    io.err(`fusepass ${name}: internal error: ${e instanceof Error ? e.message : String(e)} (set FUSEPASS_DEBUG=1 for the stack)`);
+    if (process.env['FUSEPASS_DEBUG'] && e instanceof Error && e.stack) io.err(e.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,255 @@
+// `fusepass run`: load cases, pick targets, play, compare, print progress (stderr) and a
+// summary table (stdout), write the JSON report, exit non-zero on failures, broken cases or
+// unexplained divergences.
+import { parseArgs } from 'node:util';
+import { relative } from 'node:path';
+import type { ProfileName } from '../spec/case.ts';
+import type { Target, TargetName } from '../spec/target.ts';
+import { coverageByProfile, coverageFor, percent } from '../conformance/coverage.ts';
+import { knownLabel, loadKnownDivergences, KNOWN_DIVERGENCES_FILE } from '../conformance/known-divergences.ts';
+import { formatLoadError, loadCases, CASES_DIR } from '../conformance/load.ts';
+import type { CaseResult } from '../conformance/results.ts';
+import { prepareTarget, runCases, type RunTarget } from '../conformance/runner.ts';
+import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
+import { buildReport, defaultReportPath, writeJsonReport } from '../reports/json.ts';
+import type { Report } from '../reports/report.ts';
+import type { CliIo } from './io.ts';
+
+export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--profile 6.18|6.12|6.9|nopt] [--json FILE] [case files, directories or ids ...]
+
+  Plays conformance cases (default: every case in conformance/cases/) and compares targets step by step.
+  --target   sim, kernel or both (default: both when the kernel target is usable here, else sim)
+  --profile  kernel profile the sim plays (default: the running kernel's, else 6.18)
+  --json     where to write the JSON report (default: reports/out/run-<time>.json)
+  Exit status: 0 all passed; 1 failures, broken cases or unexplained divergences; 2 bad usage.`;
+
+const PROFILES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
+const TARGET_CHOICES = ['sim', 'kernel', 'both'] as const;
+
+/** Replaceable pieces, for tests and for library users. */
+export interface RunDeps {
+  loadSim?: (profile: ProfileName) => Promise<Loaded>;
+  loadKernel?: () => Promise<Loaded>;
+  casesDir?: string;
+  knownFile?: string;
+  now?: () => Date;
+}
+
+interface RunArgs {
+  target?: (typeof TARGET_CHOICES)[number];
+  profile?: ProfileName;
+  json?: string;
+  selectors: string[];
+}
+
+function parseRunArgs(argv: string[]): RunArgs | { error: string } | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        target: { type: 'string', short: 't' },
+        profile: { type: 'string', short: 'p' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    return { error: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? 'bad arguments' };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  const target = values.target;
+  if (target !== undefined && !(TARGET_CHOICES as readonly string[]).includes(target)) {
+    return { error: `--target ${JSON.stringify(target)}: expected one of ${TARGET_CHOICES.join(', ')}` };
+  }
+  const profile = values.profile;
+  if (profile !== undefined && !(PROFILES as readonly string[]).includes(profile)) {
+    return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILES.join(', ')}` };
+  }
+  const out: RunArgs = { selectors: positionals };
+  if (target !== undefined) out.target = target as RunArgs['target'] & string;
+  if (profile !== undefined) out.profile = profile as ProfileName;
+  if (values.json !== undefined) out.json = values.json;
+  return out;
+}
+
+export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}): Promise<number> {
+  const args = parseRunArgs(argv);
+  if (args === 'help') {
+    io.out(RUN_USAGE);
+    return 0;
+  }
+  if ('error' in args) {
+    io.err(`fusepass run: ${args.error}. See fusepass run --help.`);
+    return 2;
+  }
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  const t0 = performance.now();
+
+  // ---- targets ----------------------------------------------------------------------------
+  const picked = await pickTargets(args, deps, io);
+  if ('exit' in picked) return picked.exit;
+  const { runTargets, profile, kernelNote, kernelRelease } = picked;
+
+  try {
+    // ---- cases ------------------------------------------------------------------------------
+    const loaded = loadCases(args.selectors, deps.casesDir ?? CASES_DIR);
+    const known = loadKnownDivergences(deps.knownFile ?? KNOWN_DIVERGENCES_FILE);
+    const errors = [...loaded.errors, ...known.errors];
+    for (const e of errors) io.err(`BROKEN ${formatLoadError(e)}`);
+
+    const used = new Set<string>();
+    const width = String(loaded.cases.length).length;
+    const results = await runCases(loaded.cases, runTargets, {
+      known: known.entries,
+      usedKnown: used,
+      onCase: (r, i, total) => io.err(progressLine(r, i, total, width)),
+    });
+
+    const cases = loaded.cases.map((c) => c.case);
+    const report = buildReport({
+      startedAt,
+      durationMs: performance.now() - t0,
+      results,
+      errors,
+      targets: runTargets.map((t) => t.target.name),
+      kernel: kernelRelease,
+      profile,
+      ...(kernelNote !== undefined ? { kernelNote } : {}),
+      coverage: coverageFor(cases, profile),
+      coverageByProfile: coverageByProfile(cases),
+      // Pattern entries are not tied to the selected cases; list only exact-case entries unused.
+      unusedKnownDivergences: known.entries
+        .filter((k) => k.case !== undefined && loaded.cases.some((c) => c.case.id === k.case))
+        .map(knownLabel)
+        .filter((label) => !used.has(label)),
+    });
+    for (const line of summaryLines(report)) io.out(line);
+    const path = writeJsonReport(report, args.json ?? defaultReportPath(startedAt));
+    io.out(`report: ${shortPath(path)}`);
+    return report.summary.failing ? 1 : 0;
+  } finally {
+    for (const rt of runTargets) await rt.target.dispose?.().catch(() => undefined);
+  }
+}
+
+type Picked =
+  | { runTargets: RunTarget[]; profile: ProfileName; kernelNote?: string; kernelRelease: string | null }
+  | { exit: number };
+
+async function pickTargets(args: RunArgs, deps: RunDeps, io: CliIo): Promise<Picked> {
+  const wantKernel = args.target !== 'sim';
+  let kernel: Loaded | undefined;
+  if (wantKernel) kernel = await (deps.loadKernel ?? loadKernelTarget)();
+  let kernelNote: string | undefined;
+  let kernelTarget: Target | undefined = kernel?.target;
+
+  if (args.target === 'kernel' || args.target === 'both') {
+    if (!kernelTarget) {
+      io.err(`fusepass run: --target ${args.target} needs the kernel target, which is unavailable here: ${kernel?.reason ?? 'unknown reason'}`);
+      return { exit: 1 };
+    }
+  } else if (args.target === undefined && !kernelTarget) {
+    kernelNote = `kernel target unavailable (${kernel?.reason ?? 'unknown reason'}); running on the sim only`;
+    io.err(`note: ${kernelNote}`);
+  }
+
+  const kernelRun = kernelTarget ? await prepareTarget(kernelTarget) : undefined;
+  const profile = args.profile ?? kernelRun?.info.profile ?? '6.18';
+  if (kernelRun && kernelRun.info.profile !== profile) {
+    if (args.target !== undefined) {
+      io.err(`fusepass run: the running kernel is profile ${kernelRun.info.profile}; --profile ${profile} can run on the sim only (use --target sim)`);
+      await kernelTarget?.dispose?.().catch(() => undefined);
+      return { exit: 2 };
+    }
+    kernelNote = `the running kernel is profile ${kernelRun.info.profile}; --profile ${profile} runs on the sim only`;
+    io.err(`note: ${kernelNote}`);
+    await kernelTarget?.dispose?.().catch(() => undefined);
+    kernelTarget = undefined;
+  }
+
+  const runTargets: RunTarget[] = [];
+  if (args.target !== 'kernel') {
+    const sim = await (deps.loadSim ?? loadSimTarget)(profile);
+    if (!sim.target) {
+      io.err(`fusepass run: ${sim.reason}`);
+      await kernelTarget?.dispose?.().catch(() => undefined);
+      return { exit: 1 };
+    }
+    runTargets.push(await prepareTarget(sim.target));
+  }
+  if (kernelTarget && kernelRun) runTargets.push(kernelRun);
+  const out: Picked = { runTargets, profile, kernelRelease: kernelTarget && kernelRun ? kernelRun.info.kernelRelease : null };
+  if (kernelNote !== undefined) out.kernelNote = kernelNote;
+  return out;
+}
+
+const STATUS_WORD: Record<CaseResult['status'], string> = {
+  passed: 'PASS',
+  failed: 'FAIL',
+  error: 'BROKEN',
+  notApplicable: 'N/A',
+  skipped: 'SKIP',
+};
+
+function progressLine(r: CaseResult, i: number, total: number, width: number): string {
+  const known = r.divergences.filter((d) => d.known).length;
+  const notes = [
+    `${r.durationMs.toFixed(1)} ms`,
+    ...(r.simOnly !== undefined ? ['sim only'] : []),
+    ...(known > 0 ? [`${known} known divergence${known > 1 ? 's' : ''}`] : []),
+    ...r.runs.filter((x) => x.status === 'notApplicable' && r.status !== 'notApplicable').map((x) => `${x.target} n/a`),
+  ];
+  const head = `[${String(i + 1).padStart(width)}/${total}] ${STATUS_WORD[r.status].padEnd(4)} ${r.id} (${notes.join(', ')})`;
+  const reason = r.status === 'notApplicable' || r.status === 'skipped' ? r.runs.map((x) => x.reason).filter(Boolean) : [];
+  return [head, ...r.failures.map((f) => `      ${f}`), ...reason.map((x) => `      ${x}`)].join('\n');
+}
+
+function shortPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel.startsWith('..') ? p : rel;
+}
+
+/** The summary table printed on stdout. */
+export function summaryLines(report: Report): string[] {
+  const s = report.summary;
+  const rows: [string, string][] = [
+    ['cases', String(s.cases)],
+    ['passed', String(s.passed)],
+    ['failed', String(s.failed)],
+    ['broken case files', String(s.errors)],
+    ['not applicable', String(s.notApplicable)],
+    ['skipped', String(s.skipped)],
+    ['divergences', `${s.divergences} (${s.knownDivergences} known, ${s.unexplainedDivergences} unexplained)`],
+    [`coverage (${s.profile})`, `${s.coverage.coveredIds}/${s.coverage.specIds} spec ids (${percent(s.coverage)})`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const targets = s.targets.join('+') || 'none';
+  const lines = [
+    `fusepass run: ${targets}, profile ${s.profile}${s.kernel ? `, kernel ${s.kernel}` : ''}, ${(s.durationMs / 1000).toFixed(2)} s`,
+    ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
+  ];
+  const failed = report.cases.filter((c) => c.status === 'failed');
+  if (failed.length > 0) {
+    lines.push('failed cases:');
+    for (const c of failed) lines.push(`  ${c.id}: ${c.failures[0] ?? ''}${c.failures.length > 1 ? ` (+${c.failures.length - 1} more)` : ''}`);
+  }
+  if (report.errors.length > 0) {
+    lines.push('broken case files:');
+    for (const e of report.errors) lines.push(`  ${formatLoadError(e)}`);
+  }
+  if (s.coverage.uncovered.length > 0 && s.coverage.uncovered.length <= 40) {
+    lines.push(`uncovered spec ids (${s.profile}): ${s.coverage.uncovered.join(', ')}`);
+  } else if (s.coverage.uncovered.length > 40) {
+    lines.push(`uncovered spec ids (${s.profile}): ${s.coverage.uncovered.slice(0, 40).join(', ')}, ... (${s.coverage.uncovered.length} in all; see the report)`);
+  }
+  if (report.unusedKnownDivergences.length > 0) {
+    lines.push(`known divergences not seen in this run: ${report.unusedKnownDivergences.join(', ')}`);
+  }
+  if (s.cases === 0) lines.push('no cases to run');
+  return lines;
+}

@@ -1,0 +1,35 @@
+// Coverage of the spec's check ids by cases: an id is covered by a case when the case lists it
+// in `checks` or one of its steps does. Computed per profile over the cases applying to it.
+import type { Case, ProfileName } from '../spec/case.ts';
+import { CHECK_IDS, type CheckId } from '../spec/check-ids.ts';
+import type { CoverageSummary } from './results.ts';
+import { caseProfiles } from './runner.ts';
+
+export const ALL_PROFILES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
+
+/** The union of a case's `checks` and its steps' `checks`. */
+export function caseCoveredIds(kase: Case): Set<CheckId> {
+  const ids = new Set<CheckId>(kase.checks);
+  for (const step of kase.steps) for (const id of step.checks ?? []) ids.add(id);
+  return ids;
+}
+
+export function coverageFor(cases: readonly Case[], profile: ProfileName, specIds: readonly CheckId[] = CHECK_IDS): CoverageSummary {
+  const covered = new Set<CheckId>();
+  for (const kase of cases) {
+    if (!caseProfiles(kase).includes(profile)) continue;
+    for (const id of caseCoveredIds(kase)) covered.add(id);
+  }
+  const uncovered = specIds.filter((id) => !covered.has(id));
+  return { specIds: specIds.length, coveredIds: specIds.length - uncovered.length, uncovered };
+}
+
+export function coverageByProfile(cases: readonly Case[]): Partial<Record<ProfileName, CoverageSummary>> {
+  const out: Partial<Record<ProfileName, CoverageSummary>> = {};
+  for (const p of ALL_PROFILES) out[p] = coverageFor(cases, p);
+  return out;
+}
+
+export function percent(c: CoverageSummary): string {
+  return c.specIds === 0 ? '100.0%' : `${((100 * c.coveredIds) / c.specIds).toFixed(1)}%`;
+}

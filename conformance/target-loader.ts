@@ -1,0 +1,48 @@
+// Loads the two targets by dynamic import, so that a machine where koffi (the kernel target's
+// FFI) cannot load, or a checkout where a target is not written yet, still runs what it can.
+import type { ProfileName } from '../spec/case.ts';
+import type { Target } from '../spec/target.ts';
+
+export type Loaded = { target: Target; reason?: undefined } | { target?: undefined; reason: string };
+
+// Specifiers are held in variables so the type checker does not require the modules to exist;
+// the shapes are checked at run time instead.
+const SIM_TARGET_MODULE = './targets/sim-target.ts';
+const KERNEL_TARGET_MODULE = './targets/kernel-target.ts';
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+}
+
+export async function loadSimTarget(profile?: ProfileName): Promise<Loaded> {
+  try {
+    const mod = (await import(SIM_TARGET_MODULE)) as { createSimTarget?: unknown };
+    if (typeof mod.createSimTarget !== 'function') return { reason: `${SIM_TARGET_MODULE} does not export createSimTarget` };
+    const create = mod.createSimTarget as (opts?: { profile?: ProfileName }) => Target;
+    return { target: create(profile ? { profile } : {}) };
+  } catch (e) {
+    return { reason: `the sim target does not load: ${firstLine(e)}` };
+  }
+}
+
+/** The kernel target when it can run cases here; otherwise the one-line reason why not. */
+export async function loadKernelTarget(opts: { deadlineMs?: number } = {}): Promise<Loaded> {
+  let target: Target;
+  try {
+    const mod = (await import(KERNEL_TARGET_MODULE)) as { createKernelTarget?: unknown };
+    if (typeof mod.createKernelTarget !== 'function') return { reason: `${KERNEL_TARGET_MODULE} does not export createKernelTarget` };
+    target = (mod.createKernelTarget as (o?: { deadlineMs?: number }) => Target)(opts);
+  } catch (e) {
+    return { reason: `the kernel target does not load: ${firstLine(e)}` };
+  }
+  try {
+    const why = await target.unavailable();
+    if (why !== null) {
+      await target.dispose?.().catch(() => undefined);
+      return { reason: why };
+    }
+  } catch (e) {
+    return { reason: `the kernel target cannot tell whether it is usable: ${firstLine(e)}` };
+  }
+  return { target };
+}
