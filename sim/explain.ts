@@ -1,0 +1,42 @@
+// The explanation trail of one kernel operation: which spec checks it passed through, in order,
+// which kernel functions ran, and the internal errno the kernel hides behind EIO (OBS-11).
+import type { CheckId } from '../spec/check-ids.ts';
+import type { Errno } from '../spec/errno.ts';
+import type { Explanation } from '../spec/observation.ts';
+
+export class Trace {
+  readonly checks: CheckId[] = [];
+  readonly functions: string[] = [];
+  cause: Errno | undefined;
+  advice: string | undefined;
+
+  /** Record that the operation passed (or was decided by) check `id`. */
+  pass(id: CheckId): void {
+    if (this.checks[this.checks.length - 1] !== id) this.checks.push(id);
+  }
+
+  /** Record entry into a kernel function (kernel spelling, e.g. fuse_backing_open). */
+  fn(name: string): void {
+    if (!this.functions.includes(name)) this.functions.push(name);
+  }
+
+  /** A check failed with `errno`: record it and return the errno for the caller to propagate. */
+  fail(errno: Errno, id: CheckId, advice?: string): Errno {
+    this.pass(id);
+    if (advice !== undefined && this.advice === undefined) this.advice = advice;
+    return errno;
+  }
+
+  /** Remember the internal errno hidden behind a later EIO (OBS-11). */
+  hide(cause: Errno): void {
+    this.cause ??= cause;
+    this.pass('OBS-11');
+  }
+
+  toExplanation(): Explanation {
+    const e: Explanation = { checks: [...this.checks], functions: [...this.functions] };
+    if (this.cause !== undefined) e.cause = this.cause;
+    if (this.advice !== undefined) e.advice = this.advice;
+    return e;
+  }
+}

@@ -1,0 +1,117 @@
+// fs/fuse/inode.c: FUSE_INIT negotiation (process_init_reply, INIT-1..12), the superblock's
+// stack depth (STACK-1), and the connection's final put (fuse_conn_put, LIFE-23).
+import type { InitReplySpec } from '../spec/case.ts';
+import { FILESYSTEM_MAX_STACK_DEPTH, FUSE_KERNEL_VERSION, INIT_FLAG_BITS, initFlags } from '../spec/uapi.ts';
+import { fuseBackingFilesFree } from './backing.ts';
+import type { Trace } from './explain.ts';
+import type { Profile } from './profiles.ts';
+import type { KernelState } from './state.ts';
+import type { FuseConn } from './types.ts';
+
+const bit = (name: keyof typeof INIT_FLAG_BITS): bigint => 1n << BigInt(INIT_FLAG_BITS[name]);
+
+/**
+ * fuse_send_init: what the INIT request carries (INIT-1, INIT-2), as the mount step reports it:
+ * `"<major>.<minor> offers:<INIT_EXT,PASSTHROUGH>"`.
+ */
+export function fuseSendInit(profile: Profile, t: Trace): string {
+  t.fn('fuse_send_init');
+  t.pass('INIT-1');
+  t.pass('INIT-2');
+  const offers = profile.passthroughConfigured ? 'INIT_EXT,PASSTHROUGH' : 'INIT_EXT';
+  return `${FUSE_KERNEL_VERSION}.${profile.protoMinor} offers:${offers}`;
+}
+
+/** Decode a reply as the kernel reads fuse_init_out, honouring a short reply (INIT-4). */
+export function decodeInitReply(r: InitReplySpec, profile: Profile): {
+  major: number;
+  minor: number;
+  flags: number;
+  flags2: number;
+  maxStackDepth: number;
+} {
+  const len = r.length ?? 64;
+  const all = initFlags(r.flags ?? []);
+  const field = (offset: number, size: number, v: number): number => (len >= offset + size ? v : 0);
+  return {
+    major: field(0, 4, r.major ?? FUSE_KERNEL_VERSION),
+    minor: field(4, 4, r.minor ?? profile.protoMinor),
+    flags: field(12, 4, Number(all & 0xffffffffn)),
+    flags2: field(32, 4, Number((all >> 32n) & 0xffffffffn)),
+    maxStackDepth: field(36, 4, (r.maxStackDepth ?? 0) >>> 0),
+  };
+}
+
+/** process_init_reply, in the kernel's order INIT-3 -> INIT-9. */
+export function processInitReply(k: KernelState, fc: FuseConn, r: InitReplySpec, t: Trace): void {
+  t.fn('process_init_reply');
+  fc.initPending = false;
+  const a = decodeInitReply(r, k.profile);
+  if ((r.length ?? 64) < 64) t.pass('INIT-4');
+  if (r.error !== undefined || a.major !== FUSE_KERNEL_VERSION) {
+    t.pass('INIT-3');
+    fc.connError = true;
+    return;
+  }
+  if (a.minor < 6) {
+    t.pass('INIT-5');
+    t.pass('INIT-10');
+    return;
+  }
+  let flags = BigInt(a.flags >>> 0);
+  if (flags & bit('INIT_EXT')) flags |= BigInt(a.flags2 >>> 0) << 32n;
+  else if (a.flags2 !== 0) t.pass('INIT-6');
+  if (flags & bit('WRITEBACK_CACHE')) fc.writebackCache = true;
+  if (flags & bit('DIRECT_IO_ALLOW_MMAP')) fc.directIoAllowMmap = true;
+  if (flags & bit('ATOMIC_O_TRUNC')) fc.atomicOTrunc = true;
+  const wantsPt = (flags & bit('PASSTHROUGH')) !== 0n;
+  if (!wantsPt) {
+    t.pass('INIT-10');
+    return;
+  }
+  const msdOk = a.maxStackDepth > 0 && a.maxStackDepth <= FILESYSTEM_MAX_STACK_DEPTH;
+  const wbBlocks = fc.writebackCache && k.profile.writebackDisablesPassthrough;
+  if (!k.profile.passthroughConfigured) {
+    t.pass('INIT-10');
+    return;
+  }
+  if (!msdOk) {
+    t.pass('INIT-8');
+    t.pass('INIT-10');
+    return;
+  }
+  if (wbBlocks) {
+    t.pass('INIT-9');
+    t.pass('INIT-10');
+    return;
+  }
+  fc.passthrough = true;
+  fc.maxStackDepth = a.maxStackDepth;
+  fc.sb.stackDepth = a.maxStackDepth;
+  t.pass('INIT-7');
+  if (a.minor !== k.profile.protoMinor) t.pass('INIT-11');
+  if (fc.directIoAllowMmap) t.pass('INIT-12');
+  t.pass('STACK-1');
+}
+
+/**
+ * fuse_conn_put: the connection lives while its superblock or any /dev/fuse fd (clones
+ * included) does; the last put frees every remaining registration (LIFE-23).
+ */
+export function fuseConnPutIfUnused(k: KernelState, fc: FuseConn, t: Trace): void {
+  if (fc.freed || fc.sbAlive || fc.devCount > 0) return;
+  t.fn('fuse_conn_put');
+  fc.freed = true;
+  fc.connected = false;
+  fuseBackingFilesFree(k, fc, t);
+}
+
+/**
+ * fuse_abort_conn (fusectl abort, last /dev/fuse fd closed, umount): requests now fail with
+ * ENOTCONN, open PT files keep working (LIFE-19, LIFE-20).
+ */
+export function fuseAbortConn(fc: FuseConn, t: Trace): void {
+  t.fn('fuse_abort_conn');
+  fc.connected = false;
+  fc.initPending = false;
+}

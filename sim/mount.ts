@@ -1,0 +1,104 @@
+// mount(2) / umount2(2) of the FUSE filesystem under test and fusectl abort: fuse_fill_super
+// (INIT-13, INIT-14, DEV-13), fuse_kill_sb_anon, lazy umount (LIFE-21, LIFE-22) and the
+// superblock's connection reference (LIFE-23..25).
+import type { InitReplySpec } from '../spec/case.ts';
+import type { Trace } from './explain.ts';
+import { fuseAbortConn, fuseConnPutIfUnused, fuseSendInit, processInitReply } from './inode.ts';
+import { err, ok, type Outcome } from './outcome.ts';
+import type { DevFile, KernelState } from './state.ts';
+
+/** fuse_fill_super with `fd=N`: attach a fuse_dev to the fd and send INIT. */
+export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, deferInit: boolean, t: Trace): Outcome {
+  t.fn('fuse_fill_super');
+  if (k.conn !== null && k.conn.sbAlive) return err('EBUSY');
+  if (dev.conn !== null) return err('EINVAL'); // the fd already has a fuse_dev
+  const fc = k.newConn();
+  const sync = dev.syncInitMarker && k.profile.syncInit;
+  fc.syncInit = sync;
+  k.conn = fc;
+  fc.sbAlive = true;
+  fc.mounted = true;
+  fc.devCount = 1;
+  dev.conn = fc;
+  k.fuseSb.stackDepth = 0;
+  k.fuseInodes.clear();
+  k.daemon.receive('INIT');
+  const value = fuseSendInit(k.profile, t);
+  if (sync) {
+    t.pass('INIT-14');
+    if (deferInit) return { errno: null, value, fault: { kind: 'timeout', message: 'a SYNC_INIT mount waits in fill_super for the INIT reply' } };
+    processInitReply(k, fc, init, t);
+    if (fc.connError) {
+      // The mount fails; the fd keeps its SYNC_INIT marker (DEV-13).
+      t.pass('DEV-13');
+      dev.conn = null;
+      fc.devCount = 0;
+      fc.sbAlive = false;
+      fc.mounted = false;
+      fuseConnPutIfUnused(k, fc, t);
+      k.conn = null;
+      return err(init.error ?? 'EINVAL');
+    }
+    return ok(value);
+  }
+  dev.syncInitMarker = false;
+  if (deferInit) {
+    fc.initPending = true;
+    return ok(value);
+  }
+  t.pass('INIT-13');
+  processInitReply(k, fc, init, t);
+  return ok(value);
+}
+
+/** The daemon answers a deferred INIT (DEV-6 until then). */
+export function fuseReplyInit(k: KernelState, init: InitReplySpec, t: Trace): Outcome {
+  const fc = k.conn;
+  if (fc === null || !fc.initPending) return { errno: null, fault: { kind: 'setup', message: 'no INIT request is waiting for a reply' } };
+  t.pass('INIT-13');
+  processInitReply(k, fc, init, t);
+  return ok(0);
+}
+
+/** Anything on the FUSE mount still open or mapped (umount EBUSY). */
+export function fuseMountBusy(k: KernelState): boolean {
+  for (const fi of k.fuseInodes.values()) if (fi.users > 0) return true;
+  return false;
+}
+
+/** umount2(MNT_DETACH or 0). */
+export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
+  const fc = k.conn;
+  if (fc === null || !fc.mounted) return err('EINVAL');
+  if (!lazy && fuseMountBusy(k)) return err('EBUSY');
+  fc.mounted = false;
+  if (lazy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
+  fuseSuperPutIfIdle(k, t);
+  return ok(0);
+}
+
+/** After a lazy umount the superblock dies with its last open file or mapping (LIFE-22). */
+export function fuseSuperPutIfIdle(k: KernelState, t: Trace): void {
+  const fc = k.conn;
+  if (fc === null || fc.mounted || !fc.sbAlive || fuseMountBusy(k)) return;
+  t.fn('fuse_kill_sb_anon');
+  // fuse_sb_destroy aborts the connection; inodes are evicted; the sb's reference goes.
+  fuseAbortConn(fc, t);
+  for (const fi of k.fuseInodes.values()) {
+    if (fi.fb !== null) k.vfs.bugs.push(`inode ${fi.name} still bound at eviction`);
+  }
+  k.fuseInodes.clear();
+  fc.sbAlive = false;
+  if (fc.devCount > 0) t.pass('LIFE-24');
+  else t.pass('LIFE-25');
+  fuseConnPutIfUnused(k, fc, t);
+}
+
+/** echo 1 > /sys/fs/fuse/connections/N/abort (LIFE-19, LIFE-20). */
+export function fusectlAbort(k: KernelState, t: Trace): Outcome {
+  const fc = k.conn;
+  if (fc === null || !fc.sbAlive) return err('ENOENT');
+  t.pass('LIFE-19');
+  fuseAbortConn(fc, t);
+  return ok(0);
+}

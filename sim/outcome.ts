@@ -1,0 +1,13 @@
+// What one modelled syscall returns before the facade wraps it with requests and events.
+import type { Errno } from '../spec/errno.ts';
+import type { TargetFault } from '../spec/observation.ts';
+
+export interface Outcome {
+  errno: Errno | null;
+  value?: number | string | null;
+  /** The step could not complete (e.g. it would sleep forever, DEV-5). */
+  fault?: TargetFault;
+}
+
+export const ok = (value?: number | string | null): Outcome => (value === undefined ? { errno: null } : { errno: null, value });
+export const err = (errno: Errno): Outcome => ({ errno });

@@ -1,0 +1,134 @@
+// fs/fuse/passthrough.c and fs/backing-file.c: the per-open backing file (PTF-1..11) and the
+// data path to it (IO-1, IO-2, IO-4..7, IO-9, IO-11, IO-12, IO-24..26).
+import type { Errno } from '../spec/errno.ts';
+import { fuseBackingLookup, fuseBackingPut } from './backing.ts';
+import type { Trace } from './explain.ts';
+import type { KernelState } from './state.ts';
+import type { FuseBacking, FuseFile, FuseInode, FuseOpenFile } from './types.ts';
+import { isWriteMode, type WFile } from './world/vfs.ts';
+
+/**
+ * fuse_passthrough_open: OPEN-11, OPEN-12 (lookup takes +1, LIFE-3), then backing_file_open of
+ * the registered path with the FUSE file's flags and fb->cred (OPEN-13, PTF-2..9).
+ */
+export function fusePassthroughOpen(k: KernelState, file: FuseOpenFile, backingId: number, t: Trace): FuseBacking | Errno {
+  t.fn('fuse_passthrough_open');
+  const fc = k.conn!;
+  if (backingId <= 0) {
+    t.hide('EINVAL');
+    return t.fail('EINVAL', 'OPEN-11', 'backing_id must be an id BACKING_OPEN returned (> 0)');
+  }
+  const fb = fuseBackingLookup(fc, backingId);
+  if (fb === null) {
+    t.hide('ENOENT');
+    return t.fail('ENOENT', 'OPEN-12', `backing id ${backingId} is not registered on this connection (never opened, or closed)`);
+  }
+  t.pass('LIFE-3');
+  const pf = backingFileOpen(k, fb, file, t);
+  if (typeof pf === 'string') {
+    t.hide(pf);
+    t.pass('OPEN-13');
+    fuseBackingPut(k, fb, t);
+    return pf;
+  }
+  file.ff.passthrough = pf;
+  file.ff.cred = fb.cred;
+  t.pass('LIFE-4');
+  return fb;
+}
+
+/** backing_file_open -> vfs_open (do_dentry_open order): PTF-3..9. */
+function backingFileOpen(k: KernelState, fb: FuseBacking, file: FuseOpenFile, t: Trace): WFile | Errno {
+  t.fn('backing_file_open');
+  const inode = fb.file.inode.target ?? fb.file.inode;
+  t.pass('PTF-2');
+  t.pass('PTF-11');
+  if (file.flags.has('O_CREAT') || file.flags.has('O_EXCL') || file.flags.has('O_TRUNC')) t.pass('PTF-3');
+  if (isWriteMode(file.mode)) {
+    if (inode.denyWrite) return t.fail('ETXTBSY', 'PTF-4', 'the backing file is denying writes (e.g. being executed)');
+    if (inode.mount.readOnly) return t.fail('EROFS', 'PTF-5', 'a write-mode PT open needs the backing file on a writable mount');
+  }
+  if (inode.lsmDenyOpen) return t.fail('EACCES', 'PTF-6');
+  if (inode.leased) {
+    inode.leased = false;
+    t.pass('PTF-7');
+  }
+  if (file.flags.has('O_DIRECT') && !inode.mount.sb.directIo) return t.fail('EINVAL', 'PTF-8');
+  const pf = k.vfs.openFile(inode, file.mode, file.flags, 'perOpen');
+  t.pass('PTF-1');
+  t.pass('PTF-9');
+  return pf;
+}
+
+/** fuse_passthrough_release: put the per-open file and ff->cred (LIFE-4). */
+export function fusePassthroughRelease(k: KernelState, ff: FuseFile, t: Trace): void {
+  if (ff.passthrough === null) return;
+  t.fn('fuse_passthrough_release');
+  k.vfs.fput(ff.passthrough);
+  ff.passthrough = null;
+  ff.cred = null;
+}
+
+/** fuse_passthrough_read_iter: backing read, bounded by the backing size (IO-1, IO-2, IO-26). */
+export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: number, len: number, t: Trace): Uint8Array {
+  t.fn('fuse_passthrough_read_iter');
+  t.fn('backing_file_read_iter');
+  t.pass('IO-1');
+  const pf = file.ff.passthrough!;
+  const data = k.vfs.pread(pf, pos, len);
+  if (pos + len > file.ff.inode.iSize) t.pass('IO-2');
+  fuseFileAccessed(file.ff.inode, t);
+  return data;
+}
+
+/**
+ * fuse_passthrough_write_iter: backing write at the FUSE file position, or at the backing EOF
+ * with O_APPEND (IO-4, IO-6); then fuse_write_update_attr (IO-24, IO-25). Returns the new end.
+ */
+export function fusePassthroughWrite(k: KernelState, file: FuseOpenFile, pos: number, data: Uint8Array, t: Trace): { written: number; end: number } {
+  t.fn('fuse_passthrough_write_iter');
+  t.fn('backing_file_write_iter');
+  t.pass('IO-4');
+  const pf = file.ff.passthrough!;
+  let at = pos;
+  if (file.flags.has('O_APPEND')) {
+    at = k.vfs.fileSize(pf);
+    t.pass('IO-6');
+  }
+  k.vfs.pwrite(pf, at, data);
+  const end = at + data.length;
+  fusePassthroughEndWrite(k, file.ff.inode, end, data.length, t);
+  return { written: data.length, end };
+}
+
+/** fuse_passthrough_end_write -> fuse_write_update_attr (IO-24, IO-25, IO-28). */
+function fusePassthroughEndWrite(k: KernelState, fi: FuseInode, end: number, written: number, t: Trace): void {
+  if (written > 0 && end > fi.iSize) {
+    if (k.profile.extendSizeAfterPtWrite) {
+      fi.iSize = end;
+      t.pass('IO-24');
+    }
+  }
+  fi.attrValid = false;
+  t.pass('IO-25');
+  t.pass('IO-28');
+}
+
+/** fuse_file_accessed -> fuse_invalidate_atime (IO-26). */
+export function fuseFileAccessed(fi: FuseInode, t: Trace): void {
+  fi.atimeInvalid = true;
+  t.pass('IO-26');
+}
+
+/** backing_file_mmap (IO-11, IO-12): ENODEV without ->mmap; the VMA takes the per-open file. */
+export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace): WFile | Errno {
+  t.fn('fuse_passthrough_mmap');
+  t.fn('backing_file_mmap');
+  const pf = file.ff.passthrough!;
+  if (!pf.inode.mount.sb.hasMmap) return t.fail('ENODEV', 'IO-12', 'the backing filesystem has no ->mmap');
+  t.pass('IO-11');
+  t.pass('IOM-16');
+  t.pass('LIFE-5');
+  fuseFileAccessed(file.ff.inode, t);
+  return k.vfs.get(pf);
+}

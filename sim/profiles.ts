@@ -1,0 +1,81 @@
+// Kernel-version profiles (kernel-spec.md §14): data plus small predicates, never forked code.
+// Every module asks the profile a yes/no question at the one place the versions differ.
+import type { ProfileName } from '../spec/case.ts';
+
+export interface Profile {
+  readonly name: ProfileName;
+  /** INIT-2: the minor the kernel sends in FUSE_INIT. */
+  readonly protoMinor: number;
+  /** CONFIG_FUSE_PASSTHROUGH=y (INIT-1, BOPEN-2, BCLOSE-2, OPEN-8). */
+  readonly passthroughConfigured: boolean;
+  /** FUSE_DEV_IOC_SYNC_INIT exists (6.18; DEV-10..13, else ENOTTY DEV-12). */
+  readonly syncInit: boolean;
+  /** 6.17 fix e9c8da670e74: non-regular backing files rejected (BOPEN-8, BOPEN-9). */
+  readonly rejectNonRegular: boolean;
+  /** 6.12 efad7153bf93: fget_raw, so O_PATH fds are accepted (BOPEN-16); 6.9 fget gave EBADF. */
+  readonly fgetRaw: boolean;
+  /** 6.9 only: EOPNOTSUPP for files lacking read_iter/write_iter (BOPEN-17). */
+  readonly requireReadWriteIter: boolean;
+  /** 6.11 3ab394b363c5: WRITEBACK_CACHE turns passthrough off (INIT-9). */
+  readonly writebackDisablesPassthrough: boolean;
+  /** 6.12 20121d3f58f0: an extending PT write extends the FUSE i_size (IO-24). */
+  readonly extendSizeAfterPtWrite: boolean;
+  /** 6.9 final aef8acd79f36: padding must be zero (BOPEN-6). */
+  readonly checkPadding: boolean;
+  /** 6.16: `fuse_connection` in /dev/fuse fdinfo (OBS-1). */
+  readonly fdinfoConnection: boolean;
+  /** 6.13: fuse_request_send / fuse_request_end tracepoints (OBS-10). */
+  readonly requestTracepoints: boolean;
+}
+
+const P618: Profile = {
+  name: '6.18',
+  protoMinor: 45,
+  passthroughConfigured: true,
+  syncInit: true,
+  rejectNonRegular: true,
+  fgetRaw: true,
+  requireReadWriteIter: false,
+  writebackDisablesPassthrough: true,
+  extendSizeAfterPtWrite: true,
+  checkPadding: true,
+  fdinfoConnection: true,
+  requestTracepoints: true,
+};
+
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  '6.18': P618,
+  // Plain v6.12.0: before the 6.17 non-regular-file fix, no SYNC_INIT, no fdinfo connection id.
+  '6.12': {
+    ...P618,
+    name: '6.12',
+    protoMinor: 41,
+    syncInit: false,
+    rejectNonRegular: false,
+    fdinfoConnection: false,
+    requestTracepoints: false,
+  },
+  // 6.9 final: fget (O_PATH -> EBADF), read_iter/write_iter check, writeback + PT allowed,
+  // no local size extension after PT writes, padding checked.
+  '6.9': {
+    ...P618,
+    name: '6.9',
+    protoMinor: 40,
+    syncInit: false,
+    rejectNonRegular: false,
+    fgetRaw: false,
+    requireReadWriteIter: true,
+    writebackDisablesPassthrough: false,
+    extendSizeAfterPtWrite: false,
+    fdinfoConnection: false,
+    requestTracepoints: false,
+  },
+  // CONFIG_FUSE_PASSTHROUGH=n on an otherwise 6.18 kernel.
+  nopt: { ...P618, name: 'nopt', passthroughConfigured: false },
+};
+
+export const PROFILE_NAMES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
+
+export function getProfile(name: ProfileName = '6.18'): Profile {
+  return PROFILES[name];
+}

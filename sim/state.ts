@@ -1,0 +1,119 @@
+// The whole modelled machine: one FUSE mount under test with its connection, the daemon task
+// and its /dev/fuse fds, the client task's open files and mappings, and the backing world.
+import type { World } from '../fixtures/world.ts';
+import type { Errno } from '../spec/errno.ts';
+import type { FuseOpcodeName } from '../spec/uapi.ts';
+import { ModelDaemon } from './daemon.ts';
+import type { Trace } from './explain.ts';
+import type { Profile } from './profiles.ts';
+import type { FuseConn, FuseInode, FuseOpenFile, Mapping } from './types.ts';
+import { buildBackingWorld, type BackingWorld } from './world/build.ts';
+import { CRED_ROOT, CRED_USERNS, Task, Vfs, type Mount, type Superblock, type WFile } from './world/vfs.ts';
+
+/** An open /dev/fuse struct file (private_data: NULL, the SYNC_INIT marker, or a fuse_dev). */
+export interface DevFile {
+  readonly name: string;
+  fd: number | null;
+  /** The attached fuse_dev's connection, or null. */
+  conn: FuseConn | null;
+  /** FUSE_DEV_SYNC_INIT marker in private_data (DEV-10, DEV-13). */
+  syncInitMarker: boolean;
+  closed: boolean;
+  /** The /dev/fuse struct file itself (what fget_raw finds for this fd, BOPEN-9). */
+  readonly file: WFile;
+}
+
+export interface KernelOptions {
+  /** RLIMIT_NOFILE of the daemon task (BID-9). Default 1024. */
+  rlimitNofile?: number;
+}
+
+let nextConnMinor = 40;
+
+export class KernelState {
+  readonly vfs = new Vfs();
+  readonly daemonTask: Task;
+  readonly daemon: ModelDaemon;
+  readonly fuseSb: Superblock = { kind: 'fuseUnderTest', stackDepth: 0, hasMmap: true, directIo: true };
+  readonly fuseMount: Mount = { sb: this.fuseSb, readOnly: false };
+  readonly backing: BackingWorld;
+  conn: FuseConn | null = null;
+  readonly devFiles = new Map<string, DevFile>();
+  /** Daemon fd names -> fd numbers in daemonTask. */
+  readonly daemonFds = new Map<string, number>();
+  /** Registration names -> ids (backingOpen `as`). */
+  readonly regs = new Map<string, number>();
+  readonly fuseInodes = new Map<string, FuseInode>();
+  readonly clientFiles = new Map<string, FuseOpenFile>();
+  readonly maps = new Map<string, Mapping>();
+  /** Names the world marks as living in a user namespace (rootless FUSE). */
+  readonly daemonInUserns: boolean;
+
+  constructor(
+    readonly profile: Profile,
+    readonly world: World,
+    opts: KernelOptions = {},
+  ) {
+    this.daemonInUserns = world.daemonInUserns === true;
+    this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
+    this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0);
+    this.backing = buildBackingWorld(this.vfs, world, this.fuseMount);
+  }
+
+  /** The /dev/fuse struct file of a dev fd name. */
+  devFuseFile(name: string): WFile | null {
+    return this.devFiles.get(name)?.file ?? null;
+  }
+
+  newConn(): FuseConn {
+    return {
+      minor: nextConnMinor++,
+      initPending: false,
+      connError: false,
+      connected: true,
+      passthrough: false,
+      maxStackDepth: 0,
+      writebackCache: false,
+      directIoAllowMmap: false,
+      atomicOTrunc: false,
+      noOpen: false,
+      noOpendir: false,
+      noFlush: false,
+      noFsync: false,
+      noFallocate: false,
+      noLseek: false,
+      noCopyFileRange: false,
+      noGetxattr: false,
+      noCreate: false,
+      idr: new Map(),
+      idrNext: 1,
+      failNextAlloc: null,
+      devCount: 0,
+      sbAlive: false,
+      mounted: false,
+      freed: false,
+      sb: this.fuseSb,
+      syncInit: false,
+    };
+  }
+
+  /**
+   * fuse_simple_request: null when the daemon received the request; else the errno the
+   * caller sees. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);
+   * after a failed INIT every request fails with ECONNREFUSED (INIT-3).
+   */
+  send(t: Trace, op: FuseOpcodeName): Errno | null {
+    const c = this.conn;
+    if (c === null || c.freed) return 'ENOTCONN';
+    if (c.connError) {
+      t.pass('INIT-3');
+      return 'ECONNREFUSED';
+    }
+    if (!c.connected) {
+      t.pass('LIFE-20');
+      return 'ENOTCONN';
+    }
+    this.daemon.receive(op);
+    return null;
+  }
+}

@@ -1,0 +1,121 @@
+// Kernel objects of fs/fuse (fuse_i.h), as the model holds them.
+import type { Cred, Superblock, WFile } from './world/vfs.ts';
+
+/** struct fuse_backing (LIFE-1, LIFE-6): one registration; `count` is fb->count. */
+export interface FuseBacking {
+  /** The id it was registered under (for reports; the idr maps id -> fb). */
+  readonly id: number;
+  /** fb->file: a reference on the daemon's struct file, possibly O_PATH (LIFE-6). */
+  readonly file: WFile;
+  /** fb->cred: prepare_creds() of the BACKING_OPEN caller (LIFE-6, PTF-11). */
+  readonly cred: Cred;
+  count: number;
+  freed: boolean;
+}
+
+/** struct fuse_conn, the parts passthrough touches. */
+export interface FuseConn {
+  /** Connection number N (minor of st_dev; OBS-1). */
+  readonly minor: number;
+  /** INIT request sent, reply not processed yet (INIT-13, DEV-6). */
+  initPending: boolean;
+  /** INIT-3. */
+  connError: boolean;
+  /** Not aborted (LIFE-19, LIFE-20). */
+  connected: boolean;
+  passthrough: boolean;
+  maxStackDepth: number;
+  writebackCache: boolean;
+  directIoAllowMmap: boolean;
+  atomicOTrunc: boolean;
+  /** fuse_conn flags set after an ENOSYS reply. */
+  noOpen: boolean;
+  noOpendir: boolean;
+  noFlush: boolean;
+  noFsync: boolean;
+  noFallocate: boolean;
+  noLseek: boolean;
+  noCopyFileRange: boolean;
+  noGetxattr: boolean;
+  noCreate: boolean;
+  /** fc->backing_files_map (BID-1) and the cyclic cursor of idr_alloc_cyclic (BID-3). */
+  readonly idr: Map<number, FuseBacking>;
+  idrNext: number;
+  /** Sim-only fault injection (BOPEN-11, BOPEN-12). */
+  failNextAlloc: 'fuseBacking' | 'idr' | null;
+  /** Attached fuse_devs (original and clones); each holds a connection reference. */
+  devCount: number;
+  /** The superblock holds a reference until it is destroyed (LIFE-23). */
+  sbAlive: boolean;
+  /** Visible in the mount namespace (not yet umounted, lazily or not). */
+  mounted: boolean;
+  /** fuse_conn_put dropped the last reference: the idr is gone (LIFE-23). */
+  freed: boolean;
+  readonly sb: Superblock;
+  /** A SYNC_INIT mount processes INIT inside fill_super (INIT-14). */
+  syncInit: boolean;
+}
+
+export type IoMode = 'none' | 'cached' | 'uncached';
+
+/** struct fuse_inode, regular files and dirs of the FUSE mount under test. */
+export interface FuseInode {
+  readonly nodeid: number;
+  readonly name: string;
+  readonly isDir: boolean;
+  /** i_size as cached in the kernel. */
+  iSize: number;
+  /** Attributes fetched and not invalidated (3600 s timeouts never expire within a case). */
+  attrValid: boolean;
+  /** fuse_invalidate_atime (IO-26): the next stat refreshes. */
+  atimeInvalid: boolean;
+  /** iocachectr (IOM-21): > 0 cached users, < 0 PT files and parallel DIO writes. */
+  iocachectr: number;
+  /** fi->fb: the bound backing (LIFE-2). */
+  fb: FuseBacking | null;
+  /** FUSE_I_CACHE_IO_MODE. */
+  cacheIoModeBit: boolean;
+  /** Page cache: page index -> bytes, with the dirty set. */
+  readonly pages: Map<number, Uint8Array>;
+  readonly dirty: Set<number>;
+  /** S_NOSEC after file_remove_privs found nothing to remove (IO-5). */
+  nosec: boolean;
+  /** Open struct files and mappings that keep the inode busy (umount EBUSY). */
+  users: number;
+}
+
+/** struct fuse_file. */
+export interface FuseFile {
+  readonly inode: FuseInode;
+  readonly fh: number;
+  openFlags: number;
+  /** ff->args != NULL: the server implements open, io modes apply (IOM-1). */
+  readonly hasArgs: boolean;
+  iomode: IoMode;
+  /** ff->passthrough: the per-open backing file (PTF-1, LIFE-4). */
+  passthrough: WFile | null;
+  /** ff->cred (LIFE-4, PTF-11). */
+  cred: Cred | null;
+  readonly isDir: boolean;
+  released: boolean;
+}
+
+/** The client's struct file on the FUSE mount. */
+export interface FuseOpenFile {
+  readonly ff: FuseFile;
+  readonly mode: 'r' | 'w' | 'rw';
+  readonly flags: ReadonlySet<string>;
+  /** f_count: the fd plus mappings that hold the FUSE file (non-PT mmaps). */
+  count: number;
+  pos: number;
+}
+
+/** A mapping (VMA). A PT mapping holds the per-open backing file (LIFE-5); others the FUSE file. */
+export interface Mapping {
+  readonly shared: boolean;
+  readonly writable: boolean;
+  readonly length: number;
+  readonly backing: WFile | null;
+  readonly fuseFile: FuseOpenFile | null;
+  readonly inode: FuseInode;
+}

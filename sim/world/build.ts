@@ -1,0 +1,89 @@
+// Build the backing side of a fixtures/world.ts World: superblocks with the stack depths of
+// kernel-spec §12, mounts, and world files whose bytes live in memfs.
+import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts';
+import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
+import type { Errno } from '../../spec/errno.ts';
+import { FILESYSTEM_MAX_STACK_DEPTH } from '../../spec/uapi.ts';
+import { fillBytes, textBytes } from '../daemon.ts';
+import type { Mount, Superblock, Vfs, WInode } from './vfs.ts';
+
+/**
+ * STACK-2: overlayfs takes depth = max(layer depths) + 1 and fails the mount with EINVAL past
+ * FILESYSTEM_MAX_STACK_DEPTH.
+ */
+export function overlayStackDepth(layers: readonly Superblock[]): number | Errno {
+  const depth = Math.max(...layers.map((l) => l.stackDepth)) + 1;
+  return depth > FILESYSTEM_MAX_STACK_DEPTH ? 'EINVAL' : depth;
+}
+
+function sb(kind: Superblock['kind'], stackDepth: number): Superblock {
+  return { kind, stackDepth, hasMmap: true, directIo: true };
+}
+
+export interface BackingWorld {
+  readonly mounts: Readonly<Record<Exclude<BackingFs, 'self'>, Mount>>;
+  readonly devtmpfs: Mount;
+  readonly files: Map<string, { spec: BackingFileSpec; inode: WInode }>;
+  /** /dev/null and /dev/fuse. */
+  readonly devNull: WInode;
+  readonly devFuse: WInode;
+}
+
+/**
+ * Stack depths: disk and tmpfs 0 (STACK-3); an inner FUSE without passthrough 0 (STACK-1,
+ * STACK-8); overlayfs over either 1 (STACK-2, STACK-4, STACK-7); an inner FUSE with
+ * passthrough negotiated with msd 1 or 2 has depth msd (STACK-1, STACK-9..11).
+ */
+export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount): BackingWorld {
+  const disk = sb('disk', 0);
+  const innerFuse = sb('fuse', 0);
+  const overlay = sb('overlay', 0);
+  overlay.stackDepth = overlayStackDepth([disk]) as number;
+  const overlayOverFuse = sb('overlayOverFuse', 0);
+  overlayOverFuse.stackDepth = overlayStackDepth([innerFuse]) as number;
+  const mounts = {
+    disk: { sb: disk, readOnly: false },
+    tmpfs: { sb: sb('tmpfs', 0), readOnly: false },
+    overlay: { sb: overlay, readOnly: false },
+    overlayOverFuse: { sb: overlayOverFuse, readOnly: false },
+    fuse: { sb: innerFuse, readOnly: false },
+    fusePt1: { sb: sb('fusePt1', 1), readOnly: false },
+    fusePt2: { sb: sb('fusePt2', 2), readOnly: false },
+    roBind: { sb: disk, readOnly: true },
+  };
+  const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };
+  const files = new Map<string, { spec: BackingFileSpec; inode: WInode }>();
+  for (const [name, spec] of Object.entries(world.files ?? {})) {
+    const mount = spec.on === 'self' ? fuseUnderTest : mounts[spec.on];
+    const bytes = spec.content !== undefined ? textBytes(spec.content) : fillBytes(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE);
+    const type = spec.type ?? 'file';
+    let inode: WInode;
+    if (type === 'chardev') {
+      inode = vfs.newInode('chardev', name, devtmpfs);
+    } else if (type === 'symlink') {
+      // A symlink to a regular file: inotify on the name follows it, so both report as `name`.
+      inode = vfs.newInode('symlink', name, mount);
+      inode.target = vfs.newInode('file', name, mount, bytes);
+    } else {
+      inode = vfs.newInode(type, name, mount, type === 'file' ? bytes : undefined);
+    }
+    const traits = (spec as { simTraits?: readonly string[] }).simTraits ?? [];
+    const reg = inode.target ?? inode;
+    if (traits.includes('denyWrite')) reg.denyWrite = true;
+    if (traits.includes('lsmDenyOpen')) reg.lsmDenyOpen = true;
+    if (traits.includes('leased')) reg.leased = true;
+    if (traits.includes('noMmap') || traits.includes('noDirectIo')) {
+      // A private superblock copy so the trait stays on this file.
+      const own: Superblock = { ...mount.sb };
+      if (traits.includes('noMmap')) own.hasMmap = false;
+      if (traits.includes('noDirectIo')) own.directIo = false;
+      const m: Mount = { sb: own, readOnly: mount.readOnly };
+      inode = vfs.newInode(type === 'symlink' ? 'file' : type, name, m, type === 'file' || type === 'symlink' ? bytes : undefined);
+    }
+    files.set(name, { spec, inode });
+  }
+  const devNull = vfs.newInode('chardev', '', devtmpfs);
+  const devFuse = vfs.newInode('chardev', '', devtmpfs);
+  devFuse.devFuse = true;
+  return { mounts, devtmpfs, files, devNull, devFuse };
+}

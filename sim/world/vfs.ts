@@ -1,0 +1,217 @@
+// The small VFS the model runs in: superblocks with a stack depth, mounts (read-only too),
+// inodes whose bytes live in memfs, struct file objects with reference counts (f_count), tasks
+// with credentials, an fd table and RLIMIT_NOFILE, and inotify-like events on world files.
+import { Volume } from 'memfs';
+import type { BackingEvent, BackingEventKind } from '../../spec/observation.ts';
+
+export type SbKind =
+  | 'disk'
+  | 'tmpfs'
+  | 'overlay'
+  | 'overlayOverFuse'
+  | 'fuse'
+  | 'fusePt1'
+  | 'fusePt2'
+  | 'devtmpfs'
+  | 'fuseUnderTest';
+
+export interface Superblock {
+  readonly kind: SbKind;
+  /** s_stack_depth (STACK-1, STACK-2). */
+  stackDepth: number;
+  /** The filesystem's file_operations provide ->mmap (IO-12). */
+  hasMmap: boolean;
+  /** The filesystem supports O_DIRECT (PTF-8). */
+  directIo: boolean;
+}
+
+export interface Mount {
+  readonly sb: Superblock;
+  readonly readOnly: boolean;
+}
+
+export type InodeType = 'file' | 'dir' | 'fifo' | 'socket' | 'chardev' | 'symlink';
+
+export interface WInode {
+  readonly ino: number;
+  readonly type: InodeType;
+  /** The world file name inotify reports it under ('' for anonymous inodes). */
+  readonly watchName: string;
+  readonly mount: Mount;
+  /** memfs path holding the bytes of a regular file. */
+  readonly dataPath: string;
+  /** i_writecount < 0: write opens fail with ETXTBSY (PTF-4). */
+  denyWrite: boolean;
+  /** security_file_open denies with EACCES (PTF-6). */
+  lsmDenyOpen: boolean;
+  /** A lease another task holds; broken at the next open (PTF-7). */
+  leased: boolean;
+  /** For a symlink: the regular file it points to. */
+  target?: WInode;
+  /** This inode is the /dev/fuse character device. */
+  devFuse?: boolean;
+}
+
+export type AccessMode = 'r' | 'w' | 'rw' | 'path';
+
+let nextFileSerial = 1;
+
+/** A struct file. `count` is f_count; the object is released when it reaches 0 (fput). */
+export interface WFile {
+  readonly serial: number;
+  readonly inode: WInode;
+  readonly mode: AccessMode;
+  /** O_APPEND, O_DIRECT, ... as given to the open. */
+  readonly flags: ReadonlySet<string>;
+  /** What the file is, for reports: a task's open, a per-open backing file (PTF-1). */
+  readonly role: 'user' | 'perOpen';
+  count: number;
+  /** Times it was released: must end at exactly 1 (property tests). */
+  releases: number;
+  /** memfs fd for the bytes (regular files). */
+  memFd: number | null;
+}
+
+export function isWriteMode(m: AccessMode): boolean {
+  return m === 'w' || m === 'rw';
+}
+
+/** Credentials of a task at a moment (captured into fb->cred, LIFE-6). */
+export interface Cred {
+  readonly capSysAdmin: boolean;
+  readonly initUserNs: boolean;
+  readonly label: 'root' | 'noCapSysAdmin' | 'userns';
+}
+
+export const CRED_ROOT: Cred = { capSysAdmin: true, initUserNs: true, label: 'root' };
+export const CRED_NOCAP: Cred = { capSysAdmin: false, initUserNs: true, label: 'noCapSysAdmin' };
+export const CRED_USERNS: Cred = { capSysAdmin: true, initUserNs: false, label: 'userns' };
+
+/** capable(CAP_SYS_ADMIN): the effective cap in the initial user namespace (BOPEN-5). */
+export function capableSysAdmin(c: Cred): boolean {
+  return c.capSysAdmin && c.initUserNs;
+}
+
+export class Vfs {
+  readonly vol = new Volume();
+  private nextIno = 100;
+  private readonly events: BackingEvent[] = [];
+  private readonly deferredFput: WFile[] = [];
+  /** Every struct file ever created, for the teardown property. */
+  readonly allFiles: WFile[] = [];
+  /** Invariant violations found while running (must stay empty). */
+  readonly bugs: string[] = [];
+  /** Switched off by the benchmark, which creates many files. */
+  trackFiles = true;
+
+  newInode(type: InodeType, watchName: string, mount: Mount, bytes?: Uint8Array): WInode {
+    const ino = this.nextIno++;
+    const dataPath = `/i${ino}`;
+    if (type === 'file') this.vol.writeFileSync(dataPath, bytes ?? new Uint8Array(0));
+    return { ino, type, watchName, mount, dataPath, denyWrite: false, lsmDenyOpen: false, leased: false };
+  }
+
+  /** Create a struct file (do_dentry_open): IN_OPEN unless O_PATH (FMODE_NONOTIFY, LIFE-8). */
+  openFile(inode: WInode, mode: AccessMode, flags: ReadonlySet<string>, role: WFile['role']): WFile {
+    const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role, count: 1, releases: 0, memFd: null };
+    if (this.trackFiles) this.allFiles.push(f);
+    if (inode.type === 'file' && mode !== 'path') f.memFd = this.vol.openSync(inode.dataPath, 'r+');
+    if (mode !== 'path') this.notify(inode, 'open');
+    return f;
+  }
+
+  get(f: WFile): WFile {
+    if (f.count <= 0) this.bugs.push(`get of released file #${f.serial}`);
+    f.count++;
+    return f;
+  }
+
+  /** fput: the release is deferred to the return to userspace (LIFE-7, OBS-7); see settle(). */
+  fput(f: WFile): void {
+    f.count--;
+    if (f.count < 0) this.bugs.push(`f_count of file #${f.serial} went negative`);
+    if (f.count === 0) this.deferredFput.push(f);
+  }
+
+  /** Run deferred fputs (task_work at syscall exit): close events fire now. */
+  settle(): void {
+    while (this.deferredFput.length > 0) {
+      const f = this.deferredFput.shift()!;
+      f.releases++;
+      if (f.releases > 1) this.bugs.push(`file #${f.serial} released twice`);
+      if (f.memFd !== null) {
+        this.vol.closeSync(f.memFd);
+        f.memFd = null;
+      }
+      // O_PATH files are FMODE_NONOTIFY: no close event (LIFE-8).
+      if (f.mode !== 'path') this.notify(f.inode, isWriteMode(f.mode) ? 'close_write' : 'close_nowrite');
+    }
+  }
+
+  notify(inode: WInode, kind: BackingEventKind): void {
+    if (inode.watchName !== '') this.events.push(`${inode.watchName}:${kind}`);
+  }
+
+  takeEvents(): BackingEvent[] {
+    return this.events.splice(0, this.events.length);
+  }
+
+  // ---- bytes --------------------------------------------------------------------------------
+
+  size(inode: WInode): number {
+    return this.vol.statSync(inode.dataPath).size as number;
+  }
+
+  readBytes(inode: WInode, pos: number, len: number): Uint8Array {
+    const size = this.size(inode);
+    const n = Math.max(0, Math.min(len, size - pos));
+    const buf = new Uint8Array(n);
+    if (n > 0) {
+      const fd = this.vol.openSync(inode.dataPath, 'r');
+      this.vol.readSync(fd, buf, 0, n, pos);
+      this.vol.closeSync(fd);
+    }
+    return buf;
+  }
+
+  /** Read through an open file's memfs fd (fast path for the data path). */
+  pread(f: WFile, pos: number, len: number): Uint8Array {
+    if (f.memFd === null) return this.readBytes(f.inode, pos, len);
+    const size = this.vol.fstatSync(f.memFd).size as number;
+    const n = Math.max(0, Math.min(len, size - pos));
+    const buf = new Uint8Array(n);
+    if (n > 0) this.vol.readSync(f.memFd, buf, 0, n, pos);
+    return buf;
+  }
+
+  pwrite(f: WFile, pos: number, data: Uint8Array): void {
+    const fd = f.memFd ?? this.vol.openSync(f.inode.dataPath, 'r+');
+    if (data.length > 0) this.vol.writeSync(fd, data, 0, data.length, pos);
+    if (f.memFd === null) this.vol.closeSync(fd);
+  }
+
+  fileSize(f: WFile): number {
+    return f.memFd === null ? this.size(f.inode) : (this.vol.fstatSync(f.memFd).size as number);
+  }
+}
+
+/** A task: credentials, an fd table and RLIMIT_NOFILE (BID-9, OBS-9). */
+export class Task {
+  readonly fds = new Map<number, TaskFile>();
+  constructor(
+    public cred: Cred,
+    public rlimitNofile: number,
+  ) {}
+
+  /** Lowest free fd >= 3 (0..2 are the standard streams), or EMFILE at RLIMIT_NOFILE. */
+  install(file: TaskFile): number | 'EMFILE' {
+    if (this.fds.size + 3 >= this.rlimitNofile) return 'EMFILE';
+    let fd = 3;
+    while (this.fds.has(fd)) fd++;
+    this.fds.set(fd, file);
+    return fd;
+  }
+}
+
+/** What an fd refers to: a world file, or a /dev/fuse file (held as an opaque object). */
+export type TaskFile = { kind: 'world'; file: WFile } | { kind: 'dev'; devName: string };
