@@ -120,7 +120,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
       kernel: kernelRelease,
       profile,
       ...(kernelNote !== undefined ? { kernelNote } : {}),
-      coverage: coverageFor(cases, profile),
+      coverage: coverageFor(cases),
       coverageByProfile: coverageByProfile(cases),
       // Pattern entries are not tied to the selected cases; list only exact-case entries unused.
       unusedKnownDivergences: known.entries
@@ -225,7 +225,7 @@ export function summaryLines(report: Report): string[] {
     ['not applicable', String(s.notApplicable)],
     ['skipped', String(s.skipped)],
     ['divergences', `${s.divergences} (${s.knownDivergences} known, ${s.unexplainedDivergences} unexplained)`],
-    [`coverage (${s.profile})`, `${s.coverage.coveredIds}/${s.coverage.specIds} spec ids (${percent(s.coverage)})`],
+    ['spec coverage', `${s.coverage.coveredIds}/${s.coverage.specIds} check ids by these cases (${percent(s.coverage)})`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const targets = s.targets.join('+') || 'none';
@@ -243,9 +243,9 @@ export function summaryLines(report: Report): string[] {
     for (const e of report.errors) lines.push(`  ${formatLoadError(e)}`);
   }
   if (s.coverage.uncovered.length > 0 && s.coverage.uncovered.length <= 40) {
-    lines.push(`uncovered spec ids (${s.profile}): ${s.coverage.uncovered.join(', ')}`);
+    lines.push(`uncovered spec ids: ${s.coverage.uncovered.join(', ')}`);
   } else if (s.coverage.uncovered.length > 40) {
-    lines.push(`uncovered spec ids (${s.profile}): ${s.coverage.uncovered.slice(0, 40).join(', ')}, ... (${s.coverage.uncovered.length} in all; see the report)`);
+    lines.push(`uncovered spec ids: ${s.coverage.uncovered.slice(0, 40).join(', ')}, ... (${s.coverage.uncovered.length} in all; see the report)`);
   }
   if (report.unusedKnownDivergences.length > 0) {
     lines.push(`known divergences not seen in this run: ${report.unusedKnownDivergences.join(', ')}`);

@@ -14,10 +14,15 @@ export function caseCoveredIds(kase: Case): Set<CheckId> {
   return ids;
 }
 
-export function coverageFor(cases: readonly Case[], profile: ProfileName, specIds: readonly CheckId[] = CHECK_IDS): CoverageSummary {
+/**
+ * Spec ids covered by the cases that apply to `profile`, or by all cases when no profile is
+ * given. The spec is 6.18's; some of its ids are about other kernels (DEV-12 is SYNC_INIT before
+ * 6.18, BOPEN-2 is CONFIG_FUSE_PASSTHROUGH=n), so the spec's full coverage is over all cases.
+ */
+export function coverageFor(cases: readonly Case[], profile?: ProfileName, specIds: readonly CheckId[] = CHECK_IDS): CoverageSummary {
   const covered = new Set<CheckId>();
   for (const kase of cases) {
-    if (!caseProfiles(kase).includes(profile)) continue;
+    if (profile !== undefined && !caseProfiles(kase).includes(profile)) continue;
     for (const id of caseCoveredIds(kase)) covered.add(id);
   }
   const uncovered = specIds.filter((id) => !covered.has(id));

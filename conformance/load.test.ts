@@ -151,7 +151,7 @@ describe('semantic name checks', () => {
     expect(issues).toEqual([{ path: '/world/nodes/a/open/backing', message: expect.stringContaining('"b1" is not a backing registration when step 2 opens "a"') }]);
   });
 
-  it('raw numbers are not names (BOPEN-7 uses a raw fd, BCLOSE-6 a raw id)', () => {
+  it('raw numbers are not names (a raw fd or id number is allowed where the case is about it)', () => {
     const issues = checkNames(kase([{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'backingOpen', dev: 'dev', fd: -1 }, { op: 'backingClose', dev: 'dev', id: 0 }]));
     expect(issues).toEqual([]);
   });

@@ -81,12 +81,12 @@ export interface LoadError {
   message: string;
 }
 
-/** Coverage of the spec's check ids by cases, for one profile. */
+/** Coverage of the spec's check ids by cases (for one profile, or for all cases). */
 export interface CoverageSummary {
   /** Number of check ids in the spec (spec/check-ids.ts). */
   specIds: number;
-  /** Number of spec ids covered by the cases that apply to the profile. */
+  /** Number of spec ids covered by the cases counted. */
   coveredIds: number;
-  /** Spec ids no applicable case covers. */
+  /** Spec ids no counted case covers. */
   uncovered: CheckId[];
 }

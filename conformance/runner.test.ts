@@ -85,7 +85,7 @@ describe('runner: expectations', () => {
     ]);
   });
 
-  it('OBS-11: an expected internal cause is checked on the sim only', async () => {
+  it('an expected internal cause is checked on the sim only (the kernel hides it behind EIO)', async () => {
     const steps: Step[] = [{ op: 'open', node: 'a', as: 'f1', expect: { errno: 'EIO', cause: 'EBUSY' } }];
     const answer = ok({ errno: 'EIO', explain: { checks: [], cause: 'ETXTBSY' } });
     const onKernel = await runCase(loaded(makeCase(steps)), [fakeTarget('kernel', () => answer)]);

@@ -17,7 +17,7 @@ export interface ReportSummary {
   divergences: number;
   knownDivergences: number;
   unexplainedDivergences: number;
-  /** Coverage of the spec ids by the cases, for `profile`. */
+  /** Coverage of the spec's check ids by the loaded cases (all profiles; per profile below). */
   coverage: CoverageSummary;
   targets: TargetName[];
   /** uname release of the kernel target, or null when it did not run. */
