@@ -70,9 +70,10 @@ export function fuseMountBusy(k: KernelState): boolean {
 export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
   const fc = k.conn;
   if (fc === null || !fc.mounted) return err('EINVAL');
-  if (!lazy && fuseMountBusy(k)) return err('EBUSY');
+  const busy = fuseMountBusy(k);
+  if (!lazy && busy) return err('EBUSY');
   fc.mounted = false;
-  if (lazy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
+  if (lazy && busy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
   fuseSuperPutIfIdle(k, t);
   return ok(0);
 }

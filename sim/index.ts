@@ -1,0 +1,24 @@
+/**
+ * fusepass/sim: a faithful, deterministic model of Linux FUSE passthrough (6.18, with 6.12,
+ * 6.9 and no-passthrough profiles) that a daemon author drives in-process.
+ *
+ * ```ts
+ * import { createKernel } from 'fusepass/sim';
+ * const k = createKernel({ profile: '6.18', world: { files: { b: { on: 'disk' } }, nodes: { n: {} } } });
+ * k.daemon.devOpen('dev');
+ * k.daemon.mount('dev', { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 });
+ * k.daemon.open('b', 'rdonly', 'bf');
+ * const id = k.daemon.backingOpen({ dev: 'dev', fd: 'bf', as: 'b1' }); // { errno: null, value: 1, ... }
+ * k.daemon.setOpenReply('n', { flags: ['PASSTHROUGH', 'KEEP_CACHE'], backing: 'b1' });
+ * const r = k.client.open('n', ['O_RDONLY'], 'f');
+ * // r.errno === 'EIO', r.explain.cause === 'EINVAL', r.explain.checks includes 'OPEN-9'
+ * ```
+ * Every call returns `{ errno, value, requests, events, explain }`: what the syscall returned,
+ * the FUSE requests the daemon received, the inotify events on world files, and the check ids
+ * of kernel-spec.md it passed through (with the internal errno behind an EIO at open).
+ */
+export { createKernel, Kernel, DaemonApi, ClientApi } from './kernel.ts';
+export type { SimResult, CreateKernelOptions, HiddenState, BackingOpenArgs, BackingCloseArgs } from './kernel.ts';
+export { PROFILES, PROFILE_NAMES, getProfile } from './profiles.ts';
+export type { Profile } from './profiles.ts';
+export { overlayStackDepth } from './world/build.ts';
