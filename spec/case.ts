@@ -191,6 +191,8 @@ export interface FallocateStep { op: 'fallocate'; fd: string; offset: number; le
 export interface FileIoctlStep { op: 'fileIoctl'; fd: string; cmd: number }
 /** copy_file_range from one fd into another (IO-21). */
 export interface CopyRangeStep { op: 'copyRange'; from: string; to: string; length: number }
+/** fgetxattr(2) on a FUSE file (IO-23: xattrs go to the daemon, unchanged by PT). Value: the size read. */
+export interface GetxattrStep { op: 'getxattr'; fd: string; name: string }
 export interface CloseStep { op: 'close'; fd: string }
 
 // ---- observer steps -----------------------------------------------------------------------
@@ -262,6 +264,7 @@ export type ClientStep =
   | FallocateStep
   | FileIoctlStep
   | CopyRangeStep
+  | GetxattrStep
   | CloseStep;
 
 export type Action = DaemonStep | ClientStep | InspectBackingStep | ObserveStep | SimIdCursorStep | SimFailAllocStep;
