@@ -730,3 +730,12 @@ function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t: Trace
 export function summarize(data: Uint8Array): string {
   return summarizeBytes(data);
 }
+
+/** fgetxattr: GETXATTR to the daemon, unchanged by passthrough (IO-23); the daemon: ENODATA. */
+export function fuseGetxattr(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
+  t.fn('fuse_getxattr');
+  t.pass('IO-23');
+  if (k.conn!.noGetxattr) return err('EOPNOTSUPP');
+  const e = k.send(t, 'GETXATTR');
+  return err(e ?? 'ENODATA');
+}

@@ -556,6 +556,11 @@ export class ClientApi {
     return this.withFile(fd, (f, t) => F.fuseFileIoctl(this.s, f, cmd, t));
   }
 
+  /** fgetxattr(2) (IO-23). */
+  getxattr(fd: string, _name: string): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, t));
+  }
+
   copyRange(from: string, to: string, length: number): SimResult {
     return this.k.run((t) => {
       const a = this.s.clientFiles.get(from);

@@ -1,0 +1,158 @@
+// The sim target: plays every step op of spec/case.ts on the model (sim/) and returns its
+// canonical observations, explanation included. A thin adapter over the sim's public API.
+import type { Case, ProfileName, Step } from '../../spec/case.ts';
+import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
+import type { Observation } from '../../spec/observation.ts';
+import type { CaseSession, Target, TargetInfo } from '../../spec/target.ts';
+import { createKernel, type Kernel, type SimResult } from '../../sim/index.ts';
+
+function compat(step: Step): boolean {
+  return (step as { compat32?: boolean }).compat32 === true;
+}
+
+/** Play one step on the kernel model. */
+export function playStep(k: Kernel, step: Step): SimResult {
+  const d = k.daemon;
+  const c = k.client;
+  switch (step.op) {
+    case 'devOpen':
+      return d.devOpen(step.as);
+    case 'syncInit':
+      return d.syncInit(step.dev);
+    case 'mount':
+      return d.mount(step.dev, step.init ?? DEFAULT_INIT_REPLY, { deferInit: step.deferInit === true });
+    case 'replyInit':
+      return d.replyInit(step.init ?? DEFAULT_INIT_REPLY);
+    case 'devClone':
+      return d.devClone(step.dev, step.as);
+    case 'devRead':
+      return d.devRead(step.dev);
+    case 'devIoctl':
+      return d.devIoctl(step.dev, step.cmd, { nullArg: step.nullArg === true, compat32: compat(step) });
+    case 'devClose':
+      return d.devClose(step.dev);
+    case 'daemonOpen':
+      return d.open(step.file, step.mode, step.as);
+    case 'daemonClose':
+      return d.close(step.fd);
+    case 'backingOpen': {
+      const a: Parameters<typeof d.backingOpen>[0] = { dev: step.dev, fd: step.fd };
+      if (step.flags !== undefined) a.flags = step.flags;
+      if (step.padding !== undefined) a.padding = step.padding;
+      if (step.nullArg !== undefined) a.nullArg = step.nullArg;
+      if (step.cred !== undefined) a.cred = step.cred;
+      if (step.interruptAfterMs !== undefined) a.interruptAfterMs = step.interruptAfterMs;
+      if (step.as !== undefined) a.as = step.as;
+      return d.backingOpen(a);
+    }
+    case 'backingClose': {
+      const a: Parameters<typeof d.backingClose>[0] = { dev: step.dev, id: step.id };
+      if (step.nullArg !== undefined) a.nullArg = step.nullArg;
+      if (step.cred !== undefined) a.cred = step.cred;
+      return d.backingClose(a);
+    }
+    case 'setOpenReply':
+      return d.setOpenReply(step.node, step.reply);
+    case 'setDaemonSize':
+      return d.setDaemonSize(step.node, step.size);
+    case 'abort':
+      return d.abort();
+    case 'umount':
+      return d.umount({ lazy: step.lazy === true });
+    case 'open':
+      return c.open(step.node, step.flags ?? [], step.as, { compat32: compat(step) });
+    case 'opendir':
+      return c.opendir(step.node, step.as);
+    case 'readdir':
+      return c.readdir(step.fd);
+    case 'read':
+      return c.read(step.fd, step.length, step.offset);
+    case 'write':
+      return c.write(step.fd, step.data, step.offset);
+    case 'spliceRead':
+      return c.spliceRead(step.fd, step.length, step.offset);
+    case 'spliceWrite':
+      return c.spliceWrite(step.fd, step.data, step.offset);
+    case 'mmap': {
+      const o: { shared: boolean; length?: number; write?: boolean } = { shared: step.shared };
+      if (step.length !== undefined) o.length = step.length;
+      if (step.write !== undefined) o.write = step.write;
+      return c.mmap(step.fd, o, step.as);
+    }
+    case 'mapRead':
+      return c.mapRead(step.map, step.length, step.offset);
+    case 'mapWrite':
+      return c.mapWrite(step.map, step.data, step.offset);
+    case 'munmap':
+      return c.munmap(step.map);
+    case 'stat': {
+      const r: { fd?: string; node?: string; dontSync?: boolean } = {};
+      if (step.fd !== undefined) r.fd = step.fd;
+      if (step.node !== undefined) r.node = step.node;
+      if (step.dontSync !== undefined) r.dontSync = step.dontSync;
+      return c.stat(r);
+    }
+    case 'lseek':
+      return c.lseek(step.fd, step.whence, step.offset);
+    case 'ftruncate':
+      return c.ftruncate(step.fd, step.size);
+    case 'fsync':
+      return c.fsync(step.fd);
+    case 'fallocate':
+      return c.fallocate(step.fd);
+    case 'fileIoctl':
+      return c.ioctl(step.fd, step.cmd);
+    case 'copyRange':
+      return c.copyRange(step.from, step.to, step.length);
+    case 'getxattr':
+      return c.getxattr(step.fd, step.name);
+    case 'close':
+      return c.close(step.fd);
+    case 'inspectBacking':
+      return k.inspectBacking(step.file, step.length, step.offset);
+    case 'observe': {
+      const ref: { dev?: string; fd?: string; map?: string; file?: string } = {};
+      if (step.dev !== undefined) ref.dev = step.dev;
+      if (step.fd !== undefined) ref.fd = step.fd;
+      if (step.map !== undefined) ref.map = step.map;
+      if (step.file !== undefined) ref.file = step.file;
+      return k.observe(step.what, ref);
+    }
+    case 'simIdCursor':
+      return k.simIdCursor(step.next, step.fillToMax === true);
+    case 'simFailAlloc':
+      return k.simFailAlloc(step.what);
+    default: {
+      const op = (step as { op: string }).op;
+      return { errno: null, value: null, requests: [], events: [], explain: { checks: [] }, fault: { kind: 'unsupported', message: `the sim target has no step op "${op}"` } };
+    }
+  }
+}
+
+class SimSession implements CaseSession {
+  constructor(private readonly k: Kernel) {}
+
+  async apply(step: Step): Promise<Observation> {
+    return playStep(this.k, step);
+  }
+
+  async finish(): Promise<Observation> {
+    return this.k.teardown();
+  }
+}
+
+export function createSimTarget(opts: { profile?: ProfileName } = {}): Target {
+  const profile = opts.profile ?? '6.18';
+  return {
+    name: 'sim',
+    async unavailable(): Promise<string | null> {
+      return null;
+    },
+    async info(): Promise<TargetInfo> {
+      return { name: 'sim', profile, kernelRelease: null };
+    },
+    async start(kase: Case): Promise<CaseSession> {
+      return new SimSession(createKernel({ profile, world: kase.world }));
+    },
+  };
+}
