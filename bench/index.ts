@@ -1,0 +1,12 @@
+// `npm run bench`: runs each bench module in turn. Add a module by adding its entry here.
+import { benchConformance } from './conformance.ts';
+
+const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
+  { name: 'conformance', run: () => benchConformance() },
+];
+
+const only = process.argv.slice(2);
+for (const b of BENCHES) {
+  if (only.length > 0 && !only.includes(b.name)) continue;
+  await b.run();
+}
