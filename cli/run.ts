@@ -23,6 +23,7 @@ export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--prof
   --json     where to write the JSON report (default: reports/out/run-<time>.json)
   Exit status: 0 all passed; 1 failures, broken cases or unexplained divergences; 2 bad usage.`;
 
+const KERNEL_WATCHDOG_MS = 120_000;
 const PROFILES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
 const TARGET_CHOICES = ['sim', 'kernel', 'both'] as const;
 
@@ -105,6 +106,8 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     const used = new Set<string>();
     const width = String(loaded.cases.length).length;
     const results = await runCases(loaded.cases, runTargets, {
+      // Only a safety net: the kernel target enforces its own per-case deadline.
+      ...(runTargets.some((t) => t.target.name === 'kernel') ? { watchdogMs: KERNEL_WATCHDOG_MS } : {}),
       known: known.entries,
       usedKnown: used,
       onCase: (r, i, total) => io.err(progressLine(r, i, total, width)),

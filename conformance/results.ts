@@ -1,7 +1,7 @@
 // What the runner produces for one case: per-target step observations, the failures found,
 // and the divergences between targets. Reports (reports/) only format these.
 import type { CheckId } from '../spec/check-ids.ts';
-import type { ProfileName, StepOp } from '../spec/case.ts';
+import type { ProfileName, Step, StepOp } from '../spec/case.ts';
 import type { Observation } from '../spec/observation.ts';
 import type { TargetName } from '../spec/target.ts';
 
@@ -60,7 +60,11 @@ export interface CaseResult {
   /** The case file, relative to the working directory when possible. */
   file: string;
   title: string;
+  /** What a daemon author learns from the case (the case's description). */
+  description?: string;
   checks: CheckId[];
+  /** The case's steps as written, so reports can show each observation beside its step. */
+  steps: Step[];
   /** Profiles the case applies to (the case's `profiles`, or the default). */
   profiles: ProfileName[];
   /** Set for cases that run on the sim only, with the case's reason. */

@@ -183,6 +183,13 @@ describe('runner: faults, finish, applicability', () => {
     expect(r.status).toBe('failed');
   });
 
+  it('a step that never settles becomes a timeout fault under the watchdog, and finish still runs', async () => {
+    const t = fakeTarget('kernel', (_s, i) => (i === 1 ? new Promise<Observation>(() => {}) : ok()));
+    const r = await runCase(loaded(makeCase()), [t], { watchdogMs: 20 });
+    expect(t.calls.finish).toBe(1);
+    expect(r.failures).toEqual(['[kernel] step 1 (mount): fault timeout: step 1 did not settle within 20 ms']);
+  });
+
   it('a failing start is a setup failure, and a throwing finish is a failure', async () => {
     const noStart = fakeTarget('kernel', correct, { startThrows: true });
     const r1 = await runCase(loaded(makeCase()), [noStart]);

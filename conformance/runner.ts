@@ -28,6 +28,11 @@ export async function prepareTarget(target: Target): Promise<RunTarget> {
 }
 
 export interface RunOptions {
+  /**
+   * Safety net for targets that hang: a step (or start/finish) that has not settled after this
+   * many ms becomes a `timeout` fault. The kernel target keeps its own, shorter deadlines.
+   */
+  watchdogMs?: number;
   /** Entries of known-divergences.json; matched entries are added to `usedKnown`. */
   known?: readonly KnownDivergence[];
   usedKnown?: Set<string>;
@@ -47,8 +52,29 @@ function stepLabel(index: number, op: string): string {
   return op === 'finish' || op === 'start' ? op : `step ${index} (${op})`;
 }
 
+class WatchdogExpired extends Error {}
+
+/** `p`, or a WatchdogExpired rejection after `ms` (no limit when undefined). */
+async function within<T>(p: Promise<T>, ms: number | undefined, what: string): Promise<T> {
+  if (ms === undefined) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WatchdogExpired(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function thrown(e: unknown, prefix: string): Observation {
+  return e instanceof WatchdogExpired ? faulted('timeout', e.message) : faulted('crash', `${prefix}: ${errorMessage(e)}`);
+}
+
 /** Play one case on one target. Never throws: target exceptions become `crash` faults. */
-export async function playCase(kase: Case, rt: RunTarget): Promise<TargetRun> {
+export async function playCase(kase: Case, rt: RunTarget, opts: Pick<RunOptions, 'watchdogMs'> = {}): Promise<TargetRun> {
+  const limit = opts.watchdogMs;
   const { target, info } = rt;
   const base = { target: target.name, profile: info.profile };
   const profiles = caseProfiles(kase);
@@ -61,9 +87,9 @@ export async function playCase(kase: Case, rt: RunTarget): Promise<TargetRun> {
 
   let session;
   try {
-    session = await target.start(kase);
+    session = await within(target.start(kase), limit, 'start');
   } catch (e) {
-    const obs = faulted('setup', errorMessage(e));
+    const obs = e instanceof WatchdogExpired ? faulted('timeout', e.message) : faulted('setup', errorMessage(e));
     return { ...base, status: 'failed', steps: [{ index: -1, op: 'start', observation: obs, failures: [`setup failed: ${errorMessage(e)}`] }] };
   }
 
@@ -72,9 +98,9 @@ export async function playCase(kase: Case, rt: RunTarget): Promise<TargetRun> {
     for (const [index, step] of kase.steps.entries()) {
       let obs: Observation;
       try {
-        obs = await session.apply(step, index);
+        obs = await within(session.apply(step, index), limit, `step ${index}`);
       } catch (e) {
-        obs = faulted('crash', `the target threw: ${errorMessage(e)}`);
+        obs = thrown(e, 'the target threw');
       }
       steps.push({ index, op: step.op, observation: obs, failures: stepFailures(step, obs, target.name) });
       if (obs.fault) break; // the session may be in any state now; only `finish` is safe
@@ -82,9 +108,9 @@ export async function playCase(kase: Case, rt: RunTarget): Promise<TargetRun> {
   } finally {
     let obs: Observation;
     try {
-      obs = await session.finish();
+      obs = await within(session.finish(), limit, 'finish');
     } catch (e) {
-      obs = faulted('crash', `finish threw: ${errorMessage(e)}`);
+      obs = thrown(e, 'finish threw');
     }
     steps.push({ index: kase.steps.length, op: 'finish', observation: obs, failures: obs.fault ? [`fault ${obs.fault.kind}: ${obs.fault.message}`] : [] });
   }
@@ -127,7 +153,7 @@ export async function runCase(loaded: LoadedCase, targets: readonly RunTarget[],
   const kase = loaded.case;
   const started = performance.now();
   const runs: TargetRun[] = [];
-  for (const rt of targets) runs.push(await playCase(kase, rt));
+  for (const rt of targets) runs.push(await playCase(kase, rt, opts));
 
   const failures: string[] = [];
   for (const run of runs) {
@@ -159,6 +185,7 @@ export async function runCase(loaded: LoadedCase, targets: readonly RunTarget[],
     file: loaded.file,
     title: kase.title,
     checks: [...kase.checks],
+    steps: kase.steps,
     profiles: caseProfiles(kase),
     status,
     failures,
@@ -167,6 +194,7 @@ export async function runCase(loaded: LoadedCase, targets: readonly RunTarget[],
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
   };
   if (kase.simOnly !== undefined) result.simOnly = kase.simOnly;
+  if (kase.description !== undefined) result.description = kase.description;
   return result;
 }
 
