@@ -35,7 +35,11 @@ export function idInUse(fc: FuseConn, id: number): boolean {
 /** Sim-only: move the cursor (BID-5) and optionally occupy every id from it to INT_MAX (BID-6). */
 export function simSetIdCursor(fc: FuseConn, next: number, fillToMax: boolean): void {
   fc.idrNext = next;
-  if (fillToMax) phantoms.set(fc, { from: next, holes: new Set() });
+  if (fillToMax) {
+    // As if every id from `next` to INT_MAX had been allocated in turn: the cursor is past the end.
+    phantoms.set(fc, { from: next, holes: new Set() });
+    fc.idrNext = INT_MAX + 1;
+  }
 }
 
 /** Lowest free id in [lo, INT_MAX], or 0. */
@@ -77,7 +81,7 @@ function fuseBackingIdAlloc(fc: FuseConn, t: Trace): number | Errno {
   if (id === 1 && fc.idrNext === 1) t.pass('BID-2');
   else t.pass('BID-3');
   if (lowestFree(fc, 1) < id) t.pass('BID-4');
-  fc.idrNext = id + 1 > INT_MAX ? 1 : id + 1;
+  fc.idrNext = id + 1;
   return id;
 }
 
@@ -97,7 +101,10 @@ export function fuseBackingOpen(k: KernelState, fc: FuseConn, map: BackingMap, c
   }
   const file = map.file;
   if (file === null) return t.fail('EBADF', 'BOPEN-7', 'map.fd must be open in the calling process');
-  if (file.mode === 'path' && !k.profile.fgetRaw) return t.fail('EBADF', 'BOPEN-16', 'before 6.12 BACKING_OPEN used fget: O_PATH fds give EBADF');
+  if (file.mode === 'path' && !k.profile.fgetRaw) {
+    t.pass('BOPEN-16');
+    return t.fail('EBADF', 'BOPEN-7', 'before 6.12 BACKING_OPEN used fget: O_PATH fds give EBADF');
+  }
   t.fn(k.profile.fgetRaw ? 'fget_raw' : 'fget');
   const inode = file.inode;
   if (k.profile.rejectNonRegular && inode.type !== 'file') {
@@ -126,12 +133,15 @@ export function fuseBackingOpen(k: KernelState, fc: FuseConn, map: BackingMap, c
     k.vfs.fput(file); // fuse_backing_free: the cursor did not move (BID-7)
     return id;
   }
-  const fb: FuseBacking = { id, file, cred, count: 1, freed: false };
+  const fb: FuseBacking = { id, file, cred, count: 1, freed: false, everBound: false, mapped: 0 };
   for (const other of fc.idr.values()) if (other.file.inode === inode) t.pass('BID-8');
   fc.idr.set(id, fb);
   t.pass('LIFE-1');
   t.pass('LIFE-6');
   t.pass('BID-1');
+  t.pass('BID-9');
+  t.pass('BOPEN-16');
+  if (!k.profile.requireReadWriteIter) t.pass('BOPEN-17');
   t.pass('BOPEN-13');
   return id;
 }
@@ -175,7 +185,10 @@ export function fuseBackingClose(k: KernelState, fc: FuseConn, id: number, cred:
     t.pass('LIFE-12');
   } else {
     t.pass('LIFE-11');
+    if (fb.everBound) t.pass('LIFE-15');
   }
+  if (fb.mapped > 0) t.pass('LIFE-18');
+  if (![...k.daemonTask.fds.values()].some((tf) => tf.kind === 'world' && tf.file === fb.file)) t.pass('LIFE-27');
   fuseBackingPut(k, fb, t);
   return null;
 }

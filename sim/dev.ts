@@ -31,6 +31,7 @@ function fuseGetDev(k: KernelState, dev: DevFile, interruptible: boolean, t: Tra
   if (dev.conn !== null) return dev.conn;
   if (dev.syncInitMarker && k.profile.syncInit) {
     t.pass('DEV-5');
+    if (failedMount.has(dev)) t.pass('DEV-13');
     if (interruptible) return err('EINTR');
     return { errno: null, fault: { kind: 'timeout', message: 'the ioctl sleeps until a mount attaches this SYNC_INIT fd (DEV-5); give interruptAfterMs' } };
   }
@@ -63,7 +64,9 @@ export function fuseDevIoctlBackingOpen(k: KernelState, dev: DevFile, map: Backi
     return err(t.fail('EFAULT', 'BOPEN-3'));
   }
   const r = fuseBackingOpen(k, fc, map, a.cred, t);
-  return typeof r === 'number' ? ok(r) : err(r);
+  if (typeof r === 'number') return ok(r);
+  t.pass('BID-7'); // a failed BACKING_OPEN leaves the cursor where it was
+  return err(r);
 }
 
 /** fuse_dev_ioctl_backing_close: BCLOSE-1 -> BCLOSE-2 -> BCLOSE-3 -> fuse_backing_close. */
@@ -102,6 +105,8 @@ function noteDevState(fc: FuseConn, dev: DevFile, t: Trace): void {
 }
 
 const isClone = new WeakSet<DevFile>();
+/** SYNC_INIT fds whose mount failed: the marker stayed (DEV-13). */
+export const failedMount = new WeakSet<DevFile>();
 
 /**
  * FUSE_DEV_IOC_CLONE issued on a new /dev/fuse fd with the old fd as argument: the new fd gets
@@ -188,6 +193,7 @@ export function fuseDevRelease(k: KernelState, dev: DevFile, t: Trace): Outcome 
     if (fc.sbAlive) t.pass('LIFE-25');
   }
   if (!fc.sbAlive) t.pass(fc.devCount === 0 ? 'LIFE-24' : 'LIFE-26');
+  if (fc.sbAlive && fc.idr.size > 0) t.pass('LIFE-27');
   fuseConnPutIfUnused(k, fc, t);
   return ok(0);
 }

@@ -8,13 +8,15 @@ import type { DaemonNode } from './daemon.ts';
 import type { Trace } from './explain.ts';
 import { fuseFileCachedIoOpen, fuseFileIoOpen, fuseFileIoRelease, fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { fusePassthroughMmap, fusePassthroughRead, fusePassthroughRelease, fusePassthroughWrite } from './passthrough.ts';
+import { fusePassthroughMmap, fusePassthroughRead, fusePassthroughRelease, fusePassthroughWrite, ptContext } from './passthrough.ts';
 import { fuseSuperPutIfIdle } from './mount.ts';
 import { summarizeBytes } from '../spec/observation.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile, Mapping } from './types.ts';
 
 export const PAGE_SIZE = 4096;
+/** DIRECT_IO non-PT files counted in FuseInode.dioFiles. */
+const dioCounted = new WeakSet<FuseFile>();
 /** Known FOPEN bits: DIRECT_IO..PASSTHROUGH (bits 0..7). */
 const KNOWN_FOPEN = 0xff;
 const FS_IOC_FILEATTR = new Set([0x80086601, 0x40086602, 0x801c581f, 0x401c5820, 0x80046601, 0x40046602]);
@@ -51,6 +53,11 @@ function addInode(k: KernelState, node: DaemonNode): FuseInode {
     dirty: new Set(),
     nosec: false,
     users: 0,
+    dioFiles: 0,
+    wasBound: false,
+    staleByPtWrite: false,
+    sizeExtendedLocally: false,
+    ptMaps: 0,
   };
   k.fuseInodes.set(node.name, fi);
   return fi;
@@ -59,7 +66,7 @@ function addInode(k: KernelState, node: DaemonNode): FuseInode {
 export function rootInode(k: KernelState): FuseInode {
   let fi = k.fuseInodes.get('');
   if (fi === undefined) {
-    fi = { nodeid: 1, name: '', isDir: true, iSize: 0, attrValid: true, atimeInvalid: false, iocachectr: 0, fb: null, cacheIoModeBit: false, pages: new Map(), dirty: new Set(), nosec: false, users: 0 };
+    fi = { nodeid: 1, name: '', isDir: true, iSize: 0, attrValid: true, atimeInvalid: false, iocachectr: 0, fb: null, cacheIoModeBit: false, pages: new Map(), dirty: new Set(), nosec: false, users: 0, dioFiles: 0, wasBound: false, staleByPtWrite: false, sizeExtendedLocally: false, ptMaps: 0 };
     k.fuseInodes.set('', fi);
   }
   return fi;
@@ -67,10 +74,17 @@ export function rootInode(k: KernelState): FuseInode {
 
 /** fuse_update_get_attr: GETATTR only when the cache is stale (IO-16, IO-18, IO-25, IO-26). */
 function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
-  if (fi.attrValid && !fi.atimeInvalid) return null;
+  // Observed on 6.18 (LIFE-20): after an abort even a cached fstat fails with ENOTCONN, so the
+  // model treats an aborted connection's attributes as stale.
+  const aborted = k.conn !== null && !k.conn.connected;
+  if (fi.attrValid && !fi.atimeInvalid && !aborted) return null;
   t.fn('fuse_do_getattr');
+  if (fi.staleByPtWrite) t.pass('IO-25');
+  if (fi.atimeInvalid) t.pass('IO-26');
   const e = k.send(t, 'GETATTR');
   if (e !== null) return e;
+  fi.staleByPtWrite = false;
+  fi.sizeExtendedLocally = false;
   const node = daemonNode(k, fi);
   const size = node?.size ?? 0;
   if (size !== fi.iSize) dropPagesFrom(fi, size);
@@ -135,7 +149,7 @@ function fuseFileOpen(k: KernelState, fi: FuseInode, isDir: boolean, t: Trace, o
 }
 
 function newFf(inode: FuseInode, fh: number, openFlags: number, hasArgs: boolean, isDir: boolean): FuseFile {
-  return { inode, fh, openFlags: openFlags >>> 0, hasArgs, iomode: 'none', passthrough: null, cred: null, isDir, released: false };
+  return { inode, fh, openFlags: openFlags >>> 0, hasArgs, iomode: 'none', passthrough: null, cred: null, openedWith: null, isDir, released: false };
 }
 
 /** The connection is usable for client syscalls, or the outcome to return. */
@@ -199,6 +213,10 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     return err(e);
   }
   fi.users++;
+  if (file.ff.iomode === 'none' && file.ff.hasArgs && file.ff.openFlags & FOPEN_DIRECT_IO) {
+    fi.dioFiles++;
+    dioCounted.add(file.ff);
+  }
   if (file.ff.openFlags & FOPEN_PASSTHROUGH) {
     t.pass(created ? 'OPEN-17' : 'OPEN-14');
     t.pass('OPEN-16');
@@ -304,6 +322,7 @@ function fuseRelease(k: KernelState, file: FuseOpenFile, t: Trace): void {
   if (ff.released) k.vfs.bugs.push('fuse_file released twice');
   ff.released = true;
   fi.users--;
+  if (dioCounted.delete(ff)) fi.dioFiles--;
   if (k.conn!.writebackCache && !ff.isDir) writeDirtyPages(k, fi, t);
   const wasPt = ff.passthrough !== null;
   const fb = fi.fb;
@@ -513,7 +532,10 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
     const pf = fusePassthroughMmap(k, file, t);
     if (typeof pf === 'string') return err(pf);
     fi.users++;
-    return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: pf, fuseFile: null, inode: fi } };
+    fi.ptMaps++;
+    const fb = ff.openedWith;
+    if (fb !== null) fb.mapped++;
+    return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: pf, fuseFile: file, inode: fi, fb } };
   }
   if (fi.fb !== null) return err(t.fail('ENODEV', 'IOM-11', 'this inode is in passthrough mode: only its PT files can be mapped'));
   if (isDio(ff)) {
@@ -531,14 +553,17 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
   }
   file.count++;
   fi.users++;
-  return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: null, fuseFile: file, inode: fi } };
+  return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: null, fuseFile: file, inode: fi, fb: null } };
 }
 
 /** Load from a mapping: PT -> backing bytes (LIFE-17); else page faults through the cache. */
 export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
   const n = Math.max(0, Math.min(len, m.length - offset));
   if (m.backing !== null) {
-    if (m.fuseFile === null && m.inode.fb === null) t.pass('IOM-24');
+    t.pass('IO-11');
+    ptContext(k, null, t, m.fb);
+    if (m.fb?.freed === true) t.pass('LIFE-18');
+    if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
     return ok(summarize(k.vfs.pread(m.backing, offset, n)));
   }
   const data = pageCacheRead(k, m.inode, offset, n, t);
@@ -553,7 +578,10 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
     const size = k.vfs.fileSize(m.backing);
     const inFile = Math.max(0, Math.min(n, size - offset));
     k.vfs.pwrite(m.backing, offset, data.subarray(0, inFile));
-    t.pass('LIFE-17');
+    t.pass('IO-11');
+    ptContext(k, null, t, m.fb);
+    if (m.fb?.freed === true) t.pass('LIFE-18');
+    if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
     return ok(inFile);
   }
   if (m.shared) {
@@ -570,6 +598,9 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
   m.inode.users--;
   if (m.backing !== null) {
     t.pass('LIFE-5');
+    m.inode.ptMaps--;
+    if (m.fb !== null) m.fb.mapped--;
+    if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
     k.vfs.fput(m.backing);
     fuseSuperPutIfIdle(k, t);
     return ok(0);
@@ -587,6 +618,7 @@ export function fuseGetattr(k: KernelState, fi: FuseInode, dontSync: boolean, t:
   t.fn('fuse_getattr');
   if (dontSync) {
     t.pass('OBS-12');
+    if (fi.sizeExtendedLocally) t.pass('IO-24');
     return ok(fi.iSize);
   }
   if (!fi.attrValid || fi.atimeInvalid) t.pass('IO-16');
@@ -640,6 +672,11 @@ function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: Trace):
   if (e !== null) return e;
   const node = daemonNode(k, fi);
   if (node !== undefined) k.daemon.truncate(node, size);
+  if (fi.fb !== null) {
+    const bi = fi.fb.file.inode.target ?? fi.fb.file.inode;
+    bi.notes.add('IO-15');
+    bi.notes.add('IO-28');
+  }
   fi.iSize = size;
   fi.attrValid = true;
   dropPagesFrom(fi, size);

@@ -61,7 +61,10 @@ export function fuseInodeUncachedIoStart(k: KernelState, fi: FuseInode, fb: Fuse
   fi.iocachectr--;
   if (fb !== null && oldfb === null) {
     fi.fb = fb; // takes over the lookup reference (LIFE-2, LIFE-3)
+    fb.everBound = true;
+    fi.wasBound = true;
     t.pass('LIFE-2');
+    for (const other of k.fuseInodes.values()) if (other !== fi && other.fb === fb) t.pass('IOM-22');
   } else if (fb !== null) {
     fuseBackingPut(k, fb, t); // the inode already holds one (LIFE-3)
     t.pass('LIFE-3');
@@ -79,6 +82,7 @@ export function fuseInodeUncachedIoEnd(k: KernelState, fi: FuseInode, t: Trace):
     fi.fb = null;
     if (oldfb !== null) {
       t.pass('IOM-23');
+      t.pass('LIFE-2');
       fuseBackingPut(k, oldfb, t);
     }
   }
@@ -103,7 +107,7 @@ function fuseFilePassthroughOpen(k: KernelState, file: FuseOpenFile, backingId: 
   if (err === null) {
     ff.iomode = 'uncached';
     t.pass('IOM-9');
-    if (ff.openFlags & FOPEN_DIRECT_IO) t.pass('IOM-10');
+    if (ff.inode.dioFiles > 0) t.pass('IOM-10');
     return null;
   }
   t.hide(err);
@@ -132,6 +136,8 @@ export function fuseFileIoOpen(k: KernelState, file: FuseOpenFile, backingId: nu
     ff.openFlags &= ~FOPEN_PARALLEL_DIRECT_WRITES;
     t.pass('OPEN-7');
   }
+  if (fi.wasBound && fi.fb === null) t.pass('IOM-23');
+  if (fi.ptMaps > 0 && fi.fb === null) t.pass('IOM-24');
   if (ff.openFlags & FOPEN_DIRECT_IO && !(ff.openFlags & FOPEN_PASSTHROUGH)) {
     t.pass('IOM-3');
     return null;

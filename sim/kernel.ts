@@ -75,7 +75,10 @@ export class Kernel {
     const t = new Trace();
     const o = fn(t);
     this.state.vfs.settle();
-    return this.observation(o, t, this.state.daemon.takeLog(), this.state.vfs.takeEvents());
+    const evs = this.state.vfs.takeEvents();
+    // inotify merges identical consecutive events (OBS-8).
+    if (canonicalEvents(evs).length < evs.length) t.pass('OBS-8');
+    return this.observation(o, t, this.state.daemon.takeLog(), evs);
   }
 
   private observation(o: Outcome, t: Trace, reqs: FuseOpcodeName[], evs: BackingEvent[]): SimResult {
@@ -92,11 +95,12 @@ export class Kernel {
 
   /** Read a world file's bytes outside FUSE (did data reach the backing file?). */
   inspectBacking(file: string, length?: number, offset = 0): SimResult {
-    return this.run(() => {
+    return this.run((t) => {
       const f = this.state.backing.files.get(file);
       if (f === undefined) return setupFault(`no world file named "${file}"`);
       const inode = f.inode.target ?? f.inode;
       if (inode.type !== 'file') return err('EISDIR');
+      for (const id of inode.notes) t.pass(id);
       const size = this.state.vfs.size(inode);
       return ok(summarizeBytes(this.state.vfs.readBytes(inode, offset, length ?? size)));
     });
@@ -130,6 +134,8 @@ export class Kernel {
           t.pass('OBS-9');
           const f = s.backing.files.get(ref.file ?? '');
           if (f === undefined) return setupFault(`no world file named "${ref.file}"`);
+          const inode = f.inode.target ?? f.inode;
+          if (s.vfs.allFiles.some((w) => w.role === 'perOpen' && w.count > 0 && w.inode === inode)) t.pass('PTF-1');
           for (const tf of s.daemonTask.fds.values()) {
             if (tf.kind === 'world' && (tf.file.inode === f.inode || tf.file.inode === f.inode.target)) return ok('yes');
           }
@@ -231,6 +237,8 @@ export interface BackingOpenArgs {
   /** A signal ends a DEV-5 sleep (EINTR). */
   interruptAfterMs?: number;
   as?: string;
+  /** Issued by a 32-bit task (DEV-2): same numbers, same checks. */
+  compat32?: boolean;
 }
 
 export interface BackingCloseArgs {
@@ -238,6 +246,7 @@ export interface BackingCloseArgs {
   id: string | number;
   nullArg?: boolean;
   cred?: CredName;
+  compat32?: boolean;
 }
 
 /** The daemon's side: /dev/fuse, mount, backing ioctls, its own files, its replies. */
@@ -388,6 +397,7 @@ export class DaemonApi {
         fdNum = n;
       }
       const map = { file: fdToFile(s, fdNum), flags: (a.flags ?? 0) >>> 0, padding: a.padding ?? 0 };
+      if (a.compat32 === true) t.pass('DEV-2');
       const o = fuseDevIoctlBackingOpen(s, d, map, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: a.interruptAfterMs !== undefined }, t);
       if (o.errno === null && typeof o.value === 'number' && a.as !== undefined) s.regs.set(a.as, o.value);
       return o;
@@ -406,6 +416,7 @@ export class DaemonApi {
         if (n === undefined) return setupFault(`no registration named "${a.id}"`);
         id = n;
       }
+      if (a.compat32 === true) t.pass('DEV-2');
       return fuseDevIoctlBackingClose(s, d, id, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: false }, t);
     });
   }

@@ -5,6 +5,7 @@ import type { InitReplySpec } from '../spec/case.ts';
 import type { Trace } from './explain.ts';
 import { fuseAbortConn, fuseConnPutIfUnused, fuseSendInit, processInitReply } from './inode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
+import { failedMount } from './dev.ts';
 import type { DevFile, KernelState } from './state.ts';
 
 /** fuse_fill_super with `fd=N`: attach a fuse_dev to the fd and send INIT. */
@@ -31,6 +32,7 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
     if (fc.connError) {
       // The mount fails; the fd keeps its SYNC_INIT marker (DEV-13).
       t.pass('DEV-13');
+      failedMount.add(dev);
       dev.conn = null;
       fc.devCount = 0;
       fc.sbAlive = false;

@@ -33,6 +33,8 @@ export function fusePassthroughOpen(k: KernelState, file: FuseOpenFile, backingI
   }
   file.ff.passthrough = pf;
   file.ff.cred = fb.cred;
+  file.ff.openedWith = fb;
+  if (file.flags.has('O_TRUNC')) inodeOf(fb).notes.add('PTF-3');
   t.pass('LIFE-4');
   return fb;
 }
@@ -64,6 +66,9 @@ function backingFileOpen(k: KernelState, fb: FuseBacking, file: FuseOpenFile, t:
 export function fusePassthroughRelease(k: KernelState, ff: FuseFile, t: Trace): void {
   if (ff.passthrough === null) return;
   t.fn('fuse_passthrough_release');
+  t.pass('LIFE-4');
+  if (ff.passthrough.count === 1) t.pass('PTF-9');
+  else t.pass('LIFE-16');
   k.vfs.fput(ff.passthrough);
   ff.passthrough = null;
   ff.cred = null;
@@ -74,6 +79,8 @@ export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: num
   t.fn('fuse_passthrough_read_iter');
   t.fn('backing_file_read_iter');
   t.pass('IO-1');
+  t.pass('IO-27');
+  ptContext(k, file, t);
   const pf = file.ff.passthrough!;
   const data = k.vfs.pread(pf, pos, len);
   if (pos + len > file.ff.inode.iSize) t.pass('IO-2');
@@ -89,7 +96,9 @@ export function fusePassthroughWrite(k: KernelState, file: FuseOpenFile, pos: nu
   t.fn('fuse_passthrough_write_iter');
   t.fn('backing_file_write_iter');
   t.pass('IO-4');
+  ptContext(k, file, t);
   const pf = file.ff.passthrough!;
+  pf.inode.notes.add('IO-28');
   let at = pos;
   if (file.flags.has('O_APPEND')) {
     at = k.vfs.fileSize(pf);
@@ -106,10 +115,12 @@ function fusePassthroughEndWrite(k: KernelState, fi: FuseInode, end: number, wri
   if (written > 0 && end > fi.iSize) {
     if (k.profile.extendSizeAfterPtWrite) {
       fi.iSize = end;
+      fi.sizeExtendedLocally = true;
       t.pass('IO-24');
     }
   }
   fi.attrValid = false;
+  fi.staleByPtWrite = true;
   t.pass('IO-25');
   t.pass('IO-28');
 }
@@ -124,6 +135,7 @@ export function fuseFileAccessed(fi: FuseInode, t: Trace): void {
 export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace): WFile | Errno {
   t.fn('fuse_passthrough_mmap');
   t.fn('backing_file_mmap');
+  ptContext(k, file, t);
   const pf = file.ff.passthrough!;
   if (!pf.inode.mount.sb.hasMmap) return t.fail('ENODEV', 'IO-12', 'the backing filesystem has no ->mmap');
   t.pass('IO-11');
@@ -131,4 +143,26 @@ export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace
   t.pass('LIFE-5');
   fuseFileAccessed(file.ff.inode, t);
   return k.vfs.get(pf);
+}
+
+function inodeOf(fb: FuseBacking): WFile['inode'] {
+  return fb.file.inode.target ?? fb.file.inode;
+}
+
+/**
+ * Why PT I/O still works here: its registration was closed (BCLOSE-11), the connection was
+ * aborted (LIFE-19) or lazily unmounted (LIFE-21, LIFE-22); it runs under fb->cred (PTF-11);
+ * and through which stack (STACK-5, STACK-8).
+ */
+export function ptContext(k: KernelState, file: FuseOpenFile | null, t: Trace, fb: FuseBacking | null = file?.ff.openedWith ?? null): void {
+  t.pass('PTF-11');
+  if (fb !== null && fb.freed) t.pass('BCLOSE-11');
+  else if (fb !== null && !k.conn?.idr.has(fb.id)) t.pass('BCLOSE-11');
+  const fc = k.conn;
+  if (fc !== null && !fc.connected) t.pass('LIFE-19');
+  if (fc !== null && !fc.mounted) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
+  const kind = fb === null ? '' : inodeOf(fb).mount.sb.kind;
+  if (kind === 'overlay') t.pass('STACK-5');
+  else if (kind === 'fuse') t.pass('STACK-8');
+  else if (kind === 'fusePt1') t.pass('STACK-10');
 }

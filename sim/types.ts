@@ -11,6 +11,10 @@ export interface FuseBacking {
   readonly cred: Cred;
   count: number;
   freed: boolean;
+  /** Was ever bound to an inode (explains LIFE-15). */
+  everBound: boolean;
+  /** Live PT mappings made through it (explains LIFE-18). */
+  mapped: number;
 }
 
 /** struct fuse_conn, the parts passthrough touches. */
@@ -82,6 +86,15 @@ export interface FuseInode {
   nosec: boolean;
   /** Open struct files and mappings that keep the inode busy (umount EBUSY). */
   users: number;
+  /** Open IOM_NONE (DIRECT_IO, non-PT) files (explains IOM-10). */
+  dioFiles: number;
+  /** Was bound to an fb once (explains IOM-23). */
+  wasBound: boolean;
+  /** Why attributes are stale: a PT write (IO-25) / i_size extended locally (IO-24). */
+  staleByPtWrite: boolean;
+  sizeExtendedLocally: boolean;
+  /** Live PT mappings (explains IOM-24, LIFE-16). */
+  ptMaps: number;
 }
 
 /** struct fuse_file. */
@@ -96,6 +109,8 @@ export interface FuseFile {
   passthrough: WFile | null;
   /** ff->cred (LIFE-4, PTF-11). */
   cred: Cred | null;
+  /** The fb this file was opened with (no reference; for explanations only). */
+  openedWith: FuseBacking | null;
   readonly isDir: boolean;
   released: boolean;
 }
@@ -118,4 +133,6 @@ export interface Mapping {
   readonly backing: WFile | null;
   readonly fuseFile: FuseOpenFile | null;
   readonly inode: FuseInode;
+  /** The fb of the PT file it was made from (no reference; explains LIFE-18). */
+  readonly fb: FuseBacking | null;
 }

@@ -43,12 +43,14 @@ export function playStep(k: Kernel, step: Step): SimResult {
       if (step.cred !== undefined) a.cred = step.cred;
       if (step.interruptAfterMs !== undefined) a.interruptAfterMs = step.interruptAfterMs;
       if (step.as !== undefined) a.as = step.as;
+      if (compat(step)) a.compat32 = true;
       return d.backingOpen(a);
     }
     case 'backingClose': {
       const a: Parameters<typeof d.backingClose>[0] = { dev: step.dev, id: step.id };
       if (step.nullArg !== undefined) a.nullArg = step.nullArg;
       if (step.cred !== undefined) a.cred = step.cred;
+      if (compat(step)) a.compat32 = true;
       return d.backingClose(a);
     }
     case 'setOpenReply':

@@ -3,6 +3,7 @@
 // with credentials, an fd table and RLIMIT_NOFILE, and inotify-like events on world files.
 import { Volume } from 'memfs';
 import type { BackingEvent, BackingEventKind } from '../../spec/observation.ts';
+import type { CheckId } from '../../spec/check-ids.ts';
 
 export type SbKind =
   | 'disk'
@@ -50,6 +51,8 @@ export interface WInode {
   target?: WInode;
   /** This inode is the /dev/fuse character device. */
   devFuse?: boolean;
+  /** Check ids of things done to this file through FUSE (explains inspectBacking). */
+  notes: Set<CheckId>;
 }
 
 export type AccessMode = 'r' | 'w' | 'rw' | 'path';
@@ -108,7 +111,7 @@ export class Vfs {
     const ino = this.nextIno++;
     const dataPath = `/i${ino}`;
     if (type === 'file') this.vol.writeFileSync(dataPath, bytes ?? new Uint8Array(0));
-    return { ino, type, watchName, mount, dataPath, denyWrite: false, lsmDenyOpen: false, leased: false };
+    return { ino, type, watchName, mount, dataPath, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
   }
 
   /** Create a struct file (do_dentry_open): IN_OPEN unless O_PATH (FMODE_NONOTIFY, LIFE-8). */
