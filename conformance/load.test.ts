@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Case, Step } from '../spec/case.ts';
 import { formatLoadError, loadCaseFile, loadCases } from './load.ts';
 import { jsonErrorOffset } from './json-position.ts';
-import { checkNames } from './validate.ts';
+import { checkNames, checkSimOnly } from './validate.ts';
 
 const fixtures = fileURLToPath(new URL('./test-fixtures/', import.meta.url));
 const fixture = (name: string) => join(fixtures, `${name}.json`);
@@ -161,6 +161,13 @@ describe('semantic name checks', () => {
     expect(issues.map((i) => i.path)).toEqual(['/steps/0/node', '/steps/1/file', '/steps/2/map']);
     expect(issues[0]!.message).toContain('expected one of world.nodes: a');
     expect(issues[1]!.message).toContain('expected one of world.files: data');
+  });
+
+  it('sim-only knobs require the case to say simOnly', () => {
+    const steps: Step[] = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'simFailAlloc', what: 'idr' }, { op: 'backingOpen', dev: 'dev', fd: -1, compat32: true }];
+    const world: Case['world'] = { files: { data: { on: 'disk', simTraits: ['noMmap'] } } };
+    expect(checkSimOnly(kase(steps, world)).map((i) => i.path)).toEqual(['/steps/2/op', '/steps/3/compat32', '/world/files/data/simTraits']);
+    expect(checkSimOnly({ ...kase(steps, world), simOnly: 'allocation failures cannot be forced on a stock kernel' })).toEqual([]);
   });
 
   it('open with O_CREAT defines a new node for later steps', () => {

@@ -80,6 +80,7 @@ function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
     case 'fsync':
     case 'fallocate':
     case 'fileIoctl':
+    case 'getxattr':
     case 'close':
       return use('fd', 'clientFd', step.fd);
     case 'stat':
@@ -92,9 +93,40 @@ function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
       return use('map', 'map', step.map);
     case 'observe':
       return [...use('dev', 'dev', step.dev), ...use('fd', 'clientFd', step.fd), ...use('map', 'map', step.map)];
-    default:
-      return [];
+    case 'devOpen':
+    case 'replyInit':
+    case 'setDaemonSize':
+    case 'abort':
+    case 'umount':
+    case 'open':
+    case 'opendir':
+    case 'inspectBacking':
+    case 'simIdCursor':
+    case 'simFailAlloc':
+      return []; // names they hold are definitions, nodes or world files (checked in checkNames)
+    default: {
+      // A new step type must say here which names it uses.
+      const unhandled: never = step;
+      return unhandled;
+    }
   }
+}
+
+const SIM_ONLY_OPS: ReadonlySet<string> = new Set(['simIdCursor', 'simFailAlloc']);
+
+/** Sim-only knobs (sim-only steps, compat32, world simTraits) require `simOnly` on the case. */
+export function checkSimOnly(kase: Case): Issue[] {
+  if (kase.simOnly !== undefined) return [];
+  const issues: Issue[] = [];
+  const need = 'expected the case to set "simOnly" with the reason the kernel cannot play it';
+  kase.steps.forEach((step, i) => {
+    if (SIM_ONLY_OPS.has(step.op)) issues.push({ path: `/steps/${i}/op`, message: `"${step.op}" is a sim-only step (${need})` });
+    if ((step as { compat32?: boolean }).compat32 === true) issues.push({ path: `/steps/${i}/compat32`, message: `compat32 is sim only (${need})` });
+  });
+  for (const [name, file] of Object.entries(kase.world.files ?? {})) {
+    if ((file.simTraits?.length ?? 0) > 0) issues.push({ path: `/world/files/${name}/simTraits`, message: `simTraits are sim only (${need})` });
+  }
+  return issues;
 }
 
 /** Which field each observable needs (spec/case.ts ObserveStep). */
