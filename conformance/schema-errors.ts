@@ -87,8 +87,9 @@ export class CaseSchema {
   }
 }
 
-function describe(e: ErrorObject, prefix = '', owner = 'this object'): Issue[] {
+function describe(e: ErrorObject, prefix = '', stepOwner?: string): Issue[] {
   const path = prefix + e.instancePath;
+  const owner = e.instancePath === '' ? (stepOwner ?? 'the case') : `the object at ${path}`;
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'type': {
