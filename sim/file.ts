@@ -74,10 +74,7 @@ export function rootInode(k: KernelState): FuseInode {
 
 /** fuse_update_get_attr: GETATTR only when the cache is stale (IO-16, IO-18, IO-25, IO-26). */
 function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
-  // Observed on 6.18 (LIFE-20): after an abort even a cached fstat fails with ENOTCONN, so the
-  // model treats an aborted connection's attributes as stale.
-  const aborted = k.conn !== null && !k.conn.connected;
-  if (fi.attrValid && !fi.atimeInvalid && !aborted) return null;
+  if (fi.attrValid && !fi.atimeInvalid) return null;
   t.fn('fuse_do_getattr');
   if (fi.staleByPtWrite) t.pass('IO-25');
   if (fi.atimeInvalid) t.pass('IO-26');
@@ -206,6 +203,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
   }
   const file: FuseOpenFile = { ff: opened.ff, mode, flags, count: 1, pos: 0 };
   const e = fuseFinishOpen(k, file, opened.backingId, t);
+  if (e === 'WAIT') return { errno: null, fault: { kind: 'timeout', message: 'the cached open sleeps until the parallel DIO writes end (IOM-5)' } };
   if (e !== null) {
     // OPEN-6 / OPEN-18: fuse_sync_release sends RELEASE synchronously, open(2) sees EIO.
     t.pass(created ? 'OPEN-18' : 'OPEN-6');
@@ -244,7 +242,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
 }
 
 /** fuse_finish_open -> fuse_file_io_open. */
-function fuseFinishOpen(k: KernelState, file: FuseOpenFile, backingId: number, t: Trace): Errno | null {
+function fuseFinishOpen(k: KernelState, file: FuseOpenFile, backingId: number, t: Trace): Errno | null | 'WAIT' {
   t.fn('fuse_finish_open');
   return fuseFileIoOpen(k, file, backingId, t);
 }
@@ -544,8 +542,11 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
     if (!a.shared) {
       t.pass('IOM-13');
     } else {
-      const e = fuseFileCachedIoOpen(fi, ff, t);
-      if (e !== null) return err(t.fail(e, 'IOM-15'));
+      // Between the IOM-11 check and the cached-io open another task may bind an fb (IOM-15).
+      k.runInterleaved('mmapBeforeCachedIo');
+      const e = fuseFileCachedIoOpen(k, fi, ff, t);
+      if (e === 'WAIT') return { errno: null, fault: { kind: 'timeout', message: 'mmap sleeps until the parallel DIO writes end (IOM-5)' } };
+      if (e !== null) return err(t.fail(e, 'IOM-15', 'the inode entered passthrough mode during the mmap'));
       t.pass('IOM-14');
     }
   } else {

@@ -13,13 +13,15 @@ import type { FuseBacking, FuseFile, FuseInode, FuseOpenFile } from './types.ts'
  * fuse_file_cached_io_open: cached open, or the first MAP_SHARED mmap of an ALLOW_MMAP DIO file
  * (IOM-14). Returns the raw errno (ETXTBSY, IOM-6 / IOM-15).
  */
-export function fuseFileCachedIoOpen(fi: FuseInode, ff: FuseFile, t: Trace): Errno | null {
+export function fuseFileCachedIoOpen(k: KernelState, fi: FuseInode, ff: FuseFile, t: Trace): Errno | null | 'WAIT' {
   t.fn('fuse_file_cached_io_open');
   if (!ff.hasArgs) return null;
-  if (fi.iocachectr < 0 && fi.fb === null) {
-    // IOM-5: would sleep until the parallel DIO writes end. Writes are synchronous in the model,
-    // so nothing is in flight when an open runs: the wait ends at once.
+  while (fi.iocachectr < 0 && fi.fb === null) {
+    // IOM-5: set FUSE_I_CACHE_IO_MODE and sleep until the parallel DIO writes end or an fb
+    // appears. Writes are synchronous in the model, so only a sim interleaving can be in flight.
+    fi.cacheIoModeBit = true;
     t.pass('IOM-5');
+    if (!k.runInterleaved('cachedIoWait')) return 'WAIT';
   }
   if (fi.fb !== null) {
     fi.cacheIoModeBit = false;
@@ -119,7 +121,7 @@ function fuseFilePassthroughOpen(k: KernelState, file: FuseOpenFile, backingId: 
 }
 
 /** fuse_file_io_open: IOM-1 -> IOM-2 -> OPEN-7 -> IOM-3 -> PT / cached. EIO on any failure. */
-export function fuseFileIoOpen(k: KernelState, file: FuseOpenFile, backingId: number, t: Trace): Errno | null {
+export function fuseFileIoOpen(k: KernelState, file: FuseOpenFile, backingId: number, t: Trace): Errno | null | 'WAIT' {
   t.fn('fuse_file_io_open');
   const ff = file.ff;
   const fi = ff.inode;
@@ -146,7 +148,9 @@ export function fuseFileIoOpen(k: KernelState, file: FuseOpenFile, backingId: nu
   if (ff.openFlags & FOPEN_PASSTHROUGH) {
     err = fuseFilePassthroughOpen(k, file, backingId, t);
   } else {
-    err = fuseFileCachedIoOpen(fi, ff, t);
+    const r = fuseFileCachedIoOpen(k, fi, ff, t);
+    if (r === 'WAIT') return 'WAIT';
+    err = r;
     if (err !== null) t.hide(err);
   }
   return err === null ? null : 'EIO';

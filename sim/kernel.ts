@@ -15,6 +15,7 @@ import { Trace } from './explain.ts';
 import * as F from './file.ts';
 import { fuseMount, fuseReplyInit, fusectlAbort, fuseUmount } from './mount.ts';
 import { err, ok, type Outcome } from './outcome.ts';
+import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { getProfile, type Profile } from './profiles.ts';
 import { KernelState } from './state.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
@@ -59,6 +60,7 @@ export class Kernel {
   readonly state: KernelState;
   readonly daemon: DaemonApi;
   readonly client: ClientApi;
+  private depth = 0;
 
   constructor(opts: CreateKernelOptions = {}) {
     this.state = new KernelState(getProfile(opts.profile ?? '6.18'), opts.world ?? {}, opts.rlimitNofile === undefined ? {} : { rlimitNofile: opts.rlimitNofile });
@@ -73,7 +75,18 @@ export class Kernel {
   /** Run one modelled syscall and settle it (deferred fput, async RELEASE). */
   run(fn: (t: Trace) => Outcome): SimResult {
     const t = new Trace();
-    const o = fn(t);
+    if (this.depth > 0) {
+      // A sim interleaving inside another call: its requests and events belong to the outer call.
+      const inner = fn(t);
+      return this.observation(inner, t, [], []);
+    }
+    this.depth++;
+    let o: Outcome;
+    try {
+      o = fn(t);
+    } finally {
+      this.depth--;
+    }
     this.state.vfs.settle();
     const evs = this.state.vfs.takeEvents();
     // inotify merges identical consecutive events (OBS-8).
@@ -157,6 +170,39 @@ export class Kernel {
       t.pass(fillToMax ? 'BID-6' : 'BID-5');
       return ok(0);
     });
+  }
+
+  /**
+   * Sim only: start a parallel DIO write on a DIRECT_IO|PARALLEL_DIRECT_WRITES file and leave it
+   * in flight (IOM-18: iocachectr--, no fb) until simEndParallelDioWrite.
+   */
+  simBeginParallelDioWrite(fd: string): SimResult {
+    return this.run((t) => {
+      const f = this.state.clientFiles.get(fd);
+      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
+      const e = fuseInodeUncachedIoStart(this.state, f.ff.inode, null, t);
+      if (e !== null) return err(e);
+      t.pass('IOM-18');
+      return ok(0);
+    });
+  }
+
+  simEndParallelDioWrite(fd: string): SimResult {
+    return this.run((t) => {
+      const f = this.state.clientFiles.get(fd);
+      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
+      fuseInodeUncachedIoEnd(this.state, f.ff.inode, t);
+      return ok(0);
+    });
+  }
+
+  /**
+   * Sim only: run `action` (calls on this kernel) at a point where the kernel sleeps or sits
+   * between two checks: 'cachedIoWait' (IOM-5, IOM-6), 'mmapBeforeCachedIo' (IOM-15).
+   * Its own results are collected into the interrupted call's observation.
+   */
+  simInterleave(point: 'cachedIoWait' | 'mmapBeforeCachedIo', action: (k: Kernel) => void): void {
+    this.state.interleave.set(point, () => action(this));
   }
 
   /** Sim only: the next fuse_backing allocation (BOPEN-11) or idr allocation (BOPEN-12) fails. */

@@ -46,6 +46,20 @@ export class KernelState {
   readonly fuseInodes = new Map<string, FuseInode>();
   readonly clientFiles = new Map<string, FuseOpenFile>();
   readonly maps = new Map<string, Mapping>();
+  /**
+   * Sim-only interleavings: actions another task performs while this one sleeps or sits between
+   * two checks (IOM-5, IOM-6, IOM-15). One-shot, keyed by the kernel point.
+   */
+  readonly interleave = new Map<'cachedIoWait' | 'mmapBeforeCachedIo', () => void>();
+
+  runInterleaved(point: 'cachedIoWait' | 'mmapBeforeCachedIo'): boolean {
+    const fn = this.interleave.get(point);
+    if (fn === undefined) return false;
+    this.interleave.delete(point);
+    fn();
+    return true;
+  }
+
   /** Names the world marks as living in a user namespace (rootless FUSE). */
   readonly daemonInUserns: boolean;
 
