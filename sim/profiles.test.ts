@@ -1,0 +1,69 @@
+// Kernel-version profiles (kernel-spec §14): each difference seen through the public API.
+import { describe, expect, it } from 'vitest';
+import { createKernel } from './kernel.ts';
+import { PROFILES } from './profiles.ts';
+import { mounted, ptOpen, registered, WORLD } from './test-helpers.ts';
+
+const bopen = (profile: keyof typeof PROFILES, file: string, mode: 'rdonly' | 'path' = 'rdonly') => {
+  const k = mounted({ profile });
+  k.daemon.open(file, mode, 'x');
+  return k.daemon.backingOpen({ dev: 'dev', fd: 'x' });
+};
+
+describe('profiles', () => {
+  it('INIT-2: the INIT minor is 45 on 6.18, 41 on 6.12, 40 on 6.9', () => {
+    for (const [p, minor] of [['6.18', 45], ['6.12', 41], ['6.9', 40]] as const) {
+      const k = createKernel({ profile: p, world: WORLD });
+      k.daemon.devOpen('dev');
+      expect(k.daemon.mount('dev').value).toBe(`7.${minor} offers:INIT_EXT,PASSTHROUGH`);
+    }
+  });
+
+  it('INIT-1: nopt does not offer PASSTHROUGH, and OPEN with PT is EIO (OPEN-8)', () => {
+    const k = createKernel({ profile: 'nopt', world: WORLD });
+    k.daemon.devOpen('dev');
+    expect(k.daemon.mount('dev').value).toBe('7.45 offers:INIT_EXT');
+    const r = ptOpen(k, { backing: 1 });
+    expect([r.errno, r.explain.cause]).toEqual(['EIO', 'EINVAL']);
+  });
+
+  it('BOPEN-9: 6.12 (before the 6.17 fix) accepts non-regular files', () => {
+    expect(bopen('6.12', 'fifo').value).toBe(1);
+    expect(bopen('6.12', 'dir').value).toBe(1);
+    expect(bopen('6.18', 'fifo').errno).toBe('EINVAL');
+  });
+
+  it('BOPEN-16: 6.9 uses fget: an O_PATH fd is EBADF; 6.12 accepts it', () => {
+    expect(bopen('6.9', 'b', 'path').errno).toBe('EBADF');
+    expect(bopen('6.12', 'b', 'path').value).toBe(1);
+  });
+
+  it('BOPEN-17: 6.9 rejects a directory (no read_iter/write_iter) with EOPNOTSUPP, accepts /dev/null', () => {
+    expect(bopen('6.9', 'dir').errno).toBe('EOPNOTSUPP');
+    expect(bopen('6.9', 'null').value).toBe(1);
+  });
+
+  it('INIT-9: 6.9 allows WRITEBACK_CACHE together with PASSTHROUGH', () => {
+    const init = { flags: ['INIT_EXT', 'PASSTHROUGH', 'WRITEBACK_CACHE'] as const, maxStackDepth: 1 };
+    expect(mounted({ profile: '6.9', init: { ...init, flags: [...init.flags] } }).hidden().passthrough).toBe(true);
+    expect(mounted({ profile: '6.18', init: { ...init, flags: [...init.flags] } }).hidden().passthrough).toBe(false);
+  });
+
+  it('IO-24: 6.9 does not extend the FUSE i_size after an extending PT write', () => {
+    const k = registered({ profile: '6.9' });
+    ptOpen(k, { flags: ['O_RDWR'] });
+    k.client.write('f', 'x', 9999);
+    expect(k.client.stat({ fd: 'f', dontSync: true }).value).toBe(4096);
+  });
+
+  it('DEV-12: only 6.18 has SYNC_INIT', () => {
+    expect(PROFILES['6.18'].syncInit).toBe(true);
+    expect(PROFILES['6.12'].syncInit).toBe(false);
+    expect(PROFILES['6.9'].syncInit).toBe(false);
+  });
+
+  it('BOPEN-2, BCLOSE-2: nopt backing ioctls are EOPNOTSUPP', () => {
+    expect(bopen('nopt', 'b').errno).toBe('EOPNOTSUPP');
+    expect(mounted({ profile: 'nopt' }).daemon.backingClose({ dev: 'dev', id: 1 }).errno).toBe('EOPNOTSUPP');
+  });
+});
