@@ -226,6 +226,19 @@ export interface ObserveStep {
 export interface SimIdCursorStep { op: 'simIdCursor'; next: number; fillToMax?: boolean }
 /** Make the next allocation fail (BOPEN-11 fuse_backing, BOPEN-12 idr). */
 export interface SimFailAllocStep { op: 'simFailAlloc'; what: 'fuseBacking' | 'idr' }
+/**
+ * Start (`begin`) a parallel DIO write on a DIRECT_IO|PARALLEL_DIRECT_WRITES client fd and leave
+ * it in flight (IOM-18: iocachectr--, no fb), or finish it (`end`). Sim only (IOM-5, IOM-6).
+ */
+export interface SimParallelDioWriteStep { op: 'simParallelDioWrite'; fd: string; phase: 'begin' | 'end' }
+/**
+ * Another task's actions, run when the next step reaches `at` and is about to sleep or sits
+ * between two checks: `cachedIoWait` = a cached open (or ALLOW_MMAP shared mmap) waiting for
+ * parallel DIO writes (IOM-5, IOM-6); `mmapBeforeCachedIo` = a DIO shared mmap between the IOM-11
+ * check and its cached-io open (IOM-15). Their requests and events count as the next step's.
+ * Sim only.
+ */
+export interface SimInterleaveStep { op: 'simInterleave'; at: 'cachedIoWait' | 'mmapBeforeCachedIo'; actions: Action[] }
 
 export type DaemonStep =
   | DevOpenStep
@@ -267,7 +280,15 @@ export type ClientStep =
   | GetxattrStep
   | CloseStep;
 
-export type Action = DaemonStep | ClientStep | InspectBackingStep | ObserveStep | SimIdCursorStep | SimFailAllocStep;
+export type Action =
+  | DaemonStep
+  | ClientStep
+  | InspectBackingStep
+  | ObserveStep
+  | SimIdCursorStep
+  | SimFailAllocStep
+  | SimParallelDioWriteStep
+  | SimInterleaveStep;
 export type StepOp = Action['op'];
 
 /** One step of a case: an action, the check ids it exercises, and optionally what must be seen. */
