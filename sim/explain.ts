@@ -30,11 +30,12 @@ export class Trace {
   /** Remember the internal errno hidden behind a later EIO (OBS-11). */
   hide(cause: Errno): void {
     this.cause ??= cause;
-    this.pass('OBS-11');
   }
 
   toExplanation(): Explanation {
-    const e: Explanation = { checks: [...this.checks], functions: [...this.functions] };
+    // OBS-11 (the hidden internal errno) closes the list of the checks that produced it.
+    const checks = this.cause !== undefined && !this.checks.includes('OBS-11') ? [...this.checks, 'OBS-11' as const] : [...this.checks];
+    const e: Explanation = { checks, functions: [...this.functions] };
     if (this.cause !== undefined) e.cause = this.cause;
     if (this.advice !== undefined) e.advice = this.advice;
     return e;
