@@ -1,9 +1,10 @@
 // FUSE_INIT negotiation (kernel-spec §2) and the superblock depth (STACK-1).
 import { describe, expect, it } from 'vitest';
+import type { InitReplySpec } from '../spec/case.ts';
 import { createKernel } from './kernel.ts';
 import { mounted, WORLD } from './test-helpers.ts';
 
-function bopenAfter(init: Parameters<typeof mounted>[0]['init']) {
+function bopenAfter(init: InitReplySpec) {
   const k = mounted({ init });
   k.daemon.open('b', 'rdonly', 'bf');
   return k.daemon.backingOpen({ dev: 'dev', fd: 'bf' });

@@ -124,6 +124,15 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return k.simIdCursor(step.next, step.fillToMax === true);
     case 'simFailAlloc':
       return k.simFailAlloc(step.what);
+    case 'simParallelDioWrite':
+      return step.phase === 'begin' ? k.simBeginParallelDioWrite(step.fd) : k.simEndParallelDioWrite(step.fd);
+    case 'simInterleave': {
+      const actions = step.actions;
+      k.simInterleave(step.at, (kk) => {
+        for (const a of actions) playStep(kk, a);
+      });
+      return { errno: null, value: null, requests: [], events: [], explain: { checks: [] } };
+    }
     default: {
       const op = (step as { op: string }).op;
       return { errno: null, value: null, requests: [], events: [], explain: { checks: [] }, fault: { kind: 'unsupported', message: `the sim target has no step op "${op}"` } };
