@@ -14,7 +14,7 @@ import type { Cred } from './world/vfs.ts';
 export function fuseDevOpen(k: KernelState, name: string, t: Trace): Outcome {
   t.fn('fuse_dev_open');
   const fd = k.daemonTask.install({ kind: 'dev', devName: name });
-  if (fd === 'EMFILE') return err('EMFILE');
+  if (fd === 'EMFILE') return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
   const file = k.vfs.openFile(k.backing.devFuse, 'rw', new Set(), 'user');
   const dev: DevFile = { name, fd: null, conn: null, syncInitMarker: false, closed: false, file };
   dev.fd = fd;
@@ -118,7 +118,7 @@ export function fuseDevIoctlClone(k: KernelState, oldDev: DevFile, newName: stri
   t.fn('fuse_dev_ioctl_clone');
   const nd = k.devFiles.get(newName)!;
   const fc = oldDev.conn;
-  if (fc === null) return err('EINVAL'); // the old fd has no fuse_dev (fdget ok, fud NULL)
+  if (fc === null) return err(t.vfs('EINVAL', 'fuse_dev_ioctl_clone', 'clone only from a /dev/fuse fd that is mounted or itself a clone'));
   nd.conn = fc;
   fc.devCount++;
   isClone.add(nd);

@@ -27,6 +27,16 @@ export class Trace {
     return errno;
   }
 
+  /**
+   * A generic VFS error outside the passthrough path (no spec check decides it): name the
+   * kernel function and say why, so no errno is left unexplained.
+   */
+  vfs(errno: Errno, fn: string, advice: string): Errno {
+    this.fn(fn);
+    this.advice ??= advice;
+    return errno;
+  }
+
   /** Remember the internal errno hidden behind a later EIO (OBS-11). */
   hide(cause: Errno): void {
     this.cause ??= cause;

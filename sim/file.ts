@@ -34,7 +34,7 @@ export function fuseLookup(k: KernelState, name: string, t: Trace): FuseInode | 
   const e = k.send(t, 'LOOKUP');
   if (e !== null) return e;
   const node = k.daemon.nodes.get(name);
-  if (node === undefined) return 'ENOENT';
+  if (node === undefined) return t.vfs('ENOENT', 'fuse_lookup', `the daemon has no node "${name}"`);
   return addInode(k, node);
 }
 
@@ -150,9 +150,9 @@ function newFf(inode: FuseInode, fh: number, openFlags: number, hasArgs: boolean
 }
 
 /** The connection is usable for client syscalls, or the outcome to return. */
-function clientGate(k: KernelState): Outcome | null {
+function clientGate(k: KernelState, t: Trace): Outcome | null {
   const fc = k.conn;
-  if (fc === null || !fc.mounted) return err('ENOENT');
+  if (fc === null || !fc.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
   if (fc.initPending) return { errno: null, fault: { kind: 'timeout', message: 'the request waits for the INIT reply (replyInit)' } };
   return null;
 }
@@ -165,7 +165,7 @@ export interface OpenArgs {
 
 /** open(2) of a FUSE node: fuse_open, or fuse_create_open for O_CREAT of a new name. */
 export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { file?: FuseOpenFile } {
-  const gate = clientGate(k);
+  const gate = clientGate(k, t);
   if (gate !== null) return gate;
   const mode = accessMode(a.flags);
   const flags = new Set<string>(a.flags);
@@ -176,7 +176,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     if (fi !== 'ENOENT' || !flags.has('O_CREAT')) return err(fi);
     // fuse_create_open: CREATE adds an empty node (fixtures: World.create reply).
     t.fn('fuse_create_open');
-    if (k.conn!.noCreate) return err('ENOSYS');
+    if (k.conn!.noCreate) return err(t.vfs('ENOSYS', 'fuse_create_open', 'the daemon answered CREATE with ENOSYS before'));
     const e = k.send(t, 'CREATE');
     if (e !== null) return err(e);
     const r = k.daemon.openReply(k.daemon.createReply);
@@ -190,9 +190,9 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     opened = { ff: newFf(fi, r.fh, r.openFlags, true, false), backingId: r.backingId };
     created = true;
   } else {
-    if (flags.has('O_CREAT') && flags.has('O_EXCL')) return err('EEXIST');
+    if (flags.has('O_CREAT') && flags.has('O_EXCL')) return err(t.vfs('EEXIST', 'do_open', 'O_CREAT|O_EXCL of an existing node'));
     if (fi.isDir) {
-      if (mode !== 'r') return err('EISDIR');
+      if (mode !== 'r') return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
       return fuseDirOpen(k, fi, t);
     }
     t.fn('fuse_open');
@@ -257,7 +257,7 @@ function fuseSyncRelease(k: KernelState, ff: FuseFile, t: Trace): void {
 /** fuse_dir_open: OPENDIR; a PT flag in the reply is ignored, no io-mode (OPEN-19). */
 export function fuseDirOpen(k: KernelState, fi: FuseInode, t: Trace): Outcome & { file?: FuseOpenFile } {
   t.fn('fuse_dir_open');
-  const gate = clientGate(k);
+  const gate = clientGate(k, t);
   if (gate !== null) return gate;
   const opened = fuseFileOpen(k, fi, true, t);
   if (typeof opened === 'string') return err(opened);
@@ -268,7 +268,7 @@ export function fuseDirOpen(k: KernelState, fi: FuseInode, t: Trace): Outcome & 
 /** readdir: always READDIR to the daemon (OPEN-20). Value: the number of entries. */
 export function fuseReaddir(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
   t.fn('fuse_readdir');
-  if (!file.ff.isDir) return err('ENOTDIR');
+  if (!file.ff.isDir) return err(t.vfs('ENOTDIR', 'iterate_dir', 'readdir of a regular file'));
   const e = k.send(t, 'READDIR');
   if (e !== null) return err(e);
   t.pass('OPEN-20');
@@ -404,8 +404,8 @@ const isPt = (ff: FuseFile): boolean => ff.passthrough !== null;
 /** fuse_file_read_iter: DIRECT_IO overrides PT (IO-3), then PT (IO-1), else cached. */
 export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Outcome {
   const ff = file.ff;
-  if (ff.isDir) return err('EISDIR');
-  if (file.mode === 'w') return err('EBADF');
+  if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory'));
+  if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
   const pos = offset ?? file.pos;
   let data: Uint8Array | Errno;
   if (splice) {
@@ -455,8 +455,8 @@ function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
 export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, offset: number | undefined, t: Trace, splice = false): Outcome {
   const ff = file.ff;
   const fi = ff.inode;
-  if (ff.isDir) return err('EISDIR');
-  if (file.mode === 'r') return err('EBADF');
+  if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_write', 'write(2) of a directory'));
+  if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
   const append = file.flags.has('O_APPEND');
   let pos = offset ?? file.pos;
   let written = 0;
@@ -524,8 +524,8 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
   t.fn('fuse_file_mmap');
   const ff = file.ff;
   const fi = ff.inode;
-  if (ff.isDir) return err('ENODEV');
-  if (file.mode === 'w' || (a.shared && a.write && file.mode === 'r')) return err('EACCES');
+  if (ff.isDir) return err(t.vfs('ENODEV', 'do_mmap', 'directories cannot be mapped'));
+  if (file.mode === 'w' || (a.shared && a.write && file.mode === 'r')) return err(t.vfs('EACCES', 'do_mmap', 'the mapping needs an fd opened for reading (and writing for a shared writable map)'));
   if (isPt(ff)) {
     const pf = fusePassthroughMmap(k, file, t);
     if (typeof pf === 'string') return err(pf);
@@ -629,7 +629,7 @@ export function fuseGetattr(k: KernelState, fi: FuseInode, dontSync: boolean, t:
 }
 
 export function statNode(k: KernelState, name: string, dontSync: boolean, t: Trace): Outcome {
-  const gate = clientGate(k);
+  const gate = clientGate(k, t);
   if (gate !== null) return gate;
   const fi = name === '' ? rootInode(k) : fuseLookup(k, name, t);
   if (typeof fi === 'string') return err(fi);
@@ -658,10 +658,10 @@ export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'C
     }
     const e = fuseUpdateAttributes(k, fi, t);
     if (e !== null) return err(e);
-    if (offset >= fi.iSize) return err('ENXIO');
+    if (offset >= fi.iSize) return err(t.vfs('ENXIO', 'generic_file_llseek_size', 'SEEK_DATA/SEEK_HOLE at or past the end of the file'));
     pos = whence === 'DATA' ? offset : fi.iSize;
   }
-  if (pos < 0) return err('EINVAL');
+  if (pos < 0) return err(t.vfs('EINVAL', 'vfs_setpos', 'negative file position'));
   file.pos = pos;
   return ok(pos);
 }
@@ -686,7 +686,7 @@ function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: Trace):
 }
 
 export function fuseFtruncate(k: KernelState, file: FuseOpenFile, size: number, t: Trace): Outcome {
-  if (file.ff.isDir || file.mode === 'r') return err('EINVAL');
+  if (file.ff.isDir || file.mode === 'r') return err(t.vfs('EINVAL', 'do_ftruncate', 'ftruncate needs a regular file opened for writing'));
   const e = fuseSetattrSize(k, file.ff.inode, size, t);
   return e === null ? ok(0) : err(e);
 }
@@ -705,7 +705,7 @@ export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome
 
 /** fuse_file_fallocate: FALLOCATE; ENOSYS becomes EOPNOTSUPP (IO-20). */
 export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
-  if (file.mode === 'r') return err('EBADF');
+  if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_fallocate', 'the fd was opened read-only'));
   const fc = k.conn!;
   t.pass('IO-20');
   if (fc.noFallocate) return err('EOPNOTSUPP');
@@ -742,7 +742,7 @@ export function fuseFileIoctl(k: KernelState, file: FuseOpenFile, cmd: number, t
 export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace): Outcome {
   t.fn('fuse_copy_file_range');
   t.pass('IO-21');
-  if (from.mode === 'w' || to.mode === 'r') return err('EBADF');
+  if (from.mode === 'w' || to.mode === 'r') return err(t.vfs('EBADF', 'vfs_copy_file_range', 'copy_file_range needs a readable source and a writable destination'));
   const fc = k.conn!;
   if (!fc.noCopyFileRange) {
     const e = k.send(t, 'COPY_FILE_RANGE');

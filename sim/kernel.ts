@@ -385,13 +385,13 @@ export class DaemonApi {
       const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
       const writes = access === 'w' || access === 'rw';
       if (access !== 'path') {
-        if (inode.type === 'dir' && writes) return err('EISDIR');
-        if (inode.type === 'socket') return err('ENXIO');
-        if (writes && inode.mount.readOnly) return err('EROFS');
-        if (writes && inode.denyWrite) return err('ETXTBSY');
+        if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
+        if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
+        if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
+        if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
       }
       if (entry.spec.on === 'self') {
-        if (s.conn === null || !s.conn.mounted) return err('ENOENT');
+        if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
         const e = s.send(t, 'OPEN');
         if (e !== null) return err(e);
       }
@@ -399,7 +399,7 @@ export class DaemonApi {
       const fd = s.daemonTask.install({ kind: 'world', file: f });
       if (fd === 'EMFILE') {
         s.vfs.fput(f);
-        return err('EMFILE');
+        return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
       }
       s.daemonFds.set(as, fd);
       return ok(fd);
@@ -526,10 +526,10 @@ export class ClientApi {
   opendir(node: string | undefined, as: string): SimResult {
     return this.k.run((t) => {
       const s = this.s;
-      if (s.conn === null || !s.conn.mounted) return err('ENOENT');
+      if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
       const fi = node === undefined || node === '' ? F.rootInode(s) : F.fuseLookup(s, node, t);
       if (typeof fi === 'string') return err(fi);
-      if (!fi.isDir) return err('ENOTDIR');
+      if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
       const o = F.fuseDirOpen(s, fi, t);
       if (o.file !== undefined) s.clientFiles.set(as, o.file);
       return o.errno === null && o.fault === undefined ? ok(0) : o;

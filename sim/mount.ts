@@ -11,8 +11,8 @@ import type { DevFile, KernelState } from './state.ts';
 /** fuse_fill_super with `fd=N`: attach a fuse_dev to the fd and send INIT. */
 export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, deferInit: boolean, t: Trace): Outcome {
   t.fn('fuse_fill_super');
-  if (k.conn !== null && k.conn.sbAlive) return err('EBUSY');
-  if (dev.conn !== null) return err('EINVAL'); // the fd already has a fuse_dev
+  if (k.conn !== null && k.conn.sbAlive) return err(t.vfs('EBUSY', 'do_new_mount', 'the FUSE filesystem under test is already mounted'));
+  if (dev.conn !== null) return err(t.vfs('EINVAL', 'fuse_fill_super', 'this /dev/fuse fd already has a connection')); // the fd already has a fuse_dev
   const fc = k.newConn();
   const sync = dev.syncInitMarker && k.profile.syncInit;
   fc.syncInit = sync;
@@ -71,9 +71,9 @@ export function fuseMountBusy(k: KernelState): boolean {
 /** umount2(MNT_DETACH or 0). */
 export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
   const fc = k.conn;
-  if (fc === null || !fc.mounted) return err('EINVAL');
+  if (fc === null || !fc.mounted) return err(t.vfs('EINVAL', 'path_umount', 'nothing is mounted'));
   const busy = fuseMountBusy(k);
-  if (!lazy && busy) return err('EBUSY');
+  if (!lazy && busy) return err(t.fail('EBUSY', 'LIFE-22', 'files or mappings on the FUSE mount are still open: close them, or umount lazily (MNT_DETACH)'));
   fc.mounted = false;
   if (lazy && busy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
   fuseSuperPutIfIdle(k, t);
@@ -100,7 +100,7 @@ export function fuseSuperPutIfIdle(k: KernelState, t: Trace): void {
 /** echo 1 > /sys/fs/fuse/connections/N/abort (LIFE-19, LIFE-20). */
 export function fusectlAbort(k: KernelState, t: Trace): Outcome {
   const fc = k.conn;
-  if (fc === null || !fc.sbAlive) return err('ENOENT');
+  if (fc === null || !fc.sbAlive) return err(t.vfs('ENOENT', 'fusectl', 'no connection directory: the filesystem is not mounted'));
   t.pass('LIFE-19');
   fuseAbortConn(fc, t);
   return ok(0);

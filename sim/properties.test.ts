@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OpenFlagName } from '../spec/case.ts';
 import type { FopenFlagName } from '../spec/uapi.ts';
-import { createKernel, type Kernel } from './kernel.ts';
+import { createKernel, type Kernel, type SimResult } from './kernel.ts';
 import { WORLD } from './test-helpers.ts';
 
 const seed = process.env['FC_SEED'] === undefined ? undefined : Number(process.env['FC_SEED']);
@@ -61,14 +61,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /** Play one op, skipping those whose names are not live (the harness, not the kernel, refuses). */
-function play(k: Kernel, o: Op, ids: Set<number>): void {
+function play(k: Kernel, o: Op, ids: Set<number>): SimResult | undefined {
   const s = k.state;
   switch (o.op) {
     case 'daemonOpen':
-      if (!s.daemonFds.has(o.as)) k.daemon.open(o.file, o.mode, o.as);
+      if (!s.daemonFds.has(o.as)) return k.daemon.open(o.file, o.mode, o.as);
       return;
     case 'daemonClose':
-      if (s.daemonFds.has(o.fd)) k.daemon.close(o.fd);
+      if (s.daemonFds.has(o.fd)) return k.daemon.close(o.fd);
       return;
     case 'backingOpen': {
       if (!s.daemonFds.has(o.fd) || !s.devFiles.has('dev')) return;
@@ -78,46 +78,46 @@ function play(k: Kernel, o: Op, ids: Set<number>): void {
         expect(ids.has(r.value)).toBe(false);
         ids.add(r.value);
       }
-      return;
+      return r;
     }
     case 'backingClose':
-      if (s.devFiles.has('dev') && (typeof o.id === 'number' || s.regs.has(o.id))) k.daemon.backingClose({ dev: 'dev', id: o.id });
+      if (s.devFiles.has('dev') && (typeof o.id === 'number' || s.regs.has(o.id))) return k.daemon.backingClose({ dev: 'dev', id: o.id });
       return;
     case 'devClone':
-      if (s.devFiles.has('dev') && !s.devFiles.has('clone')) k.daemon.devClone('dev', 'clone');
+      if (s.devFiles.has('dev') && !s.devFiles.has('clone')) return k.daemon.devClone('dev', 'clone');
       return;
     case 'setOpenReply':
-      k.daemon.setOpenReply(o.node, { flags: o.flags, backing: o.backing });
+      return k.daemon.setOpenReply(o.node, { flags: o.flags, backing: o.backing });
       return;
     case 'open':
-      if (!s.clientFiles.has(o.as)) k.client.open(o.node, o.flags, o.as);
+      if (!s.clientFiles.has(o.as)) return k.client.open(o.node, o.flags, o.as);
       return;
     case 'read':
-      if (s.clientFiles.has(o.fd)) k.client.read(o.fd, 100, 0);
+      if (s.clientFiles.has(o.fd)) return k.client.read(o.fd, 100, 0);
       return;
     case 'write':
-      if (s.clientFiles.has(o.fd)) k.client.write(o.fd, 'w', o.at);
+      if (s.clientFiles.has(o.fd)) return k.client.write(o.fd, 'w', o.at);
       return;
     case 'mmap':
-      if (s.clientFiles.has(o.fd) && !s.maps.has(o.as)) k.client.mmap(o.fd, { shared: o.shared }, o.as);
+      if (s.clientFiles.has(o.fd) && !s.maps.has(o.as)) return k.client.mmap(o.fd, { shared: o.shared }, o.as);
       return;
     case 'munmap':
-      if (s.maps.has(o.map)) k.client.munmap(o.map);
+      if (s.maps.has(o.map)) return k.client.munmap(o.map);
       return;
     case 'close':
-      if (s.clientFiles.has(o.fd)) k.client.close(o.fd);
+      if (s.clientFiles.has(o.fd)) return k.client.close(o.fd);
       return;
     case 'stat':
-      if (s.clientFiles.has(o.fd)) k.client.stat({ fd: o.fd });
+      if (s.clientFiles.has(o.fd)) return k.client.stat({ fd: o.fd });
       return;
     case 'abort':
-      k.daemon.abort();
+      return k.daemon.abort();
       return;
     case 'umount':
-      k.daemon.umount({ lazy: o.lazy });
+      return k.daemon.umount({ lazy: o.lazy });
       return;
     case 'devClose':
-      if (s.devFiles.has(o.dev)) k.daemon.devClose(o.dev);
+      if (s.devFiles.has(o.dev)) return k.daemon.devClose(o.dev);
       return;
   }
 }
@@ -191,6 +191,22 @@ describe('properties of the model over random operation sequences', () => {
         const k = fresh();
         const ids = new Set<number>();
         for (const o of ops) play(k, o, ids); // play() asserts each new id is unseen
+      }),
+      params(300),
+    );
+  });
+
+  it('every errno is explained: by the check id that produced it, or (VFS errors outside the passthrough path) by a kernel function and advice', () => {
+    fc.assert(
+      fc.property(seqArb, (ops) => {
+        const k = fresh();
+        const ids = new Set<number>();
+        for (const o of ops) {
+          const r = play(k, o, ids);
+          if (r === undefined || r.errno === null) continue;
+          const explained = r.explain.checks.length > 0 || ((r.explain.functions ?? []).length > 0 && r.explain.advice !== undefined);
+          expect(explained, `${o.op} -> ${r.errno} ${JSON.stringify(r.explain)}`).toBe(true);
+        }
       }),
       params(300),
     );
