@@ -126,6 +126,18 @@ describe('case loader: bad input names file, JSON path and what was expected', (
       expect(lines).toEqual([expect.stringMatching(/\/steps\/0: missing required property "as" of a "devOpen" step/)]);
     });
 
+    it('errors inside the actions a simInterleave step nests name the nested path', () => {
+      const steps = [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'simInterleave', at: 'cachedIoWait', actions: [{ op: 'opn', node: 'a', as: 'f2' }, { op: 'read', fd: 'f2', length: 'x' }] },
+      ];
+      const lines = loadCaseFile(write('nested.json', { ...minimal('nested'), simOnly: 'interleaving', steps })).errors.map(formatLoadError);
+      expect(lines).toEqual([
+        expect.stringMatching(/\/steps\/1\/actions\/0\/op: unknown step op "opn"; did you mean "open"\?/),
+        expect.stringMatching(/\/steps\/1\/actions\/1\/length: expected number, got string "x"/),
+      ]);
+    });
+
     it('an empty file and a non-object are reported, not thrown', () => {
       expect(loadCaseFile(write('empty.json', '')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/empty\.json: malformed JSON the file is empty/)]);
       expect(loadCaseFile(write('array.json', '[]')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/array\.json: expected a JSON object \(a case\), got an array/)]);
@@ -168,6 +180,17 @@ describe('semantic name checks', () => {
     const world: Case['world'] = { files: { data: { on: 'disk', simTraits: ['noMmap'] } } };
     expect(checkSimOnly(kase(steps, world)).map((i) => i.path)).toEqual(['/steps/2/op', '/steps/3/compat32', '/world/files/data/simTraits']);
     expect(checkSimOnly({ ...kase(steps, world), simOnly: 'allocation failures cannot be forced on a stock kernel' })).toEqual([]);
+  });
+
+  it('names inside a simInterleave step are checked at their nested path, and their definitions count later', () => {
+    const steps: Step[] = [
+      { op: 'devOpen', as: 'dev' },
+      { op: 'mount', dev: 'dev' },
+      { op: 'simInterleave', at: 'cachedIoWait', actions: [{ op: 'open', node: 'a', as: 'f2' }, { op: 'read', fd: 'f9', length: 1 }] },
+      { op: 'close', fd: 'f2' },
+    ];
+    const issues = checkNames(kase(steps, { nodes: { a: {} } }));
+    expect(issues).toEqual([{ path: '/steps/2/actions/1/fd', message: expect.stringContaining('"f9" is not defined') }]);
   });
 
   it('open with O_CREAT defines a new node for later steps', () => {

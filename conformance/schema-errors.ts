@@ -28,6 +28,9 @@ export class CaseSchema {
   private readonly whole: ValidateFunction;
   private readonly stepBranches = new Map<string, JsonSchema>();
   private readonly stepValidators = new Map<string, ValidateFunction>();
+  /** Nested actions (simInterleave's `actions`) are Actions: no checks/expect/note. */
+  private readonly actionBranches = new Map<string, JsonSchema>();
+  private readonly actionValidators = new Map<string, ValidateFunction>();
 
   constructor(schemaText: string = readFileSync(CASE_SCHEMA_URL, 'utf8')) {
     this.schema = JSON.parse(schemaText) as JsonSchema;
@@ -35,6 +38,12 @@ export class CaseSchema {
     for (const branch of this.schema.definitions?.['Step']?.anyOf ?? []) {
       const op = branch.properties?.['op']?.const;
       if (typeof op === 'string') this.stepBranches.set(op, branch);
+    }
+    for (const member of this.schema.definitions?.['Action']?.anyOf ?? []) {
+      const ref = (member as { $ref?: string }).$ref;
+      const def = ref ? this.schema.definitions?.[ref.replace('#/definitions/', '')] : undefined;
+      const op = def?.properties?.['op']?.const;
+      if (def && typeof op === 'string') this.actionBranches.set(op, def);
     }
   }
 
@@ -60,28 +69,45 @@ export class CaseSchema {
     return dedupe(issues);
   }
 
-  private validateStep(step: unknown, at: string): Issue[] {
+  private validateStep(step: unknown, at: string, nested = false): Issue[] {
+    const what = nested ? 'an action' : 'a step';
     if (typeof step !== 'object' || step === null || Array.isArray(step)) {
-      return [{ path: at, message: `expected a step object with an "op", got ${typeName(step)}` }];
+      return [{ path: at, message: `expected ${what} object with an "op", got ${typeName(step)}` }];
     }
+    const branches = nested ? this.actionBranches : this.stepBranches;
+    const ops = [...branches.keys()];
     const op = (step as { op?: unknown }).op;
     if (op === undefined) {
-      return [{ path: at, message: `missing required property "op" (expected one of: ${this.stepOps.join(', ')})` }];
+      return [{ path: at, message: `missing required property "op" (expected one of: ${ops.join(', ')})` }];
     }
-    if (typeof op !== 'string' || !this.stepBranches.has(op)) {
-      const hint = typeof op === 'string' ? didYouMean(op, this.stepOps) : '';
-      return [{ path: `${at}/op`, message: `unknown step op ${JSON.stringify(op)}${hint} (expected one of: ${this.stepOps.join(', ')})` }];
+    if (typeof op !== 'string' || !branches.has(op)) {
+      const hint = typeof op === 'string' ? didYouMean(op, ops) : '';
+      return [{ path: `${at}/op`, message: `unknown step op ${JSON.stringify(op)}${hint} (expected one of: ${ops.join(', ')})` }];
     }
-    const validator = this.stepValidator(op);
+    const validator = this.validator(nested, op);
     if (validator(step)) return [];
-    return (validator.errors ?? []).flatMap((e) => describe(e, at, `a "${op}" step`));
+    // Errors inside nested actions are re-examined against the one action their op selects.
+    const issues: Issue[] = [];
+    const badActions = new Set<number>();
+    for (const e of validator.errors ?? []) {
+      const m = /^\/actions\/(\d+)(\/|$)/.exec(e.instancePath);
+      if (m) badActions.add(Number(m[1]));
+      else issues.push(...describe(e, at, `${nested ? 'an' : 'a'} "${op}" ${nested ? 'action' : 'step'}`));
+    }
+    const actions = (step as { actions?: unknown }).actions;
+    for (const k of [...badActions].sort((a, b) => a - b)) {
+      issues.push(...this.validateStep(Array.isArray(actions) ? actions[k] : undefined, `${at}/actions/${k}`, true));
+    }
+    return issues;
   }
 
-  private stepValidator(op: string): ValidateFunction {
-    let v = this.stepValidators.get(op);
+  private validator(nested: boolean, op: string): ValidateFunction {
+    const cache = nested ? this.actionValidators : this.stepValidators;
+    let v = cache.get(op);
     if (!v) {
-      v = this.ajv.compile({ ...this.stepBranches.get(op), definitions: this.schema.definitions });
-      this.stepValidators.set(op, v);
+      const branch = (nested ? this.actionBranches : this.stepBranches).get(op);
+      v = this.ajv.compile({ ...branch, definitions: this.schema.definitions });
+      cache.set(op, v);
     }
     return v;
   }

@@ -1,7 +1,7 @@
 // Semantic checks the JSON Schema cannot express: every name a step uses (a /dev/fuse fd, a
 // daemon fd, a backing registration, a client fd, a mapping, a node, a world file) is defined
 // by an earlier step or by the world, and observe steps name what they observe.
-import type { Case, Step } from '../spec/case.ts';
+import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
@@ -28,7 +28,7 @@ interface Definition {
 }
 
 /** What each step defines (`as`), in step order, with the kind of name. */
-function definitionOf(step: Step): NameKind | undefined {
+function definitionOf(step: Action): NameKind | undefined {
   switch (step.op) {
     case 'devOpen':
     case 'devClone':
@@ -48,7 +48,7 @@ function definitionOf(step: Step): NameKind | undefined {
 }
 
 /** The names a step uses, with the JSON property that holds each. */
-function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
+function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] {
   const use = (prop: string, kind: NameKind, name: string | number | undefined) =>
     typeof name === 'string' ? [{ prop, kind, name }] : [];
   switch (step.op) {
@@ -93,6 +93,8 @@ function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
       return use('map', 'map', step.map);
     case 'observe':
       return [...use('dev', 'dev', step.dev), ...use('fd', 'clientFd', step.fd), ...use('map', 'map', step.map)];
+    case 'simParallelDioWrite':
+      return use('fd', 'clientFd', step.fd);
     case 'devOpen':
     case 'replyInit':
     case 'setDaemonSize':
@@ -103,6 +105,7 @@ function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
     case 'inspectBacking':
     case 'simIdCursor':
     case 'simFailAlloc':
+    case 'simInterleave': // its nested actions are visited one by one in checkNames
       return []; // names they hold are definitions, nodes or world files (checked in checkNames)
     default: {
       // A new step type must say here which names it uses.
@@ -112,7 +115,7 @@ function usesOf(step: Step): { prop: string; kind: NameKind; name: string }[] {
   }
 }
 
-const SIM_ONLY_OPS: ReadonlySet<string> = new Set(['simIdCursor', 'simFailAlloc']);
+const SIM_ONLY_OPS: ReadonlySet<string> = new Set(['simIdCursor', 'simFailAlloc', 'simParallelDioWrite', 'simInterleave']);
 
 /** Sim-only knobs (sim-only steps, compat32, world simTraits) require `simOnly` on the case. */
 export function checkSimOnly(kase: Case): Issue[] {
@@ -120,8 +123,10 @@ export function checkSimOnly(kase: Case): Issue[] {
   const issues: Issue[] = [];
   const need = 'expected the case to set "simOnly" with the reason the kernel cannot play it';
   kase.steps.forEach((step, i) => {
-    if (SIM_ONLY_OPS.has(step.op)) issues.push({ path: `/steps/${i}/op`, message: `"${step.op}" is a sim-only step (${need})` });
-    if ((step as { compat32?: boolean }).compat32 === true) issues.push({ path: `/steps/${i}/compat32`, message: `compat32 is sim only (${need})` });
+    for (const { action, at } of withNested(step, `/steps/${i}`)) {
+      if (SIM_ONLY_OPS.has(action.op)) issues.push({ path: `${at}/op`, message: `"${action.op}" is a sim-only step (${need})` });
+      if ((action as { compat32?: boolean }).compat32 === true) issues.push({ path: `${at}/compat32`, message: `compat32 is sim only (${need})` });
+    }
   });
   for (const [name, file] of Object.entries(kase.world.files ?? {})) {
     if ((file.simTraits?.length ?? 0) > 0) issues.push({ path: `/world/files/${name}/simTraits`, message: `simTraits are sim only (${need})` });
@@ -145,9 +150,11 @@ export function checkNames(kase: Case): Issue[] {
   const defined = new Map<string, Definition>();
   const firstDefinition = new Map<string, Definition>();
   kase.steps.forEach((step, i) => {
-    const kind = definitionOf(step);
-    const as = (step as { as?: string }).as;
-    if (kind && as !== undefined && !firstDefinition.has(as)) firstDefinition.set(as, { kind, step: i });
+    for (const { action } of withNested(step, `/steps/${i}`)) {
+      const kind = definitionOf(action);
+      const as = (action as { as?: string }).as;
+      if (kind && as !== undefined && !firstDefinition.has(as)) firstDefinition.set(as, { kind, step: i });
+    }
   });
 
   const worldFiles = Object.keys(kase.world.files ?? {});
@@ -198,8 +205,7 @@ export function checkNames(kase: Case): Issue[] {
   if (typeof kase.world.create?.backing === 'string') worldReplyUses.push({ at: '/world/create/backing', name: kase.world.create.backing, node: null });
   const worldReplyChecked = new Set<string>();
 
-  kase.steps.forEach((step, i) => {
-    const at = `/steps/${i}`;
+  const visit = (step: Action, at: string, i: number) => {
     for (const u of usesOf(step)) checkUse(`${at}/${u.prop}`, u.kind, u.name, i);
 
     switch (step.op) {
@@ -248,6 +254,9 @@ export function checkNames(kase: Case): Issue[] {
     const kind = definitionOf(step);
     const as = (step as { as?: string }).as;
     if (kind && as !== undefined) defined.set(as, { kind, step: i });
+  };
+  kase.steps.forEach((step, i) => {
+    for (const { action, at } of withNested(step, `/steps/${i}`)) visit(action, at, i);
   });
 
   function checkWorldReplies(node: string | null, index: number) {
@@ -272,6 +281,12 @@ export function checkNames(kase: Case): Issue[] {
     }
   }
   return issues;
+}
+
+/** A step and, for simInterleave, the actions it nests, in the order they take effect. */
+function withNested(step: Action, at: string): { action: Action; at: string }[] {
+  if (step.op !== 'simInterleave') return [{ action: step, at }];
+  return [{ action: step, at }, ...step.actions.flatMap((a, k) => withNested(a, `${at}/actions/${k}`))];
 }
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

@@ -50,7 +50,7 @@ export function generateSchemas(): { target: SchemaTarget; text: string }[] {
   const generator = TJS.buildGenerator(program, SETTINGS);
   if (!generator) throw new Error('typescript-json-schema: the TypeScript program has errors (run npx tsc -p . --noEmit)');
   return SCHEMA_TARGETS.map((target) => {
-    const schema = fixRecordDefinitions(generator.getSchemaForSymbol(target.typeName) as SchemaObject, generator);
+    const schema = repairStepBranches(fixRecordDefinitions(generator.getSchemaForSymbol(target.typeName) as SchemaObject, generator));
     return { target, text: `${JSON.stringify(schema, null, 2)}\n` };
   });
 }
@@ -74,6 +74,32 @@ function fixRecordDefinitions(schema: SchemaObject, generator: TJS.JsonSchemaGen
     defs[valueType] ??= valueDef;
     defs[name] = { type: 'object', additionalProperties: { $ref: `#/definitions/${valueType}` } };
   }
+  return schema;
+}
+
+/**
+ * `Step = Action & { checks?, expect?, note? }` becomes an anyOf with one branch per action.
+ * For a recursive action (simInterleave nests Action[]) typescript-json-schema emits a branch
+ * holding only the intersection's extra properties, which no step can match. Rebuild such a
+ * branch from the action's own definition plus those extras (Step and Action list the actions
+ * in the same order).
+ */
+function repairStepBranches(schema: SchemaObject): SchemaObject {
+  const defs = schema.definitions ?? {};
+  const step = defs['Step'] as { anyOf?: SchemaObject[] } | undefined;
+  const action = defs['Action'] as { anyOf?: { $ref?: string }[] } | undefined;
+  if (!step?.anyOf || !action?.anyOf || step.anyOf.length !== action.anyOf.length) return schema;
+  step.anyOf = step.anyOf.map((branch, k) => {
+    const props = (branch['properties'] ?? {}) as Record<string, { const?: unknown }>;
+    if (props['op']?.const !== undefined) return branch;
+    const ref = action.anyOf![k]?.$ref;
+    const def = ref ? defs[ref.replace('#/definitions/', '')] : undefined;
+    if (!def) return branch;
+    const required = [...new Set([...((def['required'] as string[]) ?? []), ...((branch['required'] as string[]) ?? [])])].sort();
+    const rebuilt: SchemaObject = { ...def, type: 'object', properties: { ...(def['properties'] as object), ...props }, additionalProperties: false };
+    if (required.length > 0) rebuilt['required'] = required;
+    return rebuilt;
+  });
   return schema;
 }
 
