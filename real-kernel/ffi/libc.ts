@@ -45,6 +45,11 @@ interface Raw {
   socket: (domain: number, type: number, proto: number) => number;
   bind: (fd: number, addr: Uint8Array, len: number) => number;
   getpid: () => number;
+  getppid: () => number;
+  fgetxattr: (fd: number, name: string, buf: Uint8Array, n: number) => number;
+  _exit: (code: number) => void;
+  getdents64: (nr: number, fd: number, buf: Uint8Array, n: number) => number;
+  readlink: (path: string, buf: Uint8Array, n: number) => number;
 }
 
 let raw: Raw | null = null;
@@ -91,6 +96,11 @@ function load(): Raw {
     socket: f('int socket(int domain, int type, int proto)'),
     bind: f('int bind(int fd, const void *addr, unsigned int len)'),
     getpid: f('int getpid()'),
+    getppid: f('int getppid()'),
+    fgetxattr: f('long fgetxattr(int fd, const char *name, void *buf, unsigned long n)'),
+    _exit: f('void _exit(int code)'),
+    getdents64: f('long syscall(long nr, int fd, void *buf, unsigned long n)'),
+    readlink: f('long readlink(const char *path, void *buf, unsigned long n)'),
   };
   return raw;
 }
@@ -181,6 +191,31 @@ export const sys = {
     return r < 0 ? r : fd;
   },
   getpid: (): number => load().getpid(),
+  getppid: (): number => load().getppid(),
+  fgetxattr: (fd: number, name: string, buf: Uint8Array): number => ret(load().fgetxattr(fd, name, buf, buf.length)),
+  /** Leave at once, all threads, no JS teardown (workers blocked in poll(2) cannot be joined). */
+  exit: (code: number): never => {
+    load()._exit(code);
+    throw new Error('unreachable');
+  },
+  /** Entry names of an open directory fd via getdents64, or −errno. */
+  getdents: (fd: number): string[] | number => {
+    const names: string[] = [];
+    const buf = new Uint8Array(32768);
+    for (;;) {
+      const n = ret(load().getdents64(217, fd, buf, buf.length));
+      if (n < 0) return n;
+      if (n === 0) return names;
+      const dv = new DataView(buf.buffer);
+      for (let off = 0; off < n; ) {
+        const reclen = dv.getUint16(off + 16, true);
+        let end = off + 19;
+        while (buf[end] !== 0) end++;
+        names.push(new TextDecoder().decode(buf.subarray(off + 19, end)));
+        off += reclen;
+      }
+    }
+  },
 };
 
 export { AT_FDCWD };

@@ -1,0 +1,107 @@
+// The kernel target: plays cases on the running Linux kernel through real-kernel/ (a raw
+// /dev/fuse daemon in a namespace child per run, a fresh mount namespace per case), under a
+// per-case deadline. A timeout aborts the case's FUSE connections, kills the child, yields a
+// `timeout` fault, and the next case gets a new child.
+import * as os from 'node:os';
+import type { Case, Step } from '../../spec/case.ts';
+import type { Observation, TargetFault } from '../../spec/observation.ts';
+import type { CaseSession, Target, TargetInfo } from '../../spec/target.ts';
+import { KernelChild } from '../../real-kernel/host/child-host.ts';
+import { staticUnavailableReason } from '../../real-kernel/host/availability.ts';
+
+export interface KernelTargetOptions {
+  /** Hard deadline per case (start, steps and finish together), ms. Default 5000. */
+  deadlineMs?: number;
+}
+
+const PROBE: Case = {
+  id: 'probe-passthrough',
+  title: 'does the kernel offer passthrough in INIT',
+  checks: ['INIT-1'],
+  world: {},
+  steps: [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }],
+};
+
+function faultObs(fault: TargetFault): Observation {
+  return { errno: null, requests: [], events: [], fault };
+}
+
+export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
+  const deadlineMs = opts.deadlineMs ?? 5000;
+  let child: KernelChild | null = null;
+  let reason: Promise<string | null> | null = null;
+
+  async function getChild(): Promise<KernelChild | string> {
+    if (child?.alive) return child;
+    const c = await KernelChild.spawn();
+    if (typeof c === 'string') return c;
+    child = c;
+    return c;
+  }
+
+  async function probe(): Promise<string | null> {
+    const s = staticUnavailableReason();
+    if (s) return s;
+    const c = await getChild();
+    if (typeof c === 'string') return `cannot start the namespace child: ${c}`;
+    const started = await c.request({ t: 'start', kase: PROBE }, 10_000);
+    if (!('ok' in started) || started.ok.t !== 'started' || started.ok.fault) return 'the probe case did not start';
+    await c.request({ t: 'apply', step: PROBE.steps[0]!, index: 0 }, 5000);
+    const m = await c.request({ t: 'apply', step: PROBE.steps[1]!, index: 1 }, 5000);
+    await c.request({ t: 'finish' }, 5000);
+    if (!('ok' in m) || m.ok.t !== 'obs') return 'the probe mount timed out';
+    const v = m.ok.obs.value;
+    if (m.ok.obs.errno) return `mounting FUSE failed: ${m.ok.obs.errno}`;
+    if (typeof v !== 'string' || !v.includes('PASSTHROUGH')) return `the kernel does not offer FUSE passthrough in INIT (${String(v)})`;
+    return null;
+  }
+
+  return {
+    name: 'kernel',
+    unavailable(): Promise<string | null> {
+      reason ??= probe();
+      return reason;
+    },
+    async info(): Promise<TargetInfo> {
+      return { name: 'kernel', profile: '6.18', kernelRelease: os.release() };
+    },
+    async start(kase: Case): Promise<CaseSession> {
+      const deadline = Date.now() + deadlineMs;
+      const left = (): number => Math.max(1, deadline - Date.now());
+      let dead: TargetFault | null = null;
+      const c = await getChild();
+      if (typeof c === 'string') dead = { kind: 'setup', message: `cannot start the namespace child: ${c}` };
+      else {
+        const r = await c.request({ t: 'start', kase }, left());
+        if ('timeout' in r) dead = { kind: 'timeout', message: `building the world took longer than ${deadlineMs} ms` };
+        else if ('crash' in r) dead = { kind: 'crash', message: r.crash };
+        else if (r.ok.t === 'started' && r.ok.fault) dead = r.ok.fault;
+      }
+      const kid = typeof c === 'string' ? null : c;
+      async function call(m: { t: 'apply'; step: Step; index: number } | { t: 'finish' }, what: string): Promise<Observation> {
+        if (dead || !kid) return faultObs({ kind: dead?.kind === 'setup' ? 'setup' : 'crash', message: `not run: ${dead?.message ?? 'no child'}` });
+        const r = await kid.request(m, left());
+        if ('timeout' in r) {
+          dead = { kind: 'timeout', message: `${what} did not finish within the ${deadlineMs} ms case deadline; connection aborted, child killed` };
+          return faultObs(dead);
+        }
+        if ('crash' in r) {
+          dead = { kind: 'crash', message: r.crash };
+          return faultObs(dead);
+        }
+        return r.ok.t === 'obs' ? r.ok.obs : faultObs({ kind: 'crash', message: 'unexpected reply' });
+      }
+      return {
+        apply: (step: Step, index: number) => call({ t: 'apply', step, index }, `step ${index} (${step.op})`),
+        finish: async () => {
+          if (dead?.kind === 'timeout' || dead?.kind === 'crash') return { errno: null, requests: [], events: [] };
+          return call({ t: 'finish' }, 'finish');
+        },
+      };
+    },
+    async dispose(): Promise<void> {
+      await child?.quit();
+      child = null;
+    },
+  };
+}

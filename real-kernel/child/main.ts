@@ -1,0 +1,124 @@
+// The namespace child: started by the runner as `unshare --mount --propagation private node ...`
+// so that every mount it makes lives in a private namespace that dies with it. It dies with its
+// parent (PR_SET_PDEATHSIG), plays cases sent over IPC, and gives each case a fresh mount
+// namespace of its own (unshare(CLONE_NEWNS) on the main thread, setns back afterwards).
+import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { sys } from '../ffi/libc.ts';
+import { CLONE_NEWNS, MS, O, PR_SET_PDEATHSIG } from '../ffi/consts.ts';
+import { DaemonHandle } from '../daemon/handle.ts';
+import type { Case } from '../../spec/case.ts';
+import type { Observation } from '../../spec/observation.ts';
+import { CaseSession } from './session.ts';
+import { SetupError } from './world.ts';
+import type { FromChild, ToChild } from './protocol.ts';
+
+const SIGKILL = 9;
+
+function die(msg: string): never {
+  process.stderr.write(`fusepass kernel child: ${msg}\n`);
+  return sys.exit(1);
+}
+
+function reply(m: FromChild): void {
+  process.send?.(m);
+}
+
+// ---- safety first ---------------------------------------------------------------------------
+sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
+if (String(sys.getppid()) !== process.env.FUSEPASS_PARENT_PID) die('parent already gone');
+const ownNs = fs.readlinkSync('/proc/self/ns/mnt');
+if (ownNs === fs.readlinkSync(`/proc/${sys.getppid()}/ns/mnt`)) die('not in a private mount namespace; refusing to mount anything');
+
+// fusectl and tracefs, in this private namespace only.
+if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
+  sys.mount('fusectl', '/sys/fs/fuse/connections', 'fusectl', 0, null);
+}
+if (!fs.existsSync('/sys/kernel/tracing/events')) sys.mount('tracefs', '/sys/kernel/tracing', 'tracefs', 0, null);
+
+// Disk dir on the machine's ext4, removed by a reaper when this process dies in any way: the
+// reaper waits for EOF on a pipe only we hold, ignores terminal signals, then deletes the dir.
+const diskRoot = `/var/tmp/fusepass-${process.pid}`;
+fs.mkdirSync(diskRoot, { recursive: true });
+const reaper = spawn('sh', ['-c', `trap '' INT TERM HUP; cat >/dev/null; rm -rf '${diskRoot}'`], {
+  stdio: ['pipe', 'ignore', 'ignore'],
+  detached: true,
+});
+reaper.unref();
+
+// Start libuv's thread pool now: threads created inside a case namespace would share the case
+// thread's fs_struct and make setns(2) back to the base namespace fail (EINVAL).
+await fs.promises.stat('/');
+const baseNs = sys.open('/proc/self/ns/mnt', O.RDONLY | O.CLOEXEC);
+if (baseNs < 0) die('cannot open /proc/self/ns/mnt');
+
+const pool: DaemonHandle[] = [];
+async function ensureWorkers(n: number): Promise<void> {
+  const missing = Math.max(0, n - pool.length);
+  pool.push(...(await Promise.all(Array.from({ length: missing }, () => DaemonHandle.start()))));
+}
+await ensureWorkers(2);
+
+function workersNeeded(k: Case): number {
+  const on = new Set(Object.values(k.world.files ?? {}).map((f) => f.on));
+  return 1 + (on.has('fusePt1') ? 1 : 0) + (on.has('fusePt2') ? 1 : 0) + (on.has('fuse') || on.has('overlayOverFuse') ? 1 : 0);
+}
+
+let session: CaseSession | null = null;
+let caseNo = 0;
+let disk = '';
+
+function leaveCase(): void {
+  session?.dispose();
+  session = null;
+  if (sys.setns(baseNs, CLONE_NEWNS) < 0) die('setns back to the base namespace failed');
+  fs.rmSync(disk, { recursive: true, force: true });
+}
+
+async function start(kase: Case): Promise<FromChild> {
+  await ensureWorkers(workersNeeded(kase));
+  if (sys.unshare(CLONE_NEWNS) < 0) die('unshare(CLONE_NEWNS) failed');
+  sys.mount(null, '/', null, MS.REC | MS.PRIVATE, null);
+  if (sys.mount('tmpfs', '/tmp', 'tmpfs', 0, 'mode=755') < 0) die('cannot mount the case tmpfs');
+  disk = `${diskRoot}/c${++caseNo}`;
+  let next = 1;
+  try {
+    session = new CaseSession(kase, '/tmp/w', disk, pool[0]!, () => {
+      const d = pool[next++];
+      if (!d) throw new SetupError('no spare daemon worker');
+      return d;
+    });
+    return { t: 'started' };
+  } catch (e) {
+    leaveCase();
+    const message = e instanceof Error ? e.message : String(e);
+    return { t: 'started', fault: { kind: 'setup', message } };
+  }
+}
+
+const NO_SESSION: Observation = { errno: null, requests: [], events: [], fault: { kind: 'setup', message: 'no case started' } };
+
+async function handle(m: ToChild): Promise<FromChild> {
+  switch (m.t) {
+    case 'start':
+      if (session) leaveCase();
+      return start(m.kase);
+    case 'apply':
+      return { t: 'obs', obs: session ? session.apply(m.step) : NO_SESSION };
+    case 'finish': {
+      if (!session) return { t: 'obs', obs: NO_SESSION };
+      const obs = session.finish();
+      leaveCase();
+      return { t: 'obs', obs };
+    }
+    case 'quit':
+      return sys.exit(0);
+  }
+}
+
+let chain: Promise<void> = Promise.resolve();
+process.on('message', (m: ToChild) => {
+  chain = chain.then(async () => reply(await handle(m))).catch((e: unknown) => die(e instanceof Error ? (e.stack ?? e.message) : String(e)));
+});
+process.on('disconnect', () => sys.exit(0));
+reply({ t: 'ready', pid: process.pid });

@@ -1,0 +1,518 @@
+// One case on the kernel: the world, the fds and maps it names, and the step executor. Runs on
+// the child's main thread inside the case's own mount namespace; every syscall that can wait on
+// FUSE is issued here while the daemon workers answer on their own threads.
+import * as fs from 'node:fs';
+import type { Case, InitReplySpec, OpenFlagName, Step } from '../../spec/case.ts';
+import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
+import type { BackingEvent, Observation, TargetFault } from '../../spec/observation.ts';
+import { canonicalEvents, canonicalRequests, summarizeBytes } from '../../spec/observation.ts';
+import { errnoName, type Errno } from '../../spec/errno.ts';
+import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
+import type { FuseNodeSpec } from '../../fixtures/world.ts';
+import { sys, type Pointer } from '../ffi/libc.ts';
+import { withoutSysAdmin } from '../ffi/caps.ts';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, MAP_PRIVATE, MAP_SHARED, MNT_DETACH, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
+import type { DaemonHandle } from '../daemon/handle.ts';
+import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
+import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
+import { Inotify, settle } from './observers.ts';
+import { usernsIoctl } from './userns.ts';
+
+const OPEN_FLAG: Record<OpenFlagName, number> = {
+  O_RDONLY: O.RDONLY,
+  O_WRONLY: O.WRONLY,
+  O_RDWR: O.RDWR,
+  O_CREAT: O.CREAT,
+  O_EXCL: O.EXCL,
+  O_TRUNC: O.TRUNC,
+  O_APPEND: O.APPEND,
+  O_DIRECT: O.DIRECT,
+  O_SYNC: O.SYNC,
+  O_NOATIME: O.NOATIME,
+  O_NONBLOCK: O.NONBLOCK,
+};
+
+interface DevFd {
+  fd: number;
+  /** The daemon worker serving this fd, when it is the mounted one. */
+  served: boolean;
+}
+
+/** A step's raw outcome before observers are attached. */
+interface Outcome {
+  errno?: Errno | null;
+  value?: number | string | null;
+  fault?: TargetFault;
+  /** Observer steps (inspectBacking, observe) open files themselves: drop their events. */
+  quiet?: boolean;
+}
+
+function res(r: number, value?: number | string | null): Outcome {
+  if (r < 0) return { errno: errnoName(r) as Errno };
+  return value === undefined ? { errno: null } : { errno: null, value };
+}
+
+export class CaseSession {
+  private readonly world: BuiltWorld;
+  private readonly inotify = new Inotify();
+  private readonly devs = new Map<string, DevFd>();
+  private readonly daemonFds = new Map<string, { fd: number; owned: boolean }>();
+  private readonly ids = new Map<string, number>();
+  private readonly clientFds = new Map<string, number>();
+  private readonly maps = new Map<string, { p: Pointer; len: number }>();
+  private mountDev: string | null = null;
+  private mounted = false;
+  private conn: number | null = null;
+  private readonly nodes: Record<string, FuseNodeSpec>;
+
+  constructor(
+    private readonly kase: Case,
+    work: string,
+    disk: string,
+    private readonly daemon: DaemonHandle,
+    spare: () => DaemonHandle,
+  ) {
+    this.world = buildWorld(kase.world, work, disk, spare);
+    this.nodes = { ...(kase.world.nodes ?? {}) };
+    // `self` files are files of the mount under test: the daemon serves them as nodes.
+    for (const f of this.world.files.values()) {
+      if (f.spec.on === 'self' && !this.nodes[f.name]) this.nodes[f.name] = { content: new TextDecoder().decode(fileBytes(f.spec)) };
+    }
+    for (const f of this.world.files.values()) {
+      if (f.spec.on !== 'self') this.inotify.watch(f.name, f.path, f.spec.type === 'symlink');
+    }
+    this.inotify.drain();
+  }
+
+  /** Connection numbers (fusectl names) of every FUSE mount of this case. */
+  connections(): number[] {
+    const inner = this.world.inner.map((c) => connOf(c.mnt)).filter((n): n is number => n !== null);
+    return this.conn === null ? inner : [this.conn, ...inner];
+  }
+
+  private daemons(): DaemonHandle[] {
+    return [this.daemon, ...this.world.inner.map((c) => c.daemon)];
+  }
+
+  private observe(run: () => Outcome): Observation {
+    this.daemon.takeLog();
+    let out: Outcome;
+    try {
+      out = run();
+    } catch (e) {
+      out = { fault: { kind: 'crash', message: e instanceof Error ? e.message : String(e) } };
+    }
+    const events = settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]);
+    const reqs = this.mountDev === null ? [] : this.daemon.takeLog();
+    const obs: Observation = {
+      errno: out.errno ?? null,
+      requests: canonicalRequests(reqs as FuseOpcodeName[]),
+      events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
+    };
+    if (out.value !== undefined) obs.value = out.value;
+    if (out.fault) obs.fault = out.fault;
+    return obs;
+  }
+
+  apply(step: Step): Observation {
+    return this.observe(() => this.run(step));
+  }
+
+  private dev(name: string): number {
+    const d = this.devs.get(name);
+    if (!d) throw new Error(`no /dev/fuse fd named ${name}`);
+    return d.fd;
+  }
+
+  private fd(name: string): number {
+    const fd = this.clientFds.get(name);
+    if (fd === undefined) throw new Error(`no client fd named ${name}`);
+    return fd;
+  }
+
+  private path(node: string | undefined): string {
+    return node === undefined || node === '' ? this.world.mnt : `${this.world.mnt}/${node}`;
+  }
+
+  private filePath(name: string): string {
+    const f = this.world.files.get(name);
+    if (!f) throw new Error(`no world file named ${name}`);
+    return f.path;
+  }
+
+  private ioctlAs(cred: string | undefined, devFd: number, cmd: number, arg: Uint8Array | null, passFd?: number): number {
+    const c = cred ?? (this.kase.world.daemonInUserns ? 'userns' : 'root');
+    if (c === 'noCapSysAdmin') return withoutSysAdmin(() => sys.ioctl(devFd, cmd, arg));
+    if (c === 'userns') return usernsIoctl(devFd, cmd, arg, passFd);
+    return sys.ioctl(devFd, cmd, arg);
+  }
+
+  private run(s: Step): Outcome {
+    switch (s.op) {
+      case 'devOpen': {
+        const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
+        if (fd >= 0) this.devs.set(s.as, { fd, served: false });
+        return res(fd);
+      }
+      case 'syncInit':
+        return res(sys.ioctl(this.dev(s.dev), FUSE_DEV_IOC.SYNC_INIT, null));
+      case 'mount':
+        return this.mount(s.dev, s.deferInit ? null : (s.init ?? DEFAULT_INIT_REPLY));
+      case 'replyInit': {
+        this.daemon.send({ t: 'replyInit', init: s.init ?? DEFAULT_INIT_REPLY }, true);
+        this.daemon.waitInit(2, 2000);
+        return { errno: null };
+      }
+      case 'devClone': {
+        const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
+        if (fd < 0) return res(fd);
+        const r = sys.ioctl(fd, FUSE_DEV_IOC.CLONE, encodeI32(this.dev(s.dev)));
+        if (r < 0) {
+          sys.close(fd);
+          return res(r);
+        }
+        this.devs.set(s.as, { fd, served: false });
+        return { errno: null };
+      }
+      case 'devRead': {
+        const d = this.devs.get(s.dev);
+        if (d?.served) return { fault: { kind: 'unsupported', message: 'devRead on the fd the daemon serves would steal its requests' } };
+        return res(sys.read(this.dev(s.dev), new Uint8Array(131072 + 8192)));
+      }
+      case 'devIoctl':
+        return res(sys.ioctl(this.dev(s.dev), s.cmd, s.nullArg ? null : new Uint8Array(64)));
+      case 'devClose':
+        return this.devClose(s.dev);
+      case 'daemonOpen':
+        return this.daemonOpen(s.file, s.mode, s.as);
+      case 'daemonClose': {
+        const d = this.daemonFds.get(s.fd);
+        if (!d) throw new Error(`no daemon fd named ${s.fd}`);
+        this.daemonFds.delete(s.fd);
+        return res(d.owned ? sys.close(d.fd) : 0);
+      }
+      case 'backingOpen': {
+        const fd = typeof s.fd === 'number' ? s.fd : this.daemonFds.get(s.fd)?.fd;
+        if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
+        const arg = s.nullArg ? null : encodeBackingMap({ fd, flags: s.flags ?? 0, padding: BigInt(s.padding ?? 0) });
+        if (s.interruptAfterMs !== undefined) return { fault: { kind: 'unsupported', message: 'interruptAfterMs is not implemented on the kernel target' } };
+        const r = this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd);
+        if (r > 0 && s.as) {
+          this.ids.set(s.as, r);
+          this.daemon.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
+        }
+        return res(r, r);
+      }
+      case 'backingClose': {
+        const id = typeof s.id === 'number' ? s.id : this.ids.get(s.id);
+        if (id === undefined) throw new Error(`no registration named ${String(s.id)}`);
+        return res(this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_CLOSE, s.nullArg ? null : encodeI32(id)));
+      }
+      case 'setOpenReply':
+        this.daemon.send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
+        return { errno: null };
+      case 'setDaemonSize':
+        this.daemon.send({ t: 'setSize', node: s.node, size: s.size }, true);
+        return { errno: null };
+      case 'abort': {
+        if (this.conn === null) return { fault: { kind: 'setup', message: 'abort before mount' } };
+        const fd = sys.open(`/sys/fs/fuse/connections/${this.conn}/abort`, O.WRONLY);
+        if (fd < 0) return res(fd);
+        const r = sys.write(fd, new TextEncoder().encode('1'));
+        sys.close(fd);
+        return res(r);
+      }
+      case 'umount': {
+        const r = sys.umount2(this.world.mnt, s.lazy ? MNT_DETACH : 0);
+        if (r === 0) this.mounted = false;
+        return res(r);
+      }
+      case 'open': {
+        const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
+        const fd = sys.open(this.path(s.node), flags, 0o644);
+        if (fd >= 0) this.clientFds.set(s.as, fd);
+        return res(fd);
+      }
+      case 'opendir': {
+        const fd = sys.open(this.path(s.node), O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+        if (fd >= 0) this.clientFds.set(s.as, fd);
+        return res(fd);
+      }
+      case 'readdir': {
+        const names = sys.getdents(this.fd(s.fd));
+        return typeof names === 'number' ? res(names) : { errno: null, value: names.filter((n) => n !== '.' && n !== '..').sort().join(',') };
+      }
+      case 'read': {
+        const buf = new Uint8Array(s.length);
+        const fd = this.fd(s.fd);
+        const n = s.offset === undefined ? sys.read(fd, buf) : sys.pread(fd, buf, s.length, s.offset);
+        return res(n, n >= 0 ? summarizeBytes(buf.subarray(0, n)) : undefined);
+      }
+      case 'write': {
+        const data = new TextEncoder().encode(s.data);
+        const fd = this.fd(s.fd);
+        const n = s.offset === undefined ? sys.write(fd, data) : sys.pwrite(fd, data, data.length, s.offset);
+        return res(n, n);
+      }
+      case 'spliceRead': {
+        const p = sys.pipe();
+        if (typeof p === 'number') return res(p);
+        try {
+          const n = sys.splice(this.fd(s.fd), s.offset ?? null, p[1], null, s.length);
+          if (n < 0) return res(n);
+          const buf = new Uint8Array(n);
+          const m = n > 0 ? sys.read(p[0], buf) : 0;
+          return res(m, summarizeBytes(buf.subarray(0, Math.max(m, 0))));
+        } finally {
+          sys.close(p[0]);
+          sys.close(p[1]);
+        }
+      }
+      case 'spliceWrite': {
+        const p = sys.pipe();
+        if (typeof p === 'number') return res(p);
+        try {
+          const data = new TextEncoder().encode(s.data);
+          sys.write(p[1], data);
+          return res(sys.splice(p[0], null, this.fd(s.fd), s.offset ?? null, data.length), undefined);
+        } finally {
+          sys.close(p[0]);
+          sys.close(p[1]);
+        }
+      }
+      case 'mmap': {
+        const len = s.length ?? 4096;
+        const m = sys.mmap(len, PROT_READ | (s.write ? PROT_WRITE : 0), s.shared ? MAP_SHARED : MAP_PRIVATE, this.fd(s.fd));
+        if (typeof m === 'number') return res(m);
+        this.maps.set(s.as, { p: m, len });
+        return { errno: null };
+      }
+      case 'mapRead': {
+        const m = this.mapOf(s.map);
+        const off = s.offset ?? 0;
+        return { errno: null, value: summarizeBytes(sys.view(m.p, m.len).slice(off, Math.min(m.len, off + s.length))) };
+      }
+      case 'mapWrite': {
+        const m = this.mapOf(s.map);
+        sys.view(m.p, m.len).set(new TextEncoder().encode(s.data), s.offset ?? 0);
+        return { errno: null };
+      }
+      case 'munmap': {
+        const m = this.mapOf(s.map);
+        this.maps.delete(s.map);
+        return res(sys.munmap(m.p, m.len));
+      }
+      case 'stat': {
+        const buf = new Uint8Array(256);
+        const flags = s.dontSync ? AT_STATX_DONT_SYNC : 0;
+        const r =
+          s.fd !== undefined
+            ? sys.statx(this.fd(s.fd), '', flags | AT_EMPTY_PATH, STATX_BASIC_STATS, buf)
+            : sys.statx(AT_FDCWD, this.path(s.node), flags, STATX_BASIC_STATS, buf);
+        return res(r, r >= 0 ? Number(new DataView(buf.buffer).getBigUint64(40, true)) : undefined);
+      }
+      case 'lseek': {
+        const r = sys.lseek(this.fd(s.fd), s.offset, SEEK[s.whence]);
+        return res(r, r);
+      }
+      case 'ftruncate':
+        return res(sys.ftruncate(this.fd(s.fd), s.size));
+      case 'fsync':
+        return res(s.dataOnly ? sys.fdatasync(this.fd(s.fd)) : sys.fsync(this.fd(s.fd)));
+      case 'fallocate':
+        return res(sys.fallocate(this.fd(s.fd), 0, s.offset, s.length));
+      case 'fileIoctl':
+        return res(sys.ioctl(this.fd(s.fd), s.cmd, new Uint8Array(64)));
+      case 'copyRange': {
+        const r = sys.copyFileRange(this.fd(s.from), this.fd(s.to), s.length);
+        return res(r, r);
+      }
+      case 'close': {
+        const fd = this.fd(s.fd);
+        this.clientFds.delete(s.fd);
+        return res(sys.close(fd));
+      }
+      case 'inspectBacking': {
+        const f = this.world.files.get(s.file);
+        if (!f) throw new Error(`no world file named ${s.file}`);
+        const bytes = fs.readFileSync(f.spec.type === 'symlink' ? `${f.path}.target` : f.path);
+        const off = s.offset ?? 0;
+        const slice = bytes.subarray(off, s.length === undefined ? undefined : off + s.length);
+        return { errno: null, value: summarizeBytes(slice), quiet: true };
+      }
+      case 'observe':
+        return { ...this.observeKernel(s), quiet: true };
+      case 'getxattr': {
+        const r = sys.fgetxattr(this.fd(s.fd), s.name, new Uint8Array(256));
+        return res(r, r);
+      }
+      case 'simIdCursor':
+      case 'simFailAlloc':
+      case 'simParallelDioWrite':
+      case 'simInterleave':
+        return { fault: { kind: 'unsupported', message: `${s.op} is sim-only: the kernel cannot reach that state in a bounded run` } };
+    }
+  }
+
+  private mapOf(name: string): { p: Pointer; len: number } {
+    const m = this.maps.get(name);
+    if (!m) throw new Error(`no mapping named ${name}`);
+    return m;
+  }
+
+  private mount(devName: string, init: InitReplySpec | null): Outcome {
+    const fd = this.dev(devName);
+    this.daemon.serve({ t: 'serve', devFd: fd, nodes: this.nodes, createReply: this.kase.world.create ?? {}, init, backingIds: Object.fromEntries(this.ids) });
+    const d = this.devs.get(devName)!;
+    d.served = true;
+    this.mountDev = devName;
+    const r = sys.mount('fusepass', this.world.mnt, 'fuse.fusepass', 0, `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
+    if (r < 0) {
+      this.daemon.stop();
+      d.served = false;
+      this.mountDev = null;
+      return res(r);
+    }
+    this.mounted = true;
+    this.conn = connOf(this.world.mnt);
+    if (!this.daemon.waitInit(init === null ? 1 : 2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
+    for (const f of this.world.files.values()) if (f.spec.on === 'self') this.inotify.watch(f.name, f.path, false);
+    this.inotify.drain();
+    const req = this.daemon.initRequest();
+    const word = BigInt(req.flags) | (BigInt(req.flags2) << 32n);
+    const offers = (['INIT_EXT', 'PASSTHROUGH'] as const).filter((n) => word & (1n << BigInt(INIT_FLAG_BITS[n])));
+    return { errno: null, value: `${req.major}.${req.minor} offers:${offers.join(',')}` };
+  }
+
+  private devClose(name: string): Outcome {
+    const d = this.devs.get(name);
+    if (!d) throw new Error(`no /dev/fuse fd named ${name}`);
+    if (d.served) {
+      // The worker must not hold the fd in poll(2)/read(2) while it is closed, or the close
+      // would not be the last reference. Hand serving over to a clone if one remains.
+      const clone = [...this.devs.entries()].find(([n, x]) => n !== name && !x.served);
+      if (clone && !this.daemon.gone) {
+        this.daemon.send({ t: 'fd', devFd: clone[1].fd }, true);
+        clone[1].served = true;
+      } else this.daemon.send({ t: 'fd', devFd: -1 }, true);
+      d.served = false;
+    }
+    this.devs.delete(name);
+    for (const [k, v] of this.daemonFds) if (v.fd === d.fd && !v.owned) this.daemonFds.delete(k);
+    return res(sys.close(d.fd));
+  }
+
+  private daemonOpen(file: string, mode: string, as: string): Outcome {
+    if (file.startsWith('devfuse:')) {
+      this.daemonFds.set(as, { fd: this.dev(file.slice('devfuse:'.length)), owned: false });
+      return { errno: null };
+    }
+    const f = this.world.files.get(file);
+    if (!f) throw new Error(`no world file named ${file}`);
+    const access = { rdonly: O.RDONLY, wronly: O.WRONLY, rdwr: O.RDWR, path: O.PATH, pathNofollow: O.PATH | O.NOFOLLOW }[mode] ?? O.RDONLY;
+    // A fifo opened for reading would wait for a writer: open it non-blocking (harness choice).
+    const extra = f.spec.type === 'fifo' && !(access & O.PATH) ? O.NONBLOCK : 0;
+    const fd = sys.open(f.path, access | extra | O.CLOEXEC);
+    if (fd >= 0) this.daemonFds.set(as, { fd, owned: true });
+    return res(fd);
+  }
+
+  private observeKernel(s: Extract<Step, { op: 'observe' }>): Outcome {
+    const keys = (fd: number): string =>
+      fs
+        .readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => l.split(':')[0]!.trim())
+        .sort()
+        .join(',');
+    switch (s.what) {
+      case 'devFdinfoKeys':
+        return { errno: null, value: keys(this.dev(s.dev ?? '')) };
+      case 'fileFdinfoKeys':
+        return { errno: null, value: keys(this.fd(s.fd ?? '')) };
+      case 'mapsPath': {
+        const m = this.mapOf(s.map ?? '');
+        const start = BigInt(koffiAddress(m.p)).toString(16);
+        const line = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.startsWith(`${start}-`)) ?? '';
+        return { errno: null, value: line.includes(`${this.world.mnt}/`) ? 'fuse' : 'backing' };
+      }
+      case 'fusectlEntries':
+        if (this.conn === null) return { errno: 'ENOENT' };
+        return { errno: null, value: fs.readdirSync(`/sys/fs/fuse/connections/${this.conn}`).sort().join(',') };
+      case 'fusectlWaiting':
+        if (this.conn === null) return { errno: 'ENOENT' };
+        return { errno: null, value: Number(fs.readFileSync(`/sys/fs/fuse/connections/${this.conn}/waiting`, 'utf8').trim()) };
+      case 'fdTableHasFile': {
+        const target = this.filePath(s.file ?? '');
+        const has = fs.readdirSync('/proc/self/fd').some((n) => {
+          try {
+            return fs.readlinkSync(`/proc/self/fd/${n}`) === target;
+          } catch {
+            return false;
+          }
+        });
+        return { errno: null, value: has ? 'yes' : 'no' };
+      }
+      case 'fuseTracepoints': {
+        for (const dir of ['/sys/kernel/tracing/events/fuse', '/sys/kernel/debug/tracing/events/fuse']) {
+          try {
+            return { errno: null, value: fs.readdirSync(dir).filter((n) => n !== 'enable' && n !== 'filter').sort().join(',') };
+          } catch {
+            /* try the next place */
+          }
+        }
+        return { fault: { kind: 'setup', message: 'tracefs not available' } };
+      }
+    }
+  }
+
+  /**
+   * Tear down in the fixed order (client maps and fds, umount, daemon fds, /dev/fuse fds) and
+   * observe what that released (LIFE-23).
+   */
+  finish(): Observation {
+    return this.observe(() => {
+      for (const m of this.maps.values()) sys.munmap(m.p, m.len);
+      this.maps.clear();
+      for (const fd of this.clientFds.values()) sys.close(fd);
+      this.clientFds.clear();
+      if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
+      this.mounted = false;
+      for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);
+      this.daemonFds.clear();
+      for (const name of [...this.devs.keys()]) this.devClose(name);
+      return { errno: null };
+    });
+  }
+
+  /** Release fixture resources (inner mounts' fds, sockets, inotify); the namespace goes next. */
+  dispose(): void {
+    this.daemon.stop();
+    for (const c of this.world.inner) {
+      c.daemon.stop();
+      for (const fd of c.held) sys.close(fd);
+      sys.umount2(c.mnt, MNT_DETACH);
+      sys.close(c.devFd);
+    }
+    for (const fd of this.world.held) sys.close(fd);
+    this.inotify.close();
+  }
+}
+
+import koffi from 'koffi';
+function koffiAddress(p: Pointer): bigint {
+  return koffi.address(p);
+}
+
+/**
+ * The fusectl connection number of the FUSE mount at `mnt`: the minor of its st_dev (OBS-1),
+ * read from mountinfo because stat(2) of the root would send GETATTR to the daemon.
+ */
+export function connOf(mnt: string): number | null {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[4] === mnt && (line.includes(' - fuse') || line.includes(' - fuse.'))) return Number(f[2]!.split(':')[1]);
+  }
+  return null;
+}

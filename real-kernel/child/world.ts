@@ -1,0 +1,206 @@
+// Builds a fixtures/world.ts World for real, inside the case's private mount namespace: a tmpfs
+// work dir (W), a disk dir (D, on the machine's ext4; removed by the case and, if the process is
+// killed, by the reaper), overlayfs, inner FUSE mounts served by daemon workers, a read-only bind
+// mount, special files. Paths are returned per world file name.
+import * as fs from 'node:fs';
+import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts';
+import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
+import { FUSE_DEV_IOC } from '../../spec/uapi.ts';
+import { sys } from '../ffi/libc.ts';
+import { MS, O, S_IFCHR } from '../ffi/consts.ts';
+import type { DaemonHandle } from '../daemon/handle.ts';
+import { encodeBackingMap } from '../wire/structs.ts';
+
+export interface BuiltFile {
+  name: string;
+  spec: BackingFileSpec;
+  path: string;
+}
+
+export interface InnerConn {
+  kind: 'fuse' | 'fusePt1' | 'fusePt2';
+  mnt: string;
+  devFd: number;
+  daemon: DaemonHandle;
+  /** fds of the disk copies registered as backing files (inner PT). */
+  held: number[];
+}
+
+export interface BuiltWorld {
+  work: string;
+  disk: string;
+  mnt: string;
+  files: Map<string, BuiltFile>;
+  inner: InnerConn[];
+  /** fds kept open by the fixture (sockets). */
+  held: number[];
+}
+
+export class SetupError extends Error {}
+
+export function fileBytes(spec: BackingFileSpec): Uint8Array {
+  if (spec.content !== undefined) return new TextEncoder().encode(spec.content);
+  return new Uint8Array(spec.size ?? DEFAULT_FILE_SIZE).fill(DEFAULT_BACKING_BYTE.charCodeAt(0));
+}
+
+function mustMount(src: string | null, tgt: string, type: string | null, flags: number, data: string | null): void {
+  const r = sys.mount(src, tgt, type, flags, data);
+  if (r < 0) throw new SetupError(`mount ${type ?? 'bind'} on ${tgt} failed: errno ${-r}`);
+}
+
+function mkdirs(...ds: string[]): void {
+  for (const d of ds) fs.mkdirSync(d, { recursive: true });
+}
+
+/** Create one world file of its type at `path` (the directory exists). */
+function makeFile(path: string, spec: BackingFileSpec, held: number[]): void {
+  switch (spec.type ?? 'file') {
+    case 'file':
+      fs.writeFileSync(path, fileBytes(spec));
+      return;
+    case 'dir':
+      fs.mkdirSync(path);
+      return;
+    case 'fifo': {
+      const r = sys.mkfifo(path, 0o644);
+      if (r < 0) throw new SetupError(`mkfifo ${path}: errno ${-r}`);
+      return;
+    }
+    case 'socket': {
+      const fd = sys.unixSocketAt(path);
+      if (fd < 0) throw new SetupError(`socket ${path}: errno ${-fd}`);
+      held.push(fd);
+      return;
+    }
+    case 'chardev': {
+      // A private node for /dev/null (1:3), so inotify sees only this case's opens.
+      const r = sys.mknod(path, S_IFCHR | 0o666, (1 << 8) | 3);
+      if (r < 0) throw new SetupError(`mknod ${path}: errno ${-r}`);
+      return;
+    }
+    case 'symlink':
+      fs.writeFileSync(`${path}.target`, fileBytes(spec));
+      fs.symlinkSync(`${path.split('/').pop()!}.target`, path);
+      return;
+  }
+}
+
+const FUSE_OPTS = (fd: number): string => `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`;
+
+/** Mount an inner FUSE filesystem served by `daemon`, serving the given files as nodes. */
+function mountInner(
+  kind: InnerConn['kind'],
+  mnt: string,
+  files: BuiltFile[],
+  disk: string,
+  daemon: DaemonHandle,
+): InnerConn {
+  mkdirs(mnt);
+  const devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
+  if (devFd < 0) throw new SetupError(`open /dev/fuse: errno ${-devFd}`);
+  const pt = kind !== 'fuse';
+  const nodes: Record<string, { content: string; open?: { flags: ['PASSTHROUGH']; backing: string } }> = {};
+  for (const f of files) {
+    if ((f.spec.type ?? 'file') !== 'file') throw new SetupError(`world file ${f.name}: only regular files can live on ${kind}`);
+    nodes[f.name] = { content: new TextDecoder().decode(fileBytes(f.spec)), ...(pt ? { open: { flags: ['PASSTHROUGH'], backing: f.name } } : {}) };
+  }
+  daemon.serve({
+    t: 'serve',
+    devFd,
+    nodes,
+    createReply: {},
+    init: pt ? { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: kind === 'fusePt1' ? 1 : 2 } : { flags: ['INIT_EXT'] },
+    backingIds: {},
+  });
+  mustMount('inner', mnt, 'fuse.inner', 0, FUSE_OPTS(devFd));
+  if (!daemon.waitInit(2, 2000)) throw new SetupError(`inner FUSE ${kind}: no INIT`);
+  const held: number[] = [];
+  if (pt) {
+    // Inner passthrough: each node's data is a disk copy registered as its backing file.
+    const ids: Record<string, number> = {};
+    for (const f of files) {
+      const p = `${disk}/${kind}-${f.name}`;
+      fs.writeFileSync(p, fileBytes(f.spec));
+      const fd = sys.open(p, O.RDWR | O.CLOEXEC);
+      const id = sys.ioctl(devFd, FUSE_DEV_IOC.BACKING_OPEN, encodeBackingMap({ fd, flags: 0, padding: 0n }));
+      if (id < 0) throw new SetupError(`inner ${kind}: BACKING_OPEN of ${p} failed: errno ${-id}`);
+      ids[f.name] = id;
+      held.push(fd);
+    }
+    daemon.send({ t: 'ids', backingIds: ids }, true);
+  }
+  return { kind, mnt, devFd, daemon, held };
+}
+
+/**
+ * Build the world under `work` (a fresh tmpfs) and `disk` (an empty ext4 dir). `daemons` hands
+ * out idle daemon workers for inner FUSE mounts.
+ */
+export function buildWorld(world: World, work: string, disk: string, daemons: () => DaemonHandle): BuiltWorld {
+  const mnt = `${work}/mnt`;
+  mkdirs(mnt, `${work}/tmpfs`, disk);
+  const held: number[] = [];
+  const files = new Map<string, BuiltFile>();
+  const byFs = new Map<BackingFs, BuiltFile[]>();
+  for (const [name, spec] of Object.entries(world.files ?? {})) {
+    const f: BuiltFile = { name, spec, path: '' };
+    files.set(name, f);
+    byFs.set(spec.on, [...(byFs.get(spec.on) ?? []), f]);
+  }
+  const inner: InnerConn[] = [];
+  for (const [on, list] of byFs) {
+    switch (on) {
+      case 'disk':
+        for (const f of list) makeFile((f.path = `${disk}/${f.name}`), f.spec, held);
+        break;
+      case 'tmpfs':
+        for (const f of list) makeFile((f.path = `${work}/tmpfs/${f.name}`), f.spec, held);
+        break;
+      case 'overlay': {
+        const lower = `${disk}/ovl-lower`;
+        mkdirs(lower, `${work}/ovl-upper`, `${work}/ovl-work`, `${work}/ovl`);
+        for (const f of list) makeFile(`${lower}/${f.name}`, f.spec, held);
+        mustMount('overlay', `${work}/ovl`, 'overlay', 0, `lowerdir=${lower},upperdir=${work}/ovl-upper,workdir=${work}/ovl-work`);
+        for (const f of list) f.path = `${work}/ovl/${f.name}`;
+        break;
+      }
+      case 'roBind': {
+        const src = `${disk}/rob`;
+        mkdirs(src, `${work}/rob`);
+        for (const f of list) makeFile(`${src}/${f.name}`, f.spec, held);
+        mustMount(src, `${work}/rob`, null, MS.BIND, null);
+        mustMount(null, `${work}/rob`, null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
+        for (const f of list) f.path = `${work}/rob/${f.name}`;
+        break;
+      }
+      case 'self':
+        for (const f of list) f.path = `${mnt}/${f.name}`;
+        break;
+      case 'fuse':
+      case 'overlayOverFuse':
+        break;
+      case 'fusePt1':
+      case 'fusePt2': {
+        const c = mountInner(on, `${work}/${on}`, list, disk, daemons());
+        inner.push(c);
+        for (const f of list) f.path = `${c.mnt}/${f.name}`;
+        break;
+      }
+    }
+  }
+  // One inner FUSE without passthrough serves both `fuse` files and the lower layer of
+  // `overlayOverFuse` (STACK-7, STACK-8).
+  const plain = [...(byFs.get('fuse') ?? []), ...(byFs.get('overlayOverFuse') ?? [])];
+  if (plain.length > 0) {
+    const c = mountInner('fuse', `${work}/fuse`, plain, disk, daemons());
+    inner.push(c);
+    for (const f of byFs.get('fuse') ?? []) f.path = `${c.mnt}/${f.name}`;
+    const oof = byFs.get('overlayOverFuse') ?? [];
+    if (oof.length > 0) {
+      mkdirs(`${work}/oof-upper`, `${work}/oof-work`, `${work}/oof`);
+      mustMount('overlay', `${work}/oof`, 'overlay', 0, `lowerdir=${c.mnt},upperdir=${work}/oof-upper,workdir=${work}/oof-work`);
+      for (const f of oof) f.path = `${work}/oof/${f.name}`;
+    }
+  }
+  return { work, disk, mnt, files, inner, held };
+}

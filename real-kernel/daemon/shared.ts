@@ -1,0 +1,30 @@
+// The memory a daemon worker shares with the case thread: the request log and a few state words,
+// read with Atomics so the case thread can wait for quiescence without messages.
+export const SLOT = {
+  logCount: 0,
+  busy: 1,
+  /** 0 no INIT yet, 1 INIT held (deferInit), 2 INIT reply written (the kernel processed it). */
+  initState: 2,
+  ack: 3,
+  initMajor: 4,
+  initMinor: 5,
+  initFlags: 6,
+  initFlags2: 7,
+  /** 1 once read(2) on the served fd returned ENODEV (connection gone). */
+  gone: 8,
+  /** errno of the last INIT reply write (0 = accepted). */
+  initWriteErrno: 9,
+} as const;
+
+export const LOG_BASE = 64;
+export const LOG_CAP = 4096;
+export const SAB_WORDS = LOG_BASE + LOG_CAP;
+
+export type ToWorker =
+  | { t: 'serve'; devFd: number; nodes: Record<string, import('../../fixtures/world.ts').FuseNodeSpec>; createReply: import('../../fixtures/world.ts').OpenReplySpec; init: import('../../spec/case.ts').InitReplySpec | null; backingIds: Record<string, number> }
+  | { t: 'setOpen'; node: string; reply: import('../../fixtures/world.ts').OpenReplySpec }
+  | { t: 'setSize'; node: string; size: number }
+  | { t: 'ids'; backingIds: Record<string, number> }
+  | { t: 'replyInit'; init: import('../../spec/case.ts').InitReplySpec }
+  | { t: 'fd'; devFd: number }
+  | { t: 'stop' };

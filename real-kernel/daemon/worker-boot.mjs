@@ -1,0 +1,6 @@
+// Worker entry in plain JS: Node 20 does not carry tsx's loader into worker threads, so register
+// it here, then load the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./worker.ts');

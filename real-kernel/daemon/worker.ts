@@ -1,0 +1,141 @@
+// A daemon worker thread: blocks in poll(2) on its /dev/fuse fd and an eventfd (the case
+// thread's doorbell), answers requests through handleRequest and logs each opcode in shared
+// memory. koffi calls block this thread only, so client syscalls on the case thread can never
+// deadlock against the daemon (DESIGN.md "Real-kernel target").
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { sys } from '../ffi/libc.ts';
+import { ERRNO } from '../../spec/errno.ts';
+import { DAEMON_MAX_WRITE } from '../../fixtures/world.ts';
+import { SIZE } from '../wire/layout.ts';
+import { addNode, handleRequest, initReply, newDaemonState, type DaemonState } from './logic.ts';
+import { LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
+
+interface Init {
+  sab: SharedArrayBuffer;
+  wakeFd: number;
+  port: MessagePort;
+}
+
+const { sab, wakeFd, port } = workerData as Init;
+const words = new Int32Array(sab);
+const buf = new Uint8Array(DAEMON_MAX_WRITE + 4096 + 4096);
+const eight = new Uint8Array(8);
+let devFd = -1;
+let state: DaemonState | null = null;
+
+function ack(): void {
+  Atomics.add(words, SLOT.ack, 1);
+  Atomics.notify(words, SLOT.ack);
+}
+
+function writeReply(reply: Uint8Array): number {
+  return devFd >= 0 ? sys.write(devFd, reply) : -ERRNO.EBADF;
+}
+
+function apply(m: ToWorker): void {
+  switch (m.t) {
+    case 'serve':
+      devFd = m.devFd;
+      state = newDaemonState(m.nodes, m.createReply);
+      state.init = m.init;
+      state.backingIds = m.backingIds;
+      for (const i of [SLOT.logCount, SLOT.busy, SLOT.initState, SLOT.gone, SLOT.initWriteErrno]) Atomics.store(words, i, 0);
+      break;
+    case 'setOpen': {
+      const n = state?.nodes.get(m.node);
+      if (n) n.open = m.reply;
+      else if (state && m.node === '') state.rootOpen = m.reply;
+      break;
+    }
+    case 'setSize': {
+      const n = state?.nodes.get(m.node) ?? (state ? addNode(state, m.node, {}) : undefined);
+      if (n) n.size = m.size;
+      break;
+    }
+    case 'ids':
+      if (state) state.backingIds = m.backingIds;
+      break;
+    case 'replyInit':
+      if (state) {
+        state.init = m.init;
+        if (state.pendingInit !== null && state.initRequest) {
+          const r = writeReply(initReply(state.pendingInit, state.initRequest, m.init));
+          state.pendingInit = null;
+          Atomics.store(words, SLOT.initWriteErrno, r < 0 ? -r : 0);
+          Atomics.store(words, SLOT.initState, 2);
+          Atomics.notify(words, SLOT.initState);
+        }
+      }
+      break;
+    case 'fd':
+      devFd = m.devFd;
+      break;
+    case 'stop':
+      devFd = -1;
+      state = null;
+      break;
+  }
+  ack();
+}
+
+function drain(): void {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) apply(m.message as ToWorker);
+}
+
+function serveOne(): void {
+  Atomics.store(words, SLOT.busy, 1);
+  const n = sys.read(devFd, buf);
+  if (n < 0) {
+    Atomics.store(words, SLOT.busy, 0);
+    if (n === -ERRNO.ENODEV) {
+      Atomics.store(words, SLOT.gone, 1);
+      devFd = -1;
+    } else if (n === -ERRNO.EPERM) {
+      // Not attached yet (a SYNC_INIT mount in progress, DEV-3): try again shortly.
+      Atomics.wait(words, SLOT.gone, 0, 1);
+    }
+    return;
+  }
+  const msg = buf.subarray(0, n);
+  const s = state;
+  if (!s) return;
+  const h = handleRequest(s, msg);
+  if (h) {
+    const i = Atomics.add(words, SLOT.logCount, 1);
+    Atomics.store(words, LOG_BASE + (i % LOG_CAP), h.opcode);
+    if (h.opcode === 26 && s.initRequest) {
+      Atomics.store(words, SLOT.initMajor, s.initRequest.major);
+      Atomics.store(words, SLOT.initMinor, s.initRequest.minor);
+      Atomics.store(words, SLOT.initFlags, s.initRequest.flags | 0);
+      Atomics.store(words, SLOT.initFlags2, s.initRequest.flags2 | 0);
+    }
+    if (h.reply) {
+      const r = writeReply(h.reply);
+      if (h.opcode === 26) {
+        Atomics.store(words, SLOT.initWriteErrno, r < 0 ? -r : 0);
+        Atomics.store(words, SLOT.initState, 2);
+        Atomics.notify(words, SLOT.initState);
+      }
+    } else if (h.opcode === 26) {
+      Atomics.store(words, SLOT.initState, 1);
+      Atomics.notify(words, SLOT.initState);
+    }
+  }
+  Atomics.store(words, SLOT.busy, 0);
+}
+
+void SIZE;
+parentPort?.postMessage('ready');
+for (;;) {
+  const fds = devFd >= 0 ? [wakeFd, devFd] : [wakeFd];
+  const rev = sys.pollIn(fds, -1);
+  if (typeof rev === 'number') continue;
+  if (rev[0]) {
+    sys.read(wakeFd, eight);
+    drain();
+  }
+  if (devFd >= 0 && fds.length > 1 && rev[1]) {
+    drain();
+    if (devFd >= 0) serveOne();
+  }
+}

@@ -1,0 +1,138 @@
+// The runner's side of a namespace child: spawn it in a private mount namespace, send requests
+// with a deadline, and on timeout abort its FUSE connections (through fusectl in the child's own
+// namespace, reached via /proc/<pid>/root) and kill it. Children die with the runner
+// (PR_SET_PDEATHSIG in the child, SIGKILL on exit here), so nothing outlives a run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FromChild, ToChild } from '../child/protocol.ts';
+
+const CHILD_MAIN = fileURLToPath(new URL('../child/main.ts', import.meta.url));
+const TSX_LOADER = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
+export type Outcome<T> = { ok: T } | { timeout: true } | { crash: string };
+
+export class KernelChild {
+  private pending: ((m: FromChild | { crash: string }) => void) | null = null;
+  private exited = false;
+  private readonly exitPromise: Promise<void>;
+
+  private constructor(private readonly proc: ChildProcess) {
+    this.exitPromise = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => {
+        this.exited = true;
+        live.delete(proc);
+        this.pending?.({ crash: `child exited (${signal ?? code})` });
+        this.pending = null;
+        resolve();
+      });
+    });
+    proc.on('message', (m: FromChild) => {
+      const p = this.pending;
+      this.pending = null;
+      p?.(m);
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  static async spawn(startTimeoutMs = 20_000): Promise<KernelChild | string> {
+    installExitHook();
+    const proc = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, '--import', TSX_LOADER, CHILD_MAIN], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, FUSEPASS_PARENT_PID: String(process.pid) },
+    });
+    live.add(proc);
+    const child = new KernelChild(proc);
+    const first = await child.wait(startTimeoutMs);
+    if ('ok' in first && first.ok.t === 'ready') return child;
+    await child.kill();
+    return 'timeout' in first ? 'the namespace child did not start in time' : 'crash' in first ? first.crash : 'unexpected first message';
+  }
+
+  private wait(timeoutMs: number): Promise<Outcome<FromChild>> {
+    if (this.exited) return Promise.resolve({ crash: 'child is gone' });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending = null;
+        resolve({ timeout: true });
+      }, Math.max(1, timeoutMs));
+      this.pending = (m) => {
+        clearTimeout(timer);
+        resolve('crash' in m ? { crash: m.crash } : { ok: m });
+      };
+    });
+  }
+
+  /** Send a request and wait for its reply; on timeout abort the child's connections and kill it. */
+  async request(m: ToChild, timeoutMs: number): Promise<Outcome<FromChild>> {
+    if (this.exited) return { crash: 'child is gone' };
+    const reply = this.wait(timeoutMs);
+    this.proc.send(m);
+    const r = await reply;
+    if ('timeout' in r) {
+      this.abortConnections();
+      await this.kill();
+    }
+    return r;
+  }
+
+  /** FUSE connection numbers of every FUSE mount in the child's (case) namespace. */
+  connections(): number[] {
+    try {
+      return fs
+        .readFileSync(`/proc/${this.pid}/mountinfo`, 'utf8')
+        .split('\n')
+        .filter((l) => / - fuse(\.\S+)? /.test(l))
+        .map((l) => Number(l.split(' ')[2]!.split(':')[1]));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Write to /sys/fs/fuse/connections/N/abort as the child's namespace shows it. */
+  abortConnections(): number[] {
+    const done: number[] = [];
+    for (const n of this.connections()) {
+      try {
+        fs.writeFileSync(`/proc/${this.pid}/root/sys/fs/fuse/connections/${n}/abort`, '1');
+        done.push(n);
+      } catch {
+        /* already gone */
+      }
+    }
+    return done;
+  }
+
+  async kill(): Promise<void> {
+    if (!this.exited) this.proc.kill('SIGKILL');
+    await this.exitPromise;
+  }
+
+  async quit(): Promise<void> {
+    if (this.exited) return;
+    this.proc.send({ t: 'quit' } satisfies ToChild);
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 2000);
+    await this.exitPromise;
+    clearTimeout(t);
+  }
+}
