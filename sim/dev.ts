@@ -19,7 +19,7 @@ export function fuseDevOpen(k: KernelState, name: string, t: Trace): Outcome {
   const dev: DevFile = { name, fd: null, conn: null, syncInitMarker: false, closed: false, file };
   dev.fd = fd;
   k.devFiles.set(name, dev);
-  return ok(fd);
+  return ok();
 }
 
 /**
@@ -90,7 +90,7 @@ export function fuseDevIoctlBackingClose(k: KernelState, dev: DevFile, id: numbe
   const viaClone = fb !== undefined && [...k.devFiles.values()].some((d) => d.conn === fc && d !== dev);
   const r = fuseBackingClose(k, fc, id, a.cred, t);
   if (r === null && viaClone) t.pass('BCLOSE-10');
-  return r === null ? ok(0) : err(r);
+  return r === null ? ok() : err(r);
 }
 
 function isConn(x: FuseConn | Outcome): x is FuseConn {
@@ -123,7 +123,7 @@ export function fuseDevIoctlClone(k: KernelState, oldDev: DevFile, newName: stri
   fc.devCount++;
   isClone.add(nd);
   t.pass('DEV-9');
-  return ok(opened.value);
+  return ok();
 }
 
 /** FUSE_DEV_IOC_SYNC_INIT (6.18): mark a fresh fd (DEV-10); EINVAL once attached (DEV-11). */
@@ -133,7 +133,7 @@ function fuseDevIoctlSyncInit(k: KernelState, dev: DevFile, t: Trace): Outcome {
   if (dev.conn !== null) return err(t.fail('EINVAL', 'DEV-11'));
   dev.syncInitMarker = true;
   t.pass('DEV-10');
-  return ok(0);
+  return ok();
 }
 
 /**
@@ -186,7 +186,7 @@ export function fuseDevRelease(k: KernelState, dev: DevFile, t: Trace): Outcome 
   k.vfs.fput(dev.file);
   const fc = dev.conn;
   dev.conn = null;
-  if (fc === null) return ok(0);
+  if (fc === null) return ok();
   fc.devCount--;
   if (fc.devCount === 0) {
     fuseAbortConn(fc, t);
@@ -195,7 +195,7 @@ export function fuseDevRelease(k: KernelState, dev: DevFile, t: Trace): Outcome 
   if (!fc.sbAlive) t.pass(fc.devCount === 0 ? 'LIFE-24' : 'LIFE-26');
   if (fc.sbAlive && fc.idr.size > 0) t.pass('LIFE-27');
   fuseConnPutIfUnused(k, fc, t);
-  return ok(0);
+  return ok();
 }
 
 export type { Errno };

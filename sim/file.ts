@@ -274,7 +274,8 @@ export function fuseReaddir(k: KernelState, file: FuseOpenFile, t: Trace): Outco
   t.pass('OPEN-20');
   // The reply holds ".", ".." and the nodes; a second READDIR returns the empty end.
   k.send(t, 'READDIR');
-  return ok(2 + k.daemon.nodes.size);
+  // Value: the entry names without "." and "..", sorted, comma-separated.
+  return ok([...k.daemon.nodes.keys()].sort().join(','));
 }
 
 /**
@@ -285,7 +286,7 @@ export function fuseClose(k: KernelState, file: FuseOpenFile, t: Trace): Outcome
   let result: Errno | null = null;
   if (!file.ff.isDir) result = fuseFlush(k, file, t);
   fusePutFile(k, file, t);
-  return result === null ? ok(0) : err(result);
+  return result === null ? ok() : err(result);
 }
 
 /** fuse_flush. */
@@ -565,10 +566,22 @@ export function mapRead(k: KernelState, m: Mapping, len: number, offset: number,
     ptContext(k, null, t, m.fb);
     if (m.fb?.freed === true) t.pass('LIFE-18');
     if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
-    return ok(summarize(k.vfs.pread(m.backing, offset, n)));
+    return mappedBytes(k.vfs.pread(m.backing, offset, n), k.vfs.fileSize(m.backing), offset, n);
   }
   const data = pageCacheRead(k, m.inode, offset, n, t);
-  return typeof data === 'string' ? err(data) : ok(summarize(data));
+  return typeof data === 'string' ? err(data) : mappedBytes(data, m.inode.iSize, offset, n);
+}
+
+/**
+ * What a load from a mapping sees: the file's bytes, zeros past EOF up to the end of its last
+ * page, and SIGBUS for a page wholly past EOF.
+ */
+function mappedBytes(fileBytes: Uint8Array, size: number, offset: number, n: number): Outcome {
+  const lastPageEnd = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+  if (n > 0 && offset + n > lastPageEnd) return { errno: null, fault: { kind: 'crash', message: 'SIGBUS: the load touches a page past the end of the file' } };
+  const out = new Uint8Array(n);
+  out.set(fileBytes.subarray(0, Math.min(n, fileBytes.length)));
+  return ok(summarize(out));
 }
 
 /** Store to a mapping: PT -> backing file (LIFE-17); shared -> dirty pages; private -> COW. */
@@ -583,15 +596,15 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
     ptContext(k, null, t, m.fb);
     if (m.fb?.freed === true) t.pass('LIFE-18');
     if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
-    return ok(inFile);
+    return ok();
   }
   if (m.shared) {
     const r = pageCacheRead(k, m.inode, offset, n, t); // fault the pages in first
     if (typeof r === 'string') return err(r);
     pageCacheStore(m.inode, offset, data.subarray(0, Math.min(n, r.length)), true);
-    return ok(Math.min(n, r.length));
+    return ok();
   }
-  return ok(n);
+  return ok();
 }
 
 /** munmap: a PT VMA puts the per-open file (LIFE-5, LIFE-17); fuse_vma_close writes back. */
@@ -604,12 +617,12 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
     if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
     k.vfs.fput(m.backing);
     fuseSuperPutIfIdle(k, t);
-    return ok(0);
+    return ok();
   }
   if (m.shared) writeDirtyPages(k, m.inode, t);
   fusePutFile(k, m.fuseFile!, t);
   fuseSuperPutIfIdle(k, t);
-  return ok(0);
+  return ok();
 }
 
 // ---- attributes, seek, sync, truncate, fallocate, ioctl, copy_file_range --------------------
@@ -688,7 +701,7 @@ function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: Trace):
 export function fuseFtruncate(k: KernelState, file: FuseOpenFile, size: number, t: Trace): Outcome {
   if (file.ff.isDir || file.mode === 'r') return err(t.vfs('EINVAL', 'do_ftruncate', 'ftruncate needs a regular file opened for writing'));
   const e = fuseSetattrSize(k, file.ff.inode, size, t);
-  return e === null ? ok(0) : err(e);
+  return e === null ? ok() : err(e);
 }
 
 /** fuse_fsync: write back, then FSYNC to the daemon; the backing file is not synced (IO-13). */
@@ -698,9 +711,9 @@ export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome
   if (we !== null) return err(we);
   const fc = k.conn!;
   t.pass('IO-13');
-  if (fc.noFsync) return ok(0);
+  if (fc.noFsync) return ok();
   const e = k.send(t, file.ff.isDir ? 'FSYNCDIR' : 'FSYNC');
-  return e === null ? ok(0) : err(e);
+  return e === null ? ok() : err(e);
 }
 
 /** fuse_file_fallocate: FALLOCATE; ENOSYS becomes EOPNOTSUPP (IO-20). */

@@ -168,7 +168,7 @@ export class Kernel {
       if (fc === null) return setupFault('no connection: mount first');
       simSetIdCursor(fc, next, fillToMax);
       t.pass(fillToMax ? 'BID-6' : 'BID-5');
-      return ok(0);
+      return ok();
     });
   }
 
@@ -183,7 +183,7 @@ export class Kernel {
       const e = fuseInodeUncachedIoStart(this.state, f.ff.inode, null, t);
       if (e !== null) return err(e);
       t.pass('IOM-18');
-      return ok(0);
+      return ok();
     });
   }
 
@@ -192,7 +192,7 @@ export class Kernel {
       const f = this.state.clientFiles.get(fd);
       if (f === undefined) return setupFault(`no client fd named "${fd}"`);
       fuseInodeUncachedIoEnd(this.state, f.ff.inode, t);
-      return ok(0);
+      return ok();
     });
   }
 
@@ -212,13 +212,13 @@ export class Kernel {
       if (fc === null) return setupFault('no connection: mount first');
       fc.failNextAlloc = what;
       t.pass(what === 'fuseBacking' ? 'BOPEN-11' : 'BOPEN-12');
-      return ok(0);
+      return ok();
     });
   }
 
   /**
-   * Tear everything down in the fixed order of spec/target.ts: client fds, then maps, umount,
-   * daemon fds, /dev/fuse fds; one observation of what that released (LIFE-23).
+   * Tear everything down in the fixed order of spec/target.ts: client maps, client fds, (lazy)
+   * umount, daemon fds, /dev/fuse fds; one observation of what that released (LIFE-23).
    */
   teardown(): SimResult {
     const t = new Trace();
@@ -231,9 +231,10 @@ export class Kernel {
       for (const c of o.explain.checks) t.pass(c);
       for (const f of o.explain.functions ?? []) t.fn(f);
     };
-    for (const name of [...s.clientFiles.keys()]) collect(this.client.close(name));
+    // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
     for (const name of [...s.maps.keys()]) collect(this.client.munmap(name));
-    if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: false }));
+    for (const name of [...s.clientFiles.keys()]) collect(this.client.close(name));
+    if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
     for (const [name, fd] of [...s.daemonFds]) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') collect(this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
     return this.observation(ok(), t, reqs, evs);
@@ -376,7 +377,7 @@ export class DaemonApi {
         const d = this.dev(file.slice('devfuse:'.length));
         if (d === undefined || d.fd === null) return setupFault(`no /dev/fuse fd for "${file}"`);
         s.daemonFds.set(as, d.fd);
-        return ok(d.fd);
+        return ok();
       }
       const entry = s.backing.files.get(file);
       if (entry === undefined) return setupFault(`no world file named "${file}"`);
@@ -402,7 +403,7 @@ export class DaemonApi {
         return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
       }
       s.daemonFds.set(as, fd);
-      return ok(fd);
+      return ok();
     });
   }
 
@@ -426,7 +427,7 @@ export class DaemonApi {
         s.send(t, 'RELEASE');
       }
       s.vfs.fput(tf.file);
-      return ok(0);
+      return ok();
     });
   }
 
@@ -471,12 +472,12 @@ export class DaemonApi {
     return this.k.run(() => {
       if (node === '') {
         this.s.daemon.rootOpen = reply;
-        return ok(0);
+        return ok();
       }
       const n = this.s.daemon.nodes.get(node);
       if (n === undefined) return setupFault(`no node named "${node}"`);
       n.open = reply;
-      return ok(0);
+      return ok();
     });
   }
 
@@ -485,7 +486,7 @@ export class DaemonApi {
       const n = this.s.daemon.nodes.get(node);
       if (n === undefined) return setupFault(`no node named "${node}"`);
       n.size = size;
-      return ok(0);
+      return ok();
     });
   }
 
@@ -519,7 +520,7 @@ export class ClientApi {
     return this.k.run((t) => {
       const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
       if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
-      return o.errno === null && o.fault === undefined ? ok(0) : o;
+      return o.errno === null && o.fault === undefined ? ok() : o;
     });
   }
 
@@ -532,7 +533,7 @@ export class ClientApi {
       if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
       const o = F.fuseDirOpen(s, fi, t);
       if (o.file !== undefined) s.clientFiles.set(as, o.file);
-      return o.errno === null && o.fault === undefined ? ok(0) : o;
+      return o.errno === null && o.fault === undefined ? ok() : o;
     });
   }
 
@@ -560,7 +561,7 @@ export class ClientApi {
     return this.withFile(fd, (f, t) => {
       const o = F.fuseFileMmap(this.s, f, { shared: opts.shared, write: opts.write === true, length: opts.length ?? 4096 }, t);
       if (o.map !== undefined) this.s.maps.set(as, o.map);
-      return o.errno === null ? ok(0) : o;
+      return o.errno === null ? ok() : o;
     });
   }
 

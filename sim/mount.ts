@@ -59,7 +59,7 @@ export function fuseReplyInit(k: KernelState, init: InitReplySpec, t: Trace): Ou
   if (fc === null || !fc.initPending) return { errno: null, fault: { kind: 'setup', message: 'no INIT request is waiting for a reply' } };
   t.pass('INIT-13');
   processInitReply(k, fc, init, t);
-  return ok(0);
+  return ok();
 }
 
 /** Anything on the FUSE mount still open or mapped (umount EBUSY). */
@@ -77,7 +77,7 @@ export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
   fc.mounted = false;
   if (lazy && busy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
   fuseSuperPutIfIdle(k, t);
-  return ok(0);
+  return ok();
 }
 
 /** After a lazy umount the superblock dies with its last open file or mapping (LIFE-22). */
@@ -103,5 +103,5 @@ export function fusectlAbort(k: KernelState, t: Trace): Outcome {
   if (fc === null || !fc.sbAlive) return err(t.vfs('ENOENT', 'fusectl', 'no connection directory: the filesystem is not mounted'));
   t.pass('LIFE-19');
   fuseAbortConn(fc, t);
-  return ok(0);
+  return ok();
 }
