@@ -440,16 +440,22 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   return { errno: null, value: summarize(data) };
 }
 
-/** file_remove_privs before a PT or cached write: GETXATTR security.capability once (IO-5). */
+/**
+ * file_remove_privs before a PT or cached write (IO-5): security_inode_need_killpriv reads
+ * security.capability, a GETXATTR to the daemon. FUSE clears SB_NOSEC unless the daemon
+ * negotiated HANDLE_KILLPRIV_V2, so without it every write asks again; with it the inode turns
+ * S_NOSEC after the first check finds nothing.
+ */
 function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
   t.fn('file_remove_privs');
   if (fi.nosec) return;
-  if (!k.conn!.noGetxattr) {
+  const fc = k.conn!;
+  if (!fc.noGetxattr) {
     const e = k.send(t, 'GETXATTR');
-    // The daemon answers ENODATA; ENOSYS would set no_getxattr. Errors mean "nothing to kill".
+    // The daemon answers ENODATA (ENOSYS would set no_getxattr); errors mean "nothing to kill".
     if (e === null) t.pass('IO-5');
   }
-  fi.nosec = true;
+  if (fc.handleKillprivV2) fi.nosec = true;
 }
 
 /** fuse_file_write_iter: DIRECT_IO overrides PT (IO-3), then PT (IO-4), else cached. */

@@ -64,6 +64,7 @@ export function processInitReply(k: KernelState, fc: FuseConn, r: InitReplySpec,
   if (flags & bit('WRITEBACK_CACHE')) fc.writebackCache = true;
   if (flags & bit('DIRECT_IO_ALLOW_MMAP')) fc.directIoAllowMmap = true;
   if (flags & bit('ATOMIC_O_TRUNC')) fc.atomicOTrunc = true;
+  if (flags & bit('HANDLE_KILLPRIV_V2')) fc.handleKillprivV2 = true;
   const wantsPt = (flags & bit('PASSTHROUGH')) !== 0n;
   if (!wantsPt) {
     t.pass('INIT-10');

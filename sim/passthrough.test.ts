@@ -115,11 +115,16 @@ describe('PT data path', () => {
     expect(k.inspectBacking('b', 3).value).toBe('X*1+Y*1+B*1');
   });
 
-  it('IO-5: the first PT write sends GETXATTR (file_remove_privs); the second does not', () => {
+  it('IO-5: a PT write first sends GETXATTR (file_remove_privs), again per write unless SB_NOSEC', () => {
     const k = registered();
     ptOpen(k, { flags: ['O_RDWR'] });
     expect(k.client.write('f', 'x', 0).requests).toEqual(['GETXATTR']);
-    expect(k.client.write('f', 'x', 1).requests).toEqual([]);
+    expect(k.client.write('f', 'x', 1).requests).toEqual(['GETXATTR']);
+    // HANDLE_KILLPRIV_V2 gives the superblock SB_NOSEC: only the first write asks.
+    const v2 = registered({ init: { flags: ['INIT_EXT', 'PASSTHROUGH', 'HANDLE_KILLPRIV_V2'], maxStackDepth: 1 } });
+    ptOpen(v2, { flags: ['O_RDWR'] });
+    expect(v2.client.write('f', 'x', 0).requests).toEqual(['GETXATTR']);
+    expect(v2.client.write('f', 'x', 1).requests).toEqual([]);
   });
 
   it('IO-6: an O_APPEND PT write lands at the backing EOF', () => {

@@ -90,6 +90,7 @@ export class KernelState {
       writebackCache: false,
       directIoAllowMmap: false,
       atomicOTrunc: false,
+      handleKillprivV2: false,
       noOpen: false,
       noOpendir: false,
       noFlush: false,

@@ -32,6 +32,8 @@ export interface FuseConn {
   writebackCache: boolean;
   directIoAllowMmap: boolean;
   atomicOTrunc: boolean;
+  /** FUSE_HANDLE_KILLPRIV_V2: the superblock gets SB_NOSEC, so inodes can become S_NOSEC (IO-5). */
+  handleKillprivV2: boolean;
   /** fuse_conn flags set after an ENOSYS reply. */
   noOpen: boolean;
   noOpendir: boolean;
