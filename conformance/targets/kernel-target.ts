@@ -23,7 +23,7 @@ const PROBE: Case = {
 };
 
 function faultObs(fault: TargetFault): Observation {
-  return { errno: null, requests: [], events: [], fault };
+  return { errno: null, value: null, requests: [], events: [], fault };
 }
 
 export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
@@ -94,7 +94,7 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
       return {
         apply: (step: Step, index: number) => call({ t: 'apply', step, index }, `step ${index} (${step.op})`),
         finish: async () => {
-          if (dead?.kind === 'timeout' || dead?.kind === 'crash') return { errno: null, requests: [], events: [] };
+          if (dead?.kind === 'timeout' || dead?.kind === 'crash') return { errno: null, value: null, requests: [], events: [] };
           return call({ t: 'finish' }, 'finish');
         },
       };

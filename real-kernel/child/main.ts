@@ -96,7 +96,7 @@ async function start(kase: Case): Promise<FromChild> {
   }
 }
 
-const NO_SESSION: Observation = { errno: null, requests: [], events: [], fault: { kind: 'setup', message: 'no case started' } };
+const NO_SESSION: Observation = { errno: null, value: null, requests: [], events: [], fault: { kind: 'setup', message: 'no case started' } };
 
 async function handle(m: ToChild): Promise<FromChild> {
   switch (m.t) {

@@ -104,12 +104,13 @@ export class CaseSession {
     }
     const events = settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]);
     const reqs = this.mountDev === null ? [] : this.daemon.takeLog();
+    // Same shape as the sim's observations: value null when the step has none.
     const obs: Observation = {
       errno: out.errno ?? null,
+      value: out.value ?? null,
       requests: canonicalRequests(reqs as FuseOpcodeName[]),
       events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
     };
-    if (out.value !== undefined) obs.value = out.value;
     if (out.fault) obs.fault = out.fault;
     return obs;
   }

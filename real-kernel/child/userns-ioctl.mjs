@@ -9,4 +9,6 @@ const ioctl = lib.func('int ioctl(int fd, unsigned long req, void *arg)');
 const [cmd, hex] = process.argv.slice(2);
 const arg = hex === 'null' ? null : Buffer.from(hex ?? '', 'hex');
 const r = ioctl(3, Number(cmd) >>> 0, arg);
-process.stdout.write(String(r < 0 ? -koffi.errno() : r));
+// Read errno before touching process.stdout: its lazy setup calls isatty (ENOTTY).
+const out = String(r < 0 ? -koffi.errno() : r);
+process.stdout.write(out);
