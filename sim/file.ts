@@ -52,6 +52,7 @@ function addInode(k: KernelState, node: DaemonNode): FuseInode {
     pages: new Map(),
     dirty: new Set(),
     nosec: false,
+    timesDirty: false,
     users: 0,
     dioFiles: 0,
     wasBound: false,
@@ -66,7 +67,8 @@ function addInode(k: KernelState, node: DaemonNode): FuseInode {
 export function rootInode(k: KernelState): FuseInode {
   let fi = k.fuseInodes.get('');
   if (fi === undefined) {
-    fi = { nodeid: 1, name: '', isDir: true, iSize: 0, attrValid: true, atimeInvalid: false, iocachectr: 0, fb: null, cacheIoModeBit: false, pages: new Map(), dirty: new Set(), nosec: false, users: 0, dioFiles: 0, wasBound: false, staleByPtWrite: false, sizeExtendedLocally: false, ptMaps: 0 };
+    // fill_super builds the root from a mode only, with attr_valid 0: the first stat asks.
+    fi = { nodeid: 1, name: '', isDir: true, iSize: 0, attrValid: false, atimeInvalid: false, iocachectr: 0, fb: null, cacheIoModeBit: false, pages: new Map(), dirty: new Set(), nosec: false, timesDirty: false, users: 0, dioFiles: 0, wasBound: false, staleByPtWrite: false, sizeExtendedLocally: false, ptMaps: 0 };
     k.fuseInodes.set('', fi);
   }
   return fi;
@@ -226,6 +228,9 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
   }
   if (flags.has('O_TRUNC') && mode !== 'r' && !created) {
     const fc = k.conn!;
+    // handle_truncate -> do_truncate: dentry_needs_remove_privs (GETXATTR) in both cases.
+    t.fn('handle_truncate');
+    fileRemovePrivs(k, fi, t);
     if (fc.atomicOTrunc) {
       // fuse_truncate_update_attr: i_size 0 locally; the backing file is untouched (OPEN-15).
       fi.iSize = 0;
@@ -233,8 +238,8 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
       dropPagesFrom(fi, 0);
       t.pass('OPEN-15');
     } else {
-      // handle_truncate -> notify_change -> SETATTR (IO-15).
-      const se = fuseSetattrSize(k, fi, 0, t);
+      // notify_change -> SETATTR (IO-15).
+      const se = fuseSetattrSize(k, fi, 0, t, false);
       if (se !== null) return { errno: se, file };
     }
   }
@@ -382,8 +387,22 @@ function pageCacheStore(fi: FuseInode, pos: number, data: Uint8Array, dirty: boo
   }
 }
 
-/** Write back dirty pages (fuse_vma_close, fsync, flush with writeback cache): WRITE. */
+/**
+ * write_inode_now (fuse_vma_close, fsync, flush): dirty pages as WRITE, then with the writeback
+ * cache fuse_write_inode flushes the locally updated times as SETATTR.
+ */
 function writeDirtyPages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
+  const e = writePages(k, fi, t);
+  if (e !== null) return e;
+  if (fi.timesDirty) {
+    fi.timesDirty = false;
+    t.fn('fuse_flush_times');
+    return k.send(t, 'SETATTR');
+  }
+  return null;
+}
+
+function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
   if (fi.dirty.size === 0) return null;
   const node = daemonNode(k, fi);
   for (const p of [...fi.dirty].sort((x, y) => x - y)) {
@@ -499,6 +518,9 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       const e = fuseUpdateAttributes(k, fi, t);
       if (e !== null) return err(e);
       if (append) pos = fi.iSize;
+      // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).
+      fileRemovePrivs(k, fi, t);
+      fi.timesDirty = true;
       pageCacheStore(fi, pos, data, true);
       if (pos + data.length > fi.iSize) fi.iSize = pos + data.length;
       written = data.length;
@@ -685,8 +707,13 @@ export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'C
   return ok(pos);
 }
 
-/** SETATTR with a size (IO-15): the daemon truncates; the backing file is not touched. */
-function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: Trace): Errno | null {
+/**
+ * do_truncate -> notify_change -> fuse_do_setattr (IO-15): dentry_needs_remove_privs first
+ * (GETXATTR, as IO-5), then SETATTR; the daemon truncates; the backing file is not touched.
+ */
+function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: Trace, removePrivs = true): Errno | null {
+  t.fn('do_truncate');
+  if (removePrivs) fileRemovePrivs(k, fi, t);
   t.fn('fuse_do_setattr');
   const e = k.send(t, 'SETATTR');
   if (e !== null) return e;
@@ -728,6 +755,8 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
   const fc = k.conn!;
   t.pass('IO-20');
   if (fc.noFallocate) return err('EOPNOTSUPP');
+  // file_modified: remove privileges first (GETXATTR, as IO-5).
+  fileRemovePrivs(k, file.ff.inode, t);
   const e = k.send(t, 'FALLOCATE');
   if (e !== null) return err(e);
   fc.noFallocate = true;

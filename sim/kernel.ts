@@ -156,7 +156,7 @@ export class Kernel {
         }
         case 'fuseTracepoints':
           t.pass('OBS-10');
-          return ok(s.profile.requestTracepoints ? 'enable,filter,fuse_request_end,fuse_request_send' : '');
+          return ok(s.profile.requestTracepoints ? 'fuse_request_end,fuse_request_send' : '');
       }
     });
   }

@@ -71,7 +71,7 @@ describe('observables', () => {
   });
 
   it('OBS-10: tracefs has only fuse_request_send and fuse_request_end (6.13+)', () => {
-    expect(mounted().observe('fuseTracepoints').value).toBe('enable,filter,fuse_request_end,fuse_request_send');
+    expect(mounted().observe('fuseTracepoints').value).toBe('fuse_request_end,fuse_request_send');
     expect(mounted({ profile: '6.12' }).observe('fuseTracepoints').value).toBe('');
   });
 

@@ -86,6 +86,8 @@ export interface FuseInode {
   readonly dirty: Set<number>;
   /** S_NOSEC after file_remove_privs found nothing to remove (IO-5). */
   nosec: boolean;
+  /** Writeback cache: mtime/ctime updated locally, flushed by write_inode as SETATTR. */
+  timesDirty: boolean;
   /** Open struct files and mappings that keep the inode busy (umount EBUSY). */
   users: number;
   /** Open IOM_NONE (DIRECT_IO, non-PT) files (explains IOM-10). */
