@@ -19,6 +19,7 @@
  */
 export { createKernel, Kernel, DaemonApi, ClientApi } from './kernel.ts';
 export type { SimResult, CreateKernelOptions, HiddenState, BackingOpenArgs, BackingCloseArgs } from './kernel.ts';
+export type { SimMutation } from './state.ts';
 export { PROFILES, PROFILE_NAMES, getProfile } from './profiles.ts';
 export type { Profile } from './profiles.ts';
 export { overlayStackDepth } from './world/build.ts';

@@ -13,11 +13,11 @@ import { textBytes } from './daemon.ts';
 import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
 import { Trace } from './explain.ts';
 import * as F from './file.ts';
-import { fuseMount, fuseReplyInit, fusectlAbort, fuseUmount } from './mount.ts';
+import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { getProfile, type Profile } from './profiles.ts';
-import { KernelState } from './state.ts';
+import { KernelState, type KernelOptions, type SimMutation } from './state.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
 import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
 
@@ -31,6 +31,8 @@ export interface CreateKernelOptions {
   world?: World;
   /** RLIMIT_NOFILE of the daemon task (BID-9). Default 1024. */
   rlimitNofile?: number;
+  /** Tests only: a planted bug for the fuzzer to find (sim/state.ts SimMutation). */
+  mutation?: SimMutation;
 }
 
 const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
@@ -61,9 +63,13 @@ export class Kernel {
   readonly daemon: DaemonApi;
   readonly client: ClientApi;
   private depth = 0;
+  private holdBackground = false;
 
   constructor(opts: CreateKernelOptions = {}) {
-    this.state = new KernelState(getProfile(opts.profile ?? '6.18'), opts.world ?? {}, opts.rlimitNofile === undefined ? {} : { rlimitNofile: opts.rlimitNofile });
+    const stateOpts: KernelOptions = {};
+    if (opts.rlimitNofile !== undefined) stateOpts.rlimitNofile = opts.rlimitNofile;
+    if (opts.mutation !== undefined) stateOpts.mutation = opts.mutation;
+    this.state = new KernelState(getProfile(opts.profile ?? '6.18'), opts.world ?? {}, stateOpts);
     this.daemon = new DaemonApi(this);
     this.client = new ClientApi(this);
   }
@@ -88,6 +94,9 @@ export class Kernel {
       this.depth--;
     }
     this.state.vfs.settle();
+    // The daemon reads the background requests (async RELEASE) before the step is observed;
+    // teardown holds them until its end, as one settle covers the whole teardown.
+    if (!this.holdBackground) this.state.deliverBackground();
     const evs = this.state.vfs.takeEvents();
     // inotify merges identical consecutive events (OBS-8).
     if (canonicalEvents(evs).length < evs.length) t.pass('OBS-8');
@@ -225,6 +234,7 @@ export class Kernel {
     const reqs: FuseOpcodeName[] = [];
     const evs: BackingEvent[] = [];
     const s = this.state;
+    this.holdBackground = true;
     const collect = (o: SimResult): void => {
       reqs.push(...o.requests);
       evs.push(...o.events);
@@ -237,6 +247,10 @@ export class Kernel {
     if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
     for (const [name, fd] of [...s.daemonFds]) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') collect(this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
+    this.holdBackground = false;
+    // Background requests queued during teardown reach the daemon only if nothing aborted them.
+    s.deliverBackground();
+    reqs.push(...s.daemon.takeLog());
     return this.observation(ok(), t, reqs, evs);
   }
 
@@ -395,6 +409,7 @@ export class DaemonApi {
         if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
         const e = s.send(t, 'OPEN');
         if (e !== null) return err(e);
+        s.selfFileUsers++;
       }
       const f = s.vfs.openFile(inode, access, new Set(), 'user');
       const fd = s.daemonTask.install({ kind: 'world', file: f });
@@ -422,11 +437,14 @@ export class DaemonApi {
       }
       s.daemonTask.fds.delete(fd);
       if (tf.file.count > 1) t.pass('LIFE-9');
-      if (tf.file.inode.mount.sb.kind === 'fuseUnderTest' && s.conn !== null) {
+      const onSelf = tf.file.inode.mount.sb.kind === 'fuseUnderTest' && s.conn !== null;
+      if (onSelf) {
         s.send(t, 'FLUSH');
-        s.send(t, 'RELEASE');
+        s.sendAsync(t, 'RELEASE');
+        s.selfFileUsers--;
       }
       s.vfs.fput(tf.file);
+      if (onSelf) fuseSuperPutIfIdle(s, t);
       return ok();
     });
   }

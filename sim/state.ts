@@ -23,9 +23,19 @@ export interface DevFile {
   readonly file: WFile;
 }
 
+/**
+ * Deliberately wrong variants of one check, for testing the differential fuzzer only (a planted
+ * bug it must find and shrink). Never reachable from the CLI or from case files.
+ * - `bclose-no-enoent`: BACKING_CLOSE of an id that is not registered returns 0 instead of
+ *   ENOENT (breaks BCLOSE-7).
+ */
+export type SimMutation = 'bclose-no-enoent';
+
 export interface KernelOptions {
   /** RLIMIT_NOFILE of the daemon task (BID-9). Default 1024. */
   rlimitNofile?: number;
+  /** Tests only: a planted bug (see SimMutation). */
+  mutation?: SimMutation;
 }
 
 let nextConnMinor = 40;
@@ -62,6 +72,8 @@ export class KernelState {
 
   /** Names the world marks as living in a user namespace (rootless FUSE). */
   readonly daemonInUserns: boolean;
+  /** Tests only: the planted bug this kernel carries, if any. */
+  readonly mutation: SimMutation | null;
 
   constructor(
     readonly profile: Profile,
@@ -69,6 +81,7 @@ export class KernelState {
     opts: KernelOptions = {},
   ) {
     this.daemonInUserns = world.daemonInUserns === true;
+    this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0);
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount);
@@ -117,6 +130,31 @@ export class KernelState {
    * caller sees. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);
    * after a failed INIT every request fails with ECONNREFUSED (INIT-3).
    */
+  /** Background requests (async RELEASE) queued but not yet read by the daemon. */
+  readonly background: FuseOpcodeName[] = [];
+
+  /**
+   * fuse_simple_background: queue a request the caller does not wait for (RELEASE at close,
+   * LIFE-14). The daemon reads it when the step settles; an abort before that ends it unread.
+   */
+  sendAsync(t: Trace, op: FuseOpcodeName): void {
+    const c = this.conn;
+    if (c === null || c.freed || c.connError || !c.connected) return;
+    t.fn('fuse_simple_background');
+    this.background.push(op);
+  }
+
+  /** The daemon reads the queued background requests, unless the connection was aborted. */
+  deliverBackground(): void {
+    const ops = this.background.splice(0, this.background.length);
+    const c = this.conn;
+    if (c === null || c.freed || !c.connected) return;
+    for (const op of ops) this.daemon.receive(op);
+  }
+
+  /** Daemon-held files on the FUSE mount under test (a world file `on: 'self'`). */
+  selfFileUsers = 0;
+
   send(t: Trace, op: FuseOpcodeName): Errno | null {
     const c = this.conn;
     if (c === null || c.freed) return 'ENOTCONN';

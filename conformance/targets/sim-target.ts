@@ -4,7 +4,7 @@ import type { Case, ProfileName, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { Observation } from '../../spec/observation.ts';
 import type { CaseSession, Target, TargetInfo } from '../../spec/target.ts';
-import { createKernel, type Kernel, type SimResult } from '../../sim/index.ts';
+import { createKernel, type Kernel, type SimMutation, type SimResult } from '../../sim/index.ts';
 
 function compat(step: Step): boolean {
   return (step as { compat32?: boolean }).compat32 === true;
@@ -152,8 +152,15 @@ class SimSession implements CaseSession {
   }
 }
 
-export function createSimTarget(opts: { profile?: ProfileName } = {}): Target {
+export interface SimTargetOptions {
+  profile?: ProfileName;
+  /** Tests only (the fuzzer's planted-bug test): a deliberately wrong check, see SimMutation. */
+  mutation?: SimMutation;
+}
+
+export function createSimTarget(opts: SimTargetOptions = {}): Target {
   const profile = opts.profile ?? '6.18';
+  const mutation = opts.mutation;
   return {
     name: 'sim',
     async unavailable(): Promise<string | null> {
@@ -163,7 +170,7 @@ export function createSimTarget(opts: { profile?: ProfileName } = {}): Target {
       return { name: 'sim', profile, kernelRelease: null };
     },
     async start(kase: Case): Promise<CaseSession> {
-      return new SimSession(createKernel({ profile, world: kase.world }));
+      return new SimSession(createKernel({ profile, world: kase.world, ...(mutation === undefined ? {} : { mutation }) }));
     },
   };
 }
