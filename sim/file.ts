@@ -336,8 +336,9 @@ function fuseRelease(k: KernelState, file: FuseOpenFile, t: Trace): void {
     t.pass('LIFE-14');
     if (fb !== null && fi.fb === null) t.pass(fb.freed ? 'LIFE-13' : 'LIFE-10');
   }
-  // RELEASE is queued asynchronously; the step settles it (spec/target.ts).
-  if (ff.hasArgs) k.send(t, ff.isDir ? 'RELEASEDIR' : 'RELEASE');
+  // RELEASE is queued asynchronously; the step settles it (spec/target.ts), unless an abort or
+  // the umount that follows first ends it unread.
+  if (ff.hasArgs) k.sendAsync(t, ff.isDir ? 'RELEASEDIR' : 'RELEASE');
   fuseSuperPutIfIdle(k, t);
 }
 
@@ -367,6 +368,26 @@ function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: number, 
     off += n;
   }
   return out;
+}
+
+/**
+ * fuse_write_begin (writeback cache): a partial write to a page not in the cache reads it first
+ * (READ), unless the page starts at or past EOF.
+ */
+function fuseWriteBegin(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Errno | null {
+  const end = pos + len;
+  for (let p = Math.floor(pos / PAGE_SIZE); p * PAGE_SIZE < end; p++) {
+    const start = p * PAGE_SIZE;
+    const whole = pos <= start && end >= start + PAGE_SIZE;
+    if (fi.pages.has(p) || whole || fi.iSize <= start) continue;
+    const e = k.send(t, 'READ');
+    if (e !== null) return e;
+    const page = new Uint8Array(PAGE_SIZE);
+    const node = daemonNode(k, fi);
+    if (node !== undefined) page.set(k.daemon.read(node, start, PAGE_SIZE));
+    fi.pages.set(p, page);
+  }
+  return null;
 }
 
 function pageCacheStore(fi: FuseInode, pos: number, data: Uint8Array, dirty: boolean): void {
@@ -521,6 +542,8 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).
       fileRemovePrivs(k, fi, t);
       fi.timesDirty = true;
+      const re = fuseWriteBegin(k, fi, pos, data.length, t);
+      if (re !== null) return err(re);
       pageCacheStore(fi, pos, data, true);
       if (pos + data.length > fi.iSize) fi.iSize = pos + data.length;
       written = data.length;
@@ -775,7 +798,7 @@ export function fuseFileIoctl(k: KernelState, file: FuseOpenFile, cmd: number, t
     const opened = fuseFileOpen(k, file.ff.inode, file.ff.isDir, t);
     if (typeof opened === 'string') return err(opened);
     const e = k.send(t, 'IOCTL');
-    if (opened.ff.hasArgs) k.send(t, file.ff.isDir ? 'RELEASEDIR' : 'RELEASE');
+    if (opened.ff.hasArgs) k.sendAsync(t, file.ff.isDir ? 'RELEASEDIR' : 'RELEASE');
     return err(e ?? 'ENOTTY');
   }
   t.fn('fuse_file_ioctl');
@@ -793,6 +816,8 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   if (from.mode === 'w' || to.mode === 'r') return err(t.vfs('EBADF', 'vfs_copy_file_range', 'copy_file_range needs a readable source and a writable destination'));
   const fc = k.conn!;
   if (!fc.noCopyFileRange) {
+    // __fuse_copy_file_range: file_modified(file_out) first (GETXATTR, as IO-5).
+    fileRemovePrivs(k, to.ff.inode, t);
     const e = k.send(t, 'COPY_FILE_RANGE');
     if (e !== null) return err(e);
     fc.noCopyFileRange = true;

@@ -39,7 +39,8 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
       fc.mounted = false;
       fuseConnPutIfUnused(k, fc, t);
       k.conn = null;
-      return err(init.error ?? 'EINVAL');
+      // Observed on 6.18: mount(2) fails with ENOTCONN.
+      return err(t.fail('ENOTCONN', 'INIT-3', 'the INIT reply was an error or had major != 7: the SYNC_INIT mount fails'));
     }
     return ok(value);
   }
@@ -64,6 +65,7 @@ export function fuseReplyInit(k: KernelState, init: InitReplySpec, t: Trace): Ou
 
 /** Anything on the FUSE mount still open or mapped (umount EBUSY). */
 export function fuseMountBusy(k: KernelState): boolean {
+  if (k.selfFileUsers > 0) return true;
   for (const fi of k.fuseInodes.values()) if (fi.users > 0) return true;
   return false;
 }

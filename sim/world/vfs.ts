@@ -136,10 +136,14 @@ export class Vfs {
     if (f.count === 0) this.deferredFput.push(f);
   }
 
-  /** Run deferred fputs (task_work at syscall exit): close events fire now. */
+  /**
+   * Run deferred fputs (task_work at syscall exit): close events fire now. task_work runs its
+   * list last-queued first (no FIFO guarantee since 5.x), so a per-open file put before its
+   * registered file is released after it.
+   */
   settle(): void {
     while (this.deferredFput.length > 0) {
-      const f = this.deferredFput.shift()!;
+      const f = this.deferredFput.pop()!;
       f.releases++;
       if (f.releases > 1) this.bugs.push(`file #${f.serial} released twice`);
       if (f.memFd !== null) {
