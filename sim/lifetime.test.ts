@@ -264,3 +264,14 @@ describe('lifetime (backing.c, iomode.c, inode.c, dev.c)', () => {
     expect(k.hidden().backings).toEqual([{ id: 1, count: 1 }]);
   });
 });
+
+describe('asynchronous RELEASE', () => {
+  it('LIFE-22, LIFE-14: the close that kills a lazily unmounted superblock aborts its own queued RELEASE', () => {
+    const k = registered();
+    ptOpen(k);
+    k.daemon.umount({ lazy: true });
+    // FLUSH is synchronous; RELEASE is queued in the background and fuse_sb_destroy aborts the
+    // connection in the same syscall, before the daemon reads it.
+    expect(k.client.close('f').requests).toEqual(['FLUSH']);
+  });
+});
