@@ -82,7 +82,8 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
         if (dead || !kid) return faultObs({ kind: dead?.kind === 'setup' ? 'setup' : 'crash', message: `not run: ${dead?.message ?? 'no child'}` });
         const r = await kid.request(m, left());
         if ('timeout' in r) {
-          dead = { kind: 'timeout', message: `${what} did not finish within the ${deadlineMs} ms case deadline; connection aborted, child killed` };
+          const aborted = kid.lastAborted.length > 0 ? `aborted connection ${kid.lastAborted.join(', ')}` : 'no connection to abort';
+          dead = { kind: 'timeout', message: `${what} did not finish within the ${deadlineMs} ms case deadline; ${aborted}; child killed` };
           return faultObs(dead);
         }
         if ('crash' in r) {

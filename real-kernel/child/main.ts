@@ -4,6 +4,7 @@
 // namespace of its own (unshare(CLONE_NEWNS) on the main thread, setns back afterwards).
 import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sys } from '../ffi/libc.ts';
 import { CLONE_NEWNS, MS, O, PR_SET_PDEATHSIG } from '../ffi/consts.ts';
 import { DaemonHandle } from '../daemon/handle.ts';
@@ -36,15 +37,24 @@ if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/
 }
 if (!fs.existsSync('/sys/kernel/tracing/events')) sys.mount('tracefs', '/sys/kernel/tracing', 'tracefs', 0, null);
 
-// Disk dir on the machine's ext4, removed by a reaper when this process dies in any way: the
-// reaper waits for EOF on a pipe only we hold, ignores terminal signals, then deletes the dir.
+// Disk dir on the machine's ext4, plus a guardian process (guardian.sh) that removes it once we
+// are gone and aborts our FUSE connections if our death hangs on them. It ignores terminal
+// signals and runs in its own session, so a ^C to the runner does not stop it.
 const diskRoot = `/var/tmp/fusepass-${process.pid}`;
 fs.mkdirSync(diskRoot, { recursive: true });
-const reaper = spawn('sh', ['-c', `trap '' INT TERM HUP; cat >/dev/null; rm -rf '${diskRoot}'`], {
-  stdio: ['pipe', 'ignore', 'ignore'],
+const connsFile = `${diskRoot}/conns`;
+fs.writeFileSync(connsFile, '');
+const trace = process.env.FUSEPASS_GUARDIAN_TRACE;
+const guardian = spawn('sh', [...(trace ? ['-x'] : []), fileURLToPath(new URL('./guardian.sh', import.meta.url)), String(process.pid), String(process.env.FUSEPASS_PARENT_PID), diskRoot], {
+  stdio: ['ignore', 'ignore', trace ? fs.openSync(`${trace}.${process.pid}`, 'w') : 'ignore'],
   detached: true,
 });
-reaper.unref();
+guardian.unref();
+
+/** Tell the guardian which connections are ours right now. */
+function publishConnections(): void {
+  fs.writeFileSync(connsFile, (session?.connections() ?? []).join('\n'));
+}
 
 // Start libuv's thread pool now: threads created inside a case namespace would share the case
 // thread's fs_struct and make setns(2) back to the base namespace fail (EINVAL).
@@ -71,6 +81,7 @@ let disk = '';
 function leaveCase(): void {
   session?.dispose();
   session = null;
+  publishConnections();
   if (sys.setns(baseNs, CLONE_NEWNS) < 0) die('setns back to the base namespace failed');
   fs.rmSync(disk, { recursive: true, force: true });
 }
@@ -88,6 +99,7 @@ async function start(kase: Case): Promise<FromChild> {
       if (!d) throw new SetupError('no spare daemon worker');
       return d;
     });
+    publishConnections();
     return { t: 'started' };
   } catch (e) {
     leaveCase();
@@ -103,8 +115,11 @@ async function handle(m: ToChild): Promise<FromChild> {
     case 'start':
       if (session) leaveCase();
       return start(m.kase);
-    case 'apply':
-      return { t: 'obs', obs: session ? session.apply(m.step) : NO_SESSION };
+    case 'apply': {
+      const obs = session ? session.apply(m.step) : NO_SESSION;
+      publishConnections();
+      return { t: 'obs', obs };
+    }
     case 'finish': {
       if (!session) return { t: 'obs', obs: NO_SESSION };
       const obs = session.finish();
@@ -112,6 +127,11 @@ async function handle(m: ToChild): Promise<FromChild> {
       return { t: 'obs', obs };
     }
     case 'quit':
+      // Never exit with FUSE files open: closing them at exit would wait on our own daemon.
+      if (session) {
+        session.finish();
+        leaveCase();
+      }
       return sys.exit(0);
   }
 }

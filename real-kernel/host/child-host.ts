@@ -12,7 +12,7 @@ import type { FromChild, ToChild } from '../child/protocol.ts';
 const CHILD_MAIN = fileURLToPath(new URL('../child/main.ts', import.meta.url));
 const TSX_LOADER = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
 
-const live = new Set<ChildProcess>();
+const live = new Set<KernelChild>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -28,13 +28,15 @@ export type Outcome<T> = { ok: T } | { timeout: true } | { crash: string };
 export class KernelChild {
   private pending: ((m: FromChild | { crash: string }) => void) | null = null;
   private exited = false;
+  /** Connections aborted by the last timeout. */
+  lastAborted: number[] = [];
   private readonly exitPromise: Promise<void>;
 
   private constructor(private readonly proc: ChildProcess) {
     this.exitPromise = new Promise((resolve) => {
       proc.once('exit', (code, signal) => {
         this.exited = true;
-        live.delete(proc);
+        live.delete(this);
         this.pending?.({ crash: `child exited (${signal ?? code})` });
         this.pending = null;
         resolve();
@@ -61,8 +63,8 @@ export class KernelChild {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, FUSEPASS_PARENT_PID: String(process.pid) },
     });
-    live.add(proc);
     const child = new KernelChild(proc);
+    live.add(child);
     const first = await child.wait(startTimeoutMs);
     if ('ok' in first && first.ok.t === 'ready') return child;
     await child.kill();
@@ -90,7 +92,7 @@ export class KernelChild {
     this.proc.send(m);
     const r = await reply;
     if ('timeout' in r) {
-      this.abortConnections();
+      this.lastAborted = this.abortConnections();
       await this.kill();
     }
     return r;
@@ -123,8 +125,18 @@ export class KernelChild {
     return done;
   }
 
+  /**
+   * Abort the child's connections, then SIGKILL it: killed with a FUSE file open, its exit would
+   * otherwise wait forever for a FLUSH answer from its own (dead) daemon thread.
+   */
+  killNow(): void {
+    if (this.exited) return;
+    this.abortConnections();
+    this.proc.kill('SIGKILL');
+  }
+
   async kill(): Promise<void> {
-    if (!this.exited) this.proc.kill('SIGKILL');
+    this.killNow();
     await this.exitPromise;
   }
 

@@ -1,0 +1,38 @@
+#!/bin/sh
+# The guardian of one namespace child: outlives it by moments, in the host namespace, to undo
+# what its death cannot undo by itself.
+# - A child killed while a FUSE file is open can hang in exit: closing that file sends FLUSH to a
+#   daemon thread that died with it. Then (and only then: a task of the dying child is in D
+#   state, so its connections are still alive and their numbers still its own) abort the
+#   connections it listed in $D/conns, through fusectl in a throwaway private namespace.
+# - Remove the child's disk dir $D.
+# argv: <child pid> <runner pid> <disk dir>
+trap '' INT TERM HUP
+P=$1 R=$2 D=$3
+
+alive() {
+  s=$(cat /proc/$P/stat 2>/dev/null) || return 1
+  s=${s##*) }
+  case ${s%% *} in Z|X) return 1 ;; esac
+  return 0
+}
+
+stuck() {
+  for t in /proc/$P/task/*/stat; do
+    s=$(cat "$t" 2>/dev/null) || continue
+    s=${s##*) }
+    [ "${s%% *}" = D ] && return 0
+  done
+  return 1
+}
+
+while alive && [ -e /proc/$R ]; do sleep 0.1; done
+i=0
+while [ -e /proc/$P ] && [ $i -lt 5 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -e /proc/$P ] && stuck && [ -s "$D/conns" ]; then
+  unshare --mount --propagation private sh -c \
+    'grep -q " /sys/fs/fuse/connections fusectl " /proc/self/mounts || mount -t fusectl none /sys/fs/fuse/connections; for n in $(cat "$1"); do echo 1 > /sys/fs/fuse/connections/$n/abort; done' \
+    sh "$D/conns" 2>/dev/null
+fi
+while [ -e /proc/$P ]; do sleep 0.1; done
+rm -rf "$D"

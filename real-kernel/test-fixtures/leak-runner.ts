@@ -1,0 +1,62 @@
+// A runner process for the leak test: starts the kernel target, plays a case up to the middle
+// (FUSE mounted, a backing file registered, a passthrough file open, an overlay and an inner
+// FUSE mounted), prints its namespace child's pid and FUSE connections as one JSON line, then
+// either finishes cleanly (`finish`) or waits to be killed (`hang`).
+import * as fs from 'node:fs';
+import { createKernelTarget } from '../../conformance/targets/kernel-target.ts';
+import type { Case } from '../../spec/case.ts';
+
+const mode = process.argv[2] ?? 'finish';
+const kase: Case = {
+  id: 'leak-mid-case',
+  title: 'a case left in the middle',
+  checks: ['LIFE-19'],
+  world: {
+    files: { b1: { on: 'disk' }, o1: { on: 'overlay' }, i1: { on: 'fuse' } },
+    nodes: { f1: { open: { flags: ['PASSTHROUGH'], backing: 'b1' } } },
+  },
+  steps: [
+    { op: 'devOpen', as: 'dev' },
+    { op: 'mount', dev: 'dev' },
+    { op: 'daemonOpen', file: 'b1', mode: 'rdonly', as: 'bf1' },
+    { op: 'backingOpen', dev: 'dev', fd: 'bf1', as: 'b1' },
+    { op: 'open', node: 'f1', as: 'f' },
+    { op: 'read', fd: 'f', length: 10 },
+  ],
+};
+
+function childrenOf(pid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return fs.readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(`FUSEPASS_PARENT_PID=${pid}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const target = createKernelTarget({ deadlineMs: 60_000 });
+const reason = await target.unavailable();
+if (reason) {
+  console.log(JSON.stringify({ skip: reason }));
+  process.exit(0);
+}
+const s = await target.start(kase);
+for (const [i, step] of kase.steps.entries()) await s.apply(step, i);
+const child = childrenOf(process.pid)[0] ?? -1;
+const conns = fs
+  .readFileSync(`/proc/${child}/mountinfo`, 'utf8')
+  .split('\n')
+  .filter((l) => / - fuse(\.\S+)? /.test(l))
+  .map((l) => Number(l.split(' ')[2]!.split(':')[1]));
+console.log(JSON.stringify({ child, conns }));
+if (mode === 'hang') {
+  setInterval(() => undefined, 1000);
+} else {
+  await s.finish();
+  await target.dispose?.();
+}
