@@ -19,7 +19,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const c of live) c.kill('SIGKILL');
+    for (const c of live) c.killNow();
   });
 }
 
