@@ -7,6 +7,7 @@ import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
 import type { KernelState } from './state.ts';
 import type { FuseConn } from './types.ts';
+import type { Superblock } from './world/vfs.ts';
 
 const bit = (name: keyof typeof INIT_FLAG_BITS): bigint => 1n << BigInt(INIT_FLAG_BITS[name]);
 
@@ -43,10 +44,10 @@ export function decodeInitReply(r: InitReplySpec, profile: Profile): {
 }
 
 /** process_init_reply, in the kernel's order INIT-3 -> INIT-9. */
-export function processInitReply(k: KernelState, fc: FuseConn, r: InitReplySpec, t: Trace): void {
+export function processInitReply(profile: Profile, fc: FuseConn, r: InitReplySpec, t: Trace): void {
   t.fn('process_init_reply');
   fc.initPending = false;
-  const a = decodeInitReply(r, k.profile);
+  const a = decodeInitReply(r, profile);
   if ((r.length ?? 64) < 64) t.pass('INIT-4');
   if (r.error !== undefined || a.major !== FUSE_KERNEL_VERSION) {
     t.pass('INIT-3');
@@ -71,8 +72,8 @@ export function processInitReply(k: KernelState, fc: FuseConn, r: InitReplySpec,
     return;
   }
   const msdOk = a.maxStackDepth > 0 && a.maxStackDepth <= FILESYSTEM_MAX_STACK_DEPTH;
-  const wbBlocks = fc.writebackCache && k.profile.writebackDisablesPassthrough;
-  if (!k.profile.passthroughConfigured) {
+  const wbBlocks = fc.writebackCache && profile.writebackDisablesPassthrough;
+  if (!profile.passthroughConfigured) {
     t.pass('INIT-10');
     return;
   }
@@ -90,9 +91,43 @@ export function processInitReply(k: KernelState, fc: FuseConn, r: InitReplySpec,
   fc.maxStackDepth = a.maxStackDepth;
   fc.sb.stackDepth = a.maxStackDepth;
   t.pass('INIT-7');
-  if (a.minor !== k.profile.protoMinor) t.pass('INIT-11');
+  if (a.minor !== profile.protoMinor) t.pass('INIT-11');
   if (fc.directIoAllowMmap) t.pass('INIT-12');
   t.pass('STACK-1');
+}
+
+/** fuse_conn_new: a fresh connection for the superblock `sb` (passthrough off until INIT). */
+export function newFuseConn(sb: Superblock, minor: number): FuseConn {
+  return {
+    minor,
+    initPending: false,
+    connError: false,
+    connected: true,
+    passthrough: false,
+    maxStackDepth: 0,
+    writebackCache: false,
+    directIoAllowMmap: false,
+    atomicOTrunc: false,
+    handleKillprivV2: false,
+    noOpen: false,
+    noOpendir: false,
+    noFlush: false,
+    noFsync: false,
+    noFallocate: false,
+    noLseek: false,
+    noCopyFileRange: false,
+    noGetxattr: false,
+    noCreate: false,
+    idr: new Map(),
+    idrNext: 1,
+    failNextAlloc: null,
+    devCount: 0,
+    sbAlive: false,
+    mounted: false,
+    freed: false,
+    sb,
+    syncInit: false,
+  };
 }
 
 /**

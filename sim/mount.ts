@@ -28,7 +28,7 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
   if (sync) {
     t.pass('INIT-14');
     if (deferInit) return { errno: null, value, fault: { kind: 'timeout', message: 'a SYNC_INIT mount waits in fill_super for the INIT reply' } };
-    processInitReply(k, fc, init, t);
+    processInitReply(k.profile, fc, init, t);
     if (fc.connError) {
       // The mount fails; the fd keeps its SYNC_INIT marker (DEV-13).
       t.pass('DEV-13');
@@ -50,7 +50,7 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
     return ok(value);
   }
   t.pass('INIT-13');
-  processInitReply(k, fc, init, t);
+  processInitReply(k.profile, fc, init, t);
   return ok(value);
 }
 
@@ -59,7 +59,7 @@ export function fuseReplyInit(k: KernelState, init: InitReplySpec, t: Trace): Ou
   const fc = k.conn;
   if (fc === null || !fc.initPending) return { errno: null, fault: { kind: 'setup', message: 'no INIT request is waiting for a reply' } };
   t.pass('INIT-13');
-  processInitReply(k, fc, init, t);
+  processInitReply(k.profile, fc, init, t);
   return ok();
 }
 

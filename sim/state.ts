@@ -4,6 +4,7 @@ import type { World } from '../fixtures/world.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { FuseOpcodeName } from '../spec/uapi.ts';
 import { ModelDaemon } from './daemon.ts';
+import { newFuseConn } from './inode.ts';
 import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
 import type { FuseConn, FuseInode, FuseOpenFile, Mapping } from './types.ts';
@@ -84,7 +85,7 @@ export class KernelState {
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0);
-    this.backing = buildBackingWorld(this.vfs, world, this.fuseMount);
+    this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
   }
 
   /** The /dev/fuse struct file of a dev fd name. */
@@ -93,36 +94,7 @@ export class KernelState {
   }
 
   newConn(): FuseConn {
-    return {
-      minor: nextConnMinor++,
-      initPending: false,
-      connError: false,
-      connected: true,
-      passthrough: false,
-      maxStackDepth: 0,
-      writebackCache: false,
-      directIoAllowMmap: false,
-      atomicOTrunc: false,
-      handleKillprivV2: false,
-      noOpen: false,
-      noOpendir: false,
-      noFlush: false,
-      noFsync: false,
-      noFallocate: false,
-      noLseek: false,
-      noCopyFileRange: false,
-      noGetxattr: false,
-      noCreate: false,
-      idr: new Map(),
-      idrNext: 1,
-      failNextAlloc: null,
-      devCount: 0,
-      sbAlive: false,
-      mounted: false,
-      freed: false,
-      sb: this.fuseSb,
-      syncInit: false,
-    };
+    return newFuseConn(this.fuseSb, nextConnMinor++);
   }
 
   /**

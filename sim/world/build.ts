@@ -6,6 +6,11 @@ import type { Errno } from '../../spec/errno.ts';
 import { FILESYSTEM_MAX_STACK_DEPTH } from '../../spec/uapi.ts';
 import { fillBytes, textBytes } from '../daemon.ts';
 import type { Mount, Superblock, Vfs, WInode } from './vfs.ts';
+import type { InitReplySpec } from '../../spec/case.ts';
+import { Trace } from '../explain.ts';
+import { newFuseConn, processInitReply } from '../inode.ts';
+import { getProfile, type Profile } from '../profiles.ts';
+
 
 /**
  * STACK-2: overlayfs takes depth = max(layer depths) + 1 and fails the mount with EINVAL past
@@ -34,9 +39,19 @@ export interface BackingWorld {
  * STACK-8); overlayfs over either 1 (STACK-2, STACK-4, STACK-7); an inner FUSE with
  * passthrough negotiated with msd 1 or 2 has depth msd (STACK-1, STACK-9..11).
  */
-export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount): BackingWorld {
+/**
+ * An inner FUSE mount as the kernel builds it: a connection over the disk filesystem whose
+ * daemon answers INIT with `init`; process_init_reply sets its superblock depth (STACK-1).
+ */
+function innerFuseSb(kind: 'fuse' | 'fusePt1' | 'fusePt2', init: InitReplySpec, profile: Profile): Superblock {
+  const s = sb(kind, 0);
+  processInitReply(profile, newFuseConn(s, 0), init, new Trace());
+  return s;
+}
+
+export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, profile: Profile = getProfile('6.18')): BackingWorld {
   const disk = sb('disk', 0);
-  const innerFuse = sb('fuse', 0);
+  const innerFuse = innerFuseSb('fuse', { flags: ['INIT_EXT'] }, profile);
   const overlay = sb('overlay', 0);
   overlay.stackDepth = overlayStackDepth([disk]) as number;
   const overlayOverFuse = sb('overlayOverFuse', 0);
@@ -47,8 +62,8 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount):
     overlay: { sb: overlay, readOnly: false },
     overlayOverFuse: { sb: overlayOverFuse, readOnly: false },
     fuse: { sb: innerFuse, readOnly: false },
-    fusePt1: { sb: sb('fusePt1', 1), readOnly: false },
-    fusePt2: { sb: sb('fusePt2', 2), readOnly: false },
+    fusePt1: { sb: innerFuseSb('fusePt1', { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 }, profile), readOnly: false },
+    fusePt2: { sb: innerFuseSb('fusePt2', { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 }, profile), readOnly: false },
     roBind: { sb: disk, readOnly: true },
   };
   const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };
