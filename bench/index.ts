@@ -1,10 +1,12 @@
 // `npm run bench`: runs each bench module in turn. Add a module by adding its entry here.
 import { benchConformance } from './conformance.ts';
 import { benchSim } from './sim.ts';
+import { benchKernel } from './kernel.ts';
 
 const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'sim', run: async () => benchSim() },
   { name: 'conformance', run: () => benchConformance() },
+  { name: 'kernel', run: () => benchKernel() },
 ];
 
 const only = process.argv.slice(2);
