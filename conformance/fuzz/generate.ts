@@ -1,0 +1,185 @@
+// fast-check arbitraries for whole fuzz cases. A fuzz case is generated as a *program*: a world
+// choice, an INIT choice and a list of intents ("close the most recent client fd", "register
+// daemon fd #2"). Intents name things by position among the names live at that point, so every
+// list of intents, and every list fast-check shrinks it to, turns into a well-formed case
+// (materialize.ts resolves the positions against the sim's state; impossible intents vanish).
+import fc from 'fast-check';
+import type { BackingFileSpec } from '../../fixtures/world.ts';
+import type { Cred, DaemonOpenMode, InitReplySpec, OpenFlagName } from '../../spec/case.ts';
+import type { Errno } from '../../spec/errno.ts';
+import type { FopenFlagName } from '../../spec/uapi.ts';
+
+/** A reference to a registration: by position among those made so far, or a raw id. */
+export type IdRef = { reg: number } | { raw: number };
+
+export type Access = 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR';
+
+export type Intent =
+  | { k: 'daemonOpen'; file: number; mode: DaemonOpenMode }
+  | { k: 'daemonClose'; pick: number }
+  | { k: 'backingOpen'; dev: number; pick: number; cred: Cred; bad: 'none' | 'flags' | 'padding' | 'rawFd' | 'devFuse' }
+  | { k: 'backingClose'; dev: number; id: IdRef; cred: Cred }
+  | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null }
+  /** A macro for depth: open a world file, register it, answer PT with it for a node, open that node. */
+  | { k: 'ptSetup'; file: number; mode: DaemonOpenMode; node: number; access: Access; extra: FopenFlagName[] }
+  | { k: 'open'; node: number; create: boolean; access: Access; extra: OpenFlagName[] }
+  | { k: 'read' | 'spliceRead'; pick: number; length: number; offset: number | null }
+  | { k: 'write' | 'spliceWrite'; pick: number; data: string; offset: number | null }
+  | { k: 'mmap'; pick: number; shared: boolean; write: boolean }
+  | { k: 'munmap'; pick: number }
+  | { k: 'stat'; pick: number; node: number | null }
+  | { k: 'ftruncate'; pick: number; size: number }
+  | { k: 'fsync'; pick: number; dataOnly: boolean }
+  | { k: 'close'; pick: number }
+  | { k: 'inspect'; file: number }
+  | { k: 'abort' }
+  | { k: 'umount'; lazy: boolean }
+  | { k: 'devClose'; pick: number }
+  | { k: 'devClone' }
+  // sim-only intents (mode sim): states the kernel cannot reach in a bounded run
+  | { k: 'simFailAlloc'; what: 'fuseBacking' | 'idr' }
+  | { k: 'simIdCursor'; next: number };
+
+export type IntentKind = Intent['k'];
+
+/** World files the generator may put in a case: several stack depths and file types (STACK-*, BOPEN-8/9). */
+export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [
+  ['b', { on: 'disk' }],
+  ['b2', { on: 'disk', content: 'BBBBBBBB' }],
+  ['t', { on: 'tmpfs' }],
+  ['ov', { on: 'overlay' }],
+  ['ro', { on: 'roBind' }],
+  ['inner', { on: 'fuse' }],
+  ['pt1', { on: 'fusePt1' }],
+  ['dir', { on: 'disk', type: 'dir' }],
+  ['fifo', { on: 'disk', type: 'fifo' }],
+  ['link', { on: 'disk', type: 'symlink' }],
+  ['null', { on: 'disk', type: 'chardev' }],
+  ['self', { on: 'self' }],
+];
+
+/** FUSE nodes of every fuzz world; created nodes (O_CREAT) come after these. */
+export const NODES: readonly string[] = ['n', 'm'];
+
+export interface FuzzProgram {
+  /** Indexes into FILE_PALETTE besides `b` (always present), ascending, no repeats. */
+  files: number[];
+  /** undefined = the mount step's default INIT reply (PT, msd 1). */
+  init: InitReplySpec | undefined;
+  intents: Intent[];
+}
+
+export interface GenOptions {
+  /** Allow sim-only intents (simFailAlloc, simIdCursor); the case is then marked simOnly. */
+  simOnly?: boolean;
+  /** Most intents per case (default 24). */
+  maxIntents?: number;
+}
+
+const INIT_CHOICES: fc.Arbitrary<InitReplySpec | undefined> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant(undefined) },
+  { weight: 3, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH', 'DIRECT_IO_ALLOW_MMAP'], maxStackDepth: 1 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH', 'WRITEBACK_CACHE'], maxStackDepth: 1 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 0 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 3 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['PASSTHROUGH'], maxStackDepth: 1 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT'], maxStackDepth: 1 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1, minor: 39 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1, length: 24 }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ error: 'ENOSYS' }) },
+  { weight: 1, arbitrary: fc.constant<InitReplySpec>({ major: 8, flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 }) },
+);
+
+/** Positions bias towards 0 (the most recent name), which is also what shrinking aims at. */
+const pick = fc.nat({ max: 5 });
+const file = fc.nat({ max: FILE_PALETTE.length });
+const node = fc.nat({ max: NODES.length - 1 });
+const cred: fc.Arbitrary<Cred> = fc.oneof({ weight: 12, arbitrary: fc.constant<Cred>('root') }, { weight: 1, arbitrary: fc.constant<Cred>('noCapSysAdmin') }, { weight: 1, arbitrary: fc.constant<Cred>('userns') });
+const daemonMode: fc.Arbitrary<DaemonOpenMode> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<DaemonOpenMode>('rdonly') },
+  { weight: 3, arbitrary: fc.constant<DaemonOpenMode>('rdwr') },
+  { weight: 1, arbitrary: fc.constant<DaemonOpenMode>('wronly') },
+  { weight: 1, arbitrary: fc.constant<DaemonOpenMode>('path') },
+);
+/** Raw ids: zero and negative (BCLOSE-6, OPEN-12), small numbers that may or may not be live, unknown. */
+const rawId = fc.constantFrom(0, -1, 1, 2, 3, 999);
+const idRef: fc.Arbitrary<IdRef> = fc.oneof({ weight: 5, arbitrary: fc.record({ reg: pick }) }, { weight: 1, arbitrary: fc.record({ raw: rawId }) });
+const access: fc.Arbitrary<Access> = fc.constantFrom<Access>('O_RDONLY', 'O_RDWR', 'O_WRONLY');
+const openExtra: fc.Arbitrary<OpenFlagName[]> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<OpenFlagName[]>([]) },
+  { weight: 3, arbitrary: fc.subarray<OpenFlagName>(['O_APPEND', 'O_TRUNC', 'O_DIRECT'], { minLength: 1 }) },
+);
+/** FOPEN flags: mostly PT alone or with its allowed companions, sometimes forbidden ones (OPEN-9). */
+const fopenFlags: fc.Arbitrary<FopenFlagName[]> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<FopenFlagName[]>(['PASSTHROUGH']) },
+  { weight: 2, arbitrary: fc.subarray<FopenFlagName>(['PASSTHROUGH', 'DIRECT_IO', 'PARALLEL_DIRECT_WRITES', 'NOFLUSH']) },
+  { weight: 1, arbitrary: fc.subarray<FopenFlagName>(['PASSTHROUGH', 'KEEP_CACHE', 'DIRECT_IO', 'NONSEEKABLE', 'STREAM']) },
+  { weight: 1, arbitrary: fc.constant<FopenFlagName[]>([]) },
+);
+const ptExtra: fc.Arbitrary<FopenFlagName[]> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<FopenFlagName[]>([]) },
+  { weight: 2, arbitrary: fc.subarray<FopenFlagName>(['DIRECT_IO', 'PARALLEL_DIRECT_WRITES', 'NOFLUSH'], { minLength: 1 }) },
+  { weight: 1, arbitrary: fc.constant<FopenFlagName[]>(['KEEP_CACHE']) },
+);
+const offset = fc.option(fc.constantFrom(0, 2, 4096, 5000), { nil: null, freq: 2 });
+
+function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
+  const w = (weight: number, arbitrary: fc.Arbitrary<Intent>) => ({ weight, arbitrary });
+  const choices = [
+    w(5, fc.record({ k: fc.constant('daemonOpen' as const), file, mode: daemonMode })),
+    w(2, fc.record({ k: fc.constant('daemonClose' as const), pick })),
+    w(
+      5,
+      fc.record({
+        k: fc.constant('backingOpen' as const),
+        dev: fc.nat({ max: 1 }),
+        pick,
+        cred,
+        bad: fc.oneof({ weight: 14, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('flags' as const, 'padding' as const, 'rawFd' as const, 'devFuse' as const) }),
+      }),
+    ),
+    w(4, fc.record({ k: fc.constant('backingClose' as const), dev: fc.nat({ max: 1 }), id: idRef, cred })),
+    w(
+      4,
+      fc.record({
+        k: fc.constant('setOpenReply' as const),
+        node,
+        flags: fopenFlags,
+        extraBits: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1 << 8, 1 << 12, 1 << 20) }),
+        backing: fc.option(idRef, { nil: null, freq: 8 }),
+        error: fc.oneof({ weight: 14, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom<Errno>('ENOENT', 'EACCES') }),
+      }),
+    ),
+    w(4, fc.record({ k: fc.constant('ptSetup' as const), file, mode: daemonMode, node, access, extra: ptExtra })),
+    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra })),
+    w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192), offset })),
+    w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset })),
+    w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean() })),
+    w(1, fc.record({ k: fc.constant('munmap' as const), pick })),
+    w(2, fc.record({ k: fc.constant('stat' as const), pick, node: fc.option(node, { nil: null, freq: 3 }) })),
+    w(1, fc.record({ k: fc.constant('ftruncate' as const), pick, size: fc.constantFrom(0, 10, 4096, 10000) })),
+    w(1, fc.record({ k: fc.constant('fsync' as const), pick, dataOnly: fc.boolean() })),
+    w(4, fc.record({ k: fc.constant('close' as const), pick })),
+    w(1, fc.record({ k: fc.constant('inspect' as const), file })),
+    w(1, fc.constant<Intent>({ k: 'abort' })),
+    w(1, fc.record({ k: fc.constant('umount' as const), lazy: fc.boolean() })),
+    w(1, fc.record({ k: fc.constant('devClose' as const), pick })),
+    w(1, fc.constant<Intent>({ k: 'devClone' })),
+  ];
+  if (opts.simOnly === true) {
+    choices.push(w(1, fc.record({ k: fc.constant('simFailAlloc' as const), what: fc.constantFrom('fuseBacking' as const, 'idr' as const) })));
+    choices.push(w(1, fc.record({ k: fc.constant('simIdCursor' as const), next: fc.constantFrom(1, 5, 0x7ffffffe, 0x7fffffff) })));
+  }
+  return fc.oneof(...choices);
+}
+
+/** Whole fuzz programs: world files, INIT reply, intents. */
+export function programArb(opts: GenOptions = {}): fc.Arbitrary<FuzzProgram> {
+  return fc.record({
+    // palette index 0 is `b`, always present; pick extras among the rest
+    files: fc.subarray(FILE_PALETTE.map((_, i) => i).slice(1), { maxLength: 4 }),
+    init: INIT_CHOICES,
+    intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24 }),
+  });
+}

@@ -1,0 +1,319 @@
+// Turns a generated program (generate.ts) into a case in the library's format by playing it on
+// the sim step by step: each intent is resolved against the names live at that point (a client
+// fd is live when its open succeeded and it was not closed, ...), and intents with nothing to
+// act on are dropped. So every program, shrunk or not, yields a well-formed case whose names
+// are defined before use. While playing, the model's invariants are checked (sim mode).
+import type { World } from '../../fixtures/world.ts';
+import type { Case, OpenFlagName, Step } from '../../spec/case.ts';
+import type { CheckId } from '../../spec/check-ids.ts';
+import { createKernel, IdUniqueness, stepInvariantViolations, teardownInvariantViolations, type Kernel, type SimResult } from '../../sim/index.ts';
+import { playStep } from '../targets/sim-target.ts';
+import { FILE_PALETTE, NODES, type FuzzProgram, type IdRef, type Intent } from './generate.ts';
+
+export interface InvariantViolation {
+  /** Step index, or steps.length for the teardown. */
+  step: number;
+  messages: string[];
+}
+
+export interface Materialized {
+  kase: Case;
+  /** The sim's observation of each step (same indexes as kase.steps), then of the teardown. */
+  results: SimResult[];
+  teardown: SimResult;
+  violations: InvariantViolation[];
+  /** Check ids the sim's explanations passed through, steps and teardown. */
+  reached: Set<CheckId>;
+}
+
+/** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
+const INSPECTABLE = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+
+export function worldOf(p: FuzzProgram): World {
+  const files: NonNullable<World['files']> = {};
+  for (const i of [0, ...p.files]) {
+    const entry = FILE_PALETTE[i];
+    if (entry) files[entry[0]] = { ...entry[1] };
+  }
+  return { files, nodes: Object.fromEntries(NODES.map((n) => [n, {}])) };
+}
+
+/** `list[len-1-(pick mod len)]`: position 0 is the most recent name. */
+function recent<T>(list: readonly T[], pick: number): T | undefined {
+  return list.length === 0 ? undefined : list[list.length - 1 - (pick % list.length)];
+}
+
+function nth<T>(list: readonly T[], i: number): T | undefined {
+  return list.length === 0 ? undefined : list[i % list.length];
+}
+
+class Builder {
+  readonly steps: Step[] = [];
+  readonly results: SimResult[] = [];
+  readonly violations: InvariantViolation[] = [];
+  readonly reached = new Set<CheckId>();
+  private readonly ids = new IdUniqueness();
+  private idCursorMoved = false;
+  private readonly counters = new Map<string, number>();
+  /** Names defined by steps that succeeded, in order. */
+  readonly daemonFds: string[] = [];
+  readonly regs: string[] = [];
+  readonly created: string[] = [];
+  broken = false;
+
+  constructor(
+    readonly k: Kernel,
+    readonly fileNames: string[],
+  ) {}
+
+  fresh(prefix: string): string {
+    const n = (this.counters.get(prefix) ?? 0) + 1;
+    this.counters.set(prefix, n);
+    return `${prefix}${n}`;
+  }
+
+  /** Play the step on the sim, record it and its invariants; the result, or null when it broke. */
+  emit(step: Step): SimResult | null {
+    if (this.broken) return null;
+    const index = this.steps.length;
+    let r: SimResult;
+    try {
+      r = playStep(this.k, step);
+    } catch (e) {
+      this.steps.push(step);
+      this.violations.push({ step: index, messages: [`the sim threw: ${e instanceof Error ? e.message : String(e)}`] });
+      this.broken = true;
+      return null;
+    }
+    this.steps.push(step);
+    this.results.push(r);
+    for (const c of r.explain.checks) this.reached.add(c);
+    const bad = stepInvariantViolations(this.k, r);
+    if (step.op === 'backingOpen' && r.errno === null && typeof r.value === 'number' && !this.idCursorMoved) {
+      const v = this.ids.record(r.value);
+      if (v !== null) bad.push(v);
+    }
+    if (step.op === 'simIdCursor') this.idCursorMoved = true;
+    if (bad.length > 0) this.violations.push({ step: index, messages: bad });
+    if (r.fault !== undefined) this.broken = true; // a sim fault: the session is in no known state
+    return r;
+  }
+
+  liveDaemonFds(): string[] {
+    return this.daemonFds.filter((n) => this.k.state.daemonFds.has(n));
+  }
+  liveDevs(): string[] {
+    return [...this.k.state.devFiles.keys()];
+  }
+  liveClientFds(): string[] {
+    return [...this.k.state.clientFiles.keys()];
+  }
+  liveMaps(): string[] {
+    return [...this.k.state.maps.keys()];
+  }
+
+  idOf(ref: IdRef): string | number | undefined {
+    return 'raw' in ref ? ref.raw : recent(this.regs, ref.reg);
+  }
+}
+
+function play(b: Builder, it: Intent): void {
+  const fd = (pick: number) => recent(b.liveClientFds(), pick);
+  switch (it.k) {
+    case 'daemonOpen': {
+      const file = nth(b.fileNames, it.file);
+      if (file === undefined) return;
+      const as = b.fresh('bf');
+      if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as })?.errno === null) b.daemonFds.push(as);
+      return;
+    }
+    case 'daemonClose': {
+      const name = recent(b.liveDaemonFds(), it.pick);
+      if (name !== undefined) b.emit({ op: 'daemonClose', fd: name });
+      return;
+    }
+    case 'backingOpen': {
+      const dev = nth(b.liveDevs(), it.dev);
+      if (dev === undefined) return;
+      let target: string | number | undefined;
+      if (it.bad === 'rawFd') target = -1;
+      else if (it.bad === 'devFuse') {
+        const as = b.fresh('bf');
+        if (b.emit({ op: 'daemonOpen', file: `devfuse:${dev}`, mode: 'rdwr', as })?.errno !== null) return;
+        b.daemonFds.push(as);
+        target = as;
+      } else target = recent(b.liveDaemonFds(), it.pick);
+      if (target === undefined) return;
+      const step: Step = { op: 'backingOpen', dev, fd: target, as: b.fresh('b') };
+      if (it.bad === 'flags') step.flags = 1;
+      if (it.bad === 'padding') step.padding = 1;
+      if (it.cred !== 'root') step.cred = it.cred;
+      if (b.emit(step)?.errno === null) b.regs.push(step.as!);
+      return;
+    }
+    case 'backingClose': {
+      const dev = nth(b.liveDevs(), it.dev);
+      const id = b.idOf(it.id);
+      if (dev === undefined || id === undefined) return;
+      const step: Step = { op: 'backingClose', dev, id };
+      if (it.cred !== 'root') step.cred = it.cred;
+      b.emit(step);
+      return;
+    }
+    case 'setOpenReply': {
+      const node = nth(NODES, it.node)!;
+      const reply: Extract<Step, { op: 'setOpenReply' }>['reply'] = {};
+      if (it.error !== null) reply.error = it.error;
+      else {
+        if (it.flags.length > 0) reply.flags = it.flags;
+        if (it.extraBits !== 0) reply.extraBits = it.extraBits;
+        const id = it.backing === null ? undefined : b.idOf(it.backing);
+        if (id !== undefined) reply.backing = id;
+      }
+      b.emit({ op: 'setOpenReply', node, reply });
+      return;
+    }
+    case 'ptSetup': {
+      const file = nth(b.fileNames, it.file);
+      const dev = nth(b.liveDevs(), 0);
+      if (file === undefined || dev === undefined) return;
+      const bf = b.fresh('bf');
+      if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as: bf })?.errno !== null) return;
+      b.daemonFds.push(bf);
+      const reg = b.fresh('b');
+      if (b.emit({ op: 'backingOpen', dev, fd: bf, as: reg })?.errno !== null) return;
+      b.regs.push(reg);
+      const node = nth(NODES, it.node)!;
+      if (b.emit({ op: 'setOpenReply', node, reply: { flags: ['PASSTHROUGH', ...it.extra], backing: reg } }) === null) return;
+      b.emit({ op: 'open', node, flags: [it.access], as: b.fresh('f') });
+      return;
+    }
+    case 'open': {
+      let node: string;
+      const flags: OpenFlagName[] = [it.access, ...it.extra];
+      if (it.create) {
+        node = b.fresh('c');
+        flags.push('O_CREAT');
+      } else node = nth([...NODES, ...b.created], it.node)!;
+      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f') });
+      if (it.create && r !== null) b.created.push(node); // the name exists for the case's validator from here on
+      return;
+    }
+    case 'read':
+    case 'spliceRead': {
+      const f = fd(it.pick);
+      if (f === undefined) return;
+      b.emit({ op: it.k, fd: f, length: it.length, ...(it.offset === null ? {} : { offset: it.offset }) });
+      return;
+    }
+    case 'write':
+    case 'spliceWrite': {
+      const f = fd(it.pick);
+      if (f === undefined) return;
+      b.emit({ op: it.k, fd: f, data: it.data, ...(it.offset === null ? {} : { offset: it.offset }) });
+      return;
+    }
+    case 'mmap': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'mmap', fd: f, shared: it.shared, write: it.write, as: b.fresh('m') });
+      return;
+    }
+    case 'munmap': {
+      const m = recent(b.liveMaps(), it.pick);
+      if (m !== undefined) b.emit({ op: 'munmap', map: m });
+      return;
+    }
+    case 'stat': {
+      if (it.node !== null) {
+        b.emit({ op: 'stat', node: nth(NODES, it.node)! });
+        return;
+      }
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'stat', fd: f });
+      return;
+    }
+    case 'ftruncate': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'ftruncate', fd: f, size: it.size });
+      return;
+    }
+    case 'fsync': {
+      const f = fd(it.pick);
+      if (f === undefined) return;
+      b.emit(it.dataOnly ? { op: 'fsync', fd: f, dataOnly: true } : { op: 'fsync', fd: f });
+      return;
+    }
+    case 'close': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'close', fd: f });
+      return;
+    }
+    case 'inspect': {
+      const files = b.fileNames.filter((n) => {
+        const spec = b.k.state.world.files?.[n];
+        return spec !== undefined && INSPECTABLE.has(spec.on) && (spec.type ?? 'file') === 'file';
+      });
+      const file = nth(files, it.file);
+      if (file !== undefined) b.emit({ op: 'inspectBacking', file });
+      return;
+    }
+    case 'abort':
+      if (b.k.state.conn !== null) b.emit({ op: 'abort' });
+      return;
+    case 'umount':
+      if (b.k.state.conn !== null) b.emit(it.lazy ? { op: 'umount', lazy: true } : { op: 'umount' });
+      return;
+    case 'devClose': {
+      const dev = nth(b.liveDevs(), it.pick);
+      if (dev !== undefined) b.emit({ op: 'devClose', dev });
+      return;
+    }
+    case 'devClone': {
+      const dev = nth(b.liveDevs(), 0);
+      if (dev !== undefined) b.emit({ op: 'devClone', dev, as: b.fresh('clone') });
+      return;
+    }
+    case 'simFailAlloc':
+      if (b.k.state.conn !== null) b.emit({ op: 'simFailAlloc', what: it.what });
+      return;
+    case 'simIdCursor':
+      if (b.k.state.conn !== null) b.emit({ op: 'simIdCursor', next: it.next });
+      return;
+  }
+}
+
+function usesSimOnlySteps(steps: readonly Step[]): boolean {
+  return steps.some((s) => s.op === 'simFailAlloc' || s.op === 'simIdCursor');
+}
+
+/** Resolve and play a program on a fresh 6.18 sim; the case it yields and what the sim saw. */
+export function materialize(p: FuzzProgram, opts: { id?: string } = {}): Materialized {
+  const world = worldOf(p);
+  const k = createKernel({ profile: '6.18', world });
+  const b = new Builder(k, Object.keys(world.files ?? {}));
+  b.emit({ op: 'devOpen', as: 'dev' });
+  b.emit(p.init === undefined ? { op: 'mount', dev: 'dev' } : { op: 'mount', dev: 'dev', init: p.init });
+  for (const it of p.intents) {
+    if (b.broken) break;
+    play(b, it);
+  }
+  let teardown: SimResult;
+  try {
+    teardown = k.teardown();
+    for (const c of teardown.explain.checks) b.reached.add(c);
+    const bad = teardownInvariantViolations(k);
+    if (bad.length > 0) b.violations.push({ step: b.steps.length, messages: bad });
+  } catch (e) {
+    teardown = { errno: null, value: null, requests: [], events: [], explain: { checks: [] } };
+    b.violations.push({ step: b.steps.length, messages: [`the sim's teardown threw: ${e instanceof Error ? e.message : String(e)}`] });
+  }
+  const kase: Case = {
+    id: opts.id ?? 'fuzz-case',
+    title: 'a generated case',
+    checks: [],
+    world,
+    steps: b.steps,
+  };
+  if (usesSimOnlySteps(b.steps)) kase.simOnly = 'generated with sim-only steps (simFailAlloc, simIdCursor)';
+  return { kase, results: b.results, teardown, violations: b.violations, reached: b.reached };
+}
