@@ -9,7 +9,9 @@ import { WORLD } from './test-helpers.ts';
 
 const seed = process.env['FC_SEED'] === undefined ? undefined : Number(process.env['FC_SEED']);
 const path = process.env['FC_PATH'];
-const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, ...(seed === undefined ? {} : { seed }), ...(path === undefined ? {} : { path }) });
+// FC_RUNS scales every property's run count (e.g. FC_RUNS=20 for a long hunt).
+const scale = Number(process.env['FC_RUNS'] ?? '1');
+const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns: Math.max(1, Math.round(numRuns * scale)), ...(seed === undefined ? {} : { seed }), ...(path === undefined ? {} : { path }) });
 
 type Op =
   | { op: 'daemonOpen'; file: string; mode: 'rdonly' | 'rdwr' | 'path'; as: string }
@@ -21,13 +23,16 @@ type Op =
   | { op: 'open'; node: string; flags: OpenFlagName[]; as: string }
   | { op: 'read'; fd: string }
   | { op: 'write'; fd: string; at: number }
-  | { op: 'mmap'; fd: string; shared: boolean; as: string }
+  | { op: 'mmap'; fd: string; shared: boolean; write: boolean; as: string }
   | { op: 'munmap'; map: string }
   | { op: 'close'; fd: string }
   | { op: 'stat'; fd: string }
   | { op: 'abort' }
   | { op: 'umount'; lazy: boolean }
-  | { op: 'devClose'; dev: string };
+  | { op: 'devClose'; dev: string }
+  | { op: 'misc'; what: 'lseekEnd' | 'seekData' | 'ftruncate' | 'fsync' | 'fallocate' | 'ioctl' | 'fileattr' | 'spliceRead' | 'spliceWrite' | 'copy' | 'statNoSync'; fd: string; fd2: string }
+  | { op: 'map'; what: 'read' | 'write'; map: string; at: number }
+  | { op: 'daemonSize'; node: string; size: number };
 
 const DFD = ['d0', 'd1', 'd2'];
 const REG = ['r0', 'r1', 'r2', 'r3'];
@@ -51,13 +56,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('open' as const), node: fc.constantFrom(...NODES), flags: fc.constantFrom<OpenFlagName[]>(['O_RDONLY'], ['O_RDWR'], ['O_WRONLY', 'O_APPEND'], ['O_RDWR', 'O_TRUNC']), as: fc.constantFrom(...CFD) }),
   fc.record({ op: fc.constant('read' as const), fd: fc.constantFrom(...CFD) }),
   fc.record({ op: fc.constant('write' as const), fd: fc.constantFrom(...CFD), at: fc.integer({ min: 0, max: 9000 }) }),
-  fc.record({ op: fc.constant('mmap' as const), fd: fc.constantFrom(...CFD), shared: fc.boolean(), as: fc.constantFrom(...MAP) }),
+  fc.record({ op: fc.constant('mmap' as const), fd: fc.constantFrom(...CFD), shared: fc.boolean(), write: fc.boolean(), as: fc.constantFrom(...MAP) }),
   fc.record({ op: fc.constant('munmap' as const), map: fc.constantFrom(...MAP) }),
   fc.record({ op: fc.constant('close' as const), fd: fc.constantFrom(...CFD) }),
   fc.record({ op: fc.constant('stat' as const), fd: fc.constantFrom(...CFD) }),
   fc.record({ op: fc.constant('abort' as const) }),
   fc.record({ op: fc.constant('umount' as const), lazy: fc.boolean() }),
   fc.record({ op: fc.constant('devClose' as const), dev: fc.constantFrom('dev', 'clone') }),
+  fc.record({
+    op: fc.constant('misc' as const),
+    what: fc.constantFrom('lseekEnd' as const, 'seekData' as const, 'ftruncate' as const, 'fsync' as const, 'fallocate' as const, 'ioctl' as const, 'fileattr' as const, 'spliceRead' as const, 'spliceWrite' as const, 'copy' as const, 'statNoSync' as const),
+    fd: fc.constantFrom(...CFD),
+    fd2: fc.constantFrom(...CFD),
+  }),
+  fc.record({ op: fc.constant('map' as const), what: fc.constantFrom('read' as const, 'write' as const), map: fc.constantFrom(...MAP), at: fc.integer({ min: 0, max: 4000 }) }),
+  fc.record({ op: fc.constant('daemonSize' as const), node: fc.constantFrom(...NODES), size: fc.integer({ min: 0, max: 20000 }) }),
 );
 
 /** Play one op, skipping those whose names are not live (the harness, not the kernel, refuses). */
@@ -99,7 +112,7 @@ function play(k: Kernel, o: Op, ids: Set<number>): SimResult | undefined {
       if (s.clientFiles.has(o.fd)) return k.client.write(o.fd, 'w', o.at);
       return;
     case 'mmap':
-      if (s.clientFiles.has(o.fd) && !s.maps.has(o.as)) return k.client.mmap(o.fd, { shared: o.shared }, o.as);
+      if (s.clientFiles.has(o.fd) && !s.maps.has(o.as)) return k.client.mmap(o.fd, { shared: o.shared, write: o.write }, o.as);
       return;
     case 'munmap':
       if (s.maps.has(o.map)) return k.client.munmap(o.map);
@@ -119,6 +132,29 @@ function play(k: Kernel, o: Op, ids: Set<number>): SimResult | undefined {
     case 'devClose':
       if (s.devFiles.has(o.dev)) return k.daemon.devClose(o.dev);
       return;
+    case 'misc': {
+      if (!s.clientFiles.has(o.fd)) return;
+      const c = k.client;
+      switch (o.what) {
+        case 'lseekEnd': return c.lseek(o.fd, 'END', 0);
+        case 'seekData': return c.lseek(o.fd, 'DATA', 10);
+        case 'ftruncate': return c.ftruncate(o.fd, 100);
+        case 'fsync': return c.fsync(o.fd);
+        case 'fallocate': return c.fallocate(o.fd);
+        case 'ioctl': return c.ioctl(o.fd, 0x5401);
+        case 'fileattr': return c.ioctl(o.fd, 0x80086601);
+        case 'spliceRead': return c.spliceRead(o.fd, 50, 0);
+        case 'spliceWrite': return c.spliceWrite(o.fd, 'sp', 3);
+        case 'copy': return s.clientFiles.has(o.fd2) ? c.copyRange(o.fd, o.fd2, 10) : undefined;
+        case 'statNoSync': return c.stat({ fd: o.fd, dontSync: true });
+      }
+      return;
+    }
+    case 'map':
+      if (!s.maps.has(o.map)) return;
+      return o.what === 'read' ? k.client.mapRead(o.map, 16, o.at) : k.client.mapWrite(o.map, 'M', o.at);
+    case 'daemonSize':
+      return k.daemon.setDaemonSize(o.node, o.size);
   }
 }
 
