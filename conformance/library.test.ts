@@ -51,10 +51,15 @@ describe('case library (conformance/cases)', () => {
     expect([...library.errors, ...known.errors].map(formatLoadError)).toEqual([]);
   });
 
-  it.skipIf(requireKernel || kernel !== undefined)(`kernel target: skipped here (${kernelReason ?? ''})`, () => {});
-  it.runIf(requireKernel)('kernel target is usable (FUSEPASS_REQUIRE_KERNEL=1)', () => {
-    expect(kernelReason).toBeNull();
-  });
+  if (kernel) {
+    it(`kernel target is usable (${kernel.info.kernelRelease ?? 'unknown release'}, profile ${kernel.info.profile})`, () => {});
+  } else if (requireKernel) {
+    it('kernel target is usable (FUSEPASS_REQUIRE_KERNEL=1)', () => {
+      expect.fail(`kernel target unavailable: ${kernelReason ?? ''}`);
+    });
+  } else {
+    it.skip(`kernel target: skipped (${kernelReason ?? ''})`, () => {});
+  }
 
   it.runIf(simMissing === null)('the sim target loads for every profile', () => {
     expect(simLoadError).toBeNull();
