@@ -13,6 +13,7 @@ import { prepareTarget, runCases, type RunTarget } from '../conformance/runner.t
 import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
 import { buildReport, defaultReportPath, writeJsonReport } from '../reports/json.ts';
 import type { Report } from '../reports/report.ts';
+import { writeReadableReports } from '../reports/write.ts';
 import type { CliIo } from './io.ts';
 
 export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--profile 6.18|6.12|6.9|nopt] [--json FILE] [case files, directories or ids ...]
@@ -20,7 +21,8 @@ export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--prof
   Plays conformance cases (default: every case in conformance/cases/) and compares targets step by step.
   --target   sim, kernel or both (default: both when the kernel target is usable here, else sim)
   --profile  kernel profile the sim plays (default: the running kernel's, else 6.18)
-  --json     where to write the JSON report (default: reports/out/run-<time>.json)
+  --json     where to write the JSON report (default: reports/out/run-<time>.json); the Markdown,
+             HTML and JUnit reports go beside it (<name>.md, <name>.html, <name>.junit.xml)
   Exit status: 0 all passed; 1 failures, broken cases or unexplained divergences; 2 bad usage.`;
 
 const KERNEL_WATCHDOG_MS = 120_000;
@@ -133,6 +135,8 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     });
     for (const line of summaryLines(report)) io.out(line);
     const path = writeJsonReport(report, args.json ?? defaultReportPath(startedAt));
+    const readable = writeReadableReports(report, path);
+    io.out(`readable reports: ${shortPath(readable.html)}, ${shortPath(readable.markdown)}, ${shortPath(readable.junit)}`);
     io.out(`report: ${shortPath(path)}`);
     return report.summary.failing ? 1 : 0;
   } finally {
