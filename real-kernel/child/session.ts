@@ -64,6 +64,7 @@ export class CaseSession {
   private mounted = false;
   private conn: number | null = null;
   private readonly nodes: Record<string, FuseNodeSpec>;
+  private readonly pendingEvents: BackingEvent[] = [];
 
   constructor(
     private readonly kase: Case,
@@ -102,7 +103,7 @@ export class CaseSession {
     } catch (e) {
       out = { fault: { kind: 'crash', message: e instanceof Error ? e.message : String(e) } };
     }
-    const events = settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]);
+    const events = [...this.pendingEvents.splice(0), ...settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn])];
     const reqs = this.mountDev === null ? [] : this.daemon.takeLog();
     // Same shape as the sim's observations: value null when the step has none.
     const obs: Observation = {
@@ -196,8 +197,9 @@ export class CaseSession {
         const fd = typeof s.fd === 'number' ? s.fd : this.daemonFds.get(s.fd)?.fd;
         if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
         const arg = s.nullArg ? null : encodeBackingMap({ fd, flags: s.flags ?? 0, padding: BigInt(s.padding ?? 0) });
-        if (s.interruptAfterMs !== undefined) return { fault: { kind: 'unsupported', message: 'interruptAfterMs is not implemented on the kernel target' } };
-        const r = this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd);
+        const r = this.interruptible(s.interruptAfterMs, () =>
+          this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd),
+        );
         if (r > 0 && s.as) {
           this.ids.set(s.as, r);
           this.daemon.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
@@ -275,7 +277,8 @@ export class CaseSession {
         try {
           const data = new TextEncoder().encode(s.data);
           sys.write(p[1], data);
-          return res(sys.splice(p[0], null, this.fd(s.fd), s.offset ?? null, data.length), undefined);
+          const n = sys.splice(p[0], null, this.fd(s.fd), s.offset ?? null, data.length);
+          return res(n, n);
         } finally {
           sys.close(p[0]);
           sys.close(p[1]);
@@ -355,6 +358,20 @@ export class CaseSession {
     }
   }
 
+  /**
+   * Run a syscall that may sleep (DEV-5, DEV-13); if it is still running after `ms`, a daemon
+   * worker signals this thread (a handler without SA_RESTART), so it fails with EINTR.
+   */
+  private interruptible(ms: number | undefined, call: () => number): number {
+    if (ms === undefined) return call();
+    this.daemon.armAlarm(ms);
+    try {
+      return call();
+    } finally {
+      this.daemon.disarmAlarm();
+    }
+  }
+
   private mapOf(name: string): { p: Pointer; len: number } {
     const m = this.maps.get(name);
     if (!m) throw new Error(`no mapping named ${name}`);
@@ -369,9 +386,9 @@ export class CaseSession {
     this.mountDev = devName;
     const r = sys.mount('fusepass', this.world.mnt, 'fuse.fusepass', 0, `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
     if (r < 0) {
-      this.daemon.stop();
+      // The daemon may have seen INIT (SYNC_INIT answered with an error): keep its log.
+      this.daemon.send({ t: 'fd', devFd: -1 }, true);
       d.served = false;
-      this.mountDev = null;
       return res(r);
     }
     this.mounted = true;
@@ -478,6 +495,8 @@ export class CaseSession {
       this.maps.clear();
       for (const fd of this.clientFds.values()) sys.close(fd);
       this.clientFds.clear();
+      // Let asynchronous RELEASEs reach the daemon before it stops reading (LIFE-14).
+      this.pendingEvents.push(...settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]));
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
       this.mounted = false;
       for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);

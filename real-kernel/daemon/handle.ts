@@ -5,7 +5,7 @@ import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { sys } from '../ffi/libc.ts';
 import { EFD_CLOEXEC } from '../ffi/consts.ts';
 import { FUSE_OPCODES, type FuseOpcodeName } from '../../spec/uapi.ts';
-import { LOG_BASE, LOG_CAP, SAB_WORDS, SLOT, type ToWorker } from './shared.ts';
+import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SAB_WORDS, SLOT, type ToWorker } from './shared.ts';
 
 const OPNAME = new Map<number, FuseOpcodeName>(Object.entries(FUSE_OPCODES).map(([k, v]) => [v, k as FuseOpcodeName]));
 
@@ -99,6 +99,18 @@ export class DaemonHandle {
 
   get gone(): boolean {
     return Atomics.load(this.words, SLOT.gone) === 1;
+  }
+
+  /** Have this worker interrupt the calling thread's next sleeping syscall after `ms`. */
+  armAlarm(ms: number): void {
+    sys.installInterruptHandler(INTERRUPT_SIGNAL);
+    Atomics.store(this.words, SLOT.alarm, 1);
+    this.send({ t: 'alarm', ms, pid: sys.getpid(), tid: sys.gettid() });
+  }
+
+  disarmAlarm(): void {
+    Atomics.store(this.words, SLOT.alarm, 0);
+    Atomics.notify(this.words, SLOT.alarm);
   }
 
   /** Opcodes logged since the last call. */

@@ -14,7 +14,12 @@ export const SLOT = {
   gone: 8,
   /** errno of the last INIT reply write (0 = accepted). */
   initWriteErrno: 9,
+  /** 1 while an alarm is armed: the worker signals the case thread when it expires. */
+  alarm: 10,
 } as const;
+
+/** The signal an alarm sends (a realtime signal nobody else uses; handler without SA_RESTART). */
+export const INTERRUPT_SIGNAL = 50;
 
 export const LOG_BASE = 64;
 export const LOG_CAP = 4096;
@@ -27,4 +32,5 @@ export type ToWorker =
   | { t: 'ids'; backingIds: Record<string, number> }
   | { t: 'replyInit'; init: import('../../spec/case.ts').InitReplySpec }
   | { t: 'fd'; devFd: number }
+  | { t: 'alarm'; ms: number; pid: number; tid: number }
   | { t: 'stop' };

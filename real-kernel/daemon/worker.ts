@@ -8,7 +8,7 @@ import { ERRNO } from '../../spec/errno.ts';
 import { DAEMON_MAX_WRITE } from '../../fixtures/world.ts';
 import { SIZE } from '../wire/layout.ts';
 import { addNode, handleRequest, initReply, newDaemonState, type DaemonState } from './logic.ts';
-import { LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
+import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
 
 interface Init {
   sab: SharedArrayBuffer;
@@ -70,6 +70,13 @@ function apply(m: ToWorker): void {
     case 'fd':
       devFd = m.devFd;
       break;
+    case 'alarm': {
+      // Sleep until the alarm expires or the case thread disarms it (stores 0 and notifies).
+      const end = Date.now() + m.ms;
+      while (Atomics.load(words, SLOT.alarm) === 1 && Date.now() < end) Atomics.wait(words, SLOT.alarm, 1, end - Date.now());
+      if (Atomics.compareExchange(words, SLOT.alarm, 1, 0) === 1) sys.tgkill(m.pid, m.tid, INTERRUPT_SIGNAL);
+      break;
+    }
     case 'stop':
       devFd = -1;
       state = null;

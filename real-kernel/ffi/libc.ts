@@ -50,6 +50,8 @@ interface Raw {
   _exit: (code: number) => void;
   getdents64: (nr: number, fd: number, buf: Uint8Array, n: number) => number;
   readlink: (path: string, buf: Uint8Array, n: number) => number;
+  dlsym: (handle: null, name: string) => Pointer | null;
+  sigaction: (sig: number, act: Uint8Array, old: null) => number;
 }
 
 let raw: Raw | null = null;
@@ -101,6 +103,8 @@ function load(): Raw {
     _exit: f('void _exit(int code)'),
     getdents64: f('long syscall(long nr, int fd, void *buf, unsigned long n)'),
     readlink: f('long readlink(const char *path, void *buf, unsigned long n)'),
+    dlsym: f('void *dlsym(void *handle, const char *name)'),
+    sigaction: f('int sigaction(int sig, const void *act, void *old)'),
   };
   return raw;
 }
@@ -192,6 +196,19 @@ export const sys = {
   },
   getpid: (): number => load().getpid(),
   getppid: (): number => load().getppid(),
+  /**
+   * Install a no-op handler for `sig` without SA_RESTART, so the signal interrupts a sleeping
+   * syscall with EINTR. The handler is libc's getpid (async-signal-safe, ignores its argument):
+   * no JS runs in signal context.
+   */
+  installInterruptHandler: (sig: number): number => {
+    const l = load();
+    const fn = l.dlsym(null, 'getpid');
+    if (!fn) return -38;
+    const act = new Uint8Array(152);
+    new DataView(act.buffer).setBigUint64(0, koffi.address(fn), true);
+    return ret(l.sigaction(sig, act, null));
+  },
   fgetxattr: (fd: number, name: string, buf: Uint8Array): number => ret(load().fgetxattr(fd, name, buf, buf.length)),
   /** Leave at once, all threads, no JS teardown (workers blocked in poll(2) cannot be joined). */
   exit: (code: number): never => {
