@@ -152,6 +152,7 @@ function cards(report: Report): string {
 const CSS = `
 :root{--bg:#f6f7f9;--fg:#1d2430;--muted:#6b7482;--line:#dde1e7;--ok:#1f8a4c;--okbg:#e3f4ea;--bad:#c0392b;--badbg:#fbe6e3;--warn:#a86400;--warnbg:#fff1d6;--acc:#2d5bd1;--card:#fff}
 *{box-sizing:border-box}
+[id]{scroll-margin-top:52px}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;background:var(--bg);color:var(--fg)}
 header{background:#1d2430;color:#fff;padding:18px 28px 14px}
 header h1{margin:0 0 4px;font-size:22px;font-weight:600}
