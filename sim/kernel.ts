@@ -12,7 +12,11 @@ import { simSetIdCursor } from './backing.ts';
 import { textBytes } from './daemon.ts';
 import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
 import { Trace } from './explain.ts';
-import * as F from './file.ts';
+import * as dirOps from './dir.ts';
+import * as fileOps from './file.ts';
+import * as ioctlOps from './ioctl.ts';
+import * as mmapOps from './mmap.ts';
+import * as rwOps from './rw.ts';
 import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
@@ -34,6 +38,9 @@ export interface CreateKernelOptions {
   /** Tests only: a planted bug for the fuzzer to find (sim/state.ts SimMutation). */
   mutation?: SimMutation;
 }
+
+/** The client-side kernel functions, by their model names. */
+const F = { ...dirOps, ...fileOps, ...rwOps, ...mmapOps, ...ioctlOps };
 
 const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
 

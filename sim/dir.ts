@@ -1,0 +1,164 @@
+// fs/fuse/dir.c and xattr.c: lookup, attributes (fuse_update_get_attr, IO-16, IO-18, IO-24..26,
+// OBS-12), setattr with a size (IO-15) and xattrs (IO-23).
+import type { Errno } from '../spec/errno.ts';
+import type { DaemonNode } from './daemon.ts';
+import type { Trace } from './explain.ts';
+import { err, ok, type Outcome } from './outcome.ts';
+import type { KernelState } from './state.ts';
+import type { FuseInode, FuseOpenFile } from './types.ts';
+import { clientGate } from './file.ts';
+import { PAGE_SIZE } from './pagecache.ts';
+import { fileRemovePrivs } from './rw.ts';
+
+// ---- lookup and attributes ------------------------------------------------------------------
+
+export function daemonNode(k: KernelState, fi: FuseInode): DaemonNode | undefined {
+  return k.daemon.nodes.get(fi.name);
+}
+
+/** fuse_lookup: LOOKUP (noise in observations) gives attributes valid for 3600 s. */
+export function fuseLookup(k: KernelState, name: string, t: Trace): FuseInode | Errno {
+  const cached = k.fuseInodes.get(name);
+  if (cached !== undefined) return cached;
+  const e = k.send(t, 'LOOKUP');
+  if (e !== null) return e;
+  const node = k.daemon.nodes.get(name);
+  if (node === undefined) return t.vfs('ENOENT', 'fuse_lookup', `the daemon has no node "${name}"`);
+  return addInode(k, node);
+}
+
+export function addInode(k: KernelState, node: DaemonNode): FuseInode {
+  const fi: FuseInode = {
+    nodeid: node.nodeid,
+    name: node.name,
+    isDir: node.isDir,
+    iSize: node.size,
+    attrValid: true,
+    atimeInvalid: false,
+    iocachectr: 0,
+    fb: null,
+    cacheIoModeBit: false,
+    pages: new Map(),
+    dirty: new Set(),
+    nosec: false,
+    timesDirty: false,
+    users: 0,
+    dioFiles: 0,
+    wasBound: false,
+    staleByPtWrite: false,
+    sizeExtendedLocally: false,
+    ptMaps: 0,
+  };
+  k.fuseInodes.set(node.name, fi);
+  return fi;
+}
+
+export function rootInode(k: KernelState): FuseInode {
+  let fi = k.fuseInodes.get('');
+  if (fi === undefined) {
+    // fill_super builds the root from a mode only, with attr_valid 0: the first stat asks.
+    fi = { nodeid: 1, name: '', isDir: true, iSize: 0, attrValid: false, atimeInvalid: false, iocachectr: 0, fb: null, cacheIoModeBit: false, pages: new Map(), dirty: new Set(), nosec: false, timesDirty: false, users: 0, dioFiles: 0, wasBound: false, staleByPtWrite: false, sizeExtendedLocally: false, ptMaps: 0 };
+    k.fuseInodes.set('', fi);
+  }
+  return fi;
+}
+
+/** fuse_update_get_attr: GETATTR only when the cache is stale (IO-16, IO-18, IO-25, IO-26). */
+export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
+  if (fi.attrValid && !fi.atimeInvalid) return null;
+  t.fn('fuse_do_getattr');
+  if (fi.staleByPtWrite) t.pass('IO-25');
+  if (fi.atimeInvalid) t.pass('IO-26');
+  const e = k.send(t, 'GETATTR');
+  if (e !== null) return e;
+  fi.staleByPtWrite = false;
+  fi.sizeExtendedLocally = false;
+  const node = daemonNode(k, fi);
+  const size = node?.size ?? 0;
+  if (size !== fi.iSize) dropPagesFrom(fi, size);
+  fi.iSize = size;
+  fi.attrValid = true;
+  fi.atimeInvalid = false;
+  return null;
+}
+
+export function dropPagesFrom(fi: FuseInode, size: number): void {
+  for (const p of [...fi.pages.keys()]) if ((p + 1) * PAGE_SIZE > size) { fi.pages.delete(p); fi.dirty.delete(p); }
+}
+
+/** fuse_write_update_attr: extend i_size, invalidate size and times. */
+export function fuseWriteUpdateAttr(fi: FuseInode, end: number, written: number): void {
+  if (written > 0 && end > fi.iSize) fi.iSize = end;
+  fi.attrValid = false;
+}
+
+// ---- attributes, seek, sync, truncate, fallocate, ioctl, copy_file_range --------------------
+
+/** fstat / stat / statx (IO-16; OBS-12 with AT_STATX_DONT_SYNC). Value: the size. */
+export function fuseGetattr(k: KernelState, fi: FuseInode, dontSync: boolean, t: Trace): Outcome {
+  t.fn('fuse_getattr');
+  if (dontSync) {
+    t.pass('OBS-12');
+    if (fi.sizeExtendedLocally) t.pass('IO-24');
+    return ok(fi.iSize);
+  }
+  if (!fi.attrValid || fi.atimeInvalid) t.pass('IO-16');
+  const e = fuseUpdateAttributes(k, fi, t);
+  if (e !== null) return err(e);
+  return ok(fi.iSize);
+}
+
+export function statNode(k: KernelState, name: string, dontSync: boolean, t: Trace): Outcome {
+  const gate = clientGate(k, t);
+  if (gate !== null) return gate;
+  const fi = name === '' ? rootInode(k) : fuseLookup(k, name, t);
+  if (typeof fi === 'string') return err(fi);
+  return fuseGetattr(k, fi, dontSync, t);
+}
+
+
+/**
+ * do_truncate -> notify_change -> fuse_do_setattr (IO-15): dentry_needs_remove_privs first
+ * (GETXATTR, as IO-5), then SETATTR; the daemon truncates; the backing file is not touched.
+ */
+export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: Trace, removePrivs = true): Errno | null {
+  t.fn('do_truncate');
+  if (removePrivs) fileRemovePrivs(k, fi, t);
+  t.fn('fuse_do_setattr');
+  const e = k.send(t, 'SETATTR');
+  if (e !== null) return e;
+  const node = daemonNode(k, fi);
+  if (node !== undefined) k.daemon.truncate(node, size);
+  if (fi.fb !== null) {
+    const bi = fi.fb.file.inode.target ?? fi.fb.file.inode;
+    bi.notes.add('IO-15');
+    bi.notes.add('IO-28');
+  }
+  fi.iSize = size;
+  fi.attrValid = true;
+  dropPagesFrom(fi, size);
+  t.pass('IO-15');
+  return null;
+}
+
+export function fuseFtruncate(k: KernelState, file: FuseOpenFile, size: number, t: Trace): Outcome {
+  if (file.ff.isDir || file.mode === 'r') return err(t.vfs('EINVAL', 'do_ftruncate', 'ftruncate needs a regular file opened for writing'));
+  const e = fuseSetattrSize(k, file.ff.inode, size, t);
+  return e === null ? ok() : err(e);
+}
+
+
+
+/**
+ * ioctl on a FUSE file: fileattr ioctls open their own fuse_file (OPEN, IOCTL, RELEASE; PT in
+ * that reply ignored, OPEN-21); others send IOCTL on the file (IO-22). ENOSYS -> ENOTTY.
+ */
+
+/** fgetxattr: GETXATTR to the daemon, unchanged by passthrough (IO-23); the daemon: ENODATA. */
+export function fuseGetxattr(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
+  t.fn('fuse_getxattr');
+  t.pass('IO-23');
+  if (k.conn!.noGetxattr) return err('EOPNOTSUPP');
+  const e = k.send(t, 'GETXATTR');
+  return err(e ?? 'ENODATA');
+}

@@ -1,0 +1,30 @@
+// fs/fuse/ioctl.c: ioctls go to the daemon (IO-22); fileattr ioctls open their own fuse_file
+// (OPEN-21). ENOSYS becomes ENOTTY (fuse_send_ioctl).
+import type { Trace } from './explain.ts';
+import { err, type Outcome } from './outcome.ts';
+import type { KernelState } from './state.ts';
+import type { FuseOpenFile } from './types.ts';
+import { fuseFileOpen } from './file.ts';
+
+const FS_IOC_FILEATTR = new Set([0x80086601, 0x40086602, 0x801c581f, 0x401c5820, 0x80046601, 0x40046602]);
+
+export function fuseFileIoctl(k: KernelState, file: FuseOpenFile, cmd: number, t: Trace): Outcome {
+  t.pass('IO-22');
+  if (FS_IOC_FILEATTR.has(cmd >>> 0)) {
+    t.fn('fuse_fileattr_get');
+    t.pass('OPEN-21');
+    const opened = fuseFileOpen(k, file.ff.inode, file.ff.isDir, t);
+    if (typeof opened === 'string') return err(opened);
+    const e = k.send(t, 'IOCTL');
+    if (opened.ff.hasArgs) k.sendAsync(t, file.ff.isDir ? 'RELEASEDIR' : 'RELEASE');
+    return err(e ?? 'ENOTTY');
+  }
+  t.fn('fuse_file_ioctl');
+  const e = k.send(t, 'IOCTL');
+  return err(e ?? 'ENOTTY');
+}
+
+/**
+ * copy_file_range: COPY_FILE_RANGE to the daemon (ENOSYS -> no_copy_file_range), then the VFS
+ * splice fallback through both FUSE files: never passed through to backing files (IO-21).
+ */

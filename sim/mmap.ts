@@ -1,0 +1,126 @@
+// fs/fuse/file.c fuse_file_mmap (IOM-11..17, IO-11, IO-12) and loads, stores and munmap of the
+// mappings it makes (LIFE-5, LIFE-16..18, IOM-24).
+import { FOPEN_DIRECT_IO } from '../spec/uapi.ts';
+import type { Trace } from './explain.ts';
+import { fuseFileCachedIoOpen } from './iomode.ts';
+import { fuseSuperPutIfIdle } from './mount.ts';
+import { err, ok, type Outcome } from './outcome.ts';
+import { fusePassthroughMmap, ptContext } from './passthrough.ts';
+import type { KernelState } from './state.ts';
+import type { FuseOpenFile, Mapping } from './types.ts';
+import { fusePutFile } from './file.ts';
+import { PAGE_SIZE, pageCacheRead, pageCacheStore, summarize, writeDirtyPages } from './pagecache.ts';
+import { isDio, isPt } from './rw.ts';
+
+// ---- mmap -----------------------------------------------------------------------------------
+
+export interface MmapArgs {
+  shared: boolean;
+  write: boolean;
+  length: number;
+}
+
+/** fuse_file_mmap. */
+export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t: Trace): Outcome & { map?: Mapping } {
+  t.fn('fuse_file_mmap');
+  const ff = file.ff;
+  const fi = ff.inode;
+  if (ff.isDir) return err(t.vfs('ENODEV', 'do_mmap', 'directories cannot be mapped'));
+  if (file.mode === 'w' || (a.shared && a.write && file.mode === 'r')) return err(t.vfs('EACCES', 'do_mmap', 'the mapping needs an fd opened for reading (and writing for a shared writable map)'));
+  if (isPt(ff)) {
+    const pf = fusePassthroughMmap(k, file, t);
+    if (typeof pf === 'string') return err(pf);
+    fi.users++;
+    fi.ptMaps++;
+    const fb = ff.openedWith;
+    if (fb !== null) fb.mapped++;
+    return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: pf, fuseFile: file, inode: fi, fb } };
+  }
+  if (fi.fb !== null) return err(t.fail('ENODEV', 'IOM-11', 'this inode is in passthrough mode: only its PT files can be mapped'));
+  if (isDio(ff)) {
+    if (a.shared && !k.conn!.directIoAllowMmap) return err(t.fail('ENODEV', 'IOM-12', 'MAP_SHARED of a FOPEN_DIRECT_IO file needs FUSE_DIRECT_IO_ALLOW_MMAP'));
+    fi.pages.clear();
+    if (!a.shared) {
+      t.pass('IOM-13');
+    } else {
+      // Between the IOM-11 check and the cached-io open another task may bind an fb (IOM-15).
+      k.runInterleaved('mmapBeforeCachedIo');
+      const e = fuseFileCachedIoOpen(k, fi, ff, t);
+      if (e === 'WAIT') return { errno: null, fault: { kind: 'timeout', message: 'mmap sleeps until the parallel DIO writes end (IOM-5)' } };
+      if (e !== null) return err(t.fail(e, 'IOM-15', 'the inode entered passthrough mode during the mmap'));
+      t.pass('IOM-14');
+    }
+  } else {
+    t.pass('IOM-17');
+  }
+  file.count++;
+  fi.users++;
+  return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: null, fuseFile: file, inode: fi, fb: null } };
+}
+
+/** Load from a mapping: PT -> backing bytes (LIFE-17); else page faults through the cache. */
+export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
+  const n = Math.max(0, Math.min(len, m.length - offset));
+  if (m.backing !== null) {
+    t.pass('IO-11');
+    ptContext(k, null, t, m.fb);
+    if (m.fb?.freed === true) t.pass('LIFE-18');
+    if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
+    return mappedBytes(k.vfs.pread(m.backing, offset, n), k.vfs.fileSize(m.backing), offset, n);
+  }
+  const data = pageCacheRead(k, m.inode, offset, n, t);
+  return typeof data === 'string' ? err(data) : mappedBytes(data, m.inode.iSize, offset, n);
+}
+
+/**
+ * What a load from a mapping sees: the file's bytes, zeros past EOF up to the end of its last
+ * page, and SIGBUS for a page wholly past EOF.
+ */
+export function mappedBytes(fileBytes: Uint8Array, size: number, offset: number, n: number): Outcome {
+  const lastPageEnd = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+  if (n > 0 && offset + n > lastPageEnd) return { errno: null, fault: { kind: 'crash', message: 'SIGBUS: the load touches a page past the end of the file' } };
+  const out = new Uint8Array(n);
+  out.set(fileBytes.subarray(0, Math.min(n, fileBytes.length)));
+  return ok(summarize(out));
+}
+
+/** Store to a mapping: PT -> backing file (LIFE-17); shared -> dirty pages; private -> COW. */
+export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: number, t: Trace): Outcome {
+  if (!m.writable) return { errno: null, fault: { kind: 'crash', message: 'store to a read-only mapping (SIGSEGV)' } };
+  const n = Math.max(0, Math.min(data.length, m.length - offset));
+  if (m.backing !== null) {
+    const size = k.vfs.fileSize(m.backing);
+    const inFile = Math.max(0, Math.min(n, size - offset));
+    k.vfs.pwrite(m.backing, offset, data.subarray(0, inFile));
+    t.pass('IO-11');
+    ptContext(k, null, t, m.fb);
+    if (m.fb?.freed === true) t.pass('LIFE-18');
+    if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
+    return ok();
+  }
+  if (m.shared) {
+    const r = pageCacheRead(k, m.inode, offset, n, t); // fault the pages in first
+    if (typeof r === 'string') return err(r);
+    pageCacheStore(m.inode, offset, data.subarray(0, Math.min(n, r.length)), true);
+    return ok();
+  }
+  return ok();
+}
+
+/** munmap: a PT VMA puts the per-open file (LIFE-5, LIFE-17); fuse_vma_close writes back. */
+export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
+  m.inode.users--;
+  if (m.backing !== null) {
+    t.pass('LIFE-5');
+    m.inode.ptMaps--;
+    if (m.fb !== null) m.fb.mapped--;
+    if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
+    k.vfs.fput(m.backing);
+    fuseSuperPutIfIdle(k, t);
+    return ok();
+  }
+  if (m.shared) writeDirtyPages(k, m.inode, t);
+  fusePutFile(k, m.fuseFile!, t);
+  fuseSuperPutIfIdle(k, t);
+  return ok();
+}

@@ -1,0 +1,110 @@
+// The FUSE page cache of non-PT files: reads by page (READ), writeback of dirty pages (WRITE)
+// and, with the writeback cache, of locally kept times (SETATTR).
+import type { Errno } from '../spec/errno.ts';
+import { summarizeBytes } from '../spec/observation.ts';
+import type { Trace } from './explain.ts';
+import type { KernelState } from './state.ts';
+import type { FuseInode } from './types.ts';
+import { daemonNode } from './dir.ts';
+
+export const PAGE_SIZE = 4096;
+
+// ---- the page cache of non-PT files ---------------------------------------------------------
+
+/** Read through the page cache: READ for pages not cached, bounded by i_size. */
+export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Uint8Array | Errno {
+  const end = Math.min(pos + len, fi.iSize);
+  if (end <= pos) return new Uint8Array(0);
+  const first = Math.floor(pos / PAGE_SIZE);
+  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const node = daemonNode(k, fi);
+  for (let p = first; p <= last; p++) {
+    if (fi.pages.has(p)) continue;
+    const e = k.send(t, 'READ');
+    if (e !== null) return e;
+    const page = new Uint8Array(PAGE_SIZE);
+    if (node !== undefined) page.set(k.daemon.read(node, p * PAGE_SIZE, PAGE_SIZE));
+    fi.pages.set(p, page);
+  }
+  const out = new Uint8Array(end - pos);
+  for (let off = pos; off < end; ) {
+    const p = Math.floor(off / PAGE_SIZE);
+    const inPage = off - p * PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - inPage, end - off);
+    out.set(fi.pages.get(p)!.subarray(inPage, inPage + n), off - pos);
+    off += n;
+  }
+  return out;
+}
+
+/**
+ * fuse_write_begin (writeback cache): a partial write to a page not in the cache reads it first
+ * (READ), unless the page starts at or past EOF.
+ */
+export function fuseWriteBegin(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Errno | null {
+  const end = pos + len;
+  for (let p = Math.floor(pos / PAGE_SIZE); p * PAGE_SIZE < end; p++) {
+    const start = p * PAGE_SIZE;
+    const whole = pos <= start && end >= start + PAGE_SIZE;
+    if (fi.pages.has(p) || whole || fi.iSize <= start) continue;
+    const e = k.send(t, 'READ');
+    if (e !== null) return e;
+    const page = new Uint8Array(PAGE_SIZE);
+    const node = daemonNode(k, fi);
+    if (node !== undefined) page.set(k.daemon.read(node, start, PAGE_SIZE));
+    fi.pages.set(p, page);
+  }
+  return null;
+}
+
+export function pageCacheStore(fi: FuseInode, pos: number, data: Uint8Array, dirty: boolean): void {
+  for (let off = 0; off < data.length; ) {
+    const at = pos + off;
+    const p = Math.floor(at / PAGE_SIZE);
+    const inPage = at - p * PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - inPage, data.length - off);
+    let page = fi.pages.get(p);
+    if (page === undefined) {
+      if (!dirty) { off += n; continue; }
+      page = new Uint8Array(PAGE_SIZE);
+      fi.pages.set(p, page);
+    }
+    page.set(data.subarray(off, off + n), inPage);
+    if (dirty) fi.dirty.add(p);
+    off += n;
+  }
+}
+
+/**
+ * write_inode_now (fuse_vma_close, fsync, flush): dirty pages as WRITE, then with the writeback
+ * cache fuse_write_inode flushes the locally updated times as SETATTR.
+ */
+export function writeDirtyPages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
+  const e = writePages(k, fi, t);
+  if (e !== null) return e;
+  if (fi.timesDirty) {
+    fi.timesDirty = false;
+    t.fn('fuse_flush_times');
+    return k.send(t, 'SETATTR');
+  }
+  return null;
+}
+
+export function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
+  if (fi.dirty.size === 0) return null;
+  const node = daemonNode(k, fi);
+  for (const p of [...fi.dirty].sort((x, y) => x - y)) {
+    const e = k.send(t, 'WRITE');
+    if (e !== null) return e;
+    const start = p * PAGE_SIZE;
+    const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
+    if (node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
+    fi.dirty.delete(p);
+  }
+  return null;
+}
+
+/** Bytes as observations summarise them (spec/observation.ts summarizeBytes). */
+export function summarize(data: Uint8Array): string {
+  return summarizeBytes(data);
+}

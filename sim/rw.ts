@@ -1,0 +1,138 @@
+// fs/fuse/file.c read_iter / write_iter / splice: DIRECT_IO overrides PT (IO-3, IO-8, IO-10),
+// PT goes to the backing file (IO-1, IO-4..7, IO-9), the rest through the page cache.
+import type { Errno } from '../spec/errno.ts';
+import { FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../spec/uapi.ts';
+import type { Trace } from './explain.ts';
+import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
+import { err, ok, type Outcome } from './outcome.ts';
+import { fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
+import type { KernelState } from './state.ts';
+import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
+import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
+import { PAGE_SIZE, fuseWriteBegin, pageCacheRead, pageCacheStore, summarize } from './pagecache.ts';
+
+// ---- read / write / splice ------------------------------------------------------------------
+
+export const isDio = (ff: FuseFile): boolean => (ff.openFlags & FOPEN_DIRECT_IO) !== 0;
+export const isPt = (ff: FuseFile): boolean => ff.passthrough !== null;
+
+/** fuse_file_read_iter: DIRECT_IO overrides PT (IO-3), then PT (IO-1), else cached. */
+export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Outcome {
+  const ff = file.ff;
+  if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory'));
+  if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
+  const pos = offset ?? file.pos;
+  let data: Uint8Array | Errno;
+  if (splice) {
+    t.fn('fuse_splice_read');
+    if (isPt(ff) && !isDio(ff)) {
+      t.pass('IO-7');
+      data = fusePassthroughRead(k, file, pos, len, t);
+    } else {
+      if (isPt(ff)) t.pass('IO-8');
+      data = pageCacheRead(k, ff.inode, pos, len, t);
+    }
+  } else if (isDio(ff)) {
+    t.fn('fuse_direct_read_iter');
+    if (isPt(ff)) t.pass('IO-3');
+    const e = k.send(t, 'READ');
+    if (e !== null) return err(e);
+    const node = daemonNode(k, ff.inode);
+    data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
+  } else if (isPt(ff)) {
+    data = fusePassthroughRead(k, file, pos, len, t);
+  } else {
+    t.fn('fuse_cache_read_iter');
+    if (pos + len > ff.inode.iSize) {
+      const e = fuseUpdateAttributes(k, ff.inode, t);
+      if (e !== null) return err(e);
+    }
+    data = pageCacheRead(k, ff.inode, pos, len, t);
+  }
+  if (typeof data === 'string') return err(data);
+  if (offset === undefined) file.pos = pos + data.length;
+  return { errno: null, value: summarize(data) };
+}
+
+/**
+ * file_remove_privs before a PT or cached write (IO-5): security_inode_need_killpriv reads
+ * security.capability, a GETXATTR to the daemon. FUSE clears SB_NOSEC unless the daemon
+ * negotiated HANDLE_KILLPRIV_V2, so without it every write asks again; with it the inode turns
+ * S_NOSEC after the first check finds nothing.
+ */
+export function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
+  t.fn('file_remove_privs');
+  if (fi.nosec) return;
+  const fc = k.conn!;
+  if (!fc.noGetxattr) {
+    const e = k.send(t, 'GETXATTR');
+    // The daemon answers ENODATA (ENOSYS would set no_getxattr); errors mean "nothing to kill".
+    if (e === null) t.pass('IO-5');
+  }
+  if (fc.handleKillprivV2) fi.nosec = true;
+}
+
+/** fuse_file_write_iter: DIRECT_IO overrides PT (IO-3), then PT (IO-4), else cached. */
+export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, offset: number | undefined, t: Trace, splice = false): Outcome {
+  const ff = file.ff;
+  const fi = ff.inode;
+  if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_write', 'write(2) of a directory'));
+  if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
+  const append = file.flags.has('O_APPEND');
+  let pos = offset ?? file.pos;
+  let written = 0;
+  if (isDio(ff)) {
+    t.fn('fuse_direct_write_iter');
+    if (isPt(ff)) t.pass(splice ? 'IO-10' : 'IO-3');
+    if (append) pos = fi.iSize;
+    // IOM-18: parallel DIO write under the shared lock takes an uncached count, never an fb.
+    const parallel = (ff.openFlags & FOPEN_PARALLEL_DIRECT_WRITES) !== 0 && !append && pos + data.length <= fi.iSize && !fi.cacheIoModeBit;
+    const started = parallel && fuseInodeUncachedIoStart(k, fi, null, t) === null;
+    if (started) t.pass('IOM-18');
+    const e = k.send(t, 'WRITE');
+    if (e === null) {
+      const node = daemonNode(k, fi);
+      if (node !== undefined) k.daemon.write(node, pos, data);
+      written = data.length;
+      for (const p of [...fi.pages.keys()]) if (p * PAGE_SIZE < pos + data.length && (p + 1) * PAGE_SIZE > pos) fi.pages.delete(p);
+      fuseWriteUpdateAttr(fi, pos + written, written);
+    }
+    if (started) fuseInodeUncachedIoEnd(k, fi, t);
+    if (e !== null) return err(e);
+    if (offset === undefined || append) file.pos = pos + written;
+  } else if (isPt(ff)) {
+    if (splice) t.pass('IO-9');
+    fileRemovePrivs(k, fi, t);
+    const r = fusePassthroughWrite(k, file, pos, data, t);
+    written = r.written;
+    if (offset === undefined || append) file.pos = r.end;
+  } else {
+    t.fn('fuse_cache_write_iter');
+    const fc = k.conn!;
+    if (fc.writebackCache) {
+      const e = fuseUpdateAttributes(k, fi, t);
+      if (e !== null) return err(e);
+      if (append) pos = fi.iSize;
+      // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).
+      fileRemovePrivs(k, fi, t);
+      fi.timesDirty = true;
+      const re = fuseWriteBegin(k, fi, pos, data.length, t);
+      if (re !== null) return err(re);
+      pageCacheStore(fi, pos, data, true);
+      if (pos + data.length > fi.iSize) fi.iSize = pos + data.length;
+      written = data.length;
+    } else {
+      if (append) pos = fi.iSize;
+      fileRemovePrivs(k, fi, t);
+      const e = k.send(t, 'WRITE');
+      if (e !== null) return err(e);
+      const node = daemonNode(k, fi);
+      if (node !== undefined) k.daemon.write(node, pos, data);
+      pageCacheStore(fi, pos, data, false);
+      written = data.length;
+      fuseWriteUpdateAttr(fi, pos + written, written);
+    }
+    if (offset === undefined || append) file.pos = pos + written;
+  }
+  return ok(written);
+}
