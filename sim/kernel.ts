@@ -1,29 +1,22 @@
 // The public, step-shaped API of the model: a daemon author drives a modelled Linux kernel
 // in-process. Every call returns what the syscall returned plus what it caused: the FUSE
 // requests the daemon received, the inotify events on world files, and the explanation.
-import type { OpenReplySpec, World } from '../fixtures/world.ts';
-import type { Cred as CredName, DaemonOpenMode, InitReplySpec, OpenFlagName, ProfileName } from '../spec/case.ts';
-import { DEFAULT_INIT_REPLY } from '../spec/case.ts';
+import type { World } from '../fixtures/world.ts';
+import type { ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
 import type { FuseOpcodeName } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
-import { textBytes } from './daemon.ts';
-import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
 import { Trace } from './explain.ts';
-import * as dirOps from './dir.ts';
-import * as fileOps from './file.ts';
-import * as ioctlOps from './ioctl.ts';
-import * as mmapOps from './mmap.ts';
-import * as rwOps from './rw.ts';
-import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
-import { err, ok, type Outcome } from './outcome.ts';
+import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { getProfile, type Profile } from './profiles.ts';
 import { KernelState, type KernelOptions, type SimMutation } from './state.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
-import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
+import type { WFile } from './world/vfs.ts';
+import { DaemonApi } from './daemon-api.ts';
+import { ClientApi } from './client-api.ts';
 
 /** What every call returns: an Observation (spec/observation.ts) whose explain is always set. */
 export interface SimResult extends Observation {
@@ -39,12 +32,8 @@ export interface CreateKernelOptions {
   mutation?: SimMutation;
 }
 
-/** The client-side kernel functions, by their model names. */
-const F = { ...dirOps, ...fileOps, ...rwOps, ...mmapOps, ...ioctlOps };
 
-const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
 
-const setupFault = (message: string): Outcome => ({ errno: null, fault: { kind: 'setup', message } });
 
 /** Hidden kernel state a stock kernel does not expose (OBS-11). */
 export interface HiddenState {
@@ -289,378 +278,12 @@ export class Kernel {
   }
 }
 
-export interface BackingOpenArgs {
-  dev: string;
-  /** A daemon fd name, or a raw fd number (−1, a closed number) for BOPEN-7. */
-  fd: string | number;
-  flags?: number;
-  padding?: number;
-  nullArg?: boolean;
-  cred?: CredName;
-  /** A signal ends a DEV-5 sleep (EINTR). */
-  interruptAfterMs?: number;
-  as?: string;
-  /** Issued by a 32-bit task (DEV-2): same numbers, same checks. */
-  compat32?: boolean;
-}
-
-export interface BackingCloseArgs {
-  dev: string;
-  id: string | number;
-  nullArg?: boolean;
-  cred?: CredName;
-  compat32?: boolean;
-}
-
-/** The daemon's side: /dev/fuse, mount, backing ioctls, its own files, its replies. */
-export class DaemonApi {
-  constructor(private readonly k: Kernel) {}
-
-  private get s(): KernelState {
-    return this.k.state;
-  }
-
-  private dev(name: string): ReturnType<KernelState['devFiles']['get']> {
-    return this.s.devFiles.get(name);
-  }
-
-  private defaultCred(c: CredName | undefined): Cred {
-    if (c !== undefined) return CREDS[c];
-    return this.s.daemonInUserns ? CRED_USERNS : CRED_ROOT;
-  }
-
-  devOpen(as: string): SimResult {
-    return this.k.run((t) => fuseDevOpen(this.s, as, t));
-  }
-
-  syncInit(dev: string): SimResult {
-    return this.k.run((t) => {
-      const d = this.dev(dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
-      return fuseDevIoctl(this.s, d, 0xe503, false, CRED_ROOT, t);
-    });
-  }
-
-  mount(dev: string, init: InitReplySpec = DEFAULT_INIT_REPLY, opts: { deferInit?: boolean } = {}): SimResult {
-    return this.k.run((t) => {
-      const d = this.dev(dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
-      return fuseMount(this.s, d, init, opts.deferInit === true, t);
-    });
-  }
-
-  replyInit(init: InitReplySpec = DEFAULT_INIT_REPLY): SimResult {
-    return this.k.run((t) => fuseReplyInit(this.s, init, t));
-  }
-
-  devClone(dev: string, as: string): SimResult {
-    return this.k.run((t) => {
-      const d = this.dev(dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
-      return fuseDevIoctlClone(this.s, d, as, t);
-    });
-  }
-
-  devRead(dev: string): SimResult {
-    return this.k.run((t) => {
-      const d = this.dev(dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
-      return fuseDevRead(this.s, d, t);
-    });
-  }
-
-  devIoctl(dev: string, cmd: number, opts: { nullArg?: boolean; compat32?: boolean } = {}): SimResult {
-    return this.k.run((t) => {
-      const d = this.dev(dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
-      return fuseDevIoctl(this.s, d, cmd, opts.nullArg === true, this.defaultCred(undefined), t, opts.compat32 === true);
-    });
-  }
-
-  devClose(dev: string): SimResult {
-    return this.k.run((t) => {
-      const d = this.dev(dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
-      return fuseDevRelease(this.s, d, t);
-    });
-  }
-
-  /** The daemon opens a world file, or `devfuse:<dev>` names that /dev/fuse fd (BOPEN-9). */
-  open(file: string, mode: DaemonOpenMode, as: string): SimResult {
-    return this.k.run((t) => {
-      const s = this.s;
-      if (file.startsWith('devfuse:')) {
-        const d = this.dev(file.slice('devfuse:'.length));
-        if (d === undefined || d.fd === null) return setupFault(`no /dev/fuse fd for "${file}"`);
-        s.daemonFds.set(as, d.fd);
-        return ok();
-      }
-      const entry = s.backing.files.get(file);
-      if (entry === undefined) return setupFault(`no world file named "${file}"`);
-      let inode = entry.inode;
-      if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
-      const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
-      const writes = access === 'w' || access === 'rw';
-      if (access !== 'path') {
-        if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
-        if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
-        if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
-        if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
-      }
-      if (entry.spec.on === 'self') {
-        if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
-        const e = s.send(t, 'OPEN');
-        if (e !== null) return err(e);
-        s.selfFileUsers++;
-      }
-      const f = s.vfs.openFile(inode, access, new Set(), 'user');
-      const fd = s.daemonTask.install({ kind: 'world', file: f });
-      if (fd === 'EMFILE') {
-        s.vfs.fput(f);
-        return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
-      }
-      s.daemonFds.set(as, fd);
-      return ok();
-    });
-  }
-
-  /** close(2) of a daemon fd: no event while BACKING_OPEN still holds the file (LIFE-9). */
-  close(fdName: string): SimResult {
-    return this.k.run((t) => {
-      const s = this.s;
-      const fd = s.daemonFds.get(fdName);
-      if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
-      s.daemonFds.delete(fdName);
-      const tf = s.daemonTask.fds.get(fd);
-      if (tf === undefined) return err('EBADF');
-      if (tf.kind === 'dev') {
-        const d = s.devFiles.get(tf.devName);
-        return d === undefined ? err('EBADF') : fuseDevRelease(s, d, t);
-      }
-      s.daemonTask.fds.delete(fd);
-      if (tf.file.count > 1) t.pass('LIFE-9');
-      const onSelf = tf.file.inode.mount.sb.kind === 'fuseUnderTest' && s.conn !== null;
-      if (onSelf) {
-        s.send(t, 'FLUSH');
-        s.sendAsync(t, 'RELEASE');
-        s.selfFileUsers--;
-      }
-      s.vfs.fput(tf.file);
-      if (onSelf) fuseSuperPutIfIdle(s, t);
-      return ok();
-    });
-  }
-
-  backingOpen(a: BackingOpenArgs): SimResult {
-    return this.k.run((t) => {
-      const s = this.s;
-      const d = this.dev(a.dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${a.dev}"`);
-      let fdNum: number;
-      if (typeof a.fd === 'number') fdNum = a.fd;
-      else {
-        const n = s.daemonFds.get(a.fd);
-        if (n === undefined) return setupFault(`no daemon fd named "${a.fd}"`);
-        fdNum = n;
-      }
-      const map = { file: fdToFile(s, fdNum), flags: (a.flags ?? 0) >>> 0, padding: a.padding ?? 0 };
-      if (a.compat32 === true) t.pass('DEV-2');
-      const o = fuseDevIoctlBackingOpen(s, d, map, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: a.interruptAfterMs !== undefined }, t);
-      if (o.errno === null && typeof o.value === 'number' && a.as !== undefined) s.regs.set(a.as, o.value);
-      return o;
-    });
-  }
-
-  backingClose(a: BackingCloseArgs): SimResult {
-    return this.k.run((t) => {
-      const s = this.s;
-      const d = this.dev(a.dev);
-      if (d === undefined) return setupFault(`no /dev/fuse fd named "${a.dev}"`);
-      let id: number;
-      if (typeof a.id === 'number') id = a.id | 0;
-      else {
-        const n = s.regs.get(a.id);
-        if (n === undefined) return setupFault(`no registration named "${a.id}"`);
-        id = n;
-      }
-      if (a.compat32 === true) t.pass('DEV-2');
-      return fuseDevIoctlBackingClose(s, d, id, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: false }, t);
-    });
-  }
-
-  setOpenReply(node: string, reply: OpenReplySpec): SimResult {
-    return this.k.run(() => {
-      if (node === '') {
-        this.s.daemon.rootOpen = reply;
-        return ok();
-      }
-      const n = this.s.daemon.nodes.get(node);
-      if (n === undefined) return setupFault(`no node named "${node}"`);
-      n.open = reply;
-      return ok();
-    });
-  }
-
-  setDaemonSize(node: string, size: number): SimResult {
-    return this.k.run(() => {
-      const n = this.s.daemon.nodes.get(node);
-      if (n === undefined) return setupFault(`no node named "${node}"`);
-      n.size = size;
-      return ok();
-    });
-  }
-
-  abort(): SimResult {
-    return this.k.run((t) => fusectlAbort(this.s, t));
-  }
-
-  umount(opts: { lazy?: boolean } = {}): SimResult {
-    return this.k.run((t) => fuseUmount(this.s, opts.lazy === true, t));
-  }
-}
-
-/** The client's side: syscalls on the FUSE mount. */
-export class ClientApi {
-  constructor(private readonly k: Kernel) {}
-
-  private get s(): KernelState {
-    return this.k.state;
-  }
-
-  private withFile(fd: string, fn: (f: FuseOpenFile, t: Trace) => Outcome): SimResult {
-    return this.k.run((t) => {
-      const f = this.s.clientFiles.get(fd);
-      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
-      return fn(f, t);
-    });
-  }
-
-  /** open(2); O_CREAT on a name the daemon lacks sends CREATE (OPEN-17). */
-  open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean } = {}): SimResult {
-    return this.k.run((t) => {
-      const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
-      if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
-      return o.errno === null && o.fault === undefined ? ok() : o;
-    });
-  }
-
-  opendir(node: string | undefined, as: string): SimResult {
-    return this.k.run((t) => {
-      const s = this.s;
-      if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
-      const fi = node === undefined || node === '' ? F.rootInode(s) : F.fuseLookup(s, node, t);
-      if (typeof fi === 'string') return err(fi);
-      if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
-      const o = F.fuseDirOpen(s, fi, t);
-      if (o.file !== undefined) s.clientFiles.set(as, o.file);
-      return o.errno === null && o.fault === undefined ? ok() : o;
-    });
-  }
-
-  readdir(fd: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseReaddir(this.s, f, t));
-  }
-
-  read(fd: string, length: number, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseRead(this.s, f, length, offset, t));
-  }
-
-  write(fd: string, data: string, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t));
-  }
-
-  spliceRead(fd: string, length: number, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseRead(this.s, f, length, offset, t, true));
-  }
-
-  spliceWrite(fd: string, data: string, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t, true));
-  }
-
-  mmap(fd: string, opts: { shared: boolean; length?: number; write?: boolean }, as: string): SimResult {
-    return this.withFile(fd, (f, t) => {
-      const o = F.fuseFileMmap(this.s, f, { shared: opts.shared, write: opts.write === true, length: opts.length ?? 4096 }, t);
-      if (o.map !== undefined) this.s.maps.set(as, o.map);
-      return o.errno === null ? ok() : o;
-    });
-  }
-
-  mapRead(map: string, length: number, offset = 0): SimResult {
-    return this.k.run((t) => {
-      const m = this.s.maps.get(map);
-      return m === undefined ? setupFault(`no mapping named "${map}"`) : F.mapRead(this.s, m, length, offset, t);
-    });
-  }
-
-  mapWrite(map: string, data: string, offset = 0): SimResult {
-    return this.k.run((t) => {
-      const m = this.s.maps.get(map);
-      return m === undefined ? setupFault(`no mapping named "${map}"`) : F.mapWrite(this.s, m, textBytes(data), offset, t);
-    });
-  }
-
-  munmap(map: string): SimResult {
-    return this.k.run((t) => {
-      const m = this.s.maps.get(map);
-      if (m === undefined) return setupFault(`no mapping named "${map}"`);
-      this.s.maps.delete(map);
-      return F.munmap(this.s, m, t);
-    });
-  }
-
-  /** fstat of an fd, or stat of a node; value = size. */
-  stat(ref: { fd?: string; node?: string; dontSync?: boolean }): SimResult {
-    if (ref.fd !== undefined) return this.withFile(ref.fd, (f, t) => F.fuseGetattr(this.s, f.ff.inode, ref.dontSync === true, t));
-    return this.k.run((t) => F.statNode(this.s, ref.node ?? '', ref.dontSync === true, t));
-  }
-
-  lseek(fd: string, whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE', offset: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseLseek(this.s, f, whence, offset, t));
-  }
-
-  ftruncate(fd: string, size: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFtruncate(this.s, f, size, t));
-  }
-
-  fsync(fd: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFsync(this.s, f, t));
-  }
-
-  fallocate(fd: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFallocate(this.s, f, t));
-  }
-
-  ioctl(fd: string, cmd: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFileIoctl(this.s, f, cmd, t));
-  }
-
-  /** fgetxattr(2) (IO-23). */
-  getxattr(fd: string, _name: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, t));
-  }
-
-  copyRange(from: string, to: string, length: number): SimResult {
-    return this.k.run((t) => {
-      const a = this.s.clientFiles.get(from);
-      const b = this.s.clientFiles.get(to);
-      if (a === undefined || b === undefined) return setupFault(`no client fd named "${a === undefined ? from : to}"`);
-      return F.fuseCopyRange(this.s, a, b, length, t);
-    });
-  }
-
-  close(fd: string): SimResult {
-    return this.k.run((t) => {
-      const f = this.s.clientFiles.get(fd);
-      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
-      this.s.clientFiles.delete(fd);
-      return F.fuseClose(this.s, f, t);
-    });
-  }
-}
-
 /** Create a modelled kernel with a world: `createKernel({ profile: '6.18', world })`. */
 export function createKernel(opts: CreateKernelOptions = {}): Kernel {
   return new Kernel(opts);
 }
 
 export type { Errno };
+
+export { DaemonApi, ClientApi };
+export type { BackingOpenArgs, BackingCloseArgs } from './daemon-api.ts';

@@ -11,3 +11,6 @@ export interface Outcome {
 
 export const ok = (value?: number | string | null): Outcome => (value === undefined ? { errno: null } : { errno: null, value });
 export const err = (errno: Errno): Outcome => ({ errno });
+
+/** A step the harness could not carry out (an unknown name): not a kernel answer. */
+export const setupFault = (message: string): Outcome => ({ errno: null, fault: { kind: 'setup', message } });

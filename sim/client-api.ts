@@ -1,0 +1,156 @@
+// The client's side of the public API: syscalls on the FUSE mount, one method per client step
+// of spec/case.ts.
+import type { OpenFlagName } from '../spec/case.ts';
+import { textBytes } from './daemon.ts';
+import { Trace } from './explain.ts';
+import * as dirOps from './dir.ts';
+import * as fileOps from './file.ts';
+import * as ioctlOps from './ioctl.ts';
+import * as mmapOps from './mmap.ts';
+import * as rwOps from './rw.ts';
+import { err, ok, setupFault, type Outcome } from './outcome.ts';
+import type { KernelState } from './state.ts';
+import type { FuseOpenFile } from './types.ts';
+import type { Kernel, SimResult } from './kernel.ts';
+
+/** The client-side kernel functions, by their model names. */
+const F = { ...dirOps, ...fileOps, ...rwOps, ...mmapOps, ...ioctlOps };
+
+/** The client's side: syscalls on the FUSE mount. */
+export class ClientApi {
+  constructor(private readonly k: Kernel) {}
+
+  private get s(): KernelState {
+    return this.k.state;
+  }
+
+  private withFile(fd: string, fn: (f: FuseOpenFile, t: Trace) => Outcome): SimResult {
+    return this.k.run((t) => {
+      const f = this.s.clientFiles.get(fd);
+      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
+      return fn(f, t);
+    });
+  }
+
+  /** open(2); O_CREAT on a name the daemon lacks sends CREATE (OPEN-17). */
+  open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean } = {}): SimResult {
+    return this.k.run((t) => {
+      const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
+      if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
+      return o.errno === null && o.fault === undefined ? ok() : o;
+    });
+  }
+
+  opendir(node: string | undefined, as: string): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
+      const fi = node === undefined || node === '' ? F.rootInode(s) : F.fuseLookup(s, node, t);
+      if (typeof fi === 'string') return err(fi);
+      if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
+      const o = F.fuseDirOpen(s, fi, t);
+      if (o.file !== undefined) s.clientFiles.set(as, o.file);
+      return o.errno === null && o.fault === undefined ? ok() : o;
+    });
+  }
+
+  readdir(fd: string): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseReaddir(this.s, f, t));
+  }
+
+  read(fd: string, length: number, offset?: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseRead(this.s, f, length, offset, t));
+  }
+
+  write(fd: string, data: string, offset?: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t));
+  }
+
+  spliceRead(fd: string, length: number, offset?: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseRead(this.s, f, length, offset, t, true));
+  }
+
+  spliceWrite(fd: string, data: string, offset?: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t, true));
+  }
+
+  mmap(fd: string, opts: { shared: boolean; length?: number; write?: boolean }, as: string): SimResult {
+    return this.withFile(fd, (f, t) => {
+      const o = F.fuseFileMmap(this.s, f, { shared: opts.shared, write: opts.write === true, length: opts.length ?? 4096 }, t);
+      if (o.map !== undefined) this.s.maps.set(as, o.map);
+      return o.errno === null ? ok() : o;
+    });
+  }
+
+  mapRead(map: string, length: number, offset = 0): SimResult {
+    return this.k.run((t) => {
+      const m = this.s.maps.get(map);
+      return m === undefined ? setupFault(`no mapping named "${map}"`) : F.mapRead(this.s, m, length, offset, t);
+    });
+  }
+
+  mapWrite(map: string, data: string, offset = 0): SimResult {
+    return this.k.run((t) => {
+      const m = this.s.maps.get(map);
+      return m === undefined ? setupFault(`no mapping named "${map}"`) : F.mapWrite(this.s, m, textBytes(data), offset, t);
+    });
+  }
+
+  munmap(map: string): SimResult {
+    return this.k.run((t) => {
+      const m = this.s.maps.get(map);
+      if (m === undefined) return setupFault(`no mapping named "${map}"`);
+      this.s.maps.delete(map);
+      return F.munmap(this.s, m, t);
+    });
+  }
+
+  /** fstat of an fd, or stat of a node; value = size. */
+  stat(ref: { fd?: string; node?: string; dontSync?: boolean }): SimResult {
+    if (ref.fd !== undefined) return this.withFile(ref.fd, (f, t) => F.fuseGetattr(this.s, f.ff.inode, ref.dontSync === true, t));
+    return this.k.run((t) => F.statNode(this.s, ref.node ?? '', ref.dontSync === true, t));
+  }
+
+  lseek(fd: string, whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE', offset: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseLseek(this.s, f, whence, offset, t));
+  }
+
+  ftruncate(fd: string, size: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseFtruncate(this.s, f, size, t));
+  }
+
+  fsync(fd: string): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseFsync(this.s, f, t));
+  }
+
+  fallocate(fd: string): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseFallocate(this.s, f, t));
+  }
+
+  ioctl(fd: string, cmd: number): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseFileIoctl(this.s, f, cmd, t));
+  }
+
+  /** fgetxattr(2) (IO-23). */
+  getxattr(fd: string, _name: string): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, t));
+  }
+
+  copyRange(from: string, to: string, length: number): SimResult {
+    return this.k.run((t) => {
+      const a = this.s.clientFiles.get(from);
+      const b = this.s.clientFiles.get(to);
+      if (a === undefined || b === undefined) return setupFault(`no client fd named "${a === undefined ? from : to}"`);
+      return F.fuseCopyRange(this.s, a, b, length, t);
+    });
+  }
+
+  close(fd: string): SimResult {
+    return this.k.run((t) => {
+      const f = this.s.clientFiles.get(fd);
+      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
+      this.s.clientFiles.delete(fd);
+      return F.fuseClose(this.s, f, t);
+    });
+  }
+}

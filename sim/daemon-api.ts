@@ -1,0 +1,243 @@
+// The daemon's side of the public API: /dev/fuse, mount, backing ioctls, its own files and
+// its replies, one method per daemon step of spec/case.ts.
+import type { OpenReplySpec } from '../fixtures/world.ts';
+import type { Cred as CredName, DaemonOpenMode, InitReplySpec } from '../spec/case.ts';
+import { DEFAULT_INIT_REPLY } from '../spec/case.ts';
+import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
+import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
+import { err, ok, setupFault } from './outcome.ts';
+import type { KernelState } from './state.ts';
+import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred } from './world/vfs.ts';
+import type { Kernel, SimResult } from './kernel.ts';
+
+const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
+
+export interface BackingOpenArgs {
+  dev: string;
+  /** A daemon fd name, or a raw fd number (−1, a closed number) for BOPEN-7. */
+  fd: string | number;
+  flags?: number;
+  padding?: number;
+  nullArg?: boolean;
+  cred?: CredName;
+  /** A signal ends a DEV-5 sleep (EINTR). */
+  interruptAfterMs?: number;
+  as?: string;
+  /** Issued by a 32-bit task (DEV-2): same numbers, same checks. */
+  compat32?: boolean;
+}
+
+export interface BackingCloseArgs {
+  dev: string;
+  id: string | number;
+  nullArg?: boolean;
+  cred?: CredName;
+  compat32?: boolean;
+}
+
+/** The daemon's side: /dev/fuse, mount, backing ioctls, its own files, its replies. */
+export class DaemonApi {
+  constructor(private readonly k: Kernel) {}
+
+  private get s(): KernelState {
+    return this.k.state;
+  }
+
+  private dev(name: string): ReturnType<KernelState['devFiles']['get']> {
+    return this.s.devFiles.get(name);
+  }
+
+  private defaultCred(c: CredName | undefined): Cred {
+    if (c !== undefined) return CREDS[c];
+    return this.s.daemonInUserns ? CRED_USERNS : CRED_ROOT;
+  }
+
+  devOpen(as: string): SimResult {
+    return this.k.run((t) => fuseDevOpen(this.s, as, t));
+  }
+
+  syncInit(dev: string): SimResult {
+    return this.k.run((t) => {
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      return fuseDevIoctl(this.s, d, 0xe503, false, CRED_ROOT, t);
+    });
+  }
+
+  mount(dev: string, init: InitReplySpec = DEFAULT_INIT_REPLY, opts: { deferInit?: boolean } = {}): SimResult {
+    return this.k.run((t) => {
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      return fuseMount(this.s, d, init, opts.deferInit === true, t);
+    });
+  }
+
+  replyInit(init: InitReplySpec = DEFAULT_INIT_REPLY): SimResult {
+    return this.k.run((t) => fuseReplyInit(this.s, init, t));
+  }
+
+  devClone(dev: string, as: string): SimResult {
+    return this.k.run((t) => {
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      return fuseDevIoctlClone(this.s, d, as, t);
+    });
+  }
+
+  devRead(dev: string): SimResult {
+    return this.k.run((t) => {
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      return fuseDevRead(this.s, d, t);
+    });
+  }
+
+  devIoctl(dev: string, cmd: number, opts: { nullArg?: boolean; compat32?: boolean } = {}): SimResult {
+    return this.k.run((t) => {
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      return fuseDevIoctl(this.s, d, cmd, opts.nullArg === true, this.defaultCred(undefined), t, opts.compat32 === true);
+    });
+  }
+
+  devClose(dev: string): SimResult {
+    return this.k.run((t) => {
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      return fuseDevRelease(this.s, d, t);
+    });
+  }
+
+  /** The daemon opens a world file, or `devfuse:<dev>` names that /dev/fuse fd (BOPEN-9). */
+  open(file: string, mode: DaemonOpenMode, as: string): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      if (file.startsWith('devfuse:')) {
+        const d = this.dev(file.slice('devfuse:'.length));
+        if (d === undefined || d.fd === null) return setupFault(`no /dev/fuse fd for "${file}"`);
+        s.daemonFds.set(as, d.fd);
+        return ok();
+      }
+      const entry = s.backing.files.get(file);
+      if (entry === undefined) return setupFault(`no world file named "${file}"`);
+      let inode = entry.inode;
+      if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
+      const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
+      const writes = access === 'w' || access === 'rw';
+      if (access !== 'path') {
+        if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
+        if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
+        if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
+        if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
+      }
+      if (entry.spec.on === 'self') {
+        if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
+        const e = s.send(t, 'OPEN');
+        if (e !== null) return err(e);
+        s.selfFileUsers++;
+      }
+      const f = s.vfs.openFile(inode, access, new Set(), 'user');
+      const fd = s.daemonTask.install({ kind: 'world', file: f });
+      if (fd === 'EMFILE') {
+        s.vfs.fput(f);
+        return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
+      }
+      s.daemonFds.set(as, fd);
+      return ok();
+    });
+  }
+
+  /** close(2) of a daemon fd: no event while BACKING_OPEN still holds the file (LIFE-9). */
+  close(fdName: string): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      const fd = s.daemonFds.get(fdName);
+      if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
+      s.daemonFds.delete(fdName);
+      const tf = s.daemonTask.fds.get(fd);
+      if (tf === undefined) return err('EBADF');
+      if (tf.kind === 'dev') {
+        const d = s.devFiles.get(tf.devName);
+        return d === undefined ? err('EBADF') : fuseDevRelease(s, d, t);
+      }
+      s.daemonTask.fds.delete(fd);
+      if (tf.file.count > 1) t.pass('LIFE-9');
+      const onSelf = tf.file.inode.mount.sb.kind === 'fuseUnderTest' && s.conn !== null;
+      if (onSelf) {
+        s.send(t, 'FLUSH');
+        s.sendAsync(t, 'RELEASE');
+        s.selfFileUsers--;
+      }
+      s.vfs.fput(tf.file);
+      if (onSelf) fuseSuperPutIfIdle(s, t);
+      return ok();
+    });
+  }
+
+  backingOpen(a: BackingOpenArgs): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      const d = this.dev(a.dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${a.dev}"`);
+      let fdNum: number;
+      if (typeof a.fd === 'number') fdNum = a.fd;
+      else {
+        const n = s.daemonFds.get(a.fd);
+        if (n === undefined) return setupFault(`no daemon fd named "${a.fd}"`);
+        fdNum = n;
+      }
+      const map = { file: fdToFile(s, fdNum), flags: (a.flags ?? 0) >>> 0, padding: a.padding ?? 0 };
+      if (a.compat32 === true) t.pass('DEV-2');
+      const o = fuseDevIoctlBackingOpen(s, d, map, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: a.interruptAfterMs !== undefined }, t);
+      if (o.errno === null && typeof o.value === 'number' && a.as !== undefined) s.regs.set(a.as, o.value);
+      return o;
+    });
+  }
+
+  backingClose(a: BackingCloseArgs): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      const d = this.dev(a.dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${a.dev}"`);
+      let id: number;
+      if (typeof a.id === 'number') id = a.id | 0;
+      else {
+        const n = s.regs.get(a.id);
+        if (n === undefined) return setupFault(`no registration named "${a.id}"`);
+        id = n;
+      }
+      if (a.compat32 === true) t.pass('DEV-2');
+      return fuseDevIoctlBackingClose(s, d, id, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: false }, t);
+    });
+  }
+
+  setOpenReply(node: string, reply: OpenReplySpec): SimResult {
+    return this.k.run(() => {
+      if (node === '') {
+        this.s.daemon.rootOpen = reply;
+        return ok();
+      }
+      const n = this.s.daemon.nodes.get(node);
+      if (n === undefined) return setupFault(`no node named "${node}"`);
+      n.open = reply;
+      return ok();
+    });
+  }
+
+  setDaemonSize(node: string, size: number): SimResult {
+    return this.k.run(() => {
+      const n = this.s.daemon.nodes.get(node);
+      if (n === undefined) return setupFault(`no node named "${node}"`);
+      n.size = size;
+      return ok();
+    });
+  }
+
+  abort(): SimResult {
+    return this.k.run((t) => fusectlAbort(this.s, t));
+  }
+
+  umount(opts: { lazy?: boolean } = {}): SimResult {
+    return this.k.run((t) => fuseUmount(this.s, opts.lazy === true, t));
+  }
+}
