@@ -2,6 +2,7 @@
 // explain, doctor) get an entry in COMMANDS and a module of their own beside run.ts.
 import { processIo, type CliIo } from './io.ts';
 import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
+import { fuzzCommand, FUZZ_USAGE, type FuzzDeps } from './fuzz.ts';
 
 interface Command {
   summary: string;
@@ -11,6 +12,7 @@ interface Command {
 
 export interface CliDeps {
   run?: RunDeps;
+  fuzz?: FuzzDeps;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -19,10 +21,15 @@ const COMMANDS: Record<string, Command> = {
     usage: RUN_USAGE,
     run: (argv, io, deps) => runCommand(argv, io, deps.run),
   },
+  fuzz: {
+    summary: 'generate cases with fast-check, check the sim (and the kernel), shrink failures to case files',
+    usage: FUZZ_USAGE,
+    run: (argv, io, deps) => fuzzCommand(argv, io, deps.fuzz),
+  },
 };
 
 /** Commands planned but not built yet; named in the usage so users know where they will be. */
-const PLANNED = ['fuzz', 'explain', 'doctor'];
+const PLANNED = ['explain', 'doctor'];
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
