@@ -52,7 +52,7 @@ export function fuseDevIoctlBackingOpen(k: KernelState, dev: DevFile, map: Backi
   const fc = fuseGetDev(k, dev, a.interruptible, t);
   if (!isConn(fc)) {
     if (fc.errno === 'EPERM') {
-      t.pass(dev.syncInitMarker ? 'DEV-13' : 'DEV-4');
+      t.pass(failedMount.has(dev) ? 'DEV-13' : 'DEV-4');
       return err(t.fail('EPERM', 'BOPEN-1', 'this /dev/fuse fd has no connection yet: mount with it, or clone it from a mounted fd'));
     }
     return fc;
@@ -75,7 +75,7 @@ export function fuseDevIoctlBackingClose(k: KernelState, dev: DevFile, id: numbe
   const fc = fuseGetDev(k, dev, a.interruptible, t);
   if (!isConn(fc)) {
     if (fc.errno === 'EPERM') {
-      t.pass(dev.syncInitMarker ? 'DEV-13' : 'DEV-4');
+      t.pass(failedMount.has(dev) ? 'DEV-13' : 'DEV-4');
       return err(t.fail('EPERM', 'BCLOSE-1'));
     }
     return fc;
@@ -105,7 +105,7 @@ function noteDevState(fc: FuseConn, dev: DevFile, t: Trace): void {
 }
 
 const isClone = new WeakSet<DevFile>();
-/** SYNC_INIT fds whose mount failed: the marker stayed (DEV-13). */
+/** SYNC_INIT fds whose mount failed (DEV-13). */
 export const failedMount = new WeakSet<DevFile>();
 
 /**

@@ -31,8 +31,12 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
     processInitReply(k.profile, fc, init, t);
     if (fc.connError) {
       // The mount fails; the fd keeps its SYNC_INIT marker (DEV-13).
+      // DEV-13: the spec infers (from the v1 patch) that the marker stays and a later backing
+      // ioctl sleeps; the observed 6.18 kernel answers such an ioctl with EPERM at once, so the
+      // model drops the marker with the failed mount.
       t.pass('DEV-13');
       failedMount.add(dev);
+      dev.syncInitMarker = false;
       dev.conn = null;
       fc.devCount = 0;
       fc.sbAlive = false;
