@@ -77,7 +77,7 @@ export interface GenOptions {
 }
 
 const INIT_CHOICES: fc.Arbitrary<InitReplySpec | undefined> = fc.oneof(
-  { weight: 12, arbitrary: fc.constant(undefined) },
+  { weight: 24, arbitrary: fc.constant(undefined) },
   { weight: 3, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 }) },
   { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH', 'DIRECT_IO_ALLOW_MMAP'], maxStackDepth: 1 }) },
   { weight: 1, arbitrary: fc.constant<InitReplySpec>({ flags: ['INIT_EXT', 'PASSTHROUGH', 'WRITEBACK_CACHE'], maxStackDepth: 1 }) },
@@ -95,6 +95,8 @@ const INIT_CHOICES: fc.Arbitrary<InitReplySpec | undefined> = fc.oneof(
 const pick = fc.nat({ max: 5 });
 const file = fc.nat({ max: FILE_PALETTE.length });
 const node = fc.nat({ max: NODES.length - 1 });
+/** The macro mostly registers `b` (a plain disk file), so passthrough opens are frequent. */
+const ptFile = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: file });
 const cred: fc.Arbitrary<Cred> = fc.oneof({ weight: 12, arbitrary: fc.constant<Cred>('root') }, { weight: 1, arbitrary: fc.constant<Cred>('noCapSysAdmin') }, { weight: 1, arbitrary: fc.constant<Cred>('userns') });
 const daemonMode: fc.Arbitrary<DaemonOpenMode> = fc.oneof(
   { weight: 6, arbitrary: fc.constant<DaemonOpenMode>('rdonly') },
@@ -151,7 +153,7 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
         error: fc.oneof({ weight: 14, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom<Errno>('ENOENT', 'EACCES') }),
       }),
     ),
-    w(4, fc.record({ k: fc.constant('ptSetup' as const), file, mode: daemonMode, node, access, extra: ptExtra })),
+    w(7, fc.record({ k: fc.constant('ptSetup' as const), file: ptFile, mode: daemonMode, node, access, extra: ptExtra })),
     w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra })),
     w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192), offset })),
     w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset })),
