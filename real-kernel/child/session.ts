@@ -15,7 +15,13 @@ import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, MAP_PRIVATE, MAP_SHARED, M
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
-import { Inotify, settle } from './observers.ts';
+import { Inotify, settle, sleepMs } from './observers.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ERRNO } from '../../spec/errno.ts';
+import { CLONE_NEWNS } from '../ffi/consts.ts';
+
+const USERNS_MOUNT = fileURLToPath(new URL('./userns-mount.sh', import.meta.url));
 import { usernsIoctl } from './userns.ts';
 
 const OPEN_FLAG: Record<OpenFlagName, number> = {
@@ -65,6 +71,7 @@ export class CaseSession {
   private conn: number | null = null;
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
+  private readonly helpers: ChildProcess[] = [];
 
   constructor(
     private readonly kase: Case,
@@ -384,7 +391,9 @@ export class CaseSession {
     const d = this.devs.get(devName)!;
     d.served = true;
     this.mountDev = devName;
-    const r = sys.mount('fusepass', this.world.mnt, 'fuse.fusepass', 0, `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
+    const r = this.kase.world.daemonInUserns
+      ? this.mountInUserns(devName)
+      : sys.mount('fusepass', this.world.mnt, 'fuse.fusepass', 0, `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
     if (r < 0) {
       // The daemon may have seen INIT (SYNC_INIT answered with an error): keep its log.
       this.daemon.send({ t: 'fd', devFd: -1 }, true);
@@ -400,6 +409,39 @@ export class CaseSession {
     const word = BigInt(req.flags) | (BigInt(req.flags2) << 32n);
     const offers = (['INIT_EXT', 'PASSTHROUGH'] as const).filter((n) => word & (1n << BigInt(INIT_FLAG_BITS[n])));
     return { errno: null, value: `${req.major}.${req.minor} offers:${offers.join(',')}` };
+  }
+
+  /**
+   * World.daemonInUserns: a helper in a new user+mount namespace mounts with our /dev/fuse fd;
+   * then this thread joins that mount namespace (we are root in the initial user namespace, so
+   * setns is allowed), where the client steps see the mount. 0 or −errno.
+   */
+  private mountInUserns(devName: string): number {
+    const status = `${this.world.work}/.userns-mount-status`;
+    const helper = spawn('unshare', ['-U', '--map-root-user', '--mount', '--propagation', 'private', 'sh', USERNS_MOUNT, this.world.mnt, status], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    this.helpers.push(helper);
+    const end = Date.now() + 3000;
+    while (!fs.existsSync(status) && Date.now() < end) sleepMs(2);
+    if (!fs.existsSync(status)) return -ERRNO.ETIMEDOUT;
+    const code = Number(fs.readFileSync(status, 'utf8').trim());
+    if (code !== 0) return -ERRNO.EPERM;
+    // The daemon's /dev/fuse fd is the helper's (opened in its user namespace): take it over.
+    const taken = sys.takeFd(helper.pid ?? -1, 3);
+    if (taken < 0) return taken;
+    const d = this.devs.get(devName)!;
+    this.daemon.send({ t: 'fd', devFd: taken }, true);
+    sys.close(d.fd);
+    d.fd = taken;
+    fs.writeFileSync(`${status}.taken`, '');
+    const helperFd = `/proc/${helper.pid ?? -1}/fd/3`;
+    for (const stop = Date.now() + 2000; fs.existsSync(helperFd) && Date.now() < stop; ) sleepMs(2);
+    const ns = sys.open(`/proc/${helper.pid}/ns/mnt`, O.RDONLY | O.CLOEXEC);
+    if (ns < 0) return ns;
+    const r = sys.setns(ns, CLONE_NEWNS);
+    sys.close(ns);
+    return r;
   }
 
   private devClose(name: string): Outcome {
@@ -516,6 +558,7 @@ export class CaseSession {
       sys.close(c.devFd);
     }
     for (const fd of this.world.held) sys.close(fd);
+    for (const h of this.helpers) h.kill('SIGKILL');
     this.inotify.close();
   }
 }

@@ -169,6 +169,14 @@ export const sys = {
   copyFileRange: (fdIn: number, fdOut: number, len: number): number => ret(load().copy_file_range(fdIn, null, fdOut, null, len, 0)),
   gettid: (): number => load().syscall0(186),
   tgkill: (tgid: number, tid: number, sig: number): number => ret(load().syscall3(234, tgid, tid, sig)),
+  /** A copy, in our fd table, of fd `fd` of process `pid` (pidfd_open + pidfd_getfd), or −errno. */
+  takeFd: (pid: number, fd: number): number => {
+    const pidfd = ret(load().syscall3(434, pid, 0, 0));
+    if (pidfd < 0) return pidfd;
+    const r = ret(load().syscall3(438, pidfd, fd, 0));
+    load().close(pidfd);
+    return r;
+  },
   /** poll(2) on fds for POLLIN; returns the revents per fd, or −errno. */
   pollIn: (fds: readonly number[], timeoutMs: number): number[] | number => {
     const arr = new Uint8Array(8 * fds.length);
