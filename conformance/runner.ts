@@ -86,9 +86,12 @@ export async function playCase(kase: Case, rt: RunTarget, opts: Pick<RunOptions,
   }
 
   let session;
+  const starting = Promise.resolve().then(() => target.start(kase)); // a synchronous throw too
   try {
-    session = await within(target.start(kase), limit, 'start');
+    session = await within(starting, limit, 'start');
   } catch (e) {
+    // A start that settles after the watchdog gave up still gets its teardown.
+    if (e instanceof WatchdogExpired) starting.then((late) => late.finish()).catch(() => undefined);
     const obs = e instanceof WatchdogExpired ? faulted('timeout', e.message) : faulted('setup', errorMessage(e));
     return { ...base, status: 'failed', steps: [{ index: -1, op: 'start', observation: obs, failures: [`setup failed: ${errorMessage(e)}`] }] };
   }
@@ -98,7 +101,8 @@ export async function playCase(kase: Case, rt: RunTarget, opts: Pick<RunOptions,
     for (const [index, step] of kase.steps.entries()) {
       let obs: Observation;
       try {
-        obs = await within(session.apply(step, index), limit, `step ${index}`);
+        const s = session;
+        obs = await within(Promise.resolve().then(() => s.apply(step, index)), limit, `step ${index}`);
       } catch (e) {
         obs = thrown(e, 'the target threw');
       }
@@ -108,7 +112,8 @@ export async function playCase(kase: Case, rt: RunTarget, opts: Pick<RunOptions,
   } finally {
     let obs: Observation;
     try {
-      obs = await within(session.finish(), limit, 'finish');
+      const s = session;
+      obs = await within(Promise.resolve().then(() => s.finish()), limit, 'finish');
     } catch (e) {
       obs = thrown(e, 'finish threw');
     }
