@@ -2,6 +2,7 @@
 // explain, doctor) get an entry in COMMANDS and a module of their own beside run.ts.
 import { processIo, type CliIo } from './io.ts';
 import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
+import { explainCommand, EXPLAIN_USAGE } from './explain.ts';
 import { fuzzCommand, FUZZ_USAGE, type FuzzDeps } from './fuzz.ts';
 
 interface Command {
@@ -26,10 +27,15 @@ const COMMANDS: Record<string, Command> = {
     usage: FUZZ_USAGE,
     run: (argv, io, deps) => fuzzCommand(argv, io, deps.fuzz),
   },
+  explain: {
+    summary: 'why the kernel answers what it answers: check ids, hidden cause, kernel functions, what to change (from the sim)',
+    usage: EXPLAIN_USAGE,
+    run: (argv, io) => explainCommand(argv, io),
+  },
 };
 
 /** Commands planned but not built yet; named in the usage so users know where they will be. */
-const PLANNED = ['explain', 'doctor'];
+const PLANNED = ['doctor'];
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
