@@ -71,7 +71,12 @@ export class ClientApi {
   }
 
   spliceWrite(fd: string, data: string, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t, true));
+    return this.withFile(fd, (f, t) => {
+      // do_splice: after the FMODE_WRITE check (EBADF, left to fuseWrite), a file opened with
+      // O_APPEND cannot be spliced into (found by fusepass fuzz; the 6.18 kernel says EINVAL).
+      if (f.mode !== 'r' && f.flags.has('O_APPEND')) return err(t.vfs('EINVAL', 'do_splice', 'splice cannot write into a file opened with O_APPEND; use write(2)'));
+      return F.fuseWrite(this.s, f, textBytes(data), offset, t, true);
+    });
   }
 
   mmap(fd: string, opts: { shared: boolean; length?: number; write?: boolean }, as: string): SimResult {

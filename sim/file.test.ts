@@ -258,3 +258,18 @@ describe('operations that still go to the daemon on a PT file', () => {
     expect(r.explain.checks).toContain('IO-23');
   });
 });
+
+describe('VFS rules around the FUSE calls (observed on 6.18 by the kernel target)', () => {
+  it('IO-21: copy_file_range between overlapping ranges of one file is EINVAL before any request', () => {
+    const k = registered();
+    ptOpen(k);
+    ptOpen(k, { flags: ['O_RDWR'], as: 'g' });
+    expect(k.client.copyRange('f', 'g', 10)).toMatchObject({ errno: 'EINVAL', requests: [] });
+  });
+
+  it('IO-9: splice into an O_APPEND file is EINVAL', () => {
+    const k = registered();
+    ptOpen(k, { flags: ['O_WRONLY', 'O_APPEND'] });
+    expect(k.client.spliceWrite('f', 'S')).toMatchObject({ errno: 'EINVAL', requests: [] });
+  });
+});

@@ -142,7 +142,9 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     fi.pages.clear();
     fi.dirty.clear();
   }
-  if (flags.has('O_TRUNC') && mode !== 'r' && !created) {
+  // do_open truncates on O_TRUNC whatever the access mode (O_RDONLY|O_TRUNC too; found by
+  // fusepass fuzz against the 6.18 kernel).
+  if (flags.has('O_TRUNC') && !created) {
     const fc = k.conn!;
     // handle_truncate -> do_truncate: dentry_needs_remove_privs (GETXATTR) in both cases.
     t.fn('handle_truncate');
@@ -262,6 +264,11 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   t.fn('fuse_copy_file_range');
   t.pass('IO-21');
   if (from.mode === 'w' || to.mode === 'r') return err(t.vfs('EBADF', 'vfs_copy_file_range', 'copy_file_range needs a readable source and a writable destination'));
+  if (to.flags.has('O_APPEND')) return err(t.vfs('EBADF', 'generic_copy_file_checks', 'copy_file_range cannot write to an O_APPEND file'));
+  const fi = from.ff.inode;
+  if (fi === to.ff.inode && to.pos < from.pos + len && from.pos < to.pos + len) {
+    return err(t.vfs('EINVAL', 'generic_copy_file_checks', 'source and destination ranges overlap in the same file'));
+  }
   const fc = k.conn!;
   if (!fc.noCopyFileRange) {
     // __fuse_copy_file_range: file_modified(file_out) first (GETXATTR, as IO-5).

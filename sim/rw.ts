@@ -79,6 +79,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
   if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_write', 'write(2) of a directory'));
   if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
   const append = file.flags.has('O_APPEND');
+  if (splice && append) return err(t.vfs('EINVAL', 'do_splice', 'splice(2) cannot write to an O_APPEND file'));
   let pos = offset ?? file.pos;
   let written = 0;
   if (isDio(ff)) {
