@@ -134,7 +134,10 @@ function libraryCasesWith(op: string, errno: Errno, profile: ProfileName): strin
   const stepOp: Record<string, string> = { 'backing-open': 'backingOpen', 'backing-close': 'backingClose' };
   const want = stepOp[op] ?? op;
   const out: string[] = [];
-  for (const { case: c } of loadCases([]).cases) {
+  // The problems daemon authors hit first: they are named after the symptom.
+  const all = loadCases([]).cases.map((l) => l.case);
+  const ordered = [...all.filter((c) => c.id.startsWith('problem-')), ...all.filter((c) => !c.id.startsWith('problem-'))];
+  for (const c of ordered) {
     if (c.profiles && !c.profiles.includes(profile)) continue;
     const played = playOnSim(c, profile);
     const hit = played.steps.find((p) => p.step.op === want && p.result.errno === errno);
