@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Case } from '../spec/case.ts';
 import { kernelGate, play } from './test-support.ts';
 
-const gate = await kernelGate({ deadlineMs: 1500 });
+// Generous: CI runs test files in parallel on 2 cores, and only the hanging step may time out.
+const gate = await kernelGate({ deadlineMs: 4000 });
 const RUNNER = fileURLToPath(new URL('./test-fixtures/leak-runner.ts', import.meta.url));
 
 if (gate.reason && gate.required) {
