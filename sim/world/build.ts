@@ -76,9 +76,10 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     if (type === 'chardev') {
       inode = vfs.newInode('chardev', name, devtmpfs);
     } else if (type === 'symlink') {
-      // A symlink to a regular file: inotify on the name follows it, so both report as `name`.
+      // A symlink to a regular file `<name>.target`. The watch is on the link itself
+      // (IN_DONT_FOLLOW, as the kernel target sets it), so opens of the target report nothing.
       inode = vfs.newInode('symlink', name, mount);
-      inode.target = vfs.newInode('file', name, mount, bytes);
+      inode.target = vfs.newInode('file', '', mount, bytes);
     } else {
       inode = vfs.newInode(type, name, mount, type === 'file' ? bytes : undefined);
     }
