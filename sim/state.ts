@@ -130,13 +130,15 @@ export class KernelState {
   send(t: Trace, op: FuseOpcodeName): Errno | null {
     const c = this.conn;
     if (c === null || c.freed) return 'ENOTCONN';
-    if (c.connError) {
-      t.pass('INIT-3');
-      return 'ECONNREFUSED';
-    }
+    // fuse_get_req tests fc->connected before fc->conn_error: an aborted connection answers
+    // ENOTCONN even after a failed INIT (found by fusepass fuzz on 6.18).
     if (!c.connected) {
       t.pass('LIFE-20');
       return 'ENOTCONN';
+    }
+    if (c.connError) {
+      t.pass('INIT-3');
+      return 'ECONNREFUSED';
     }
     this.daemon.receive(op);
     return null;
