@@ -12,6 +12,7 @@ import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 import type { Kernel, SimResult } from './kernel.ts';
+import { mountpointUncovered, plainFile, plainOpen, plainStatNode, plainSyscall, type PlainOp } from './mountpoint.ts';
 
 /** The client-side kernel functions, by their model names. */
 const F = { ...dirOps, ...fileOps, ...rwOps, ...mmapOps, ...ioctlOps };
@@ -24,8 +25,17 @@ export class ClientApi {
     return this.k.state;
   }
 
-  private withFile(fd: string, fn: (f: FuseOpenFile, t: Trace) => Outcome): SimResult {
+  /**
+   * Run `fn` on a client fd of the FUSE mount; an fd of a plain file of the uncovered
+   * mountpoint directory runs `plain` instead (no FUSE involved).
+   */
+  private withFile(fd: string, fn: (f: FuseOpenFile, t: Trace) => Outcome, plain?: PlainOp): SimResult {
     return this.k.run((t) => {
+      const p = plainFile(this.s, fd);
+      if (p !== undefined) {
+        if (plain === undefined) return { errno: null, fault: { kind: 'unsupported', message: 'the sim does not model this syscall on a file outside the FUSE mount' } };
+        return plainSyscall(this.s, p, plain, t);
+      }
       const f = this.s.clientFiles.get(fd);
       if (f === undefined) return setupFault(`no client fd named "${fd}"`);
       return fn(f, t);
@@ -35,6 +45,7 @@ export class ClientApi {
   /** open(2); O_CREAT on a name the daemon lacks sends CREATE (OPEN-17). */
   open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean } = {}): SimResult {
     return this.k.run((t) => {
+      if (mountpointUncovered(this.s)) return plainOpen(this.s, node, flags, as, t);
       const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
       if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
       return o.errno === null && o.fault === undefined ? ok() : o;
@@ -44,7 +55,10 @@ export class ClientApi {
   opendir(node: string | undefined, as: string): SimResult {
     return this.k.run((t) => {
       const s = this.s;
-      if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
+      if (mountpointUncovered(s)) {
+        if (node === undefined || node === '') return { errno: null, fault: { kind: 'unsupported', message: 'the sim does not model the plain mountpoint directory itself' } };
+        return plainStatNode(s, node, t).errno === null ? err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a plain file')) : err(t.vfs('ENOENT', 'path_openat', 'nothing is mounted: the mountpoint directory has no such name'));
+      }
       const fi = node === undefined || node === '' ? F.rootInode(s) : F.fuseLookup(s, node, t);
       if (typeof fi === 'string') return err(fi);
       if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
@@ -59,11 +73,11 @@ export class ClientApi {
   }
 
   read(fd: string, length: number, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseRead(this.s, f, length, offset, t));
+    return this.withFile(fd, (f, t) => F.fuseRead(this.s, f, length, offset, t), offset === undefined ? { op: 'read', length } : { op: 'read', length, offset });
   }
 
   write(fd: string, data: string, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t));
+    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t), offset === undefined ? { op: 'write', data: textBytes(data) } : { op: 'write', data: textBytes(data), offset });
   }
 
   spliceRead(fd: string, length: number, offset?: number): SimResult {
@@ -112,33 +126,33 @@ export class ClientApi {
 
   /** fstat of an fd, or stat of a node; value = size. */
   stat(ref: { fd?: string; node?: string; dontSync?: boolean }): SimResult {
-    if (ref.fd !== undefined) return this.withFile(ref.fd, (f, t) => F.fuseGetattr(this.s, f.ff.inode, ref.dontSync === true, t));
-    return this.k.run((t) => F.statNode(this.s, ref.node ?? '', ref.dontSync === true, t));
+    if (ref.fd !== undefined) return this.withFile(ref.fd, (f, t) => F.fuseGetattr(this.s, f.ff.inode, ref.dontSync === true, t), { op: 'stat' });
+    return this.k.run((t) => (mountpointUncovered(this.s) ? plainStatNode(this.s, ref.node ?? '', t) : F.statNode(this.s, ref.node ?? '', ref.dontSync === true, t)));
   }
 
   lseek(fd: string, whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE', offset: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseLseek(this.s, f, whence, offset, t));
+    return this.withFile(fd, (f, t) => F.fuseLseek(this.s, f, whence, offset, t), { op: 'lseek', whence, offset });
   }
 
   ftruncate(fd: string, size: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFtruncate(this.s, f, size, t));
+    return this.withFile(fd, (f, t) => F.fuseFtruncate(this.s, f, size, t), { op: 'ftruncate', size });
   }
 
   fsync(fd: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFsync(this.s, f, t));
+    return this.withFile(fd, (f, t) => F.fuseFsync(this.s, f, t), { op: 'fsync' });
   }
 
   fallocate(fd: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFallocate(this.s, f, t));
+    return this.withFile(fd, (f, t) => F.fuseFallocate(this.s, f, t), { op: 'fallocate' });
   }
 
   ioctl(fd: string, cmd: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFileIoctl(this.s, f, cmd, t));
+    return this.withFile(fd, (f, t) => F.fuseFileIoctl(this.s, f, cmd, t), { op: 'ioctl' });
   }
 
   /** fgetxattr(2) (IO-23). */
   getxattr(fd: string, _name: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, t));
+    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, t), { op: 'getxattr' });
   }
 
   copyRange(from: string, to: string, length: number): SimResult {
@@ -152,6 +166,8 @@ export class ClientApi {
 
   close(fd: string): SimResult {
     return this.k.run((t) => {
+      const p = plainFile(this.s, fd);
+      if (p !== undefined) return plainSyscall(this.s, p, { op: 'close', fdName: fd }, t);
       const f = this.s.clientFiles.get(fd);
       if (f === undefined) return setupFault(`no client fd named "${fd}"`);
       this.s.clientFiles.delete(fd);

@@ -16,6 +16,7 @@ import { KernelState, type KernelOptions, type SimMutation } from './state.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
 import type { WFile } from './world/vfs.ts';
 import { DaemonApi } from './daemon-api.ts';
+import { plainFileNames } from './mountpoint.ts';
 import { ClientApi } from './client-api.ts';
 
 /** What every call returns: an Observation (spec/observation.ts) whose explain is always set. */
@@ -238,7 +239,7 @@ export class Kernel {
     };
     // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
     for (const name of [...s.maps.keys()]) collect(this.client.munmap(name));
-    for (const name of [...s.clientFiles.keys()]) collect(this.client.close(name));
+    for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(this.client.close(name));
     if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
     for (const [name, fd] of [...s.daemonFds]) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') collect(this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
