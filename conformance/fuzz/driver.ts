@@ -186,10 +186,13 @@ async function oneCheck(cfg: FuzzConfig, seed: number, numRuns: number, tally: T
   tally.shrinking = null;
   let details: fc.RunDetails<[FuzzProgram]>;
   let recheck: (p: FuzzProgram) => Promise<Checked>;
+  /** The last failing check fast-check saw: its counterexample's, kept in case a replay differs. */
+  let lastFail: Checked | null = null;
   if (targets === null) {
     const prop = fc.property(arb, (p) => {
       const c = checkSim(p);
       tally.count(c);
+      if (!c.ok) lastFail = c;
       return c.ok;
     });
     details = fc.check(prop, params);
@@ -199,6 +202,7 @@ async function oneCheck(cfg: FuzzConfig, seed: number, numRuns: number, tally: T
     const prop = fc.asyncProperty(arb, async (p) => {
       const c = await checkBoth(p, targets.sim, targets.ref, known, cfg.watchdogMs);
       tally.count(c);
+      if (!c.ok) lastFail = c;
       return c.ok;
     });
     details = await fc.check(prop, params);
@@ -216,8 +220,10 @@ async function oneCheck(cfg: FuzzConfig, seed: number, numRuns: number, tally: T
   }
   const first = await recheck(program);
   if (first.ok) {
-    const detail = { step: null, messages: ['the failure did not reproduce when the minimal case was played again (flaky target?)'] };
-    return { seed: details.seed, path: details.counterexamplePath ?? '', program, kase: first.m.kase, detail, shrinks };
+    // A flaky target: report what fast-check saw, and say that a replay passed.
+    const seen = lastFail as Checked | null;
+    const detail: FailureDetail = seen?.detail ? { ...seen.detail, messages: [...seen.detail.messages, 'note: the minimal case passed when played again (a flaky target?)'] } : { step: null, messages: ['the failure did not reproduce when the minimal case was played again (a flaky target?)'] };
+    return { seed: details.seed, path: details.counterexamplePath ?? '', program, kase: seen?.m.kase ?? first.m.kase, detail, shrinks };
   }
   // fast-check shrinks each intent and the list, but cannot split a macro or drop a step whose
   // removal changes what later positions resolve to; finish with a greedy pass of our own.

@@ -74,6 +74,8 @@ export interface GenOptions {
   simOnly?: boolean;
   /** Most intents per case (default 24). */
   maxIntents?: number;
+  /** Generate only these kinds of intents (a focused fuzz run); default all. */
+  only?: readonly IntentKind[];
 }
 
 const INIT_CHOICES: fc.Arbitrary<InitReplySpec | undefined> = fc.oneof(
@@ -127,10 +129,10 @@ const ptExtra: fc.Arbitrary<FopenFlagName[]> = fc.oneof(
 const offset = fc.option(fc.constantFrom(0, 2, 4096, 5000), { nil: null, freq: 2 });
 
 function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
-  const w = (weight: number, arbitrary: fc.Arbitrary<Intent>) => ({ weight, arbitrary });
+  const w = (weight: number, arbitrary: fc.Arbitrary<Intent>, ...kinds: IntentKind[]) => ({ weight, arbitrary, kinds });
   const choices = [
-    w(5, fc.record({ k: fc.constant('daemonOpen' as const), file, mode: daemonMode })),
-    w(2, fc.record({ k: fc.constant('daemonClose' as const), pick })),
+    w(5, fc.record({ k: fc.constant('daemonOpen' as const), file, mode: daemonMode }), 'daemonOpen'),
+    w(2, fc.record({ k: fc.constant('daemonClose' as const), pick }), 'daemonClose'),
     w(
       5,
       fc.record({
@@ -140,8 +142,9 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
         cred,
         bad: fc.oneof({ weight: 14, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('flags' as const, 'padding' as const, 'rawFd' as const, 'devFuse' as const) }),
       }),
+      'backingOpen',
     ),
-    w(4, fc.record({ k: fc.constant('backingClose' as const), dev: fc.nat({ max: 1 }), id: idRef, cred })),
+    w(4, fc.record({ k: fc.constant('backingClose' as const), dev: fc.nat({ max: 1 }), id: idRef, cred }), 'backingClose'),
     w(
       4,
       fc.record({
@@ -152,28 +155,32 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
         backing: fc.option(idRef, { nil: null, freq: 8 }),
         error: fc.oneof({ weight: 14, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom<Errno>('ENOENT', 'EACCES') }),
       }),
+      'setOpenReply',
     ),
-    w(7, fc.record({ k: fc.constant('ptSetup' as const), file: ptFile, mode: daemonMode, node, access, extra: ptExtra })),
-    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra })),
-    w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192), offset })),
-    w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset })),
-    w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean() })),
-    w(1, fc.record({ k: fc.constant('munmap' as const), pick })),
-    w(2, fc.record({ k: fc.constant('stat' as const), pick, node: fc.option(node, { nil: null, freq: 3 }) })),
-    w(1, fc.record({ k: fc.constant('ftruncate' as const), pick, size: fc.constantFrom(0, 10, 4096, 10000) })),
-    w(1, fc.record({ k: fc.constant('fsync' as const), pick, dataOnly: fc.boolean() })),
-    w(4, fc.record({ k: fc.constant('close' as const), pick })),
-    w(1, fc.record({ k: fc.constant('inspect' as const), file })),
-    w(1, fc.constant<Intent>({ k: 'abort' })),
-    w(1, fc.record({ k: fc.constant('umount' as const), lazy: fc.boolean() })),
-    w(1, fc.record({ k: fc.constant('devClose' as const), pick })),
-    w(1, fc.constant<Intent>({ k: 'devClone' })),
+    w(7, fc.record({ k: fc.constant('ptSetup' as const), file: ptFile, mode: daemonMode, node, access, extra: ptExtra }), 'ptSetup'),
+    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra }), 'open'),
+    w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192), offset }), 'read', 'spliceRead'),
+    w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset }), 'write', 'spliceWrite'),
+    w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean() }), 'mmap'),
+    w(1, fc.record({ k: fc.constant('munmap' as const), pick }), 'munmap'),
+    w(2, fc.record({ k: fc.constant('stat' as const), pick, node: fc.option(node, { nil: null, freq: 3 }) }), 'stat'),
+    w(1, fc.record({ k: fc.constant('ftruncate' as const), pick, size: fc.constantFrom(0, 10, 4096, 10000) }), 'ftruncate'),
+    w(1, fc.record({ k: fc.constant('fsync' as const), pick, dataOnly: fc.boolean() }), 'fsync'),
+    w(4, fc.record({ k: fc.constant('close' as const), pick }), 'close'),
+    w(1, fc.record({ k: fc.constant('inspect' as const), file }), 'inspect'),
+    w(1, fc.constant<Intent>({ k: 'abort' }), 'abort'),
+    w(1, fc.record({ k: fc.constant('umount' as const), lazy: fc.boolean() }), 'umount'),
+    w(1, fc.record({ k: fc.constant('devClose' as const), pick }), 'devClose'),
+    w(1, fc.constant<Intent>({ k: 'devClone' }), 'devClone'),
   ];
   if (opts.simOnly === true) {
-    choices.push(w(1, fc.record({ k: fc.constant('simFailAlloc' as const), what: fc.constantFrom('fuseBacking' as const, 'idr' as const) })));
-    choices.push(w(1, fc.record({ k: fc.constant('simIdCursor' as const), next: fc.constantFrom(1, 5, 0x7ffffffe, 0x7fffffff) })));
+    choices.push(w(1, fc.record({ k: fc.constant('simFailAlloc' as const), what: fc.constantFrom('fuseBacking' as const, 'idr' as const) }), 'simFailAlloc'));
+    choices.push(w(1, fc.record({ k: fc.constant('simIdCursor' as const), next: fc.constantFrom(1, 5, 0x7ffffffe, 0x7fffffff) }), 'simIdCursor'));
   }
-  return fc.oneof(...choices);
+  const only = opts.only;
+  const picked = only === undefined ? choices : choices.filter((c) => c.kinds.some((k) => only.includes(k)));
+  if (picked.length === 0) throw new Error(`no intent kind left to generate (only: ${only?.join(', ') ?? ''})`);
+  return fc.oneof(...picked.map(({ weight, arbitrary }) => ({ weight, arbitrary })));
 }
 
 /** Whole fuzz programs: world files, INIT reply, intents. */

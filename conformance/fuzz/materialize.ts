@@ -99,6 +99,18 @@ class Builder {
     return r;
   }
 
+  /**
+   * The kernel target issues a `userns` ioctl from a spawned helper; the exec closes the case
+   * process's close-on-exec FUSE fds in the helper, which sends FLUSH for each (a harness
+   * artifact, not passthrough behaviour). So such ioctls are generated only while no FUSE fd
+   * (a client fd, or a daemon fd on the mount under test) is open.
+   */
+  fuseFdOpen(): boolean {
+    if (this.k.state.clientFiles.size > 0) return true;
+    return this.liveDaemonFds().some((n) => this.daemonFdOnSelf.has(n));
+  }
+  readonly daemonFdOnSelf = new Set<string>();
+
   liveDaemonFds(): string[] {
     return this.daemonFds.filter((n) => this.k.state.daemonFds.has(n));
   }
@@ -124,7 +136,10 @@ function play(b: Builder, it: Intent): void {
       const file = nth(b.fileNames, it.file);
       if (file === undefined) return;
       const as = b.fresh('bf');
-      if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as })?.errno === null) b.daemonFds.push(as);
+      if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as })?.errno === null) {
+        b.daemonFds.push(as);
+        if (b.k.state.world.files?.[file]?.on === 'self') b.daemonFdOnSelf.add(as);
+      }
       return;
     }
     case 'daemonClose': {
@@ -144,6 +159,7 @@ function play(b: Builder, it: Intent): void {
         target = as;
       } else target = recent(b.liveDaemonFds(), it.pick);
       if (target === undefined) return;
+      if (it.cred === 'userns' && b.fuseFdOpen()) return;
       const step: Step = { op: 'backingOpen', dev, fd: target, as: b.fresh('b') };
       if (it.bad === 'flags') step.flags = 1;
       if (it.bad === 'padding') step.padding = 1;
@@ -155,6 +171,7 @@ function play(b: Builder, it: Intent): void {
       const dev = nth(b.liveDevs(), it.dev);
       const id = b.idOf(it.id);
       if (dev === undefined || id === undefined) return;
+      if (it.cred === 'userns' && b.fuseFdOpen()) return;
       const step: Step = { op: 'backingClose', dev, id };
       if (it.cred !== 'root') step.cred = it.cred;
       b.emit(step);
@@ -180,6 +197,7 @@ function play(b: Builder, it: Intent): void {
       const bf = b.fresh('bf');
       if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as: bf })?.errno !== null) return;
       b.daemonFds.push(bf);
+      if (b.k.state.world.files?.[file]?.on === 'self') b.daemonFdOnSelf.add(bf);
       const reg = b.fresh('b');
       if (b.emit({ op: 'backingOpen', dev, fd: bf, as: reg })?.errno !== null) return;
       b.regs.push(reg);
@@ -192,6 +210,9 @@ function play(b: Builder, it: Intent): void {
       let node: string;
       const flags: OpenFlagName[] = [it.access, ...it.extra];
       if (it.create) {
+        // Without the mount the path is a plain directory of the host, where O_CREAT makes a
+        // host file: nothing FUSE does, and nothing the sim models.
+        if (b.k.state.conn?.mounted !== true) return;
         node = b.fresh('c');
         flags.push('O_CREAT');
       } else node = nth([...NODES, ...b.created], it.node)!;
