@@ -2,11 +2,13 @@
 import { benchConformance } from './conformance.ts';
 import { benchSim } from './sim.ts';
 import { benchKernel } from './kernel.ts';
+import { benchFuzz } from './fuzz.ts';
 
 const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'sim', run: async () => benchSim() },
   { name: 'conformance', run: () => benchConformance() },
   { name: 'kernel', run: () => benchKernel() },
+  { name: 'fuzz', run: () => benchFuzz() },
 ];
 
 const only = process.argv.slice(2);
