@@ -53,6 +53,12 @@ export class Inotify {
 
 const tick = new Int32Array(new SharedArrayBuffer(4));
 
+/**
+ * Polling interval of the quiescence check. Releases are queued before the releasing syscall
+ * returns and `waiting`/busy cover requests in flight, so two quiet polls this far apart suffice.
+ */
+const QUIET_INTERVAL_MS = 0.5;
+
 export function sleepMs(ms: number): void {
   Atomics.wait(tick, 0, 0, ms);
 }
@@ -84,7 +90,7 @@ export function settle(inotify: Inotify, daemons: readonly DaemonHandle[], conns
     lastLog = logs;
     quietRounds = busy || moved || got.length > 0 ? 0 : quietRounds + 1;
     if (quietRounds >= 2) break;
-    sleepMs(1);
+    sleepMs(QUIET_INTERVAL_MS);
   }
   events.push(...inotify.drain());
   return events;

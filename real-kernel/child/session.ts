@@ -533,6 +533,13 @@ export class CaseSession {
    */
   finish(): Observation {
     return this.observe(() => {
+      // Pin the mount (O_PATH reopens of the files, which send nothing and raise no inotify
+      // event): after a lazy umount the last close would kill the superblock and abort the
+      // connection while its asynchronous RELEASE may or may not have been read, a race
+      // inside the kernel. Pinned, the RELEASE always reaches the daemon first.
+      const pins = [...this.clientFds.values(), ...[...this.daemonFds.values()].filter((d) => d.owned).map((d) => d.fd)]
+        .map((fd) => sys.open(`/proc/self/fd/${fd}`, O.PATH | O.CLOEXEC))
+        .filter((fd) => fd >= 0);
       for (const m of this.maps.values()) sys.munmap(m.p, m.len);
       this.maps.clear();
       for (const fd of this.clientFds.values()) sys.close(fd);
@@ -543,6 +550,8 @@ export class CaseSession {
       this.mounted = false;
       for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);
       this.daemonFds.clear();
+      this.pendingEvents.push(...settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]));
+      for (const fd of pins) sys.close(fd);
       for (const name of [...this.devs.keys()]) this.devClose(name);
       return { errno: null };
     });
