@@ -3,6 +3,7 @@
 import { processIo, type CliIo } from './io.ts';
 import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
 import { explainCommand, EXPLAIN_USAGE } from './explain.ts';
+import { doctorCommand, DOCTOR_USAGE, type DoctorDeps } from './doctor.ts';
 import { fuzzCommand, FUZZ_USAGE, type FuzzDeps } from './fuzz.ts';
 
 interface Command {
@@ -14,6 +15,7 @@ interface Command {
 export interface CliDeps {
   run?: RunDeps;
   fuzz?: FuzzDeps;
+  doctor?: DoctorDeps;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -32,10 +34,15 @@ const COMMANDS: Record<string, Command> = {
     usage: EXPLAIN_USAGE,
     run: (argv, io) => explainCommand(argv, io),
   },
+  doctor: {
+    summary: 'will passthrough work on this machine (and for backing files under DIR)? a verdict with check ids',
+    usage: DOCTOR_USAGE,
+    run: (argv, io, deps) => doctorCommand(argv, io, deps.doctor),
+  },
 };
 
 /** Commands planned but not built yet; named in the usage so users know where they will be. */
-const PLANNED = ['doctor'];
+const PLANNED: string[] = [];
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -45,8 +52,7 @@ export function usage(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    `coming later: ${PLANNED.join(', ')}`,
-    '',
+    ...(PLANNED.length > 0 ? [`coming later: ${PLANNED.join(', ')}`, ''] : []),
     RUN_USAGE,
   ].join('\n');
 }
