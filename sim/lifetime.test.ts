@@ -266,12 +266,13 @@ describe('lifetime (backing.c, iomode.c, inode.c, dev.c)', () => {
 });
 
 describe('asynchronous RELEASE', () => {
-  it('LIFE-22, LIFE-14: the close that kills a lazily unmounted superblock aborts its own queued RELEASE', () => {
+  it('LIFE-22, LIFE-14: the close that kills a lazily unmounted superblock: FLUSH, then its RELEASE races the abort', () => {
     const k = registered();
     ptOpen(k);
     k.daemon.umount({ lazy: true });
-    // FLUSH is synchronous; RELEASE is queued in the background and fuse_sb_destroy aborts the
-    // connection in the same syscall, before the daemon reads it.
-    expect(k.client.close('f').requests).toEqual(['FLUSH']);
+    // FLUSH is synchronous; RELEASE is queued in the background while fuse_sb_destroy aborts the
+    // connection in the same syscall. The 6.18 kernel target saw the daemon win most runs.
+    expect(k.client.close('f').requests).toEqual(['FLUSH', 'RELEASE']);
+    expect(k.hidden().connected).toBe(false);
   });
 });
