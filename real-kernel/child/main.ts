@@ -113,7 +113,12 @@ const NO_SESSION: Observation = { errno: null, value: null, requests: [], events
 async function handle(m: ToChild): Promise<FromChild> {
   switch (m.t) {
     case 'start':
-      if (session) leaveCase();
+      // A case the runner never finished: tear it down properly first (closing its FUSE files
+      // after the daemon stopped reading would wait forever on FLUSH).
+      if (session) {
+        session.finish();
+        leaveCase();
+      }
       return start(m.kase);
     case 'apply': {
       const obs = session ? session.apply(m.step) : NO_SESSION;
