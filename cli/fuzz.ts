@@ -234,6 +234,8 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
       ...(sim ? { sim } : {}),
       ...(kernel ? { reference: kernel, watchdogMs: 120_000 } : {}),
       known: known.entries,
+      // The sim alone can also play the sim-only steps (allocation failures, id cursor moves).
+      ...(args.mode === 'sim' ? { gen: { simOnly: true } } : {}),
       onProgress: (p) => progress.update(p),
     });
   } finally {

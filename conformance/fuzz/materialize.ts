@@ -155,7 +155,8 @@ function play(b: Builder, it: Intent): void {
       else if (it.bad === 'devFuse') {
         const as = b.fresh('bf');
         if (b.emit({ op: 'daemonOpen', file: `devfuse:${dev}`, mode: 'rdwr', as })?.errno !== null) return;
-        b.daemonFds.push(as);
+        // Not a daemon fd of its own: a second name for the /dev/fuse fd (the kernel target
+        // forgets it when that fd closes), used only by this BACKING_OPEN (BOPEN-9).
         target = as;
       } else target = recent(b.liveDaemonFds(), it.pick);
       if (target === undefined) return;
