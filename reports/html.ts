@@ -265,7 +265,7 @@ export function renderHtml(report: Report, opts: HtmlOptions = {}): string {
 <style>${CSS}</style></head>
 <body>
 <header><h1>fusepass conformance report</h1>
-<div class="sub">FUSE passthrough · ${esc(targets.join(' + '))} · profile ${esc(s.profile)}${s.kernel ? ` · kernel ${esc(s.kernel)}` : ''} · ${esc(report.startedAt)}</div>
+<div class="sub">FUSE passthrough · ${esc(targets.join(' + '))} · profile ${esc(s.profile)}${s.kernel ? ` · kernel ${esc(s.kernel)}` : ''} · ${esc(report.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</div>
 ${verdict}
 ${cards(report)}
 </header>
