@@ -2,9 +2,9 @@
 # The guardian of one namespace child: outlives it by moments, in the host namespace, to undo
 # what its death cannot undo by itself.
 # - A child killed while a FUSE file is open can hang in exit: closing that file sends FLUSH to a
-#   daemon thread that died with it. Then (and only then: a task of the dying child is in D
-#   state, so its connections are still alive and their numbers still its own) abort the
-#   connections it listed in $D/conns, through fusectl in a throwaway private namespace.
+#   daemon thread that died with it. Then (and only then: a task of the dying child is still
+#   alive, so its connections are alive and their numbers still its own) abort the connections
+#   it listed in $D/conns, through fusectl in a throwaway private namespace.
 # - Remove the child's disk dir $D.
 # argv: <child pid> <runner pid> <disk dir>
 trap '' INT TERM HUP
@@ -17,11 +17,13 @@ alive() {
   return 0
 }
 
+# After the grace period, a dying child that still has a live task is stuck in exit (the task
+# waits in request_wait_answer, in S or D state); a plain unreaped zombie has none.
 stuck() {
   for t in /proc/$P/task/*/stat; do
     s=$(cat "$t" 2>/dev/null) || continue
     s=${s##*) }
-    [ "${s%% *}" = D ] && return 0
+    case ${s%% *} in Z|X) ;; *) return 0 ;; esac
   done
   return 1
 }
