@@ -8,7 +8,8 @@ import type { Cred, DaemonOpenMode, OpenFlagName, ProfileName } from '../spec/ca
 import { ERRNO, isErrno, type Errno } from '../spec/errno.ts';
 import { FOPEN_BITS, INIT_FLAG_BITS, type FopenFlagName, type InitFlagName } from '../spec/uapi.ts';
 import { formatLoadError, loadCases } from '../conformance/load.ts';
-import { describeStep } from '../reports/view.ts';
+import { describeStep, expectText } from '../reports/view.ts';
+import { checkExpectation } from '../conformance/compare.ts';
 import type { CliIo } from './io.ts';
 import { answerFor, caseFromSymptom, decidingCheck, DEFAULT_SYMPTOM, formatAnswer, interestingSteps, playOnSim, SYMPTOM_OPS, type Symptom, type SymptomOp } from './explain-engine.ts';
 
@@ -202,7 +203,14 @@ function explainCase(selector: string, step: string | undefined, profile: Profil
   if (kase.description) io.out(`  ${kase.description}`);
   for (const i of indices) {
     io.out('');
-    for (const l of formatAnswer(answerFor(played, i), kase.id)) io.out(l);
+    const lines = formatAnswer(answerFor(played, i), kase.id);
+    // Right after the result line: what the case expects (from the spec) and whether the sim agrees.
+    const p = played.steps[i]!;
+    if (p.step.expect) {
+      const misses = checkExpectation(p.step.expect, p.result, 'sim');
+      lines.splice(2, 0, `  case expects: ${expectText(p.step)}${misses.length === 0 ? ' (the sim agrees)' : ` (the sim differs: ${misses.join('; ')})`}`);
+    }
+    for (const l of lines) io.out(l);
   }
   return 0;
 }
