@@ -159,7 +159,12 @@ export function fuzzSummaryLines(s: FuzzSummary, targets: string): string[] {
     ['runs', `${s.runs} cases (${rate(s.runs)}/s)`],
     ['steps', `${s.steps} (${rate(s.steps)}/s)`],
     ['failures', String(s.failures.length)],
-    ...(s.mode === 'both' ? [['known divergences', `${s.knownSeen} met (not failures)`] as [string, string]] : []),
+    ...(s.mode === 'both'
+      ? [
+          ['known divergences', `${s.knownSeen} met (not failures)`] as [string, string],
+          ['racy on the kernel', `${s.racy} cases (a replay of the kernel answered otherwise, once as the sim)`] as [string, string],
+        ]
+      : []),
     ['check ids reached', `${s.reached.size}/${CHECK_IDS.length} (from the sim's explanations)`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
