@@ -122,9 +122,9 @@ function coverageMatrix(report: Report): string {
       return ids.length === 0 ? '<td class="cell"></td>' : `<td class="cell hit" title="${esc(ids.join('\n'))}">${ids.length}</td>`;
     });
     const cases = r.cases.map((id) => `<a href="#${esc(caseAnchor(id))}">${esc(id)}</a>`).join(', ');
-    return `<tr class="${r.cases.length === 0 ? 'uncovered' : ''}"><th>${checkLink(r.id)}</th>${cells.join('')}<td class="total">${r.cases.length}</td><td class="cov-cases"><details><summary>${r.cases.length === 0 ? 'not covered' : 'cases'}</summary>${cases}</details></td></tr>`;
+    return `<tr class="${r.cases.length === 0 ? 'uncovered' : ''}"><th>${checkLink(r.id)}</th><td class="stmt">${esc(r.statement)} → ${esc(r.result)}</td>${cells.join('')}<td class="total">${r.cases.length}</td><td class="cov-cases"><details><summary>${r.cases.length === 0 ? 'not covered' : 'cases'}</summary>${cases}</details></td></tr>`;
   });
-  return `<div class="scroll tall"><table class="matrix"><thead><tr><th>check</th>${groups.map((g) => `<th class="rot"><span>${esc(g)}</span></th>`).join('')}<th>Σ</th><th></th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  return `<div class="scroll tall"><table class="matrix"><thead><tr><th>check</th><th>statement → result</th>${groups.map((g) => `<th class="rot"><span>${esc(g)}</span></th>`).join('')}<th>Σ</th><th></th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 function checkIndex(): string {
@@ -211,7 +211,7 @@ tr.divergence.known td{background:#eef1f5;color:var(--muted);font-weight:500}
 .note{color:var(--muted);font-size:11.5px}
 a.chk{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11.5px;color:var(--acc);text-decoration:none;background:#edf2ff;border-radius:4px;padding:0 3px;white-space:nowrap}
 a.chk:hover{text-decoration:underline}
-.matrix{font-size:12px}.matrix td.cell{width:28px;text-align:center;border-left:1px solid #eef0f3}
+.matrix{font-size:12px}.matrix thead th{vertical-align:bottom}.matrix td.stmt{color:#3a4350;max-width:420px;font-size:11.5px}.matrix td.total{width:36px}.matrix td.cov-cases{width:30%}.matrix td.cell{width:28px;text-align:center;border-left:1px solid #eef0f3}
 .matrix td.hit{background:#d9efe2;color:#1f6b3d;font-weight:600}.matrix tr.uncovered th{background:var(--badbg)}
 .matrix th.rot{height:80px;vertical-align:bottom;padding:2px}.matrix th.rot span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
 .matrix td.total{font-weight:600;text-align:right}.matrix td.cov-cases{font-size:11.5px}
