@@ -231,6 +231,7 @@ export class Kernel {
     const reqs: FuseOpcodeName[] = [];
     const evs: BackingEvent[] = [];
     const s = this.state;
+    s.daemonWinsReleaseRace = true;
     const collect = (o: SimResult): void => {
       reqs.push(...o.requests);
       evs.push(...o.events);
@@ -243,6 +244,7 @@ export class Kernel {
     if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
     for (const [name, fd] of [...s.daemonFds]) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') collect(this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
+    s.daemonWinsReleaseRace = false;
     return this.observation(ok(), t, reqs, evs);
   }
 

@@ -124,6 +124,12 @@ export class KernelState {
     for (const op of ops) this.daemon.receive(op);
   }
 
+  /**
+   * Whether the daemon reads a just-queued RELEASE before an abort in the same syscall ends it
+   * (a race on the real kernel; see fuseSuperPutIfIdle). Set during teardown.
+   */
+  daemonWinsReleaseRace = false;
+
   /** Daemon-held files on the FUSE mount under test (a world file `on: 'self'`). */
   selfFileUsers = 0;
 
