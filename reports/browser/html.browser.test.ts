@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../html.ts';
+import { renderJunit } from '../junit.ts';
 import { sampleReport } from '../sample-report.ts';
 import { Browser, findChromium, type Page } from './chromium.ts';
 
@@ -92,6 +93,14 @@ describe.skipIf(skipReason !== null)('HTML report in headless Chromium', () => {
     await page.evaluate("document.querySelector('a.chk[href=\"#check-OPEN-9\"]').click()");
     const v = await page.evaluate<{ ok: boolean }>(`(${VISIBLE})(document.getElementById('check-OPEN-9'))`);
     expect(v).toMatchObject({ ok: true });
+  });
+
+  it("the JUnit report is well-formed XML by the browser's own parser", async () => {
+    const xml = renderJunit(sampleReport());
+    const parsed = await page.evaluate<{ error: string | null; suites: number; cases: number }>(
+      `(() => { const d = new DOMParser().parseFromString(${JSON.stringify(xml)}, 'application/xml'); const e = d.querySelector('parsererror'); return { error: e ? e.textContent : null, suites: d.querySelectorAll('testsuite').length, cases: d.querySelectorAll('testcase').length }; })()`,
+    );
+    expect(parsed).toEqual({ error: null, suites: 4, cases: 10 });
   });
 
   it('takes a non-empty screenshot', async () => {
