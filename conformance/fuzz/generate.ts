@@ -5,7 +5,7 @@
 // (materialize.ts resolves the positions against the sim's state; impossible intents vanish).
 import fc from 'fast-check';
 import type { BackingFileSpec } from '../../fixtures/world.ts';
-import type { Cred, DaemonOpenMode, InitReplySpec, OpenFlagName } from '../../spec/case.ts';
+import type { Action, Cred, DaemonOpenMode, InitReplySpec, OpenFlagName } from '../../spec/case.ts';
 import type { Errno } from '../../spec/errno.ts';
 import type { FopenFlagName } from '../../spec/uapi.ts';
 
@@ -31,6 +31,15 @@ export type Intent =
   | { k: 'ftruncate'; pick: number; size: number }
   | { k: 'fsync'; pick: number; dataOnly: boolean }
   | { k: 'close'; pick: number }
+  | { k: 'lseek'; pick: number; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: number }
+  | { k: 'fallocate'; pick: number; length: number }
+  | { k: 'getxattr'; pick: number }
+  | { k: 'fileIoctl'; pick: number }
+  | { k: 'copyRange'; from: number; to: number; length: number }
+  /** opendir of the root, readdir, closedir. */
+  | { k: 'readdir' }
+  | { k: 'setDaemonSize'; node: number; size: number }
+  | { k: 'observe'; what: ObserveWhat; pick: number }
   | { k: 'inspect'; file: number }
   | { k: 'abort' }
   | { k: 'umount'; lazy: boolean }
@@ -41,6 +50,9 @@ export type Intent =
   | { k: 'simIdCursor'; next: number };
 
 export type IntentKind = Intent['k'];
+
+export type ObserveWhat = Extract<Action, { op: 'observe' }>['what'];
+export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fdTableHasFile', 'fuseTracepoints'];
 
 /** World files the generator may put in a case: several stack depths and file types (STACK-*, BOPEN-8/9). */
 export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [
@@ -168,6 +180,14 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('fsync' as const), pick, dataOnly: fc.boolean() }), 'fsync'),
     w(4, fc.record({ k: fc.constant('close' as const), pick }), 'close'),
     w(1, fc.record({ k: fc.constant('inspect' as const), file }), 'inspect'),
+    w(1, fc.record({ k: fc.constant('lseek' as const), pick, whence: fc.constantFrom('SET' as const, 'CUR' as const, 'END' as const, 'DATA' as const, 'HOLE' as const), offset: fc.constantFrom(0, 10, 5000) }), 'lseek'),
+    w(1, fc.record({ k: fc.constant('fallocate' as const), pick, length: fc.constantFrom(1, 4096) }), 'fallocate'),
+    w(1, fc.record({ k: fc.constant('getxattr' as const), pick }), 'getxattr'),
+    w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
+    w(1, fc.record({ k: fc.constant('copyRange' as const), from: pick, to: pick, length: fc.constantFrom(1, 100) }), 'copyRange'),
+    w(1, fc.constant<Intent>({ k: 'readdir' }), 'readdir'),
+    w(1, fc.record({ k: fc.constant('setDaemonSize' as const), node, size: fc.constantFrom(0, 10, 8192) }), 'setDaemonSize'),
+    w(2, fc.record({ k: fc.constant('observe' as const), what: fc.constantFrom(...OBSERVABLES), pick }), 'observe'),
     w(1, fc.constant<Intent>({ k: 'abort' }), 'abort'),
     w(1, fc.record({ k: fc.constant('umount' as const), lazy: fc.boolean() }), 'umount'),
     w(1, fc.record({ k: fc.constant('devClose' as const), pick }), 'devClose'),
@@ -189,6 +209,6 @@ export function programArb(opts: GenOptions = {}): fc.Arbitrary<FuzzProgram> {
     // palette index 0 is `b`, always present; pick extras among the rest
     files: fc.subarray(FILE_PALETTE.map((_, i) => i).slice(1), { maxLength: 4 }),
     init: INIT_CHOICES,
-    intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24 }),
+    intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24, size: 'medium' }),
   });
 }

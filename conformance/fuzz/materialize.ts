@@ -8,7 +8,7 @@ import type { Case, OpenFlagName, Step } from '../../spec/case.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
 import { createKernel, IdUniqueness, stepInvariantViolations, teardownInvariantViolations, type Kernel, type SimResult } from '../../sim/index.ts';
 import { playStep } from '../targets/sim-target.ts';
-import { FILE_PALETTE, NODES, type FuzzProgram, type IdRef, type Intent } from './generate.ts';
+import { FILE_PALETTE, NODES, type FuzzProgram, type IdRef, type Intent, type ObserveWhat } from './generate.ts';
 
 export interface InvariantViolation {
   /** Step index, or steps.length for the teardown. */
@@ -270,6 +270,48 @@ function play(b: Builder, it: Intent): void {
       if (f !== undefined) b.emit({ op: 'close', fd: f });
       return;
     }
+    case 'lseek': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'lseek', fd: f, whence: it.whence, offset: it.offset });
+      return;
+    }
+    case 'fallocate': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'fallocate', fd: f, offset: 0, length: it.length });
+      return;
+    }
+    case 'getxattr': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'getxattr', fd: f, name: 'user.fusepass' });
+      return;
+    }
+    case 'fileIoctl': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'fileIoctl', fd: f, cmd: FS_IOC_GETFLAGS });
+      return;
+    }
+    case 'copyRange': {
+      const from = fd(it.from);
+      const to = fd(it.to);
+      if (from !== undefined && to !== undefined) b.emit({ op: 'copyRange', from, to, length: it.length });
+      return;
+    }
+    case 'readdir': {
+      if (b.k.state.conn?.mounted !== true) return; // the host directory, not FUSE
+      const d = b.fresh('d');
+      if (b.emit({ op: 'opendir', as: d })?.errno !== null) return;
+      b.emit({ op: 'readdir', fd: d });
+      b.emit({ op: 'close', fd: d });
+      return;
+    }
+    case 'setDaemonSize':
+      b.emit({ op: 'setDaemonSize', node: nth(NODES, it.node)!, size: it.size });
+      return;
+    case 'observe': {
+      const step = observeStep(b, it.what, it.pick);
+      if (step !== null) b.emit(step);
+      return;
+    }
     case 'inspect': {
       const files = b.fileNames.filter((n) => {
         const spec = b.k.state.world.files?.[n];
@@ -301,6 +343,35 @@ function play(b: Builder, it: Intent): void {
     case 'simIdCursor':
       if (b.k.state.conn !== null) b.emit({ op: 'simIdCursor', next: it.next });
       return;
+  }
+}
+
+/** FS_IOC_GETFLAGS: a file ioctl the daemon sees as IOCTL (IO-22, OPEN-21). */
+const FS_IOC_GETFLAGS = 0x80086601;
+
+/** An observe step naming a live object of the kind it needs, or null when there is none. */
+function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
+  switch (what) {
+    case 'devFdinfoKeys': {
+      const dev = recent(b.liveDevs(), pick);
+      return dev === undefined ? null : { op: 'observe', what, dev };
+    }
+    case 'fileFdinfoKeys': {
+      const fd = recent(b.liveClientFds(), pick);
+      return fd === undefined ? null : { op: 'observe', what, fd };
+    }
+    case 'mapsPath': {
+      const map = recent(b.liveMaps(), pick);
+      return map === undefined ? null : { op: 'observe', what, map };
+    }
+    case 'fdTableHasFile': {
+      const file = nth(b.fileNames, pick);
+      return file === undefined ? null : { op: 'observe', what, file };
+    }
+    case 'fusectlEntries':
+    case 'fusectlWaiting':
+    case 'fuseTracepoints':
+      return { op: 'observe', what };
   }
 }
 
