@@ -2,7 +2,7 @@
 // requests as the World and setOpenReply / setDaemonSize steps say, and records every opcode
 // it receives, so observations carry the request list the real daemon would log.
 import type { FuseNodeSpec, OpenReplySpec, World } from '../fixtures/world.ts';
-import { DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../fixtures/world.ts';
+import { DEFAULT_BACKING_BYTE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../fixtures/world.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { FuseOpcodeName } from '../spec/uapi.ts';
 import { fopenFlags } from '../spec/uapi.ts';
@@ -50,6 +50,13 @@ export class ModelDaemon {
   ) {
     this.createReply = world.create ?? {};
     for (const [name, spec] of Object.entries(world.nodes ?? {})) this.addNode(name, spec);
+    // World files `on: 'self'` are files of the mount under test: the daemon serves them as
+    // nodes with the file's bytes (as the kernel target does).
+    for (const [name, spec] of Object.entries(world.files ?? {})) {
+      if (spec.on !== 'self' || this.nodes.has(name)) continue;
+      const content = spec.content ?? DEFAULT_BACKING_BYTE.repeat(spec.size ?? DEFAULT_FILE_SIZE);
+      this.addNode(name, { content });
+    }
   }
 
   addNode(name: string, spec: FuseNodeSpec): DaemonNode {
