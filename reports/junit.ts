@@ -9,7 +9,6 @@ import { caseGroup, divergenceText } from './view.ts';
 
 export function xmlEscape(s: string): string {
   // Characters XML 1.0 forbids are dropped; the rest escaped for attributes and text alike.
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
