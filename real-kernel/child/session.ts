@@ -72,6 +72,8 @@ export class CaseSession {
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
   private readonly helpers: ChildProcess[] = [];
+  /** Daemon fd name → world file name. */
+  private readonly daemonFdFiles = new Map<string, string>();
 
   constructor(
     private readonly kase: Case,
@@ -197,8 +199,9 @@ export class CaseSession {
       case 'daemonClose': {
         const d = this.daemonFds.get(s.fd);
         if (!d) throw new Error(`no daemon fd named ${s.fd}`);
+        const r = d.owned ? (this.isSelfFd(s.fd) ? this.closeFuseFile(d.fd) : sys.close(d.fd)) : 0;
         this.daemonFds.delete(s.fd);
-        return res(d.owned ? sys.close(d.fd) : 0);
+        return res(r);
       }
       case 'backingOpen': {
         const fd = typeof s.fd === 'number' ? s.fd : this.daemonFds.get(s.fd)?.fd;
@@ -340,8 +343,9 @@ export class CaseSession {
       }
       case 'close': {
         const fd = this.fd(s.fd);
+        const r = this.closeFuseFile(fd);
         this.clientFds.delete(s.fd);
-        return res(sys.close(fd));
+        return res(r);
       }
       case 'inspectBacking': {
         const f = this.world.files.get(s.file);
@@ -362,6 +366,30 @@ export class CaseSession {
       case 'simParallelDioWrite':
       case 'simInterleave':
         return { fault: { kind: 'unsupported', message: `${s.op} is sim-only: the kernel cannot reach that state in a bounded run` } };
+    }
+  }
+
+  /** A daemon fd that is open on a file of the mount under test (`self` world files). */
+  private isSelfFd(name: string): boolean {
+    const file = this.daemonFdFiles.get(name);
+    return file !== undefined && this.world.files.get(file)?.spec.on === 'self';
+  }
+
+  /**
+   * close(2) of a file of the mount under test. When the mount is detached and this is its last
+   * open file, the superblock dies inside this close and aborts the connection, racing with the
+   * daemon reading the asynchronous RELEASE; the daemon holds (SLOT.hold) so the abort always
+   * wins in a close step, the usual outcome on an idle machine (finish pins the mount instead).
+   */
+  private closeFuseFile(fd: number): number {
+    const selfFds = [...this.daemonFds.keys()].filter((n) => this.isSelfFd(n) && this.daemonFds.get(n)?.owned).length;
+    const last = !this.mounted && this.conn !== null && this.clientFds.size + selfFds === 1;
+    if (!last) return sys.close(fd);
+    this.daemon.setHold(true);
+    try {
+      return sys.close(fd);
+    } finally {
+      this.daemon.setHold(false);
     }
   }
 
@@ -473,7 +501,10 @@ export class CaseSession {
     // A fifo opened for reading would wait for a writer: open it non-blocking (harness choice).
     const extra = f.spec.type === 'fifo' && !(access & O.PATH) ? O.NONBLOCK : 0;
     const fd = sys.open(f.path, access | extra | O.CLOEXEC);
-    if (fd >= 0) this.daemonFds.set(as, { fd, owned: true });
+    if (fd >= 0) {
+      this.daemonFds.set(as, { fd, owned: true });
+      this.daemonFdFiles.set(as, file);
+    }
     return res(fd);
   }
 
@@ -533,10 +564,11 @@ export class CaseSession {
    */
   finish(): Observation {
     return this.observe(() => {
-      // Pin the mount (O_PATH reopens of the files, which send nothing and raise no inotify
-      // event): after a lazy umount the last close would kill the superblock and abort the
-      // connection while its asynchronous RELEASE may or may not have been read, a race
-      // inside the kernel. Pinned, the RELEASE always reaches the daemon first.
+      // Pin the mount (O_PATH reopens of the open files: no request, no inotify event). After
+      // a lazy umount the last close would kill the superblock and abort the connection while
+      // its asynchronous RELEASE may or may not have been read, a race inside the kernel;
+      // pinned, teardown always lets the RELEASE reach the daemon first (the sim's teardown
+      // models that outcome; a close step models the other, see closeFuseFile).
       const pins = [...this.clientFds.values(), ...[...this.daemonFds.values()].filter((d) => d.owned).map((d) => d.fd)]
         .map((fd) => sys.open(`/proc/self/fd/${fd}`, O.PATH | O.CLOEXEC))
         .filter((fd) => fd >= 0);

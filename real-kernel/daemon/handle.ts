@@ -113,6 +113,11 @@ export class DaemonHandle {
     Atomics.notify(this.words, SLOT.alarm);
   }
 
+  /** See SLOT.hold. */
+  setHold(on: boolean): void {
+    Atomics.store(this.words, SLOT.hold, on ? 1 : 0);
+  }
+
   /** Opcodes logged since the last call. */
   takeLog(): FuseOpcodeName[] {
     const n = this.logCount;

@@ -16,6 +16,13 @@ export const SLOT = {
   initWriteErrno: 9,
   /** 1 while an alarm is armed: the worker signals the case thread when it expires. */
   alarm: 10,
+  /**
+   * 1 while the case thread closes the last file of a detached mount: the superblock dies in
+   * that close and aborts the connection, racing with the daemon reading the asynchronous
+   * RELEASE. The worker then answers only FLUSH and drops anything else unseen, so the outcome is
+   * always the one where the abort came first.
+   */
+  hold: 11,
 } as const;
 
 /** The signal an alarm sends (a realtime signal nobody else uses; handler without SA_RESTART). */

@@ -106,6 +106,10 @@ function serveOne(): void {
   const msg = buf.subarray(0, n);
   const s = state;
   if (!s) return;
+  if (Atomics.load(words, SLOT.hold) === 1 && n >= 8 && new DataView(msg.buffer, msg.byteOffset).getUint32(4, true) !== FUSE_FLUSH) {
+    Atomics.store(words, SLOT.busy, 0);
+    return;
+  }
   const h = handleRequest(s, msg);
   if (h) {
     const i = Atomics.add(words, SLOT.logCount, 1);
@@ -132,6 +136,7 @@ function serveOne(): void {
 }
 
 void SIZE;
+const FUSE_FLUSH = 25;
 parentPort?.postMessage('ready');
 for (;;) {
   const fds = devFd >= 0 ? [wakeFd, devFd] : [wakeFd];
