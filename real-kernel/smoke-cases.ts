@@ -277,6 +277,21 @@ export const SMOKE_CASES: Case[] = [
     ],
   },
   {
+    id: 'smoke-life-lazy-umount-pt-reads-continue',
+    title: 'a lazy umount with the daemon alive: PT reads continue; the last close kills the superblock',
+    checks: ['LIFE-22'],
+    world: PT_WORLD,
+    steps: [
+      ...registered(),
+      { op: 'open', node: 'f1', as: 'f', expect: { errno: null, events: ['b1:open'] } },
+      { op: 'umount', lazy: true, checks: ['LIFE-22'], expect: { errno: null, events: [] } },
+      { op: 'read', fd: 'f', length: 10, offset: 0, checks: ['LIFE-22'], expect: { errno: null, value: 'B*10', requests: [] } },
+      // The asynchronous RELEASE races with the connection abort of the dying superblock; the
+      // kernel target makes the abort win (the usual outcome), so the daemon sees FLUSH only.
+      { op: 'close', fd: 'f', expect: { errno: null, requests: ['FLUSH'], events: ['b1:close_nowrite'] } },
+    ],
+  },
+  {
     id: 'smoke-life-umount-then-devclose',
     title: 'umount with the /dev/fuse fd open releases nothing; closing the fd releases the registered file',
     checks: ['LIFE-24', 'LIFE-23'],
