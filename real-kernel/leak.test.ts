@@ -72,7 +72,7 @@ async function runRunner(mode: 'finish' | 'hang', signal?: NodeJS.Signals): Prom
 }
 
 /** Poll until `ok` holds (teardown after a kill is asynchronous), at most `ms`. */
-async function eventually(ok: () => boolean, ms = 5000): Promise<boolean> {
+async function eventually(ok: () => boolean, ms = 10_000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (ok()) return true;
