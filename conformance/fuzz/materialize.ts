@@ -111,6 +111,11 @@ class Builder {
   }
   readonly daemonFdOnSelf = new Set<string>();
 
+  /** Any FUSE struct file still held: a client fd, a mapping, a daemon fd on the mount. */
+  fuseFileHeld(): boolean {
+    return this.fuseFdOpen() || this.k.state.maps.size > 0;
+  }
+
   liveDaemonFds(): string[] {
     return this.daemonFds.filter((n) => this.k.state.daemonFds.has(n));
   }
@@ -325,7 +330,12 @@ function play(b: Builder, it: Intent): void {
       if (b.k.state.conn !== null) b.emit({ op: 'abort' });
       return;
     case 'umount':
-      if (b.k.state.conn !== null) b.emit(it.lazy ? { op: 'umount', lazy: true } : { op: 'umount' });
+      if (b.k.state.conn === null) return;
+      // The last close of a FUSE file on a lazily unmounted superblock queues RELEASE and then
+      // aborts the connection: whether the daemon reads RELEASE first is a race on the kernel
+      // (observed both ways on 6.18). So a lazy umount is generated only with no FUSE file open.
+      if (it.lazy && b.fuseFileHeld()) return;
+      b.emit(it.lazy ? { op: 'umount', lazy: true } : { op: 'umount' });
       return;
     case 'devClose': {
       const dev = nth(b.liveDevs(), it.pick);
@@ -370,6 +380,8 @@ function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
     }
     case 'fusectlEntries':
     case 'fusectlWaiting':
+      // Without the mount the kernel target cannot read fusectl (it faults instead of ENOENT).
+      return b.k.state.conn?.mounted === true ? { op: 'observe', what } : null;
     case 'fuseTracepoints':
       return { op: 'observe', what };
   }
@@ -390,6 +402,9 @@ export function materialize(p: FuzzProgram, opts: { id?: string } = {}): Materia
     if (b.broken) break;
     play(b, it);
   }
+  // The teardown umounts lazily before it closes daemon fds; a daemon fd on the mount would then
+  // be the racy last close (see 'umount'), so the case closes those itself while mounted.
+  for (const name of b.liveDaemonFds().filter((n) => b.daemonFdOnSelf.has(n))) b.emit({ op: 'daemonClose', fd: name });
   let teardown: SimResult;
   try {
     teardown = k.teardown();
