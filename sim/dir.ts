@@ -135,7 +135,11 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
     bi.notes.add('IO-28');
   }
   fi.iSize = size;
+  // The SETATTR reply carries fresh attributes: nothing is stale any more.
   fi.attrValid = true;
+  fi.atimeInvalid = false;
+  fi.staleByPtWrite = false;
+  fi.sizeExtendedLocally = false;
   dropPagesFrom(fi, size);
   t.pass('IO-15');
   return null;

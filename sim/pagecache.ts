@@ -18,19 +18,30 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
   const first = Math.floor(pos / PAGE_SIZE);
   const last = Math.floor((end - 1) / PAGE_SIZE);
   const node = daemonNode(k, fi);
+  let stop = end;
   for (let p = first; p <= last; p++) {
     if (fi.pages.has(p)) continue;
     const e = k.send(t, 'READ');
     if (e !== null) return e;
     const page = new Uint8Array(PAGE_SIZE);
-    if (node !== undefined) page.set(k.daemon.read(node, p * PAGE_SIZE, PAGE_SIZE));
+    const got = node === undefined ? new Uint8Array(0) : k.daemon.read(node, p * PAGE_SIZE, PAGE_SIZE);
+    page.set(got);
     fi.pages.set(p, page);
+    // fuse_readpages_end: the read invalidates atime (the next stat asks the daemon)...
+    fi.atimeInvalid = true;
+    // ...and a short reply means EOF: fuse_short_read shrinks i_size (not with writeback cache).
+    const eof = p * PAGE_SIZE + got.length;
+    if (got.length < PAGE_SIZE && eof < fi.iSize && !k.conn!.writebackCache) {
+      fi.iSize = eof;
+      stop = Math.min(stop, eof);
+    }
   }
-  const out = new Uint8Array(end - pos);
-  for (let off = pos; off < end; ) {
+  const end2 = Math.max(pos, stop);
+  const out = new Uint8Array(end2 - pos);
+  for (let off = pos; off < end2; ) {
     const p = Math.floor(off / PAGE_SIZE);
     const inPage = off - p * PAGE_SIZE;
-    const n = Math.min(PAGE_SIZE - inPage, end - off);
+    const n = Math.min(PAGE_SIZE - inPage, end2 - off);
     out.set(fi.pages.get(p)!.subarray(inPage, inPage + n), off - pos);
     off += n;
   }

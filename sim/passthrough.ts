@@ -166,3 +166,19 @@ export function ptContext(k: KernelState, file: FuseOpenFile | null, t: Trace, f
   else if (kind === 'fuse') t.pass('STACK-8');
   else if (kind === 'fusePt1') t.pass('STACK-10');
 }
+
+/** Logical block size of the modelled disk: O_DIRECT I/O must be aligned to it. */
+const DISK_BLOCK = 512;
+
+/**
+ * An O_DIRECT PT read or write reaches the backing file with O_DIRECT (PTF-2): a disk
+ * filesystem refuses offsets and lengths not aligned to its block size with EINVAL (found by
+ * fusepass fuzz on 6.18). tmpfs and FUSE backing files take any alignment.
+ */
+export function backingDirectIoMisaligned(file: FuseOpenFile, pos: number, len: number): boolean {
+  const pf = file.ff.passthrough;
+  if (pf === null || !pf.flags.has('O_DIRECT')) return false;
+  const kind = pf.inode.mount.sb.kind;
+  if (kind !== 'disk' && kind !== 'overlay') return false;
+  return pos % DISK_BLOCK !== 0 || len % DISK_BLOCK !== 0;
+}

@@ -5,7 +5,7 @@ import { FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
+import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
@@ -39,7 +39,9 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     if (e !== null) return err(e);
     const node = daemonNode(k, ff.inode);
     data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
+    ff.inode.atimeInvalid = true; // __fuse_direct_read: fuse_invalidate_atime
   } else if (isPt(ff)) {
+    if (backingDirectIoMisaligned(file, pos, len)) return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     data = fusePassthroughRead(k, file, pos, len, t);
   } else {
     t.fn('fuse_cache_read_iter');
@@ -104,6 +106,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
   } else if (isPt(ff)) {
     if (splice) t.pass('IO-9');
     fileRemovePrivs(k, fi, t);
+    if (backingDirectIoMisaligned(file, pos, data.length)) return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     const r = fusePassthroughWrite(k, file, pos, data, t);
     written = r.written;
     if (offset === undefined || append) file.pos = r.end;
