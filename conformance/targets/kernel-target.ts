@@ -3,7 +3,7 @@
 // per-case deadline. A timeout aborts the case's FUSE connections, kills the child, yields a
 // `timeout` fault, and the next case gets a new child.
 import * as os from 'node:os';
-import type { Case, Step } from '../../spec/case.ts';
+import type { Case, ProfileName, Step } from '../../spec/case.ts';
 import type { Observation, TargetFault } from '../../spec/observation.ts';
 import type { CaseSession, Target, TargetInfo } from '../../spec/target.ts';
 import { KernelChild } from '../../real-kernel/host/child-host.ts';
@@ -21,6 +21,16 @@ const PROBE: Case = {
   world: {},
   steps: [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }],
 };
+
+/** The sim profile closest to a kernel release: the newest profile not newer than it. */
+export function profileOf(release: string): ProfileName {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  const v = m ? Number(m[1]) * 1000 + Number(m[2]) : 0;
+  if (v >= 6018) return '6.18';
+  if (v >= 6012) return '6.12';
+  if (v >= 6009) return '6.9';
+  return 'nopt';
+}
 
 function faultObs(fault: TargetFault): Observation {
   return { errno: null, value: null, requests: [], events: [], fault };
@@ -63,7 +73,7 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
       return reason;
     },
     async info(): Promise<TargetInfo> {
-      return { name: 'kernel', profile: '6.18', kernelRelease: os.release() };
+      return { name: 'kernel', profile: profileOf(os.release()), kernelRelease: os.release() };
     },
     async start(kase: Case): Promise<CaseSession> {
       const deadline = Date.now() + deadlineMs;
