@@ -16,6 +16,8 @@ import type { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
+import { observeKernel } from './kernel-observables.ts';
+import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ERRNO } from '../../spec/errno.ts';
@@ -509,54 +511,16 @@ export class CaseSession {
   }
 
   private observeKernel(s: Extract<Step, { op: 'observe' }>): Outcome {
-    const keys = (fd: number): string =>
-      fs
-        .readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(':'))
-        .map((l) => l.split(':')[0]!.trim())
-        .sort()
-        .join(',');
-    switch (s.what) {
-      case 'devFdinfoKeys':
-        return { errno: null, value: keys(this.dev(s.dev ?? '')) };
-      case 'fileFdinfoKeys':
-        return { errno: null, value: keys(this.fd(s.fd ?? '')) };
-      case 'mapsPath': {
-        const m = this.mapOf(s.map ?? '');
-        const start = BigInt(koffiAddress(m.p)).toString(16);
-        const line = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.startsWith(`${start}-`)) ?? '';
-        return { errno: null, value: line.includes(`${this.world.mnt}/`) ? 'fuse' : 'backing' };
-      }
-      case 'fusectlEntries':
-        if (this.conn === null) return { errno: 'ENOENT' };
-        return { errno: null, value: fs.readdirSync(`/sys/fs/fuse/connections/${this.conn}`).sort().join(',') };
-      case 'fusectlWaiting':
-        if (this.conn === null) return { errno: 'ENOENT' };
-        return { errno: null, value: Number(fs.readFileSync(`/sys/fs/fuse/connections/${this.conn}/waiting`, 'utf8').trim()) };
-      case 'fdTableHasFile': {
-        const target = this.filePath(s.file ?? '');
-        const has = fs.readdirSync('/proc/self/fd').some((n) => {
-          try {
-            return fs.readlinkSync(`/proc/self/fd/${n}`) === target;
-          } catch {
-            return false;
-          }
-        });
-        return { errno: null, value: has ? 'yes' : 'no' };
-      }
-      case 'fuseTracepoints': {
-        for (const dir of ['/sys/kernel/tracing/events/fuse', '/sys/kernel/debug/tracing/events/fuse']) {
-          try {
-            return { errno: null, value: fs.readdirSync(dir).filter((n) => n !== 'enable' && n !== 'filter').sort().join(',') };
-          } catch {
-            /* try the next place */
-          }
-        }
-        return { fault: { kind: 'setup', message: 'tracefs not available' } };
-      }
-    }
+    return observeKernel(s, {
+      devFd: (n) => this.dev(n),
+      clientFd: (n) => this.fd(n),
+      mapStart: (n) => koffi.address(this.mapOf(n).p),
+      mnt: this.world.mnt,
+      conn: this.conn,
+      filePath: (n) => this.filePath(n),
+    });
   }
+
 
   /**
    * Tear down in the fixed order (client maps and fds, umount, daemon fds, /dev/fuse fds) and
@@ -604,10 +568,6 @@ export class CaseSession {
   }
 }
 
-import koffi from 'koffi';
-function koffiAddress(p: Pointer): bigint {
-  return koffi.address(p);
-}
 
 /**
  * The fusectl connection number of the FUSE mount at `mnt`: the minor of its st_dev (OBS-1),
