@@ -73,6 +73,7 @@ export class CaseSession {
   private conn: number | null = null;
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
+  private readonly innerConns: number[];
   private readonly helpers: ChildProcess[] = [];
   /** Daemon fd name → world file name. */
   private readonly daemonFdFiles = new Map<string, string>();
@@ -85,6 +86,7 @@ export class CaseSession {
     spare: () => DaemonHandle,
   ) {
     this.world = buildWorld(kase.world, work, disk, spare);
+    this.innerConns = this.world.inner.map((c) => connOf(c.mnt)).filter((n): n is number => n !== null);
     this.nodes = { ...(kase.world.nodes ?? {}) };
     // `self` files are files of the mount under test: the daemon serves them as nodes.
     for (const f of this.world.files.values()) {
@@ -102,6 +104,11 @@ export class CaseSession {
     return this.conn === null ? inner : [this.conn, ...inner];
   }
 
+  /** Wait for quiescence of every daemon and connection of the case (observers.ts). */
+  private settle(): BackingEvent[] {
+    return settle(this.inotify, this.daemons(), this.conn === null ? this.innerConns : [this.conn, ...this.innerConns]);
+  }
+
   private daemons(): DaemonHandle[] {
     return [this.daemon, ...this.world.inner.map((c) => c.daemon)];
   }
@@ -114,7 +121,7 @@ export class CaseSession {
     } catch (e) {
       out = { fault: { kind: 'crash', message: e instanceof Error ? e.message : String(e) } };
     }
-    const events = [...this.pendingEvents.splice(0), ...settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn])];
+    const events = [...this.pendingEvents.splice(0), ...this.settle()];
     const reqs = this.mountDev === null ? [] : this.daemon.takeLog();
     // Same shape as the sim's observations: value null when the step has none.
     const obs: Observation = {
@@ -541,12 +548,12 @@ export class CaseSession {
       for (const fd of this.clientFds.values()) sys.close(fd);
       this.clientFds.clear();
       // Let asynchronous RELEASEs reach the daemon before it stops reading (LIFE-14).
-      this.pendingEvents.push(...settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]));
+      this.pendingEvents.push(...this.settle());
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
       this.mounted = false;
       for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);
       this.daemonFds.clear();
-      this.pendingEvents.push(...settle(this.inotify, this.daemons(), this.conn === null ? [] : [this.conn]));
+      this.pendingEvents.push(...this.settle());
       for (const fd of pins) sys.close(fd);
       for (const name of [...this.devs.keys()]) this.devClose(name);
       return { errno: null };
