@@ -98,8 +98,9 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       if (node !== undefined) k.daemon.write(node, pos, data);
       written = data.length;
       for (const p of [...fi.pages.keys()]) if (p * PAGE_SIZE < pos + data.length && (p + 1) * PAGE_SIZE > pos) fi.pages.delete(p);
-      fuseWriteUpdateAttr(fi, pos + written, written);
     }
+    // fuse_direct_write_iter calls fuse_write_update_attr whatever the result: attrs go stale.
+    fuseWriteUpdateAttr(fi, pos + written, written);
     if (started) fuseInodeUncachedIoEnd(k, fi, t);
     if (e !== null) return err(e);
     if (offset === undefined || append) file.pos = pos + written;
@@ -129,7 +130,12 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       if (append) pos = fi.iSize;
       fileRemovePrivs(k, fi, t);
       const e = k.send(t, 'WRITE');
-      if (e !== null) return err(e);
+      if (e !== null) {
+        // fuse_perform_write ends with fuse_write_update_attr even when WRITE failed (found by
+        // fuzz --target both: the next fstat asks the daemon).
+        fuseWriteUpdateAttr(fi, pos, 0);
+        return err(e);
+      }
       const node = daemonNode(k, fi);
       if (node !== undefined) k.daemon.write(node, pos, data);
       pageCacheStore(fi, pos, data, false);
