@@ -41,7 +41,7 @@ function comparable(o: Observation): unknown {
   return { errno: o.errno, value: o.value ?? null, requests: o.requests, events: o.events, fault: o.fault?.kind ?? null };
 }
 
-describe.skipIf(gate.reason !== null)('kernel smoke set', () => {
+describe.skipIf(gate.reason !== null)(gate.reason ? `kernel smoke set (skipped: ${gate.reason})` : 'kernel smoke set', () => {
   afterAll(async () => {
     await gate.target.dispose?.();
   });

@@ -81,7 +81,7 @@ async function eventually(ok: () => boolean, ms = 10_000): Promise<boolean> {
   return ok();
 }
 
-describe.skipIf(gate.reason !== null)('kernel safety', () => {
+describe.skipIf(gate.reason !== null)(gate.reason ? `kernel safety (skipped: ${gate.reason})` : 'kernel safety', () => {
   afterAll(async () => {
     await gate.target.dispose?.();
   });
