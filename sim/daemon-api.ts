@@ -129,7 +129,9 @@ export class DaemonApi {
         if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
         // The daemon opens a fifo non-blocking (the kernel target does, so that a read-only open
         // does not wait for a writer); write-only then needs a reader: fifo_open says ENXIO.
-        if (inode.type === 'fifo' && access === 'w') return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
+        if (inode.type === 'fifo' && access === 'w' && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
+          return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
+        }
         if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
         if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
       }

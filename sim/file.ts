@@ -306,7 +306,7 @@ export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'C
     pos = whence === 'SET' ? offset : file.pos + offset;
   } else if (whence === 'END') {
     t.pass('IO-18');
-    const e = fuseUpdateAttributes(k, fi, t);
+    const e = fuseUpdateAttributes(k, fi, t, 'size');
     if (e !== null) return err(e);
     pos = fi.iSize + offset;
   } else {
@@ -317,7 +317,7 @@ export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'C
       if (e !== null) return err(e);
       fc.noLseek = true; // the daemon answers ENOSYS: generic fallback from now on
     }
-    const e = fuseUpdateAttributes(k, fi, t);
+    const e = fuseUpdateAttributes(k, fi, t, 'size');
     if (e !== null) return err(e);
     if (offset >= fi.iSize) return err(t.vfs('ENXIO', 'generic_file_llseek_size', 'SEEK_DATA/SEEK_HOLE at or past the end of the file'));
     pos = whence === 'DATA' ? offset : fi.iSize;

@@ -94,7 +94,7 @@ export function plainSyscall(k: KernelState, p: PlainFile, o: PlainOp, t: Trace)
       if (!isWriteMode(f.mode)) return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
       const at = f.flags.has('O_APPEND') ? size : (o.offset ?? p.pos);
       k.vfs.pwrite(f, at, o.data);
-      if (o.offset === undefined || f.flags.has('O_APPEND')) p.pos = at + o.data.length;
+      if (o.offset === undefined) p.pos = at + o.data.length; // pwrite(2) never moves f_pos
       return ok(o.data.length);
     }
     case 'stat':

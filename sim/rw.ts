@@ -46,7 +46,7 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   } else {
     t.fn('fuse_cache_read_iter');
     if (pos + len > ff.inode.iSize) {
-      const e = fuseUpdateAttributes(k, ff.inode, t);
+      const e = fuseUpdateAttributes(k, ff.inode, t, 'size');
       if (e !== null) return err(e);
     }
     data = pageCacheRead(k, ff.inode, pos, len, t);
@@ -103,19 +103,19 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     fuseWriteUpdateAttr(fi, pos + written, written);
     if (started) fuseInodeUncachedIoEnd(k, fi, t);
     if (e !== null) return err(e);
-    if (offset === undefined || append) file.pos = pos + written;
+    if (offset === undefined) file.pos = pos + written;
   } else if (isPt(ff)) {
     if (splice) t.pass('IO-9');
     fileRemovePrivs(k, fi, t);
     if (backingDirectIoMisaligned(file, pos, data.length)) return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     const r = fusePassthroughWrite(k, file, pos, data, t);
     written = r.written;
-    if (offset === undefined || append) file.pos = r.end;
+    if (offset === undefined) file.pos = r.end;
   } else {
     t.fn('fuse_cache_write_iter');
     const fc = k.conn!;
     if (fc.writebackCache) {
-      const e = fuseUpdateAttributes(k, fi, t);
+      const e = fuseUpdateAttributes(k, fi, t, 'size');
       if (e !== null) return err(e);
       if (append) pos = fi.iSize;
       // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).
@@ -142,7 +142,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       written = data.length;
       fuseWriteUpdateAttr(fi, pos + written, written);
     }
-    if (offset === undefined || append) file.pos = pos + written;
+    if (offset === undefined) file.pos = pos + written;
   }
   return ok(written);
 }
