@@ -539,7 +539,9 @@ export class CaseSession {
       // a lazy umount the last close would kill the superblock and abort the connection while
       // its asynchronous RELEASE may or may not have been read, a race inside the kernel;
       // pinned, teardown always lets the RELEASE reach the daemon first (the sim's teardown
-      // models that outcome; a close step models the other, see closeFuseFile).
+      // models that outcome; a close step models the other, see closeFuseFile). The pins are
+      // dropped after the daemon fds are closed, so the superblock and the connection's
+      // registrations outlive the daemon's own fds (sim/kernel.ts teardown models this order).
       const pins = [...this.clientFds.values(), ...[...this.daemonFds.values()].filter((d) => d.owned).map((d) => d.fd)]
         .map((fd) => sys.open(`/proc/self/fd/${fd}`, O.PATH | O.CLOEXEC))
         .filter((fd) => fd >= 0);
