@@ -12,7 +12,7 @@ import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, daemonNode, dropPagesFrom, fuseLookup, fuseSetattrSize, fuseUpdateAttributes } from './dir.ts';
 import { pageCacheRead, writeDirtyPages } from './pagecache.ts';
-import { fileRemovePrivs, fuseWrite, isDio, isPt } from './rw.ts';
+import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 /** DIRECT_IO non-PT files counted in FuseInode.dioFiles. */
 const dioCounted = new WeakSet<FuseFile>();
@@ -299,6 +299,7 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
 
 /** fuse_file_llseek (IO-17..19). */
 export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE', offset: number, t: Trace): Outcome {
+  if (unseekable(file.ff)) return err(t.vfs('ESPIPE', 'vfs_llseek', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no lseek'));
   const fi = file.ff.inode;
   let pos: number;
   if (whence === 'SET' || whence === 'CUR') {

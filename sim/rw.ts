@@ -1,7 +1,7 @@
 // fs/fuse/file.c read_iter / write_iter / splice: DIRECT_IO overrides PT (IO-3, IO-8, IO-10),
 // PT goes to the backing file (IO-1, IO-4..7, IO-9), the rest through the page cache.
 import type { Errno } from '../spec/errno.ts';
-import { FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../spec/uapi.ts';
+import { FOPEN_BITS, FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
@@ -17,8 +17,18 @@ export const isDio = (ff: FuseFile): boolean => (ff.openFlags & FOPEN_DIRECT_IO)
 export const isPt = (ff: FuseFile): boolean => ff.passthrough !== null;
 
 /** fuse_file_read_iter: DIRECT_IO overrides PT (IO-3), then PT (IO-1), else cached. */
+/**
+ * fuse_finish_open: FOPEN_STREAM (stream_open) or FOPEN_NONSEEKABLE (nonseekable_open) clear
+ * FMODE_PREAD, FMODE_PWRITE and FMODE_LSEEK, so pread, pwrite and lseek fail with ESPIPE before
+ * any other check (ksys_pread64, ksys_pwrite64, vfs_llseek). Found by fusepass fuzz on 6.18.
+ */
+export function unseekable(ff: FuseFile): boolean {
+  return (ff.openFlags & ((1 << FOPEN_BITS.STREAM) | (1 << FOPEN_BITS.NONSEEKABLE))) !== 0;
+}
+
 export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Outcome {
   const ff = file.ff;
+  if (offset !== undefined && !splice && unseekable(ff)) return err(t.vfs('ESPIPE', 'ksys_pread64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pread'));
   if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory'));
   if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
   const pos = offset ?? file.pos;
@@ -78,6 +88,7 @@ export function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
 export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, offset: number | undefined, t: Trace, splice = false): Outcome {
   const ff = file.ff;
   const fi = ff.inode;
+  if (offset !== undefined && !splice && unseekable(ff)) return err(t.vfs('ESPIPE', 'ksys_pwrite64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pwrite'));
   if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_write', 'write(2) of a directory'));
   if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
   const append = file.flags.has('O_APPEND');
