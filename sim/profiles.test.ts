@@ -67,3 +67,16 @@ describe('profiles', () => {
     expect(mounted({ profile: 'nopt' }).daemon.backingClose({ dev: 'dev', id: 1 }).errno).toBe('EOPNOTSUPP');
   });
 });
+
+describe('registering /dev/fuse itself before 6.17', () => {
+  it('BOPEN-9: on 6.12 the registered /dev/fuse file keeps its connection alive after close and umount', () => {
+    const k = mounted({ profile: '6.12' });
+    k.daemon.open('devfuse:dev', 'rdwr', 'self');
+    expect(k.daemon.backingOpen({ dev: 'dev', fd: 'self' }).value).toBe(1);
+    k.daemon.umount();
+    k.daemon.devClose('dev');
+    // fuse_dev_release waits for the last reference, which the fb holds: nothing is freed.
+    expect(k.hidden().connectionFreed).toBe(false);
+    expect(k.hidden().backings).toEqual([{ id: 1, count: 1 }]);
+  });
+});
