@@ -74,9 +74,11 @@ function waitingCount(conn: number | null): number {
 
 /**
  * Wait for quiescence, collecting inotify events meanwhile. Bounded: after `boundMs` it returns
- * what it has (a daemon that never answers is the deadline's business, not ours).
+ * what it has (a daemon that never answers is the deadline's business, not ours). The bound is
+ * generous because on a loaded machine a daemon thread can wait long for a CPU; it is reached
+ * only when a request stays unanswered.
  */
-export function settle(inotify: Inotify, daemons: readonly DaemonHandle[], conns: readonly number[], boundMs = 250): BackingEvent[] {
+export function settle(inotify: Inotify, daemons: readonly DaemonHandle[], conns: readonly number[], boundMs = 1500): BackingEvent[] {
   const events: BackingEvent[] = [];
   const end = Date.now() + boundMs;
   let quietRounds = 0;
@@ -84,7 +86,9 @@ export function settle(inotify: Inotify, daemons: readonly DaemonHandle[], conns
   while (Date.now() < end) {
     const got = inotify.drain();
     events.push(...got);
-    const busy = daemons.some((d) => d.busy) || conns.some((c) => waitingCount(c) > 0);
+    // A held INIT (deferInit) waits on purpose: it must not count as unsettled.
+    const held = daemons.filter((d) => d.initHeld).length;
+    const busy = daemons.some((d) => d.busy) || conns.reduce((n, c) => n + waitingCount(c), 0) > held;
     const logs = daemons.map((d) => d.logCount);
     const moved = logs.some((n, i) => n !== lastLog[i]);
     lastLog = logs;

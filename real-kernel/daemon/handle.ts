@@ -97,6 +97,11 @@ export class DaemonHandle {
     return Atomics.load(this.words, SLOT.busy) === 1;
   }
 
+  /** The INIT is held for a replyInit step (deferInit). */
+  get initHeld(): boolean {
+    return Atomics.load(this.words, SLOT.initState) === 1;
+  }
+
   get gone(): boolean {
     return Atomics.load(this.words, SLOT.gone) === 1;
   }
