@@ -71,7 +71,7 @@ export interface WFile {
   count: number;
   /** Times it was released: must end at exactly 1 (property tests). */
   releases: number;
-  /** memfs fd for the bytes (regular files). */
+  /** Whether the file may touch the bytes (not O_PATH, a regular file). */
   memFd: number | null;
 }
 
@@ -118,7 +118,7 @@ export class Vfs {
   openFile(inode: WInode, mode: AccessMode, flags: ReadonlySet<string>, role: WFile['role']): WFile {
     const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role, count: 1, releases: 0, memFd: null };
     if (this.trackFiles) this.allFiles.push(f);
-    if (inode.type === 'file' && mode !== 'path') f.memFd = this.vol.openSync(inode.dataPath, 'r+');
+    if (inode.type === 'file' && mode !== 'path') f.memFd = this.inodeFd(inode);
     if (mode !== 'path') this.notify(inode, 'open');
     return f;
   }
@@ -146,10 +146,7 @@ export class Vfs {
       const f = this.deferredFput.pop()!;
       f.releases++;
       if (f.releases > 1) this.bugs.push(`file #${f.serial} released twice`);
-      if (f.memFd !== null) {
-        this.vol.closeSync(f.memFd);
-        f.memFd = null;
-      }
+      f.memFd = null;
       // O_PATH files are FMODE_NONOTIFY: no close event (LIFE-8).
       if (f.mode !== 'path') this.notify(f.inode, isWriteMode(f.mode) ? 'close_write' : 'close_nowrite');
     }
@@ -181,24 +178,35 @@ export class Vfs {
     return buf;
   }
 
-  /** Read through an open file's memfs fd (fast path for the data path). */
+  /**
+   * One memfs descriptor per inode, opened on first use and kept: the model's struct files share
+   * it (memfs opens cost a permission check each).
+   */
+  private readonly inodeFds = new Map<WInode, number>();
+
+  private inodeFd(inode: WInode): number {
+    let fd = this.inodeFds.get(inode);
+    if (fd === undefined) {
+      fd = this.vol.openSync(inode.dataPath, 'r+');
+      this.inodeFds.set(inode, fd);
+    }
+    return fd;
+  }
+
+  /** pread on the file's bytes: at most `len`, fewer at EOF. */
   pread(f: WFile, pos: number, len: number): Uint8Array {
-    if (f.memFd === null) return this.readBytes(f.inode, pos, len);
-    const size = this.vol.fstatSync(f.memFd).size as number;
-    const n = Math.max(0, Math.min(len, size - pos));
-    const buf = new Uint8Array(n);
-    if (n > 0) this.vol.readSync(f.memFd, buf, 0, n, pos);
-    return buf;
+    if (len <= 0) return new Uint8Array(0);
+    const buf = new Uint8Array(len);
+    const n = this.vol.readSync(this.inodeFd(f.inode), buf, 0, len, pos);
+    return n === len ? buf : buf.subarray(0, n);
   }
 
   pwrite(f: WFile, pos: number, data: Uint8Array): void {
-    const fd = f.memFd ?? this.vol.openSync(f.inode.dataPath, 'r+');
-    if (data.length > 0) this.vol.writeSync(fd, data, 0, data.length, pos);
-    if (f.memFd === null) this.vol.closeSync(fd);
+    if (data.length > 0) this.vol.writeSync(this.inodeFd(f.inode), data, 0, data.length, pos);
   }
 
   fileSize(f: WFile): number {
-    return f.memFd === null ? this.size(f.inode) : (this.vol.fstatSync(f.memFd).size as number);
+    return this.vol.fstatSync(this.inodeFd(f.inode)).size as number;
   }
 }
 
