@@ -238,16 +238,25 @@ export class Kernel {
       for (const c of o.explain.checks) t.pass(c);
       for (const f of o.explain.functions ?? []) t.fn(f);
     };
+    const daemonFileFds = (): [string, number][] => [...s.daemonFds].filter(([, fd]) => s.daemonTask.fds.get(fd)?.kind !== 'dev');
+    // The kernel target pins the superblock with O_PATH reopens of the fds open when teardown
+    // starts and closes the pins after the daemon's fds: if any of them is a FUSE file (a client
+    // fd, a daemon fd on the mount), the superblock, and so the connection's registrations,
+    // outlive the daemon's fds; otherwise the lazy umount kills it before they close. Found by
+    // fusepass fuzz (close-event order at finish, 6.18).
+    const pinned =
+      s.clientFiles.size > 0 ||
+      plainFileNames(s).length > 0 ||
+      daemonFileFds().some(([, fd]) => {
+        const tf = s.daemonTask.fds.get(fd);
+        return tf?.kind === 'world' && tf.file.inode.mount.sb.kind === 'fuseUnderTest';
+      });
     // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
     for (const name of [...s.maps.keys()]) collect(this.client.munmap(name));
     for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(this.client.close(name));
-    // The kernel target pins the superblock (O_PATH reopens of every open file) across its lazy
-    // umount and closes the daemon fds before the pins: the superblock, and so the connection's
-    // registrations, outlive the daemon's fds. Closing the daemon fds before the umount is the
-    // same order of releases (found by fusepass fuzz: close events of a registered file came
-    // after the daemon's other files on 6.18).
-    for (const [name, fd] of [...s.daemonFds]) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') collect(this.daemon.close(name));
+    if (pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
     if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
+    if (!pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
     s.daemonWinsReleaseRace = false;
     return this.observation(ok(), t, reqs, evs);
