@@ -117,10 +117,10 @@ export function fuseBackingOpen(k: KernelState, fc: FuseConn, map: BackingMap, c
   }
   if (file.mode === 'path') t.pass('BOPEN-16');
   if (inode.mount.sb.stackDepth >= fc.maxStackDepth) {
-    noteStack(inode.mount.sb.kind, fc.maxStackDepth, inode.mount.sb.stackDepth, t, false);
+    noteStack(inode.mount.sb.kind, fc.maxStackDepth, t);
     return t.fail('ELOOP', 'BOPEN-10', `the backing file's filesystem has stack depth ${inode.mount.sb.stackDepth}; it must be below max_stack_depth ${fc.maxStackDepth}`);
   }
-  noteStack(inode.mount.sb.kind, fc.maxStackDepth, inode.mount.sb.stackDepth, t, true);
+  noteStack(inode.mount.sb.kind, fc.maxStackDepth, t);
   if (fc.failNextAlloc === 'fuseBacking') {
     fc.failNextAlloc = null;
     return t.fail('ENOMEM', 'BOPEN-11');
@@ -147,7 +147,7 @@ export function fuseBackingOpen(k: KernelState, fc: FuseConn, map: BackingMap, c
 }
 
 /** STACK-3..11 as named scenarios of BOPEN-10. */
-function noteStack(kind: string, msd: number, depth: number, t: Trace, ok: boolean): void {
+function noteStack(kind: string, msd: number, t: Trace): void {
   if (kind === 'disk' || kind === 'tmpfs') t.pass('STACK-3');
   else if (kind === 'overlay' || kind === 'overlayOverFuse') {
     if (kind === 'overlayOverFuse') t.pass('STACK-7');
@@ -156,8 +156,6 @@ function noteStack(kind: string, msd: number, depth: number, t: Trace, ok: boole
   else if (kind === 'fusePt1') t.pass(msd === 1 ? 'STACK-9' : 'STACK-10');
   else if (kind === 'fusePt2') t.pass('STACK-11');
   else if (kind === 'fuseUnderTest') t.pass('STACK-6');
-  void depth;
-  void ok;
 }
 
 /** fuse_backing_close: BCLOSE-4 -> BCLOSE-8. */
