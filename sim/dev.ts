@@ -179,7 +179,11 @@ export function fuseDevRead(k: KernelState, dev: DevFile, t: Trace): Outcome {
  * connection (LIFE-19) and, with the superblock gone, frees it (LIFE-23..26).
  */
 export function fuseDevRelease(k: KernelState, dev: DevFile, t: Trace): Outcome {
-  if (dev.fd !== null) k.daemonTask.fds.delete(dev.fd);
+  if (dev.fd !== null) {
+    k.daemonTask.fds.delete(dev.fd);
+    // Names the daemon gave this fd (`devfuse:<dev>`) go with it; the number may be reused.
+    for (const [name, fd] of [...k.daemonFds]) if (fd === dev.fd) k.daemonFds.delete(name);
+  }
   dev.closed = true;
   k.devFiles.delete(dev.name);
   k.vfs.fput(dev.file);

@@ -59,7 +59,18 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       const e = fuseUpdateAttributes(k, ff.inode, t, 'size');
       if (e !== null) return err(e);
     }
-    data = pageCacheRead(k, ff.inode, pos, len, t);
+    if (file.flags.has('O_DIRECT')) {
+      // generic_file_read_iter with IOCB_DIRECT -> fuse_direct_IO: a READ every time, the page
+      // cache bypassed (found by fuzz --target both on 6.18).
+      t.fn('fuse_direct_IO');
+      const e = k.send(t, 'READ');
+      if (e !== null) return err(e);
+      const node = daemonNode(k, ff.inode);
+      data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
+      ff.inode.atimeInvalid = true;
+    } else {
+      data = pageCacheRead(k, ff.inode, pos, len, t);
+    }
   }
   if (typeof data === 'string') return err(data);
   if (offset === undefined) file.pos = pos + data.length;
