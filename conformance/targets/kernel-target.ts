@@ -76,10 +76,11 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
       return { name: 'kernel', profile: profileOf(os.release()), kernelRelease: os.release() };
     },
     async start(kase: Case): Promise<CaseSession> {
+      let dead: TargetFault | null = null;
+      // Starting a child (after a timeout killed the last one) does not count against the case.
+      const c = await getChild();
       const deadline = Date.now() + deadlineMs;
       const left = (): number => Math.max(1, deadline - Date.now());
-      let dead: TargetFault | null = null;
-      const c = await getChild();
       if (typeof c === 'string') dead = { kind: 'setup', message: `cannot start the namespace child: ${c}` };
       else {
         const r = await c.request({ t: 'start', kase }, left());
