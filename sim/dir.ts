@@ -67,7 +67,7 @@ export function rootInode(k: KernelState): FuseInode {
 export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, mask: 'size' | 'basic' = 'basic'): Errno | null {
   // fuse_update_get_attr syncs when the requested mask meets an invalid attribute: a stat asks
   // for atime too (IO-26); SEEK_END, reads past EOF and writeback writes ask for the size only.
-  if (fi.attrValid && (mask === 'size' || !fi.atimeInvalid)) return null;
+  if (fi.attrValid && (mask === 'size' || (!fi.atimeInvalid && fi.blocksInvalid !== true))) return null;
   t.fn('fuse_do_getattr');
   if (fi.staleByPtWrite) t.pass('IO-25');
   if (fi.atimeInvalid) t.pass('IO-26');
@@ -81,6 +81,7 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
   fi.iSize = size;
   fi.attrValid = true;
   fi.atimeInvalid = false;
+  fi.blocksInvalid = false;
   return null;
 }
 

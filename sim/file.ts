@@ -223,9 +223,13 @@ export function fuseFlush(k: KernelState, file: FuseOpenFile, t: Trace): Errno |
   }
   const we = writeDirtyPages(k, ff.inode, t);
   if (we !== null) return we;
-  if (fc.noFlush) return null;
-  t.pass('IO-14');
-  const e = k.send(t, 'FLUSH');
+  let e: Errno | null = null;
+  if (!fc.noFlush) {
+    t.pass('IO-14');
+    e = k.send(t, 'FLUSH');
+  }
+  // inval_attr_out: with the writeback cache the cached i_blocks may be wrong; the next stat asks.
+  if (e === null && fc.writebackCache) ff.inode.blocksInvalid = true;
   return e;
 }
 

@@ -156,7 +156,9 @@ export class Kernel {
           const inode = f.inode.target ?? f.inode;
           if (s.vfs.allFiles.some((w) => w.role === 'perOpen' && w.count > 0 && w.inode === inode)) t.pass('PTF-1');
           for (const tf of s.daemonTask.fds.values()) {
-            if (tf.kind === 'world' && (tf.file.inode === f.inode || tf.file.inode === f.inode.target)) return ok('yes');
+            // lsof shows the path the fd resolves to: a followed symlink shows its target, not
+            // the link's name (as /proc/PID/fd readlink does in the kernel target).
+            if (tf.kind === 'world' && tf.file.inode === f.inode) return ok('yes');
           }
           return ok('no');
         }

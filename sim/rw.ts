@@ -61,8 +61,9 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     }
     if (file.flags.has('O_DIRECT')) {
       // generic_file_read_iter with IOCB_DIRECT -> fuse_direct_IO: a READ every time, the page
-      // cache bypassed (found by fuzz --target both on 6.18).
+      // cache bypassed, but nothing at or past i_size (found by fuzz --target both on 6.18).
       t.fn('fuse_direct_IO');
+      if (pos >= ff.inode.iSize) return ok(summarize(new Uint8Array(0)));
       const e = k.send(t, 'READ');
       if (e !== null) return err(e);
       const node = daemonNode(k, ff.inode);

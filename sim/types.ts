@@ -75,6 +75,8 @@ export interface FuseInode {
   attrValid: boolean;
   /** fuse_invalidate_atime (IO-26): the next stat refreshes. */
   atimeInvalid: boolean;
+  /** STATX_BLOCKS invalidated (flush with the writeback cache): the next stat refreshes. */
+  blocksInvalid?: boolean;
   /** iocachectr (IOM-21): > 0 cached users, < 0 PT files and parallel DIO writes. */
   iocachectr: number;
   /** fi->fb: the bound backing (LIFE-2). */
