@@ -216,9 +216,6 @@ function play(b: Builder, it: Intent): void {
       let node: string;
       const flags: OpenFlagName[] = [it.access, ...it.extra];
       if (it.create) {
-        // Without the mount the path is a plain directory of the host, where O_CREAT makes a
-        // host file: nothing FUSE does, and nothing the sim models.
-        if (b.k.state.conn?.mounted !== true) return;
         node = b.fresh('c');
         flags.push('O_CREAT');
       } else node = nth([...NODES, ...b.created], it.node)!;
