@@ -3,8 +3,8 @@
 # what its death cannot undo by itself.
 # - A child killed while a FUSE file is open can hang in exit: closing that file sends FLUSH to a
 #   daemon thread that died with it. Then (and only then: a task of the dying child is still
-#   alive, so its connections are alive and their numbers still its own) abort the connections
-#   it listed in $D/conns, through fusectl in a throwaway private namespace.
+#   alive) abort the connections it listed in $D/conns that are still its own, through fusectl
+#   in a throwaway private namespace.
 # - Remove the child's disk dir $D.
 # argv: <child pid> <runner pid> <disk dir>
 trap '' INT TERM HUP
@@ -31,9 +31,15 @@ stuck() {
 while alive && [ -e /proc/$R ]; do sleep 0.1; done
 i=0
 while [ -e /proc/$P ] && [ $i -lt 5 ]; do sleep 0.1; i=$((i + 1)); done
+# Connection numbers are reused as soon as a connection is freed, so $D/conns lists each as
+# "<N> <inode of /sys/fs/fuse/connections/N>": fusectl gives every connection fresh inodes, so a
+# matching inode means the connection is still the child's.
 if [ -e /proc/$P ] && stuck && [ -s "$D/conns" ]; then
   unshare --mount --propagation private sh -c \
-    'grep -q " /sys/fs/fuse/connections fusectl " /proc/self/mounts || mount -t fusectl none /sys/fs/fuse/connections; for n in $(cat "$1"); do echo 1 > /sys/fs/fuse/connections/$n/abort; done' \
+    'grep -q " /sys/fs/fuse/connections fusectl " /proc/self/mounts || mount -t fusectl none /sys/fs/fuse/connections
+     while read -r n ino; do
+       [ "$(stat -c %i /sys/fs/fuse/connections/$n 2>/dev/null)" = "$ino" ] && echo 1 > /sys/fs/fuse/connections/$n/abort
+     done < "$1"' \
     sh "$D/conns" 2>/dev/null
 fi
 while [ -e /proc/$P ]; do sleep 0.1; done

@@ -51,9 +51,19 @@ const guardian = spawn('sh', [...(trace ? ['-x'] : []), fileURLToPath(new URL('.
 });
 guardian.unref();
 
-/** Tell the guardian which connections are ours right now. */
+/**
+ * Tell the guardian which connections are ours right now, as "<N> <fusectl dir inode>" lines:
+ * numbers are reused at once when a connection is freed, fusectl inodes are not.
+ */
 function publishConnections(): void {
-  fs.writeFileSync(connsFile, (session?.connections() ?? []).join('\n'));
+  const lines = (session?.connections() ?? []).flatMap((n) => {
+    try {
+      return [`${n} ${fs.statSync(`/sys/fs/fuse/connections/${n}`).ino}`];
+    } catch {
+      return [];
+    }
+  });
+  fs.writeFileSync(connsFile, lines.map((l) => `${l}\n`).join(''));
 }
 
 // Start libuv's thread pool now: threads created inside a case namespace would share the case
