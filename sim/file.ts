@@ -350,10 +350,18 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
   const fc = k.conn!;
   t.pass('IO-20');
   if (fc.noFallocate) return err('EOPNOTSUPP');
-  // file_modified: remove privileges first (GETXATTR, as IO-5).
-  fileRemovePrivs(k, file.ff.inode, t);
+  // file_modified: remove privileges first (GETXATTR, as IO-5), then update the times, which
+  // the writeback cache keeps locally.
+  const fi = file.ff.inode;
+  fileRemovePrivs(k, fi, t);
+  if (fc.writebackCache) fi.timesDirty = true;
   const e = k.send(t, 'FALLOCATE');
-  if (e !== null) return err(e);
-  fc.noFallocate = true;
-  return err('EOPNOTSUPP');
+  if (e === null) fc.noFallocate = true;
+  // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
+  if (fi.timesDirty) {
+    fi.timesDirty = false;
+    t.fn('fuse_flush_times');
+    k.send(t, 'SETATTR');
+  }
+  return err(e ?? 'EOPNOTSUPP');
 }

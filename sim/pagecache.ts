@@ -22,6 +22,8 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
   for (let p = first; p <= last; p++) {
     if (fi.pages.has(p)) continue;
     const e = k.send(t, 'READ');
+    // fuse_readpages_end runs for a failed READ too, invalidating atime.
+    fi.atimeInvalid = true;
     if (e !== null) return e;
     const page = new Uint8Array(PAGE_SIZE);
     const got = node === undefined ? new Uint8Array(0) : k.daemon.read(node, p * PAGE_SIZE, PAGE_SIZE);

@@ -46,6 +46,7 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     t.fn('fuse_direct_read_iter');
     if (isPt(ff)) t.pass('IO-3');
     const e = k.send(t, 'READ');
+    ff.inode.atimeInvalid = true; // __fuse_direct_read invalidates atime whatever the result
     if (e !== null) return err(e);
     const node = daemonNode(k, ff.inode);
     data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
@@ -65,6 +66,7 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       t.fn('fuse_direct_IO');
       if (pos >= ff.inode.iSize) return ok(summarize(new Uint8Array(0)));
       const e = k.send(t, 'READ');
+      ff.inode.atimeInvalid = true;
       if (e !== null) return err(e);
       const node = daemonNode(k, ff.inode);
       data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
