@@ -33,6 +33,12 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
   const pos = offset ?? file.pos;
   let data: Uint8Array | Errno;
+  if (splice && file.flags.has('O_DIRECT')) {
+    // do_splice_read: an O_DIRECT file is read with copy_splice_read, i.e. through ->read_iter
+    // like read(2) (found by fuzz --target both: the size check sends GETATTR).
+    t.fn('copy_splice_read');
+    splice = false;
+  }
   if (splice) {
     t.fn('fuse_splice_read');
     if (isPt(ff) && !isDio(ff)) {
