@@ -6,7 +6,6 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { sys } from '../ffi/libc.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { DAEMON_MAX_WRITE } from '../../fixtures/world.ts';
-import { SIZE } from '../wire/layout.ts';
 import { addNode, handleRequest, initReply, newDaemonState, type DaemonState } from './logic.ts';
 import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
 
@@ -135,7 +134,7 @@ function serveOne(): void {
   Atomics.store(words, SLOT.busy, 0);
 }
 
-void SIZE;
+
 const FUSE_FLUSH = 25;
 parentPort?.postMessage('ready');
 for (;;) {
