@@ -5,6 +5,7 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { sys } from '../ffi/libc.ts';
 import { ERRNO } from '../../spec/errno.ts';
+import { FUSE_OPCODES } from '../../spec/uapi.ts';
 import { DAEMON_MAX_WRITE } from '../../fixtures/world.ts';
 import { addNode, handleRequest, initReply, newDaemonState, type DaemonState } from './logic.ts';
 import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
@@ -105,7 +106,7 @@ function serveOne(): void {
   const msg = buf.subarray(0, n);
   const s = state;
   if (!s) return;
-  if (Atomics.load(words, SLOT.hold) === 1 && n >= 8 && new DataView(msg.buffer, msg.byteOffset).getUint32(4, true) !== FUSE_FLUSH) {
+  if (Atomics.load(words, SLOT.hold) === 1 && n >= 8 && new DataView(msg.buffer, msg.byteOffset).getUint32(4, true) !== FUSE_OPCODES.FLUSH) {
     Atomics.store(words, SLOT.busy, 0);
     return;
   }
@@ -135,7 +136,6 @@ function serveOne(): void {
 }
 
 
-const FUSE_FLUSH = 25;
 parentPort?.postMessage('ready');
 for (;;) {
   const fds = devFd >= 0 ? [wakeFd, devFd] : [wakeFd];
