@@ -31,7 +31,9 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   if (offset !== undefined && !splice && unseekable(ff)) return err(t.vfs('ESPIPE', 'ksys_pread64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pread'));
   if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory'));
   if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
-  const pos = offset ?? file.pos;
+  // FOPEN_STREAM (stream_open): no file position, every read(2) and write(2) is at offset 0.
+  const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
+  const pos = offset ?? (stream ? 0 : file.pos);
   let data: Uint8Array | Errno;
   if (splice && file.flags.has('O_DIRECT')) {
     // do_splice_read: an O_DIRECT file is read with copy_splice_read, i.e. through ->read_iter
@@ -82,7 +84,7 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     }
   }
   if (typeof data === 'string') return err(data);
-  if (offset === undefined) file.pos = pos + data.length;
+  if (offset === undefined && !stream) file.pos = pos + data.length;
   return { errno: null, value: summarize(data) };
 }
 
@@ -113,7 +115,8 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
   if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
   const append = file.flags.has('O_APPEND');
   if (splice && append) return err(t.vfs('EINVAL', 'do_splice', 'splice(2) cannot write to an O_APPEND file'));
-  let pos = offset ?? file.pos;
+  const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
+  let pos = offset ?? (stream ? 0 : file.pos);
   let written = 0;
   if (isDio(ff)) {
     t.fn('fuse_direct_write_iter');
@@ -134,14 +137,14 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     fuseWriteUpdateAttr(fi, pos + written, written);
     if (started) fuseInodeUncachedIoEnd(k, fi, t);
     if (e !== null) return err(e);
-    if (offset === undefined) file.pos = pos + written;
+    if (offset === undefined && !stream) file.pos = pos + written;
   } else if (isPt(ff)) {
     if (splice) t.pass('IO-9');
     fileRemovePrivs(k, fi, t);
     if (backingDirectIoMisaligned(file, pos, data.length)) return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     const r = fusePassthroughWrite(k, file, pos, data, t);
     written = r.written;
-    if (offset === undefined) file.pos = r.end;
+    if (offset === undefined && !stream) file.pos = r.end;
   } else {
     t.fn('fuse_cache_write_iter');
     const fc = k.conn!;
@@ -173,7 +176,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       written = data.length;
       fuseWriteUpdateAttr(fi, pos + written, written);
     }
-    if (offset === undefined) file.pos = pos + written;
+    if (offset === undefined && !stream) file.pos = pos + written;
   }
   return ok(written);
 }
