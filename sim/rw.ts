@@ -155,11 +155,25 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).
       fileRemovePrivs(k, fi, t);
       fi.timesDirty = true;
-      const re = fuseWriteBegin(k, fi, pos, data.length, t);
-      if (re !== null) return err(re);
-      pageCacheStore(fi, pos, data, true);
-      if (pos + data.length > fi.iSize) fi.iSize = pos + data.length;
-      written = data.length;
+      if (file.flags.has('O_DIRECT')) {
+        // generic_file_direct_write -> fuse_direct_IO: WRITE now, the page cache bypassed.
+        t.fn('fuse_direct_IO');
+        const we = k.send(t, 'WRITE');
+        if (we === null) {
+          const node = daemonNode(k, fi);
+          if (node !== undefined) k.daemon.write(node, pos, data);
+          written = data.length;
+          for (const p of [...fi.pages.keys()]) if (p * PAGE_SIZE < pos + data.length && (p + 1) * PAGE_SIZE > pos) fi.pages.delete(p);
+        }
+        fuseWriteUpdateAttr(fi, pos + written, written);
+        if (we !== null) return err(we);
+      } else {
+        const re = fuseWriteBegin(k, fi, pos, data.length, t);
+        if (re !== null) return err(re);
+        pageCacheStore(fi, pos, data, true);
+        if (pos + data.length > fi.iSize) fi.iSize = pos + data.length;
+        written = data.length;
+      }
     } else {
       if (append) pos = fi.iSize;
       fileRemovePrivs(k, fi, t);
