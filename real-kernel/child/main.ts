@@ -42,6 +42,10 @@ if (!fs.existsSync('/sys/kernel/tracing/events')) sys.mount('tracefs', '/sys/ker
 // signals and runs in its own session, so a ^C to the runner does not stop it.
 const diskRoot = `/var/tmp/fusepass-${process.pid}`;
 fs.mkdirSync(diskRoot, { recursive: true });
+// Each case's tmpfs is mounted here, inside the case namespace only. Never on /tmp: the repo
+// (and so the worker and helper scripts a case loads) may live under /tmp.
+const scratch = `${diskRoot}/scratch`;
+fs.mkdirSync(scratch);
 const connsFile = `${diskRoot}/conns`;
 fs.writeFileSync(connsFile, '');
 const trace = process.env.FUSEPASS_GUARDIAN_TRACE;
@@ -100,11 +104,11 @@ async function start(kase: Case): Promise<FromChild> {
   await ensureWorkers(workersNeeded(kase));
   if (sys.unshare(CLONE_NEWNS) < 0) die('unshare(CLONE_NEWNS) failed');
   sys.mount(null, '/', null, MS.REC | MS.PRIVATE, null);
-  if (sys.mount('tmpfs', '/tmp', 'tmpfs', 0, 'mode=755') < 0) die('cannot mount the case tmpfs');
+  if (sys.mount('tmpfs', scratch, 'tmpfs', 0, 'mode=755') < 0) die('cannot mount the case tmpfs');
   disk = `${diskRoot}/c${++caseNo}`;
   let next = 1;
   try {
-    session = new CaseSession(kase, '/tmp/w', disk, pool[0]!, () => {
+    session = new CaseSession(kase, `${scratch}/w`, disk, pool[0]!, () => {
       const d = pool[next++];
       if (!d) throw new SetupError('no spare daemon worker');
       return d;

@@ -13,7 +13,7 @@ import { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
 import { errnoName } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS } from '../../spec/uapi.ts';
-import type { ProbeRequest, ProbeResult, RegistrationProbe } from './types.ts';
+import { probeScratchDir, type ProbeRequest, type ProbeResult, type RegistrationProbe } from './types.ts';
 
 const SIGKILL = 9;
 
@@ -65,7 +65,7 @@ function findRegularFile(dir: string): string | null {
   return null;
 }
 
-// ---- open the backing file before anything is mounted over /tmp ------------------------------
+// ---- open the backing file before anything is mounted ----------------------------------------
 let backingFd = -1;
 let file: ProbeResult['file'];
 if (req.dir !== undefined) {
@@ -94,7 +94,11 @@ if (req.dir !== undefined) {
 }
 
 // ---- a private scratch area ---------------------------------------------------------------
-if (sys.mount('tmpfs', '/tmp', 'tmpfs', 0, 'mode=755') < 0) fail('cannot mount a private tmpfs on /tmp');
+// Not /tmp: the repo, whose scripts the daemon workers load, may live under it. The parent
+// (probe.ts) removes this directory once we are gone; here it is a mountpoint in our namespace only.
+const scratch = probeScratchDir(process.pid);
+fs.mkdirSync(scratch, { recursive: true });
+if (sys.mount('tmpfs', scratch, 'tmpfs', 0, 'mode=755') < 0) fail(`cannot mount a private tmpfs on ${scratch}`);
 if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
   // So that the parent can abort our connection through /proc/<pid>/root if we hang.
   sys.mount('fusectl', '/sys/fs/fuse/connections', 'fusectl', 0, null);
@@ -153,7 +157,7 @@ function overlayOver(lower: string, base: string): string | null {
 const result: ProbeResult = { registrations: [] };
 if (file) result.file = file;
 for (const msd of [1, 2]) {
-  const m = mountFuse(msd, `/tmp/doctor-msd${msd}`);
+  const m = mountFuse(msd, `${scratch}/doctor-msd${msd}`);
   if ('errno' in m) {
     if (msd === 1) {
       result.mountErrno = m.errno;
@@ -162,7 +166,7 @@ for (const msd of [1, 2]) {
     continue;
   }
   if (msd === 1) result.offered = m.offered;
-  const reg: RegistrationProbe = { msd, errno: null, overlayOnTop: overlayOver(m.mnt, `/tmp/doctor-ovl${msd}`) };
+  const reg: RegistrationProbe = { msd, errno: null, overlayOnTop: overlayOver(m.mnt, `${scratch}/doctor-ovl${msd}`) };
   if (backingFd >= 0) {
     const id = sys.ioctl(m.dev, FUSE_DEV_IOC.BACKING_OPEN, encodeBackingMap({ fd: backingFd, flags: 0, padding: 0n }));
     if (id < 0) reg.errno = errnoName(id);

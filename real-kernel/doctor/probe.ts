@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ProbeRequest, ProbeResult } from './types.ts';
+import { probeScratchDir, type ProbeRequest, type ProbeResult } from './types.ts';
 
 const PROBE_CHILD = fileURLToPath(new URL('./probe-child.ts', import.meta.url));
 const TSX_LOADER = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
@@ -56,6 +56,7 @@ export function runProbe(request: ProbeRequest, timeoutMs = 20_000): Promise<Pro
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       process.off('exit', onExit);
+      if (child.pid !== undefined) fs.rmSync(probeScratchDir(child.pid), { recursive: true, force: true });
       const line = stdout.trim().split('\n').at(-1) ?? '';
       try {
         resolve(JSON.parse(line) as ProbeResult);

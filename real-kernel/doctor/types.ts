@@ -27,3 +27,8 @@ export interface ProbeResult {
   /** One per max_stack_depth tried (1, then 2). */
   registrations: RegistrationProbe[];
 }
+
+/** The probe child's scratch mountpoint (a tmpfs in its namespace), removed by the parent. */
+export function probeScratchDir(childPid: number): string {
+  return `/var/tmp/fusepass-doctor-${childPid}`;
+}
