@@ -17,6 +17,7 @@ import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
 import { observeKernel } from './kernel-observables.ts';
+import { withPageBuffer } from './aligned.ts';
 import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -265,16 +266,21 @@ export class CaseSession {
         return typeof names === 'number' ? res(names) : { errno: null, value: names.filter((n) => n !== '.' && n !== '..').sort().join(',') };
       }
       case 'read': {
-        const buf = new Uint8Array(s.length);
         const fd = this.fd(s.fd);
-        const n = s.offset === undefined ? sys.read(fd, buf) : sys.pread(fd, buf, s.length, s.offset);
-        return res(n, n >= 0 ? summarizeBytes(buf.subarray(0, n)) : undefined);
+        // Page-aligned memory: an O_DIRECT file rejects a misaligned buffer (aligned.ts).
+        return withPageBuffer(s.length, (p, view) => {
+          const n = sys.readPtr(fd, p, s.length, s.offset ?? null);
+          return res(n, n >= 0 ? summarizeBytes(view.subarray(0, n)) : undefined);
+        });
       }
       case 'write': {
         const data = new TextEncoder().encode(s.data);
         const fd = this.fd(s.fd);
-        const n = s.offset === undefined ? sys.write(fd, data) : sys.pwrite(fd, data, data.length, s.offset);
-        return res(n, n);
+        return withPageBuffer(data.length, (p, view) => {
+          view.set(data);
+          const n = sys.writePtr(fd, p, data.length, s.offset ?? null);
+          return res(n, n);
+        });
       }
       case 'spliceRead': {
         const p = sys.pipe();

@@ -52,6 +52,7 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
 export const MAP_PRIVATE = 2;
+export const MAP_ANONYMOUS = 0x20;
 export const MS_SYNC = 4;
 
 export const SEEK = { SET: 0, CUR: 1, END: 2, DATA: 3, HOLE: 4 } as const;

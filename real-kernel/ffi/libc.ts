@@ -2,7 +2,7 @@
 // (kernel style), so callers handle errors as values. Loaded lazily: importing this module on a
 // machine without koffi's native part must not crash the sim-only paths.
 import koffi from 'koffi';
-import { AT_FDCWD } from './consts.ts';
+import { AT_FDCWD, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './consts.ts';
 
 /** An opaque pointer as koffi returns it (mmap). */
 export type Pointer = object;
@@ -10,10 +10,10 @@ export type Pointer = object;
 interface Raw {
   open: (p: string, f: number, m: number) => number;
   close: (fd: number) => number;
-  read: (fd: number, b: Uint8Array, n: number) => number;
-  write: (fd: number, b: Uint8Array, n: number) => number;
-  pread: (fd: number, b: Uint8Array, n: number, off: number) => number;
-  pwrite: (fd: number, b: Uint8Array, n: number, off: number) => number;
+  read: (fd: number, b: Uint8Array | Pointer, n: number) => number;
+  write: (fd: number, b: Uint8Array | Pointer, n: number) => number;
+  pread: (fd: number, b: Uint8Array | Pointer, n: number, off: number) => number;
+  pwrite: (fd: number, b: Uint8Array | Pointer, n: number, off: number) => number;
   ioctl: (fd: number, req: number, arg: Uint8Array | null) => number;
   mount: (src: string | null, tgt: string, type: string | null, flags: number, data: string | null) => number;
   umount2: (tgt: string, flags: number) => number;
@@ -138,6 +138,14 @@ export const sys = {
     return koffi.address(p) === 0xffffffffffffffffn ? -koffi.errno() : p;
   },
   munmap: (p: Pointer, len: number): number => ret(load().munmap(p, len)),
+  /** Anonymous private read-write memory (page-aligned), or −errno. */
+  anon: (len: number): Pointer | number => sys.mmap(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1),
+  /** read(2)/pread(2) into raw memory (`off` null: at the file position). */
+  readPtr: (fd: number, p: Pointer, n: number, off: number | null): number =>
+    ret(off === null ? load().read(fd, p, n) : load().pread(fd, p, n, off)),
+  /** write(2)/pwrite(2) from raw memory (`off` null: at the file position). */
+  writePtr: (fd: number, p: Pointer, n: number, off: number | null): number =>
+    ret(off === null ? load().write(fd, p, n) : load().pwrite(fd, p, n, off)),
   msync: (p: Pointer, len: number, flags: number): number => ret(load().msync(p, len, flags)),
   /** Bytes of a mapping, live (reads and writes go to the mapped pages). */
   view: (p: Pointer, len: number): Uint8Array => new Uint8Array(koffi.view(p, len)),
