@@ -51,4 +51,22 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     };
     expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
   });
+
+  it('OBS-5, OBS-6: fusectl observed after umount is ENOENT (the connection directory is gone), not a crash', async () => {
+    const kase: Case = {
+      id: 'artifact-fusectl-after-umount',
+      title: 'observe fusectl before and after umount',
+      checks: ['OBS-5', 'OBS-6'],
+      world: {},
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev' },
+        { op: 'observe', what: 'fusectlEntries', expect: { errno: null, value: 'abort,congestion_threshold,max_background,waiting' } },
+        { op: 'umount', expect: { errno: null } },
+        { op: 'observe', what: 'fusectlEntries', expect: { errno: 'ENOENT', value: null } },
+        { op: 'observe', what: 'fusectlWaiting', expect: { errno: 'ENOENT', value: null } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
 });

@@ -2,7 +2,7 @@
 // as canonical values from /proc, fusectl and tracefs of the case's namespace.
 import * as fs from 'node:fs';
 import type { ObserveStep } from '../../spec/case.ts';
-import type { Errno } from '../../spec/errno.ts';
+import { isErrno, type Errno } from '../../spec/errno.ts';
 import type { TargetFault } from '../../spec/observation.ts';
 
 export interface ObserveContext {
@@ -20,6 +20,17 @@ export interface ObserveOutcome {
   errno?: Errno | null;
   value?: number | string | null;
   fault?: TargetFault;
+}
+
+/** A node:fs failure with a known errno code becomes that errno; anything else is a harness bug. */
+function fsErrno(read: () => ObserveOutcome): ObserveOutcome {
+  try {
+    return read();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && isErrno(code)) return { errno: code };
+    throw e;
+  }
 }
 
 export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome {
@@ -41,12 +52,14 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
       const line = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.startsWith(`${start}-`)) ?? '';
       return { errno: null, value: line.includes(`${c.mnt}/`) ? 'fuse' : 'backing' };
     }
+    // After umount (the superblock died) fusectl has no directory for the connection: the
+    // read fails with ENOENT, an observation like any other (OBS-5, OBS-6), not a crash.
     case 'fusectlEntries':
       if (c.conn === null) return { errno: 'ENOENT' };
-      return { errno: null, value: fs.readdirSync(`/sys/fs/fuse/connections/${c.conn}`).sort().join(',') };
+      return fsErrno(() => ({ errno: null, value: fs.readdirSync(`/sys/fs/fuse/connections/${c.conn}`).sort().join(',') }));
     case 'fusectlWaiting':
       if (c.conn === null) return { errno: 'ENOENT' };
-      return { errno: null, value: Number(fs.readFileSync(`/sys/fs/fuse/connections/${c.conn}/waiting`, 'utf8').trim()) };
+      return fsErrno(() => ({ errno: null, value: Number(fs.readFileSync(`/sys/fs/fuse/connections/${c.conn}/waiting`, 'utf8').trim()) }));
     case 'fdTableHasFile': {
       const target = c.filePath(s.file ?? '');
       const has = fs.readdirSync('/proc/self/fd').some((n) => {
