@@ -31,6 +31,9 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   if (offset !== undefined && !splice && unseekable(ff)) return err(t.vfs('ESPIPE', 'ksys_pread64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pread'));
   if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory'));
   if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
+  // do_splice, file to pipe: an offset needs FMODE_PREAD, which stream_open/nonseekable_open
+  // cleared; splice says EINVAL, not ESPIPE (found by fuzz --target both on 6.18).
+  if (splice && offset !== undefined && unseekable(ff)) return err(t.vfs('EINVAL', 'do_splice', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: splice(2) with an offset needs FMODE_PREAD'));
   // FOPEN_STREAM (stream_open): no file position, every read(2) and write(2) is at offset 0.
   const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
   const pos = offset ?? (stream ? 0 : file.pos);
@@ -113,6 +116,8 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
   if (offset !== undefined && !splice && unseekable(ff)) return err(t.vfs('ESPIPE', 'ksys_pwrite64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pwrite'));
   if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_write', 'write(2) of a directory'));
   if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
+  // do_splice, pipe to file: an offset needs FMODE_PWRITE (EINVAL), checked before O_APPEND.
+  if (splice && offset !== undefined && unseekable(ff)) return err(t.vfs('EINVAL', 'do_splice', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: splice(2) with an offset needs FMODE_PWRITE'));
   const append = file.flags.has('O_APPEND');
   if (splice && append) return err(t.vfs('EINVAL', 'do_splice', 'splice(2) cannot write to an O_APPEND file'));
   const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
