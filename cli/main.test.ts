@@ -72,7 +72,7 @@ describe('fusepass CLI', () => {
     expect(d.err).toEqual([expect.stringMatching(/--target "vm": expected one of sim, kernel, both/)]);
     const e = capture();
     expect(await main(['run', '--frob'], e.io, { run: deps() })).toBe(2);
-    expect(e.err).toHaveLength(1);
+    expect(e.err).toEqual(['fusepass run: unknown option --frob. See fusepass run --help.']);
   });
 
   it('without a usable kernel it runs the sim with a one-line note, and exits 0 when all pass', async () => {
@@ -87,6 +87,16 @@ describe('fusepass CLI', () => {
     expect(r.summary).toMatchObject({ cases: 1, passed: 1, failed: 0, errors: 0, divergences: 0, unexplainedDivergences: 0, targets: ['sim'], kernel: null, profile: '6.18', failing: false });
     // valid-case covers BOPEN-13 and OPEN-1 (its checks).
     expect(r.summary.coverage.coveredIds).toBe(2);
+    // A selected case names what it exercises, not the ~200 ids it was never meant to cover.
+    expect(c.out).toContainEqual(expect.stringMatching(/^ {2}check ids +2 exercised by these cases: BOPEN-13, OPEN-1$/));
+    expect(c.out.join('\n')).not.toMatch(/uncovered/);
+  });
+
+  it('a run of the whole library reports spec coverage and lists the uncovered ids', async () => {
+    const c = capture();
+    expect(await main(['run', '--target', 'sim', '--json', join(tmp, 'all.json')], c.io, { run: deps() })).toBe(1);
+    expect(c.out).toContainEqual(expect.stringMatching(/^ {2}spec coverage +2\/\d+ check ids by these cases/));
+    expect(c.out).toContainEqual(expect.stringMatching(/^uncovered spec ids: INIT-1, .*\(\d+ in all; see the report\)$/));
   });
 
   it('broken case files are reported with file, path and expectation, the rest still runs, exit 1', async () => {
