@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { dirFacts, machineFacts, type DirFacts, type MachineFacts } from '../real-kernel/doctor/machine.ts';
 import type { ProbeRequest, ProbeResult } from '../real-kernel/doctor/types.ts';
 import { diagnose, formatDiagnosis } from './doctor-verdict.ts';
+import { argsErrorText } from './args.ts';
 import type { CliIo } from './io.ts';
 
 export const DOCTOR_USAGE = `usage: fusepass doctor [DIR] [--json]
@@ -30,7 +31,7 @@ export async function doctorCommand(argv: string[], io: CliIo, deps: DoctorDeps 
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
-    io.err(`fusepass doctor: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}. See fusepass doctor --help.`);
+    io.err(`fusepass doctor: ${argsErrorText(e)}. See fusepass doctor --help.`);
     return 2;
   }
   if (parsed.values.help) {

@@ -10,6 +10,7 @@ import { FOPEN_BITS, INIT_FLAG_BITS, type FopenFlagName, type InitFlagName } fro
 import { formatLoadError, loadCases } from '../conformance/load.ts';
 import { describeStep, expectText } from '../reports/view.ts';
 import { checkExpectation } from '../conformance/compare.ts';
+import { argsErrorText } from './args.ts';
 import type { CliIo } from './io.ts';
 import { answerFor, caseFromSymptom, decidingCheck, DEFAULT_SYMPTOM, formatAnswer, interestingSteps, playOnSim, SYMPTOM_OPS, type Symptom, type SymptomOp } from './explain-engine.ts';
 
@@ -154,7 +155,7 @@ export async function explainCommand(argv: string[], io: CliIo): Promise<number>
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    io.err(`fusepass explain: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}. See fusepass explain --help.`);
+    io.err(`fusepass explain: ${argsErrorText(e)}. See fusepass explain --help.`);
     return 2;
   }
   const { values: v, positionals } = parsed;

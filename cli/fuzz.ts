@@ -11,6 +11,7 @@ import { formatLoadError } from '../conformance/load.ts';
 import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
 import { DEFAULT_FUZZ_OUT, replayCommand, writeCounterexample } from '../conformance/fuzz/counterexample.ts';
 import { fuzz, type FuzzFailure, type FuzzMode, type FuzzProgress, type FuzzSummary } from '../conformance/fuzz/driver.ts';
+import { argsErrorText } from './args.ts';
 import type { CliIo } from './io.ts';
 
 export const FUZZ_USAGE = `usage: fusepass fuzz [--target sim|both] [--runs N | --time DURATION] [--seed S] [--path P] [--out DIR]
@@ -75,7 +76,7 @@ function parseFuzzArgs(argv: string[]): FuzzArgs | { error: string } | 'help' {
       },
     }));
   } catch (e) {
-    return { error: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? 'bad arguments' };
+    return { error: argsErrorText(e) };
   }
   if (values.help) return 'help';
   const target = values.target ?? 'sim';
