@@ -1,5 +1,5 @@
-// `fusepass <command> ...`: dispatches to a command module. Commands still to come (fuzz,
-// explain, doctor) get an entry in COMMANDS and a module of their own beside run.ts.
+// `fusepass <command> ...`: dispatches to a command module (run.ts, fuzz.ts, explain.ts,
+// doctor.ts beside this file). A new command gets an entry in COMMANDS and a module of its own.
 import { processIo, type CliIo } from './io.ts';
 import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
 import { explainCommand, EXPLAIN_USAGE } from './explain.ts';
@@ -41,9 +41,6 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-/** Commands planned but not built yet; named in the usage so users know where they will be. */
-const PLANNED: string[] = [];
-
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
@@ -52,7 +49,6 @@ export function usage(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    ...(PLANNED.length > 0 ? [`coming later: ${PLANNED.join(', ')}`, ''] : []),
     RUN_USAGE,
   ].join('\n');
 }
@@ -65,8 +61,7 @@ export async function main(argv: string[], io: CliIo = processIo, deps: CliDeps 
   }
   const command = COMMANDS[name];
   if (!command) {
-    const planned = PLANNED.includes(name) ? ` ("${name}" is planned but not available yet)` : '';
-    io.err(`fusepass: unknown command "${name}"${planned}; expected one of: ${Object.keys(COMMANDS).join(', ')}. See fusepass --help.`);
+    io.err(`fusepass: unknown command "${name}"; expected one of: ${Object.keys(COMMANDS).join(', ')}. See fusepass --help.`);
     return 2;
   }
   try {
