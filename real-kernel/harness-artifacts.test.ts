@@ -69,4 +69,40 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     };
     expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
   });
+
+  it('IO-11: a load past the end of a mapped file is a SIGBUS crash fault of the step; the case goes on', async () => {
+    const kase: Case = {
+      id: 'artifact-mapread-past-eof',
+      title: 'loads and stores on PT and cached mappings beyond EOF and on a read-only mapping',
+      checks: ['IO-11'],
+      world: { files: { b1: { on: 'disk' } }, nodes: { f1: { open: { flags: ['PASSTHROUGH'], backing: 'b1' } }, c1: {} } },
+      steps: [
+        ...REGISTERED,
+        { op: 'open', node: 'f1', as: 'f', flags: ['O_RDWR'], expect: { errno: null } },
+        { op: 'mmap', fd: 'f', as: 'm', shared: true, write: true, length: 8192, expect: { errno: null } },
+        // 4096 bytes of 'B' (fixtures/world.ts): the second page is wholly past EOF.
+        { op: 'mapRead', map: 'm', length: 16, offset: 4096 },
+        { op: 'mapRead', map: 'm', length: 8, offset: 4090 },
+        { op: 'mapRead', map: 'm', length: 4, offset: 0, expect: { errno: null, value: 'B*4' } },
+        { op: 'mapWrite', map: 'm', data: 'xy', offset: 4096 },
+        { op: 'mapWrite', map: 'm', data: 'xx', offset: 0, expect: { errno: null } },
+        { op: 'inspectBacking', file: 'b1', length: 3, expect: { errno: null, value: 'x*2+B*1' } },
+        // A file of the mount without passthrough: the daemon's 4096 × 'D', through the page cache.
+        { op: 'open', node: 'c1', as: 'c', expect: { errno: null } },
+        { op: 'mmap', fd: 'c', as: 'mc', shared: false, length: 8192, expect: { errno: null } },
+        { op: 'mapRead', map: 'mc', length: 1, offset: 4096 },
+        { op: 'mapRead', map: 'mc', length: 2, offset: 0, expect: { errno: null, value: 'D*2' } },
+        { op: 'mapWrite', map: 'mc', data: 'z', offset: 0 },
+      ],
+    };
+    const played = await play(gate.target, kase);
+    expect(mismatches(kase, played).filter((m) => !/^step (6|7|9|14|16) \(map(Read|Write)\): fault crash/.test(m))).toEqual([]);
+    const faults = played.steps.map((o) => o.fault?.message ?? null);
+    expect(faults[6]).toMatch(/^SIGBUS/);
+    expect(faults[7]).toMatch(/^SIGBUS/);
+    expect(faults[9]).toMatch(/^SIGBUS/);
+    expect(faults[14]).toMatch(/^SIGBUS/);
+    expect(faults[16]).toMatch(/SIGSEGV/);
+    expect(played.finish.fault).toBeUndefined();
+  });
 });

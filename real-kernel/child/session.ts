@@ -18,6 +18,7 @@ import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
 import { observeKernel } from './kernel-observables.ts';
 import { withPageBuffer } from './aligned.ts';
+import { MappedMemory } from './mapped-memory.ts';
 import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +69,8 @@ export class CaseSession {
   private readonly daemonFds = new Map<string, { fd: number; owned: boolean }>();
   private readonly ids = new Map<string, number>();
   private readonly clientFds = new Map<string, number>();
-  private readonly maps = new Map<string, { p: Pointer; len: number }>();
+  private readonly maps = new Map<string, { p: Pointer; len: number; writable: boolean }>();
+  private readonly mapped = new MappedMemory();
   private mountDev: string | null = null;
   private mounted = false;
   private conn: number | null = null;
@@ -313,18 +315,23 @@ export class CaseSession {
         const len = s.length ?? 4096;
         const m = sys.mmap(len, PROT_READ | (s.write ? PROT_WRITE : 0), s.shared ? MAP_SHARED : MAP_PRIVATE, this.fd(s.fd));
         if (typeof m === 'number') return res(m);
-        this.maps.set(s.as, { p: m, len });
+        this.maps.set(s.as, { p: m, len, writable: s.write === true });
         return { errno: null };
       }
       case 'mapRead': {
+        // Through /proc/self/mem: a load past EOF is a SIGBUS fault, not a dead child.
         const m = this.mapOf(s.map);
         const off = s.offset ?? 0;
-        return { errno: null, value: summarizeBytes(sys.view(m.p, m.len).slice(off, Math.min(m.len, off + s.length))) };
+        const n = Math.max(0, Math.min(s.length, m.len - off));
+        const got = this.mapped.load(koffi.address(m.p) + BigInt(off), n);
+        return got.bytes ? { errno: null, value: summarizeBytes(got.bytes) } : { errno: null, fault: got.fault! };
       }
       case 'mapWrite': {
         const m = this.mapOf(s.map);
-        sys.view(m.p, m.len).set(new TextEncoder().encode(s.data), s.offset ?? 0);
-        return { errno: null };
+        const off = s.offset ?? 0;
+        const data = new TextEncoder().encode(s.data).subarray(0, Math.max(0, m.len - off));
+        const fault = this.mapped.store(koffi.address(m.p) + BigInt(off), data, m.writable);
+        return fault ? { errno: null, fault } : { errno: null };
       }
       case 'munmap': {
         const m = this.mapOf(s.map);
@@ -422,7 +429,7 @@ export class CaseSession {
     }
   }
 
-  private mapOf(name: string): { p: Pointer; len: number } {
+  private mapOf(name: string): { p: Pointer; len: number; writable: boolean } {
     const m = this.maps.get(name);
     if (!m) throw new Error(`no mapping named ${name}`);
     return m;
@@ -580,6 +587,7 @@ export class CaseSession {
     for (const fd of this.world.held) sys.close(fd);
     for (const h of this.helpers) h.kill('SIGKILL');
     this.inotify.close();
+    this.mapped.close();
   }
 }
 
