@@ -139,6 +139,11 @@ export interface BackingCloseStep {
   nullArg?: boolean;
   cred?: Cred;
   /**
+   * If the ioctl is still blocked after this many ms (SYNC_INIT fd not attached, DEV-5, DEV-13),
+   * interrupt it with a signal; it then fails with EINTR. Without it such a step times out.
+   */
+  interruptAfterMs?: number;
+  /**
    * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
    * O_LARGEFILE, OPEN-1). Cases using it set `simOnly`.
    */
