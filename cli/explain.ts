@@ -10,6 +10,7 @@ import { FOPEN_BITS, INIT_FLAG_BITS, type FopenFlagName, type InitFlagName } fro
 import { formatLoadError, loadCases } from '../conformance/load.ts';
 import { describeStep, expectText } from '../reports/view.ts';
 import { checkExpectation } from '../conformance/compare.ts';
+import { ALL_PROFILES } from '../conformance/coverage.ts';
 import { argsErrorText } from './args.ts';
 import type { CliIo } from './io.ts';
 import { answerFor, caseFromSymptom, decidingCheck, DEFAULT_SYMPTOM, formatAnswer, interestingSteps, playOnSim, SYMPTOM_OPS, type Symptom, type SymptomOp } from './explain-engine.ts';
@@ -42,7 +43,6 @@ export const EXPLAIN_USAGE = `usage: fusepass explain <case-id-or-file> [--step 
   Exit status: 0 explained (and the sim agrees with --errno when given); 1 the sim answers
   differently from --errno; 2 bad usage.`;
 
-const PROFILES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
 const FS: readonly BackingFs[] = ['disk', 'tmpfs', 'overlay', 'overlayOverFuse', 'fuse', 'fusePt1', 'fusePt2', 'roBind', 'self'];
 const TYPES: readonly BackingFileType[] = ['file', 'dir', 'fifo', 'socket', 'chardev', 'symlink'];
 const MODES: readonly DaemonOpenMode[] = ['rdonly', 'wronly', 'rdwr', 'path', 'pathNofollow'];
@@ -164,7 +164,7 @@ export async function explainCommand(argv: string[], io: CliIo): Promise<number>
     return 0;
   }
   try {
-    const profile = v.profile !== undefined ? oneOf('--profile', v.profile, PROFILES) : '6.18';
+    const profile = v.profile !== undefined ? oneOf('--profile', v.profile, ALL_PROFILES) : '6.18';
     if (positionals.length > 1) throw new UsageError(`one case at a time (got ${positionals.join(', ')})`);
     if (positionals.length === 1 && v.op !== undefined) throw new UsageError('give either a case or --op, not both');
     if (positionals.length === 0 && v.op === undefined) throw new UsageError('nothing to explain: give a case id or file, or --op with the symptom');

@@ -6,7 +6,7 @@ import { relative } from 'node:path';
 import type { ProfileName } from '../spec/case.ts';
 import { CHECK_IDS, type CheckId } from '../spec/check-ids.ts';
 import type { Target, TargetName } from '../spec/target.ts';
-import { coverageByProfile, coverageFor, percent } from '../conformance/coverage.ts';
+import { ALL_PROFILES, coverageByProfile, coverageFor, percent } from '../conformance/coverage.ts';
 import { knownLabel, loadKnownDivergences, KNOWN_DIVERGENCES_FILE } from '../conformance/known-divergences.ts';
 import { formatLoadError, loadCases, CASES_DIR } from '../conformance/load.ts';
 import type { CaseResult, CoverageSummary } from '../conformance/results.ts';
@@ -28,7 +28,6 @@ export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--prof
   Exit status: 0 all passed; 1 failures, broken cases or unexplained divergences; 2 bad usage.`;
 
 const KERNEL_WATCHDOG_MS = 120_000;
-const PROFILES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
 const TARGET_CHOICES = ['sim', 'kernel', 'both'] as const;
 
 /** Replaceable pieces, for tests and for library users. */
@@ -71,8 +70,8 @@ function parseRunArgs(argv: string[]): RunArgs | { error: string } | 'help' {
     return { error: `--target ${JSON.stringify(target)}: expected one of ${TARGET_CHOICES.join(', ')}` };
   }
   const profile = values.profile;
-  if (profile !== undefined && !(PROFILES as readonly string[]).includes(profile)) {
-    return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILES.join(', ')}` };
+  if (profile !== undefined && !(ALL_PROFILES as readonly string[]).includes(profile)) {
+    return { error: `--profile ${JSON.stringify(profile)}: expected one of ${ALL_PROFILES.join(', ')}` };
   }
   const out: RunArgs = { selectors: positionals };
   if (target !== undefined) out.target = target as RunArgs['target'] & string;
