@@ -36,7 +36,7 @@ describe('fusepass fuzz (cli/fuzz.ts)', () => {
       [['--time', 'soon'], /--time "soon": expected a duration/],
       [['--path', '1:2'], /expected --seed as well/],
       [['--seed', '1', '--path', 'x'], /--path "x": expected a fast-check path/],
-      [['--bogus'], /Unknown option/],
+      [['--bogus'], /unknown option --bogus\. See fusepass fuzz --help/],
     ];
     for (const [argv, re] of cases) {
       const c = capture();
