@@ -105,4 +105,22 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     expect(faults[16]).toMatch(/SIGSEGV/);
     expect(played.finish.fault).toBeUndefined();
   });
+
+  it('DEV-5: BACKING_CLOSE on a SYNC_INIT fd not yet mounted sleeps; interruptAfterMs ends it with EINTR', async () => {
+    const kase: Case = {
+      id: 'artifact-backing-close-interrupted',
+      title: 'backingClose with interruptAfterMs on a SYNC_INIT-marked fd',
+      checks: ['DEV-5'],
+      world: {},
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'syncInit', dev: 'dev', expect: { errno: null } },
+        { op: 'backingClose', dev: 'dev', id: 1, interruptAfterMs: 200, expect: { errno: 'EINTR', requests: [] } },
+        // The fd still works afterwards: a mount attaches it and the ioctl answers (BCLOSE-7).
+        { op: 'mount', dev: 'dev', expect: { errno: null } },
+        { op: 'backingClose', dev: 'dev', id: 1, interruptAfterMs: 200, expect: { errno: 'ENOENT' } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
 });

@@ -231,7 +231,8 @@ export class CaseSession {
       case 'backingClose': {
         const id = typeof s.id === 'number' ? s.id : this.ids.get(s.id);
         if (id === undefined) throw new Error(`no registration named ${String(s.id)}`);
-        return res(this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_CLOSE, s.nullArg ? null : encodeI32(id)));
+        // Like backingOpen: on a SYNC_INIT fd not yet attached the ioctl sleeps (DEV-5, DEV-13).
+        return res(this.interruptible(s.interruptAfterMs, () => this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_CLOSE, s.nullArg ? null : encodeI32(id))));
       }
       case 'setOpenReply':
         this.daemon.send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
