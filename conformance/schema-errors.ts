@@ -1,5 +1,5 @@
 // Turns ajv's errors into one-line messages that say what was expected, and gives steps (an
-// anyOf of 39 shapes in the schema) a message about the one shape their `op` selects.
+// anyOf with one shape per step op in the schema) a message about the one shape their `op` selects.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { CHECK_IDS } from '../spec/check-ids.ts';
