@@ -92,11 +92,13 @@ describe('fusepass CLI', () => {
     expect(c.out.join('\n')).not.toMatch(/uncovered/);
   });
 
-  it('a run of the whole library reports spec coverage and lists the uncovered ids', async () => {
-    const c = capture();
-    expect(await main(['run', '--target', 'sim', '--json', join(tmp, 'all.json')], c.io, { run: deps() })).toBe(1);
-    expect(c.out).toContainEqual(expect.stringMatching(/^ {2}spec coverage +2\/\d+ check ids by these cases/));
-    expect(c.out).toContainEqual(expect.stringMatching(/^uncovered spec ids: INIT-1, .*\(\d+ in all; see the report\)$/));
+  it('a run of the whole library (no selector, or its directory) reports spec coverage and lists the uncovered ids', async () => {
+    for (const selectors of [[], [fixtures]]) {
+      const c = capture();
+      expect(await main(['run', '--target', 'sim', '--json', join(tmp, 'all.json'), ...selectors], c.io, { run: deps() })).toBe(1);
+      expect(c.out).toContainEqual(expect.stringMatching(/^ {2}spec coverage +2\/\d+ check ids by these cases/));
+      expect(c.out).toContainEqual(expect.stringMatching(/^uncovered spec ids: INIT-1, .*\(\d+ in all; see the report\)$/));
+    }
   });
 
   it('broken case files are reported with file, path and expectation, the rest still runs, exit 1', async () => {

@@ -2,7 +2,7 @@
 // summary table (stdout), write the JSON report, exit non-zero on failures, broken cases or
 // unexplained divergences.
 import { parseArgs } from 'node:util';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { ProfileName } from '../spec/case.ts';
 import { CHECK_IDS, type CheckId } from '../spec/check-ids.ts';
 import type { Target, TargetName } from '../spec/target.ts';
@@ -136,7 +136,9 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     });
     // Named cases or directories are a selection: which spec ids they exercise is the news,
     // not the ~200 ids a handful of cases were never meant to cover.
-    for (const line of summaryLines(report, args.selectors.length > 0 ? 'selection' : 'library')) io.out(line);
+    const casesDir = resolve(deps.casesDir ?? CASES_DIR);
+    const wholeLibrary = args.selectors.every((sel) => resolve(sel) === casesDir);
+    for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.out(line);
     const path = writeJsonReport(report, args.json ?? defaultReportPath(startedAt));
     const readable = writeReadableReports(report, path);
     io.out(`readable reports: ${shortPath(readable.html)}, ${shortPath(readable.markdown)}, ${shortPath(readable.junit)}`);
