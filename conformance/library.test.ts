@@ -2,8 +2,6 @@
 // plays it on the sim under every profile it applies to and, where the kernel target is usable,
 // on the kernel too, comparing the two step by step. FUSEPASS_REQUIRE_KERNEL=1 (CI) turns an
 // unusable kernel into a failure.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProfileName } from '../spec/case.ts';
 import type { TestContext } from 'vitest';
@@ -18,18 +16,13 @@ const requireKernel = process.env['FUSEPASS_REQUIRE_KERNEL'] === '1';
 const library = loadCases();
 const known = loadKnownDivergences();
 
-// The sim target is written by the sim engineer; until its file exists, the per-case tests
-// skip with that reason. Once it exists it must load.
-const simTargetFile = fileURLToPath(new URL('./targets/sim-target.ts', import.meta.url));
-const simMissing = existsSync(simTargetFile) ? null : 'conformance/targets/sim-target.ts does not exist yet';
+// The sim target must load for every profile; a profile that does not fails its cases.
 const simTargets = new Map<ProfileName, RunTarget>();
 let simLoadError: string | null = null;
-if (!simMissing) {
-  for (const p of ALL_PROFILES) {
-    const loaded = await loadSimTarget(p);
-    if (loaded.target) simTargets.set(p, await prepareTarget(loaded.target));
-    else simLoadError = loaded.reason;
-  }
+for (const p of ALL_PROFILES) {
+  const loaded = await loadSimTarget(p);
+  if (loaded.target) simTargets.set(p, await prepareTarget(loaded.target));
+  else simLoadError = loaded.reason;
 }
 
 const kernelLoaded = await loadKernelTarget();
@@ -61,14 +54,14 @@ describe('case library (conformance/cases)', () => {
     it.skip(`kernel target: skipped (${kernelReason ?? ''})`, () => {});
   }
 
-  it.runIf(simMissing === null)('the sim target loads for every profile', () => {
+  it('the sim target loads for every profile', () => {
     expect(simLoadError).toBeNull();
   });
 
   for (const loaded of library.cases) {
     const kase = loaded.case;
     const name = `${kase.id} [${kase.checks.join(', ')}]`;
-    it.skipIf(simMissing !== null)(simMissing ? `${name} (skipped: ${simMissing})` : name, async (ctx) => {
+    it(name, async (ctx) => {
       const failures: string[] = [];
       for (const p of caseProfiles(kase)) {
         const sim = simTargets.get(p);

@@ -1,12 +1,12 @@
 // Loads the two targets by dynamic import, so that a machine where koffi (the kernel target's
-// FFI) cannot load, or a checkout where a target is not written yet, still runs what it can.
+// FFI) cannot load still runs the sim, with a one-line reason instead of an import crash.
 import type { ProfileName } from '../spec/case.ts';
 import type { Target } from '../spec/target.ts';
 
 export type Loaded = { target: Target; reason?: undefined } | { target?: undefined; reason: string };
 
-// Specifiers are held in variables so the type checker does not require the modules to exist;
-// the shapes are checked at run time instead.
+// Specifiers are held in variables, so the modules are typed `unknown` here and their exports
+// are checked at run time: a missing or renamed export is a one-line reason, not a crash.
 const SIM_TARGET_MODULE = './targets/sim-target.ts';
 const KERNEL_TARGET_MODULE = './targets/kernel-target.ts';
 
