@@ -16,6 +16,7 @@ import { buildReport, defaultReportPath, writeJsonReport } from '../reports/json
 import type { Report } from '../reports/report.ts';
 import { writeReadableReports } from '../reports/write.ts';
 import { argsErrorText } from './args.ts';
+import { runEnvironment } from './run-environment.ts';
 import type { CliIo } from './io.ts';
 
 export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--profile 6.18|6.12|6.9|nopt] [--json FILE] [case files, directories or ids ...]
@@ -140,7 +141,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     const wholeLibrary = args.selectors.every((sel) => resolve(sel) === casesDir);
     for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.out(line);
     const path = writeJsonReport(report, args.json ?? defaultReportPath(startedAt));
-    const readable = writeReadableReports(report, path);
+    const readable = writeReadableReports(report, path, runEnvironment());
     io.out(`readable reports: ${shortPath(readable.html)}, ${shortPath(readable.markdown)}, ${shortPath(readable.junit)}`);
     io.out(`report: ${shortPath(path)}`);
     return report.summary.failing ? 1 : 0;

@@ -1,8 +1,7 @@
 // Writes the readable reports of a run beside its JSON report: <name>.md, <name>.html and
-// <name>.junit.xml, where <name> is the JSON file's name without .json.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { getuid } from 'node:process';
-import { hostname } from 'node:os';
+// <name>.junit.xml, where <name> is the JSON file's name without .json. Who ran it and where
+// (`environment`) is the caller's to find out (cli/run-environment.ts): reports only format.
+import { writeFileSync } from 'node:fs';
 import type { Report } from './report.ts';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
@@ -20,26 +19,7 @@ export function readablePaths(jsonPath: string): ReadablePaths {
   return { markdown: `${base}.md`, html: `${base}.html`, junit: `${base}.junit.xml` };
 }
 
-/** CAP_SYS_ADMIN (bit 21) in the effective set, from /proc/self/status; null if unreadable. */
-function hasCapSysAdmin(): boolean | null {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? (BigInt(`0x${m[1]}`) & (1n << 21n)) !== 0n : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Who ran the report: uid and CAP_SYS_ADMIN of this process (the report JSON does not record it). */
-export function runEnvironment(): EnvironmentExtra {
-  const uid = getuid?.();
-  const cap = hasCapSysAdmin();
-  const who = uid === undefined ? 'unknown user' : uid === 0 ? 'root (uid 0)' : `uid ${uid}`;
-  const caps = cap === null ? '' : cap ? ', CAP_SYS_ADMIN' : ', no CAP_SYS_ADMIN';
-  return { privileges: `${who}${caps}`, host: hostname() };
-}
-
-export function writeReadableReports(report: Report, jsonPath: string, environment: EnvironmentExtra = runEnvironment()): ReadablePaths {
+export function writeReadableReports(report: Report, jsonPath: string, environment: EnvironmentExtra): ReadablePaths {
   const p = readablePaths(jsonPath);
   writeFileSync(p.markdown, renderMarkdown(report, { environment }));
   writeFileSync(p.html, renderHtml(report, { environment }));
