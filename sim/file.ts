@@ -11,7 +11,7 @@ import { fusePassthroughRead, fusePassthroughRelease } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, daemonNode, dropPagesFrom, fuseLookup, fuseSetattrSize, fuseUpdateAttributes } from './dir.ts';
-import { pageCacheRead, writeDirtyPages } from './pagecache.ts';
+import { invalidateInodePages2, pageCacheRead, writeDirtyPages } from './pagecache.ts';
 import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 /** DIRECT_IO non-PT files counted in FuseInode.dioFiles. */
@@ -138,9 +138,11 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     t.pass('OPEN-16');
     t.pass('IO-27');
   }
-  if (!(file.ff.openFlags & FOPEN_KEEP_CACHE)) {
-    fi.pages.clear();
-    fi.dirty.clear();
+  // fuse_open, after the open succeeded: an atomic O_TRUNC truncates the page cache (dirty pages
+  // dropped unwritten, below); otherwise without FOPEN_KEEP_CACHE invalidate_inode_pages2
+  // writes dirty pages back and drops the cache.
+  if (!(file.ff.openFlags & FOPEN_KEEP_CACHE) && !(flags.has('O_TRUNC') && !created && k.conn!.atomicOTrunc)) {
+    invalidateInodePages2(k, fi, t);
   }
   // do_open truncates on O_TRUNC whatever the access mode (O_RDONLY|O_TRUNC too; found by
   // fusepass fuzz against the 6.18 kernel).

@@ -47,4 +47,20 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     // kernel 6.18: stat(node) -> [GETATTR].
     expect(k.client.stat({ node: 'n' }).requests).toEqual(['GETATTR']);
   });
+
+  it('OPEN-2: an open without FOPEN_KEEP_CACHE writes dirty writeback-cache pages back (invalidate_inode_pages2 launders them)', () => {
+    // fuzz --target both, seed 23; the whole sequence replayed on 6.18 (kernel answers in comments).
+    const k = mounted({ init: WB_INIT });
+    k.client.open('n', ['O_RDWR'], 'f1');
+    expect(k.client.write('f1', 'w').requests).toEqual(['GETXATTR', 'READ']);
+    expect(k.client.open('n', ['O_RDONLY'], 'f2').requests).toEqual(['OPEN', 'WRITE']); // kernel: [OPEN, WRITE]
+    expect(k.client.open('n', ['O_RDONLY', 'O_DIRECT'], 'f3').requests).toEqual(['OPEN']); // nothing dirty left
+    expect(k.client.write('f1', 'w').requests).toEqual(['GETXATTR', 'READ']); // the page was dropped
+    k.daemon.setOpenReply('n', { flags: ['KEEP_CACHE'] });
+    expect(k.client.open('n', ['O_RDONLY'], 'f4').requests).toEqual(['OPEN']); // KEEP_CACHE: kept dirty
+    k.daemon.setOpenReply('n', { flags: ['DIRECT_IO'] });
+    expect(k.client.open('n', ['O_RDONLY'], 'f5').requests).toEqual(['OPEN', 'WRITE']);
+    // The daemon got the bytes: the page is re-read from it (kernel: READ, "w*2+D*8").
+    expect(k.client.read('f1', 10, 0)).toMatchObject({ errno: null, value: 'w*2+D*8', requests: ['READ'] });
+  });
 });

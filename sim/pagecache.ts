@@ -117,6 +117,27 @@ export function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | nul
   return null;
 }
 
+/**
+ * invalidate_inode_pages2 (fuse_open without FOPEN_KEEP_CACHE): each dirty page is laundered
+ * first (fuse_launder_folio: one WRITE per page, waited for), then every page is dropped. A failed
+ * WRITE still drops its page: the error goes to the mapping, not to open(2). Found by fuzz
+ * --target both, seed 23: after a writeback-cache write, the next open sent [OPEN, WRITE].
+ */
+export function invalidateInodePages2(k: KernelState, fi: FuseInode, t: Trace): void {
+  if (fi.dirty.size > 0) {
+    t.fn('fuse_launder_folio');
+    const node = daemonNode(k, fi);
+    for (const p of [...fi.dirty].sort((x, y) => x - y)) {
+      const e = k.send(t, 'WRITE');
+      const start = p * PAGE_SIZE;
+      const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
+      if (e === null && node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
+    }
+  }
+  fi.pages.clear();
+  fi.dirty.clear();
+}
+
 /** Bytes as observations summarise them (spec/observation.ts summarizeBytes). */
 export function summarize(data: Uint8Array): string {
   return summarizeBytes(data);
