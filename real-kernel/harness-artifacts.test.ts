@@ -123,4 +123,26 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     };
     expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
   });
+
+  it('BOPEN-5, BCLOSE-5: cred userns ioctls with FUSE files open send the daemon nothing (no FLUSH from a helper closing copies)', async () => {
+    const kase: Case = {
+      id: 'artifact-userns-no-flush',
+      title: 'userns BACKING_OPEN/CLOSE while a client fd and a daemon fd on the mount are open',
+      checks: ['BOPEN-5', 'BCLOSE-5'],
+      world: { files: { b1: { on: 'disk' }, s1: { on: 'self' } }, nodes: { c1: {} } },
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev', init: { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 } },
+        { op: 'open', node: 'c1', as: 'c', expect: { errno: null, requests: ['OPEN'] } },
+        { op: 'daemonOpen', file: 's1', mode: 'rdonly', as: 'sf', expect: { errno: null } },
+        { op: 'daemonOpen', file: 'b1', mode: 'rdonly', as: 'bf1', expect: { errno: null } },
+        { op: 'backingOpen', dev: 'dev', fd: 'bf1', cred: 'userns', expect: { errno: 'EPERM', requests: [], events: [] } },
+        { op: 'backingOpen', dev: 'dev', fd: 'sf', cred: 'userns', expect: { errno: 'EPERM', requests: [], events: [] } },
+        { op: 'backingClose', dev: 'dev', id: 1, cred: 'userns', expect: { errno: 'EPERM', requests: [], events: [] } },
+        // Root still registers: the server took nothing away from the case's fds.
+        { op: 'backingOpen', dev: 'dev', fd: 'bf1', expect: { errno: null, value: 1, requests: [] } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
 });

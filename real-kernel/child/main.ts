@@ -11,6 +11,7 @@ import { DaemonHandle } from '../daemon/handle.ts';
 import type { Case } from '../../spec/case.ts';
 import type { Observation } from '../../spec/observation.ts';
 import { CaseSession } from './session.ts';
+import { startUsernsServer } from './userns.ts';
 import { SetupError } from './world.ts';
 import type { FromChild, ToChild } from './protocol.ts';
 
@@ -75,6 +76,10 @@ function publishConnections(): void {
 await fs.promises.stat('/');
 const baseNs = sys.open('/proc/self/ns/mnt', O.RDONLY | O.CLOEXEC);
 if (baseNs < 0) die('cannot open /proc/self/ns/mnt');
+
+// The cred `userns` ioctl server, started while no case has a FUSE file open (userns.ts).
+const usernsProblem = startUsernsServer();
+if (usernsProblem) die(`cannot start the userns ioctl server: ${usernsProblem}`);
 
 const pool: DaemonHandle[] = [];
 async function ensureWorkers(n: number): Promise<void> {

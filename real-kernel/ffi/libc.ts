@@ -52,6 +52,8 @@ interface Raw {
   readlink: (path: string, buf: Uint8Array, n: number) => number;
   dlsym: (handle: null, name: string) => Pointer | null;
   sigaction: (sig: number, act: Uint8Array, old: null) => number;
+  socketpair: (domain: number, type: number, proto: number, sv: Int32Array) => number;
+  sendmsg: (fd: number, msg: Pointer, flags: number) => number;
 }
 
 let raw: Raw | null = null;
@@ -105,6 +107,8 @@ function load(): Raw {
     readlink: f('long readlink(const char *path, void *buf, unsigned long n)'),
     dlsym: f('void *dlsym(void *handle, const char *name)'),
     sigaction: f('int sigaction(int sig, const void *act, void *old)'),
+    socketpair: f('int socketpair(int domain, int type, int proto, void *sv)'),
+    sendmsg: f('long sendmsg(int fd, const void *msg, int flags)'),
   };
   return raw;
 }
@@ -209,6 +213,39 @@ export const sys = {
     addr.set(new TextEncoder().encode(path), 2);
     const r = ret(load().bind(fd, addr, addr.length));
     return r < 0 ? r : fd;
+  },
+  /** A connected AF_UNIX SOCK_SEQPACKET pair, both ends close-on-exec, or −errno. */
+  seqpacketPair: (): [number, number] | number => {
+    const sv = new Int32Array(2);
+    const r = ret(load().socketpair(1, 5 | 0o2000000, 0, sv));
+    return r < 0 ? r : [sv[0]!, sv[1]!];
+  },
+  /** sendmsg(2) of one message carrying `fds` (SCM_RIGHTS); bytes sent or −errno. */
+  sendWithFds: (sock: number, payload: Uint8Array, fds: readonly number[]): number => {
+    // msghdr at 0, iovec at 64, control at 128, payload at 256 of one anonymous page.
+    if (payload.length > 4096 - 256 || fds.length > 8) return -7; // E2BIG
+    const page = sys.anon(4096);
+    if (typeof page === 'number') return page;
+    try {
+      const base = koffi.address(page);
+      const mem = sys.view(page, 4096);
+      const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+      const controlLen = 16 + Math.ceil((4 * fds.length) / 8) * 8;
+      dv.setBigUint64(16, base + 64n, true); // msg_iov
+      dv.setBigUint64(24, 1n, true); // msg_iovlen
+      dv.setBigUint64(32, base + 128n, true); // msg_control
+      dv.setBigUint64(40, BigInt(controlLen), true); // msg_controllen
+      dv.setBigUint64(64, base + 256n, true); // iov_base
+      dv.setBigUint64(72, BigInt(payload.length), true); // iov_len
+      dv.setBigUint64(128, BigInt(16 + 4 * fds.length), true); // cmsg_len
+      dv.setInt32(136, 1, true); // SOL_SOCKET
+      dv.setInt32(140, 1, true); // SCM_RIGHTS
+      fds.forEach((fd, i) => dv.setInt32(144 + 4 * i, fd, true));
+      mem.set(payload, 256);
+      return ret(load().sendmsg(sock, page, 0x4000)); // MSG_NOSIGNAL
+    } finally {
+      sys.munmap(page, 4096);
+    }
   },
   getpid: (): number => load().getpid(),
   getppid: (): number => load().getppid(),
