@@ -15,13 +15,15 @@ import { ALL_PROFILES, caseCoveredIds, coverageFor, percent } from '../conforman
 import { loadCases } from '../conformance/load.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SKIP_DIRS = new Set(['node_modules', '.git', 'reports']);
+// reports/out (from the repo root) holds generated run reports; reports/ itself has tests.
+const SKIP_DIRS = new Set(['reports/out']);
 
 function testFiles(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) out.push(...testFiles(join(dir, e.name)));
+      const p = join(dir, e.name);
+      if (e.name !== 'node_modules' && !e.name.startsWith('.') && !SKIP_DIRS.has(relative(root, p))) out.push(...testFiles(p));
     } else if (e.name.endsWith('.test.ts')) out.push(join(dir, e.name));
   }
   return out.sort();
