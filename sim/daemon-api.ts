@@ -7,6 +7,7 @@ import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOp
 import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
 import { err, ok, setupFault } from './outcome.ts';
 import type { KernelState } from './state.ts';
+import { fuseLookup } from './dir.ts';
 import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 
@@ -120,6 +121,13 @@ export class DaemonApi {
       }
       const entry = s.backing.files.get(file);
       if (entry === undefined) return setupFault(`no world file named "${file}"`);
+      if (entry.spec.on === 'self' && s.conn !== null && s.conn.mounted) {
+        // The path walk looks the name up on the mount under test first (LOOKUP, noise in
+        // observations, unless the dentry is cached): after a failed INIT that request fails
+        // with ECONNREFUSED whatever the open mode, O_PATH too (fuzz --target both, seed 38).
+        const fi = fuseLookup(s, file, t);
+        if (typeof fi === 'string') return err(fi);
+      }
       let inode = entry.inode;
       if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
       const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';

@@ -63,4 +63,11 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     // The daemon got the bytes: the page is re-read from it (kernel: READ, "w*2+D*8").
     expect(k.client.read('f1', 10, 0)).toMatchObject({ errno: null, value: 'w*2+D*8', requests: ['READ'] });
   });
+
+  it('INIT-3: after a failed INIT the daemon cannot even O_PATH-open a file on its own mount (the LOOKUP is refused)', () => {
+    // fuzz --target both, seed 38: kernel 6.18 answered ECONNREFUSED, no request seen.
+    const k = mounted({ init: { error: 'ENOSYS' }, world: { files: { self: { on: 'self' } }, nodes: { n: {} } } });
+    expect(k.daemon.open('self', 'path', 'bf1')).toMatchObject({ errno: 'ECONNREFUSED', requests: [] });
+    expect(k.daemon.open('self', 'rdonly', 'bf2')).toMatchObject({ errno: 'ECONNREFUSED', requests: [] });
+  });
 });
