@@ -99,12 +99,7 @@ class Builder {
     return r;
   }
 
-  /**
-   * The kernel target issues a `userns` ioctl from a spawned helper; the exec closes the case
-   * process's close-on-exec FUSE fds in the helper, which sends FLUSH for each (a harness
-   * artifact, not passthrough behaviour). So such ioctls are generated only while no FUSE fd
-   * (a client fd, or a daemon fd on the mount under test) is open.
-   */
+  /** A FUSE fd is open: a client fd, or a daemon fd on the mount under test. */
   fuseFdOpen(): boolean {
     if (this.k.state.clientFiles.size > 0) return true;
     return this.liveDaemonFds().some((n) => this.daemonFdOnSelf.has(n));
@@ -165,7 +160,6 @@ function play(b: Builder, it: Intent): void {
         target = as;
       } else target = recent(b.liveDaemonFds(), it.pick);
       if (target === undefined) return;
-      if (it.cred === 'userns' && b.fuseFdOpen()) return;
       const step: Step = { op: 'backingOpen', dev, fd: target, as: b.fresh('b') };
       if (it.bad === 'flags') step.flags = 1;
       if (it.bad === 'padding') step.padding = 1;
@@ -177,7 +171,6 @@ function play(b: Builder, it: Intent): void {
       const dev = nth(b.liveDevs(), it.dev);
       const id = b.idOf(it.id);
       if (dev === undefined || id === undefined) return;
-      if (it.cred === 'userns' && b.fuseFdOpen()) return;
       const step: Step = { op: 'backingClose', dev, id };
       if (it.cred !== 'root') step.cred = it.cred;
       b.emit(step);
@@ -377,8 +370,8 @@ function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
     }
     case 'fusectlEntries':
     case 'fusectlWaiting':
-      // Without the mount the kernel target cannot read fusectl (it faults instead of ENOENT).
-      return b.k.state.conn?.mounted === true ? { op: 'observe', what } : null;
+      // Also after umount: both targets answer ENOENT once the superblock is gone (OBS-5).
+      return { op: 'observe', what };
     case 'fuseTracepoints':
       return { op: 'observe', what };
   }
