@@ -70,4 +70,23 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.daemon.open('self', 'path', 'bf1')).toMatchObject({ errno: 'ECONNREFUSED', requests: [] });
     expect(k.daemon.open('self', 'rdonly', 'bf2')).toMatchObject({ errno: 'ECONNREFUSED', requests: [] });
   });
+
+  it('IO-11: with the writeback cache a store through a shared mapping dirties the times: munmap sends WRITE then SETATTR', () => {
+    // Probe on 6.18 (after an fsync had flushed everything): mapWrite, munmap -> [WRITE, SETATTR].
+    const k = mounted({ init: WB_INIT });
+    k.client.open('n', ['O_RDWR'], 'f1');
+    k.client.write('f1', 'abc');
+    k.client.fsync('f1');
+    expect(k.client.mmap('f1', { shared: true, write: true }, 'm1').errno).toBeNull();
+    expect(k.client.mapWrite('m1', 'q').errno).toBeNull();
+    expect(k.client.munmap('m1').requests).toEqual(['WRITE', 'SETATTR']);
+  });
+
+  it('IO-11: without the writeback cache the same munmap sends only WRITE (S_NOCMTIME: no local times)', () => {
+    const k = mounted({ init: { flags: ['INIT_EXT'] } });
+    k.client.open('n', ['O_RDWR'], 'f1');
+    k.client.mmap('f1', { shared: true, write: true }, 'm1');
+    k.client.mapWrite('m1', 'q');
+    expect(k.client.munmap('m1').requests).toEqual(['WRITE']);
+  });
 });

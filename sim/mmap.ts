@@ -101,7 +101,16 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
   if (m.shared) {
     const r = pageCacheRead(k, m.inode, offset, n, t); // fault the pages in first
     if (typeof r === 'string') return err(r);
-    pageCacheStore(m.inode, offset, data.subarray(0, Math.min(n, r.length)), true);
+    const len = Math.min(n, r.length);
+    // fuse_page_mkwrite on the first store to a clean page: file_update_time. With the writeback
+    // cache (no S_NOCMTIME) the times are kept locally and the next write_inode_now sends SETATTR
+    // (kernel 6.18: munmap after a store sent [WRITE, SETATTR]).
+    if (k.conn?.writebackCache === true && len > 0) {
+      for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + len; p++) {
+        if (!m.inode.dirty.has(p)) m.inode.timesDirty = true;
+      }
+    }
+    pageCacheStore(m.inode, offset, data.subarray(0, len), true);
     return ok();
   }
   return ok();
