@@ -145,4 +145,24 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     };
     expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
   });
+
+  it('PTF-2, STACK-5: an overlay backing file copied up by a writable open is still on the disk filesystem (O_DIRECT needs block alignment)', async () => {
+    const kase: Case = {
+      id: 'artifact-overlay-upper-on-disk',
+      title: 'O_DIRECT PT I/O on a copied-up overlay backing file',
+      checks: ['PTF-2', 'STACK-5'],
+      world: { files: { b1: { on: 'overlay' } }, nodes: { f1: { open: { flags: ['PASSTHROUGH'], backing: 'b1' } } } },
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev', init: { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 } },
+        { op: 'daemonOpen', file: 'b1', mode: 'rdwr', as: 'bf1' },
+        { op: 'backingOpen', dev: 'dev', fd: 'bf1', as: 'b1', expect: { errno: null, value: 1 } },
+        { op: 'open', node: 'f1', as: 'f', flags: ['O_RDWR', 'O_DIRECT'], expect: { errno: null } },
+        { op: 'read', fd: 'f', length: 512, offset: 0, expect: { errno: null, value: 'B*512' } },
+        // fixtures/world.ts: overlayfs over the disk filesystem; a disk file's O_DIRECT I/O must be block-aligned.
+        { op: 'read', fd: 'f', length: 100, offset: 0, expect: { errno: 'EINVAL' } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
 });

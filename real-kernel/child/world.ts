@@ -157,10 +157,13 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
         for (const f of list) makeFile((f.path = `${work}/tmpfs/${f.name}`), f.spec, held);
         break;
       case 'overlay': {
+        // Both layers on the disk filesystem (fixtures/world.ts: "overlayfs over the disk
+        // filesystem"): a file copied up by a writable open stays a disk file, with the disk's
+        // O_DIRECT alignment rules (an upper layer on tmpfs took any alignment).
         const lower = `${disk}/ovl-lower`;
-        mkdirs(lower, `${work}/ovl-upper`, `${work}/ovl-work`, `${work}/ovl`);
+        mkdirs(lower, `${disk}/ovl-upper`, `${disk}/ovl-work`, `${work}/ovl`);
         for (const f of list) makeFile(`${lower}/${f.name}`, f.spec, held);
-        mustMount('overlay', `${work}/ovl`, 'overlay', 0, `lowerdir=${lower},upperdir=${work}/ovl-upper,workdir=${work}/ovl-work`);
+        mustMount('overlay', `${work}/ovl`, 'overlay', 0, `lowerdir=${lower},upperdir=${disk}/ovl-upper,workdir=${disk}/ovl-work`);
         for (const f of list) f.path = `${work}/ovl/${f.name}`;
         break;
       }
