@@ -76,7 +76,10 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;
   const node = daemonNode(k, fi);
-  const size = node?.size ?? 0;
+  // fuse_change_attributes_i: with the writeback cache a regular file's i_size is the kernel's
+  // own (fuse_get_cache_mask has STATX_SIZE): the daemon's size is ignored after the inode was
+  // made (6.18: after an atomic O_TRUNC open, stat said 0 while the daemon still held 4096).
+  const size = k.conn?.writebackCache === true && !fi.isDir ? fi.iSize : node?.size ?? 0;
   if (size !== fi.iSize) dropPagesFrom(fi, size);
   fi.iSize = size;
   fi.attrValid = true;

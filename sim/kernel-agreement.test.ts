@@ -89,4 +89,17 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.client.mapWrite('m1', 'q');
     expect(k.client.munmap('m1').requests).toEqual(['WRITE']);
   });
+
+  it('IO-16: with the writeback cache GETATTR does not change a regular file\'s i_size (the kernel trusts its own)', () => {
+    // Probe on 6.18 with WRITEBACK_CACHE and ATOMIC_O_TRUNC: the O_TRUNC open zeroes i_size
+    // locally; the daemon keeps its 4096 bytes, yet stat says 0 after a GETATTR.
+    const k = mounted({ init: { flags: ['INIT_EXT', 'WRITEBACK_CACHE', 'ATOMIC_O_TRUNC'] } });
+    k.client.open('n', ['O_RDWR'], 'f1');
+    expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'READ']);
+    expect(k.client.open('n', ['O_WRONLY', 'O_TRUNC'], 'f2').requests).toEqual(['OPEN', 'GETXATTR']);
+    expect(k.client.stat({ fd: 'f1' })).toMatchObject({ value: 0, requests: ['GETATTR'] });
+    // The page at 0 is past EOF now: no READ before the write (kernel: [GETXATTR]).
+    expect(k.client.write('f2', 'xy').requests).toEqual(['GETXATTR']);
+    expect(k.client.lseek('f1', 'END', 0)).toMatchObject({ value: 2, requests: [] });
+  });
 });
