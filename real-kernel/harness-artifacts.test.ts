@@ -165,4 +165,37 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     };
     expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
   });
+
+  it('LIFE-20: after the connection ends, an O_PATH open of a name on the mount never looked up fails with ENOTCONN (the harness looks up nothing early)', async () => {
+    const kase: Case = {
+      id: 'artifact-no-early-lookup-of-self-files',
+      title: 'O_PATH open of a self file after the last /dev/fuse fd closed',
+      checks: ['LIFE-20'],
+      world: { files: { s1: { on: 'self' } } },
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev', expect: { errno: null, requests: ['INIT'] } },
+        { op: 'devClose', dev: 'dev', expect: { errno: null } },
+        { op: 'daemonOpen', file: 's1', mode: 'path', as: 'p', expect: { errno: 'ENOTCONN', requests: [] } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
+
+  it('OBS-7: opens of a self file still show as open/close events of that file', async () => {
+    const kase: Case = {
+      id: 'artifact-self-file-events',
+      title: 'events of a self file watched on first use',
+      checks: ['OBS-7'],
+      world: { files: { s1: { on: 'self' } } },
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev' },
+        { op: 'daemonOpen', file: 's1', mode: 'rdonly', as: 'a', expect: { errno: null, requests: ['OPEN'], events: ['s1:open'] } },
+        { op: 'daemonClose', fd: 'a', expect: { errno: null, requests: ['FLUSH', 'RELEASE'], events: ['s1:close_nowrite'] } },
+        { op: 'open', node: 's1', as: 'c', expect: { errno: null, requests: ['OPEN'], events: ['s1:open'] } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
 });

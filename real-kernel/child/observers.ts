@@ -20,9 +20,11 @@ export class Inotify {
     if (this.fd < 0) throw new Error(`inotify_init1: errno ${-this.fd}`);
   }
 
-  watch(name: string, path: string, noFollow: boolean): void {
+  /** Watch `path` as `name`; false when the watch could not be added. */
+  watch(name: string, path: string, noFollow: boolean): boolean {
     const wd = sys.inotifyAddWatch(this.fd, path, MASK | (noFollow ? IN.DONT_FOLLOW : 0));
     if (wd >= 0) this.names.set(wd, name);
+    return wd >= 0;
   }
 
   /** Events queued so far, in order. */

@@ -78,6 +78,8 @@ export class CaseSession {
   private readonly pendingEvents: BackingEvent[] = [];
   private readonly innerConns: number[];
   private readonly helpers: ChildProcess[] = [];
+  /** `self` world files watched so far (see watchSelf). */
+  private readonly selfWatched = new Set<string>();
   /** Daemon fd name → world file name. */
   private readonly daemonFdFiles = new Map<string, string>();
 
@@ -254,12 +256,14 @@ export class CaseSession {
         return res(r);
       }
       case 'open': {
+        this.watchSelf(s.node);
         const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
         const fd = sys.open(this.path(s.node), flags, 0o644);
         if (fd >= 0) this.clientFds.set(s.as, fd);
         return res(fd);
       }
       case 'opendir': {
+        this.watchSelf(s.node);
         const fd = sys.open(this.path(s.node), O.RDONLY | O.DIRECTORY | O.CLOEXEC);
         if (fd >= 0) this.clientFds.set(s.as, fd);
         return res(fd);
@@ -392,6 +396,19 @@ export class CaseSession {
     }
   }
 
+  /**
+   * Watch a `self` world file (a name on the mount under test) just before a step looks that name
+   * up anyway. inotify_add_watch looks the name up: done at mount time for every self file, it
+   * left cached dentries the case never asked for, so after an abort an O_PATH open of the name
+   * succeeded without a request where the case's own first lookup fails with ENOTCONN (LIFE-20).
+   */
+  private watchSelf(name: string | undefined): void {
+    if (name === undefined || this.selfWatched.has(name)) return;
+    const f = this.world.files.get(name);
+    if (f?.spec.on !== 'self') return;
+    if (this.inotify.watch(f.name, f.path, false)) this.selfWatched.add(name);
+  }
+
   /** A daemon fd that is open on a file of the mount under test (`self` world files). */
   private isSelfFd(name: string): boolean {
     const file = this.daemonFdFiles.get(name);
@@ -454,7 +471,6 @@ export class CaseSession {
     this.mounted = true;
     this.conn = connOf(this.world.mnt);
     if (!this.daemon.waitInit(init === null ? 1 : 2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
-    for (const f of this.world.files.values()) if (f.spec.on === 'self') this.inotify.watch(f.name, f.path, false);
     this.inotify.drain();
     const req = this.daemon.initRequest();
     const word = BigInt(req.flags) | (BigInt(req.flags2) << 32n);
@@ -520,6 +536,7 @@ export class CaseSession {
     }
     const f = this.world.files.get(file);
     if (!f) throw new Error(`no world file named ${file}`);
+    this.watchSelf(file);
     const access = { rdonly: O.RDONLY, wronly: O.WRONLY, rdwr: O.RDWR, path: O.PATH, pathNofollow: O.PATH | O.NOFOLLOW }[mode] ?? O.RDONLY;
     // A fifo opened for reading would wait for a writer: open it non-blocking (harness choice).
     const extra = f.spec.type === 'fifo' && !(access & O.PATH) ? O.NONBLOCK : 0;
