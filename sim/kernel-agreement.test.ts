@@ -5,6 +5,8 @@ import type { InitReplySpec } from '../spec/case.ts';
 import { mounted } from './test-helpers.ts';
 
 const WB_INIT: InitReplySpec = { flags: ['INIT_EXT', 'WRITEBACK_CACHE'] };
+/** The probes' world: node m holds 8 bytes. */
+const M8 = { files: { b: { on: 'disk' as const } }, nodes: { n: {}, m: { content: 'DDDDDDDD', size: 8 } } };
 
 describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
   it('IO-8: splice with an offset on a FOPEN_NONSEEKABLE file is EINVAL, no request (do_splice wants FMODE_PREAD/PWRITE)', () => {
@@ -101,5 +103,33 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     // The page at 0 is past EOF now: no READ before the write (kernel: [GETXATTR]).
     expect(k.client.write('f2', 'xy').requests).toEqual(['GETXATTR']);
     expect(k.client.lseek('f1', 'END', 0)).toMatchObject({ value: 2, requests: [] });
+  });
+
+  it('IO-18: with the writeback cache a size-only request (read past EOF, SEEK_END) sends no GETATTR after a DIRECT_IO write', () => {
+    // Probe on 6.18: node m holds 8 bytes; f1 cached, f2 FOPEN_DIRECT_IO.
+    const k = mounted({ init: WB_INIT, world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.daemon.setOpenReply('m', { flags: ['DIRECT_IO'] });
+    k.client.open('m', ['O_RDWR'], 'f2');
+    expect(k.client.write('f2', 'abcdefghijkl').requests).toEqual(['WRITE']);
+    // kernel: [READ] (no GETATTR), "efghijkl".
+    expect(k.client.read('f1', 100, 4)).toMatchObject({ value: 'e*1+f*1+g*1+h*1+i*1+j*1+k*1+l*1', requests: ['READ'] });
+    expect(k.client.write('f2', 'Q', 30).requests).toEqual(['WRITE']);
+    expect(k.client.lseek('f1', 'END', 0)).toMatchObject({ value: 31, requests: [] }); // kernel: 31, []
+  });
+
+  it('IO-3: a DIRECT_IO write launders the dirty cached pages of its range before its WRITE (invalidate_inode_pages2_range)', () => {
+    const k = mounted({ init: WB_INIT, world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.daemon.setOpenReply('m', { flags: ['DIRECT_IO'] });
+    k.client.open('m', ['O_RDWR'], 'f2');
+    k.client.write('f2', 'abcdefghijkl');
+    k.client.read('f1', 100, 4);
+    expect(k.client.write('f1', 'z', 20).requests).toEqual(['GETXATTR']); // cached, dirty
+    // kernel: [WRITE] (launder + the write itself, repeats collapsed), then the daemon holds z.
+    expect(k.client.write('f2', 'Q', 30).requests).toEqual(['WRITE']);
+    expect(k.client.read('f1', 100, 10)).toMatchObject({ value: 'k*1+l*1+\\x00*8+z*1+\\x00*9+Q*1', requests: ['READ'] });
+    // Nothing dirty is left for the close (kernel: [SETATTR, FLUSH, RELEASE], no WRITE).
+    expect(k.client.close('f2').requests).toEqual(['SETATTR', 'FLUSH', 'RELEASE']);
   });
 });

@@ -117,25 +117,62 @@ export function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | nul
   return null;
 }
 
+/** The page indices of [pos, pos + len). */
+function pageRange(pos: number, len: number): { from: number; to: number } {
+  return { from: Math.floor(pos / PAGE_SIZE), to: Math.floor((pos + Math.max(len, 1) - 1) / PAGE_SIZE) };
+}
+
+/** Write dirty page `p` to the daemon: one WRITE (fuse_writepages / fuse_launder_folio). */
+function writeOnePage(k: KernelState, fi: FuseInode, p: number, t: Trace): Errno | null {
+  const e = k.send(t, 'WRITE');
+  fi.dirty.delete(p);
+  const node = daemonNode(k, fi);
+  const start = p * PAGE_SIZE;
+  const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
+  if (e === null && node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
+  return e;
+}
+
 /**
- * invalidate_inode_pages2 (fuse_open without FOPEN_KEEP_CACHE): each dirty page is laundered
- * first (fuse_launder_folio: one WRITE per page, waited for), then every page is dropped. A failed
- * WRITE still drops its page: the error goes to the mapping, not to open(2). Found by fuzz
- * --target both, seed 23: after a writeback-cache write, the next open sent [OPEN, WRITE].
+ * filemap_write_and_wait_range: the dirty pages of [pos, pos + len) go to the daemon as WRITE
+ * before a direct read or write of that range (kiocb_write_and_wait, kiocb_invalidate_pages,
+ * fuse_direct_io with DIRECT_IO_ALLOW_MMAP).
+ */
+export function writeRange(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Errno | null {
+  if (fi.dirty.size === 0) return null;
+  const { from, to } = pageRange(pos, len);
+  let first: Errno | null = null;
+  for (const p of [...fi.dirty].sort((x, y) => x - y)) {
+    if (p < from || p > to) continue;
+    t.fn('filemap_write_and_wait_range');
+    const e = writeOnePage(k, fi, p, t);
+    first ??= e;
+  }
+  return first;
+}
+
+/**
+ * invalidate_inode_pages2_range: each dirty page of the range is laundered first
+ * (fuse_launder_folio: one WRITE, waited for), then the range is dropped. A failed WRITE still
+ * drops its page: the error goes to the mapping, not to the caller.
+ */
+export function invalidateRange(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): void {
+  const { from, to } = pageRange(pos, len);
+  for (const p of [...fi.dirty].sort((x, y) => x - y)) {
+    if (p < from || p > to) continue;
+    t.fn('fuse_launder_folio');
+    writeOnePage(k, fi, p, t);
+  }
+  for (const p of [...fi.pages.keys()]) if (p >= from && p <= to) fi.pages.delete(p);
+}
+
+/**
+ * invalidate_inode_pages2 (fuse_open without FOPEN_KEEP_CACHE): the whole cache, dirty pages
+ * laundered first. Found by fuzz --target both, seed 23: after a writeback-cache write, the next
+ * open sent [OPEN, WRITE].
  */
 export function invalidateInodePages2(k: KernelState, fi: FuseInode, t: Trace): void {
-  if (fi.dirty.size > 0) {
-    t.fn('fuse_launder_folio');
-    const node = daemonNode(k, fi);
-    for (const p of [...fi.dirty].sort((x, y) => x - y)) {
-      const e = k.send(t, 'WRITE');
-      const start = p * PAGE_SIZE;
-      const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
-      if (e === null && node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
-    }
-  }
-  fi.pages.clear();
-  fi.dirty.clear();
+  invalidateRange(k, fi, 0, Number.MAX_SAFE_INTEGER, t);
 }
 
 /** Bytes as observations summarise them (spec/observation.ts summarizeBytes). */

@@ -9,7 +9,7 @@ import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } 
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { PAGE_SIZE, fuseWriteBegin, pageCacheRead, pageCacheStore, summarize } from './pagecache.ts';
+import { PAGE_SIZE, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -56,6 +56,11 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   } else if (isDio(ff)) {
     t.fn('fuse_direct_read_iter');
     if (isPt(ff)) t.pass('IO-3');
+    // fuse_direct_io: with DIRECT_IO_ALLOW_MMAP dirty pages of the range are written first.
+    if (k.conn?.directIoAllowMmap === true) {
+      const we = writeRange(k, ff.inode, pos, len, t);
+      if (we !== null) return err(we);
+    }
     const e = k.send(t, 'READ');
     ff.inode.atimeInvalid = true; // __fuse_direct_read invalidates atime whatever the result
     if (e !== null) return err(e);
@@ -74,6 +79,9 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     if (file.flags.has('O_DIRECT')) {
       // generic_file_read_iter with IOCB_DIRECT -> fuse_direct_IO: a READ every time, the page
       // cache bypassed, but nothing at or past i_size (found by fuzz --target both on 6.18).
+      // kiocb_write_and_wait first: dirty pages of the range go to the daemon.
+      const we = writeRange(k, ff.inode, pos, len, t);
+      if (we !== null) return err(we);
       t.fn('fuse_direct_IO');
       if (pos >= ff.inode.iSize) return ok(summarize(new Uint8Array(0)));
       const e = k.send(t, 'READ');
@@ -131,12 +139,20 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     const parallel = (ff.openFlags & FOPEN_PARALLEL_DIRECT_WRITES) !== 0 && !append && pos + data.length <= fi.iSize && !fi.cacheIoModeBit;
     const started = parallel && fuseInodeUncachedIoStart(k, fi, null, t) === null;
     if (started) t.pass('IOM-18');
+    // fuse_direct_io, before the WRITE: with DIRECT_IO_ALLOW_MMAP the range's dirty pages are
+    // written; then invalidate_inode_pages2_range launders (WRITE) and drops the range's pages
+    // (6.18: a dirty writeback-cache page reached the daemon at a DIRECT_IO write).
+    const we = k.conn?.directIoAllowMmap === true ? writeRange(k, fi, pos, data.length, t) : null;
+    if (we !== null) {
+      if (started) fuseInodeUncachedIoEnd(k, fi, t);
+      return err(we);
+    }
+    invalidateRange(k, fi, pos, data.length, t);
     const e = k.send(t, 'WRITE');
     if (e === null) {
       const node = daemonNode(k, fi);
       if (node !== undefined) k.daemon.write(node, pos, data);
       written = data.length;
-      for (const p of [...fi.pages.keys()]) if (p * PAGE_SIZE < pos + data.length && (p + 1) * PAGE_SIZE > pos) fi.pages.delete(p);
     }
     // fuse_direct_write_iter calls fuse_write_update_attr whatever the result: attrs go stale.
     fuseWriteUpdateAttr(fi, pos + written, written);
@@ -162,13 +178,18 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       fi.timesDirty = true;
       if (file.flags.has('O_DIRECT')) {
         // generic_file_direct_write -> fuse_direct_IO: WRITE now, the page cache bypassed.
+        // kiocb_invalidate_pages: write the range's dirty pages, then drop the range.
+        const fe = writeRange(k, fi, pos, data.length, t);
+        if (fe !== null) return err(fe);
+        invalidateRange(k, fi, pos, data.length, t);
         t.fn('fuse_direct_IO');
         const we = k.send(t, 'WRITE');
         if (we === null) {
           const node = daemonNode(k, fi);
           if (node !== undefined) k.daemon.write(node, pos, data);
           written = data.length;
-          for (const p of [...fi.pages.keys()]) if (p * PAGE_SIZE < pos + data.length && (p + 1) * PAGE_SIZE > pos) fi.pages.delete(p);
+          // kiocb_invalidate_post_direct_write: the range is dropped again.
+          invalidateRange(k, fi, pos, data.length, t);
         }
         fuseWriteUpdateAttr(fi, pos + written, written);
         if (we !== null) return err(we);
