@@ -132,4 +132,22 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     // Nothing dirty is left for the close (kernel: [SETATTR, FLUSH, RELEASE], no WRITE).
     expect(k.client.close('f2').requests).toEqual(['SETATTR', 'FLUSH', 'RELEASE']);
   });
+
+  it('IO-6: without the writeback cache an O_DIRECT write drops the cached pages of its range (generic_file_direct_write)', () => {
+    // Probe on 6.18: f1 cached the page; the O_DIRECT write through f2 invalidated it, so the
+    // next read through f1 sent GETATTR and READ (the sim used to patch the cached page instead).
+    const k = mounted({ world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    expect(k.client.read('f1', 10).requests).toEqual(['READ']);
+    k.daemon.setOpenReply('m', { flags: ['KEEP_CACHE'] });
+    k.client.open('m', ['O_RDWR', 'O_DIRECT'], 'f2');
+    expect(k.client.write('f2', 'xy').requests).toEqual(['GETXATTR', 'WRITE']);
+    expect(k.client.read('f1', 10, 0)).toMatchObject({ value: 'x*1+y*1+D*6', requests: ['GETATTR', 'READ'] });
+    // A dirty page of a shared mapping is written before an O_DIRECT read (kiocb_write_and_wait).
+    k.client.mmap('f1', { shared: true, write: true }, 'm1');
+    k.client.mapWrite('m1', 'Z', 3);
+    expect(k.client.read('f2', 10, 0)).toMatchObject({ value: 'x*1+y*1+D*1+Z*1+D*4', requests: ['WRITE', 'READ'] });
+    expect(k.client.write('f2', 'W', 5).requests).toEqual(['GETXATTR', 'WRITE']);
+    expect(k.client.mapRead('m1', 8)).toMatchObject({ value: 'x*1+y*1+D*1+Z*1+D*1+W*1+D*2', requests: ['READ'] });
+  });
 });

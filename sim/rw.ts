@@ -117,6 +117,29 @@ export function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
   if (fc.handleKillprivV2) fi.nosec = true;
 }
 
+/**
+ * generic_file_direct_write on a cached (not FOPEN_DIRECT_IO) file opened O_DIRECT:
+ * kiocb_invalidate_pages writes the range's dirty pages and drops the range, fuse_direct_IO
+ * sends WRITE, kiocb_invalidate_post_direct_write drops the range again; fuse_direct_IO ends with
+ * fuse_write_update_attr whatever the result.
+ */
+function genericFileDirectWrite(k: KernelState, fi: FuseInode, pos: number, data: Uint8Array, t: Trace): Errno | number {
+  const fe = writeRange(k, fi, pos, data.length, t);
+  if (fe !== null) return fe;
+  invalidateRange(k, fi, pos, data.length, t);
+  t.fn('fuse_direct_IO');
+  const we = k.send(t, 'WRITE');
+  let written = 0;
+  if (we === null) {
+    const node = daemonNode(k, fi);
+    if (node !== undefined) k.daemon.write(node, pos, data);
+    written = data.length;
+    invalidateRange(k, fi, pos, data.length, t);
+  }
+  fuseWriteUpdateAttr(fi, pos + written, written);
+  return we ?? written;
+}
+
 /** fuse_file_write_iter: DIRECT_IO overrides PT (IO-3), then PT (IO-4), else cached. */
 export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, offset: number | undefined, t: Trace, splice = false): Outcome {
   const ff = file.ff;
@@ -177,22 +200,9 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       fileRemovePrivs(k, fi, t);
       fi.timesDirty = true;
       if (file.flags.has('O_DIRECT')) {
-        // generic_file_direct_write -> fuse_direct_IO: WRITE now, the page cache bypassed.
-        // kiocb_invalidate_pages: write the range's dirty pages, then drop the range.
-        const fe = writeRange(k, fi, pos, data.length, t);
-        if (fe !== null) return err(fe);
-        invalidateRange(k, fi, pos, data.length, t);
-        t.fn('fuse_direct_IO');
-        const we = k.send(t, 'WRITE');
-        if (we === null) {
-          const node = daemonNode(k, fi);
-          if (node !== undefined) k.daemon.write(node, pos, data);
-          written = data.length;
-          // kiocb_invalidate_post_direct_write: the range is dropped again.
-          invalidateRange(k, fi, pos, data.length, t);
-        }
-        fuseWriteUpdateAttr(fi, pos + written, written);
-        if (we !== null) return err(we);
+        const r = genericFileDirectWrite(k, fi, pos, data, t);
+        if (typeof r === 'string') return err(r);
+        written = r;
       } else {
         const re = fuseWriteBegin(k, fi, pos, data.length, t);
         if (re !== null) return err(re);
@@ -200,6 +210,14 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
         if (pos + data.length > fi.iSize) fi.iSize = pos + data.length;
         written = data.length;
       }
+    } else if (file.flags.has('O_DIRECT')) {
+      if (append) pos = fi.iSize;
+      fileRemovePrivs(k, fi, t);
+      // Without the writeback cache too, an O_DIRECT write leaves no page of its range cached
+      // (6.18: the next read through another fd sent READ).
+      const r = genericFileDirectWrite(k, fi, pos, data, t);
+      if (typeof r === 'string') return err(r);
+      written = r;
     } else {
       if (append) pos = fi.iSize;
       fileRemovePrivs(k, fi, t);
