@@ -2,7 +2,7 @@
 // running 6.18 kernel did for the same steps (the kernel target), not what the sim computed.
 import { describe, expect, it } from 'vitest';
 import type { InitReplySpec } from '../spec/case.ts';
-import { mounted } from './test-helpers.ts';
+import { mounted, ptOpen, registered } from './test-helpers.ts';
 
 const WB_INIT: InitReplySpec = { flags: ['INIT_EXT', 'WRITEBACK_CACHE'] };
 /** The probes' world: node m holds 8 bytes. */
@@ -149,5 +149,14 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.read('f2', 10, 0)).toMatchObject({ value: 'x*1+y*1+D*1+Z*1+D*4', requests: ['WRITE', 'READ'] });
     expect(k.client.write('f2', 'W', 5).requests).toEqual(['GETXATTR', 'WRITE']);
     expect(k.client.mapRead('m1', 8)).toMatchObject({ value: 'x*1+y*1+D*1+Z*1+D*1+W*1+D*2', requests: ['READ'] });
+  });
+
+  it('IO-1: an O_DIRECT PT read at the backing file\'s EOF returns 0 bytes, not EINVAL, however misaligned', () => {
+    // fuzz --target both, seed 83: a 1-byte read at offset 4096 of the 4096-byte disk file.
+    const k = registered({ world: { files: { b: { on: 'disk' } }, nodes: { n: {} } } });
+    expect(ptOpen(k, { flags: ['O_RDONLY', 'O_DIRECT'] }).errno).toBeNull();
+    expect(k.client.read('f', 1, 4096)).toMatchObject({ errno: null, value: '', requests: [] });
+    // Inside the file the misaligned read is still refused by the backing filesystem.
+    expect(k.client.read('f', 1, 0)).toMatchObject({ errno: 'EINVAL', requests: [] });
   });
 });

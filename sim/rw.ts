@@ -68,7 +68,7 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
     ff.inode.atimeInvalid = true; // __fuse_direct_read: fuse_invalidate_atime
   } else if (isPt(ff)) {
-    if (backingDirectIoMisaligned(file, pos, len)) return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+    if (backingDirectIoMisaligned(k, file, pos, len, true)) return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     data = fusePassthroughRead(k, file, pos, len, t);
   } else {
     t.fn('fuse_cache_read_iter');
@@ -185,7 +185,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
   } else if (isPt(ff)) {
     if (splice) t.pass('IO-9');
     fileRemovePrivs(k, fi, t);
-    if (backingDirectIoMisaligned(file, pos, data.length)) return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+    if (backingDirectIoMisaligned(k, file, pos, data.length)) return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     const r = fusePassthroughWrite(k, file, pos, data, t);
     written = r.written;
     if (offset === undefined && !stream) file.pos = r.end;
