@@ -1,6 +1,7 @@
 // Differences the differential fuzzer found that were the kernel harness's fault, not the
 // kernel's: each case here failed on the kernel target before its fix. Expectations come from
 // kernel-spec.md (ids in the titles) and fixtures/world.ts (default contents).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Case } from '../spec/case.ts';
 import { kernelGate, mismatches, play } from './test-support.ts';
@@ -198,4 +199,65 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
     };
     expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
   });
+
+  it('LIFE-19, OBS-5: after umount an abort step is ENOENT and leaves alone the connection that reused the number', async () => {
+    const kase: Case = {
+      id: 'artifact-abort-reused-connection-number',
+      title: 'abort after umount while another FUSE mount holds the freed connection number',
+      checks: ['LIFE-19', 'OBS-5'],
+      world: {},
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev' },
+        { op: 'umount', expect: { errno: null } },
+        { op: 'abort', expect: { errno: 'ENOENT' } },
+        { op: 'observe', what: 'fusectlEntries', expect: { errno: 'ENOENT' } },
+      ],
+    };
+    const session = await gate.target.start(kase);
+    const obs = [];
+    for (const [i, step] of kase.steps.entries()) {
+      // Between umount and abort, a FUSE mount elsewhere (its own mount namespace; its INIT is
+      // never answered) takes the lowest free connection number: most likely the one just freed.
+      if (step.op === 'abort') await other.start();
+      obs.push(await session.apply(step, i));
+    }
+    await session.finish();
+    const otherAborted = await other.aborted();
+    expect(mismatches(kase, { steps: obs, finish: obs[0]! })).toEqual([]);
+    expect(otherAborted).toBe(false);
+  });
 });
+
+/**
+ * A FUSE mount outside the case: in a private mount namespace of its own, INIT never answered.
+ * Aborted, a stat of it fails at once (ENOTCONN); alive, the stat waits for INIT until killed.
+ */
+const other = {
+  proc: null as ChildProcess | null,
+  async start(): Promise<void> {
+    // Four mounts take the four lowest free numbers: one is almost surely the case's.
+    const script = [
+      'for i in 3 4 5 6; do eval "exec $i<>/dev/fuse"; d=$(mktemp -d); mount -i -t fuse -o fd=$i,rootmode=40000,user_id=0,group_id=0 other "$d" || exit 1; set -- "$@" "$d"; done',
+      'echo up; read x',
+      'for d in "$@"; do (timeout -s KILL 1 stat "$d" >/dev/null 2>&1; echo "rc=$?") & done; wait',
+    ].join('\n');
+    const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.proc = p;
+    await new Promise<void>((ok, fail) => {
+      p.stdout!.once('data', () => ok());
+      p.once('exit', () => fail(new Error('the other FUSE mount failed')));
+    });
+  },
+  async aborted(): Promise<boolean> {
+    const p = this.proc!;
+    let out = '';
+    p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const done = new Promise<void>((ok) => p.once('exit', () => ok()));
+    p.stdin!.end('go\n');
+    await done;
+    // 137: the stat was still waiting for INIT when killed, so the connection was not aborted.
+    const rcs = out.split('\n').filter((l) => l.startsWith('rc='));
+    return rcs.length !== 4 || rcs.some((l) => l !== 'rc=137');
+  },
+};

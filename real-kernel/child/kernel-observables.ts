@@ -11,8 +11,11 @@ export interface ObserveContext {
   /** Start address of a mapping. */
   mapStart(name: string): bigint;
   mnt: string;
-  /** fusectl connection number of the mount under test. */
-  conn: number | null;
+  /**
+   * Run `use` on the fusectl directory of the mount's connection while it is still ours;
+   * errno ENOENT when it is gone (fusectl.ts).
+   */
+  connDir<T>(use: (dir: string) => T): T | { errno: Errno };
   filePath(name: string): string;
 }
 
@@ -55,11 +58,9 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
     // After umount (the superblock died) fusectl has no directory for the connection: the
     // read fails with ENOENT, an observation like any other (OBS-5, OBS-6), not a crash.
     case 'fusectlEntries':
-      if (c.conn === null) return { errno: 'ENOENT' };
-      return fsErrno(() => ({ errno: null, value: fs.readdirSync(`/sys/fs/fuse/connections/${c.conn}`).sort().join(',') }));
+      return c.connDir((dir) => fsErrno(() => ({ errno: null, value: fs.readdirSync(dir).sort().join(',') })));
     case 'fusectlWaiting':
-      if (c.conn === null) return { errno: 'ENOENT' };
-      return fsErrno(() => ({ errno: null, value: Number(fs.readFileSync(`/sys/fs/fuse/connections/${c.conn}/waiting`, 'utf8').trim()) }));
+      return c.connDir((dir) => fsErrno(() => ({ errno: null, value: Number(fs.readFileSync(`${dir}/waiting`, 'utf8').trim()) })));
     case 'fdTableHasFile': {
       const target = c.filePath(s.file ?? '');
       const has = fs.readdirSync('/proc/self/fd').some((n) => {

@@ -57,18 +57,13 @@ const guardian = spawn('sh', [...(trace ? ['-x'] : []), fileURLToPath(new URL('.
 guardian.unref();
 
 /**
- * Tell the guardian which connections are ours right now, as "<N> <fusectl dir inode>" lines:
- * numbers are reused at once when a connection is freed, fusectl inodes are not.
+ * Tell the guardian which connections are ours, as "<N> <fusectl dir inode>" lines recorded when
+ * each was made: numbers are reused at once when a connection is freed (maybe by another run),
+ * fusectl inodes are not, and the guardian aborts only where both still match.
  */
 function publishConnections(): void {
-  const lines = (session?.connections() ?? []).flatMap((n) => {
-    try {
-      return [`${n} ${fs.statSync(`/sys/fs/fuse/connections/${n}`).ino}`];
-    } catch {
-      return [];
-    }
-  });
-  fs.writeFileSync(connsFile, lines.map((l) => `${l}\n`).join(''));
+  const lines = (session?.connections() ?? []).map((c) => `${c.n} ${c.ino}\n`);
+  fs.writeFileSync(connsFile, lines.join(''));
 }
 
 // Start libuv's thread pool now: threads created inside a case namespace would share the case

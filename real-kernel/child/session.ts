@@ -19,6 +19,7 @@ import { Inotify, settle, sleepMs } from './observers.ts';
 import { observeKernel } from './kernel-observables.ts';
 import { withPageBuffer } from './aligned.ts';
 import { MappedMemory } from './mapped-memory.ts';
+import { connIdentity, withConnDir, type ConnId } from './fusectl.ts';
 import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,9 @@ export class CaseSession {
   private mountDev: string | null = null;
   private mounted = false;
   private conn: number | null = null;
+  /** The mount's connection with its fusectl identity (fusectl.ts): numbers are reused. */
+  private connId: ConnId | null = null;
+  private readonly innerIds: ConnId[];
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
   private readonly innerConns: number[];
@@ -92,6 +96,7 @@ export class CaseSession {
   ) {
     this.world = buildWorld(kase.world, work, disk, spare);
     this.innerConns = this.world.inner.map((c) => connOf(c.mnt)).filter((n): n is number => n !== null);
+    this.innerIds = this.innerConns.map(connIdentity).filter((c): c is ConnId => c !== null);
     this.nodes = { ...(kase.world.nodes ?? {}) };
     // `self` files are files of the mount under test: the daemon serves them as nodes.
     for (const f of this.world.files.values()) {
@@ -103,10 +108,9 @@ export class CaseSession {
     this.inotify.drain();
   }
 
-  /** Connection numbers (fusectl names) of every FUSE mount of this case. */
-  connections(): number[] {
-    const inner = this.world.inner.map((c) => connOf(c.mnt)).filter((n): n is number => n !== null);
-    return this.conn === null ? inner : [this.conn, ...inner];
+  /** Every FUSE connection this case made, as recorded when it was made (for the guardian). */
+  connections(): ConnId[] {
+    return this.connId === null ? this.innerIds : [this.connId, ...this.innerIds];
   }
 
   /** Wait for quiescence of every daemon and connection of the case (observers.ts). */
@@ -244,11 +248,15 @@ export class CaseSession {
         return { errno: null };
       case 'abort': {
         if (this.conn === null) return { fault: { kind: 'setup', message: 'abort before mount' } };
-        const fd = sys.open(`/sys/fs/fuse/connections/${this.conn}/abort`, O.WRONLY);
-        if (fd < 0) return res(fd);
-        const r = sys.write(fd, new TextEncoder().encode('1'));
-        sys.close(fd);
-        return res(r);
+        // Only while the number is still our connection (fusectl.ts); else ENOENT as fusectl.
+        const r = withConnDir(this.connId, (dir) => {
+          const fd = sys.open(`${dir}/abort`, O.WRONLY | O.CLOEXEC);
+          if (fd < 0) return fd;
+          const w = sys.write(fd, new TextEncoder().encode('1'));
+          sys.close(fd);
+          return w;
+        });
+        return typeof r === 'number' ? res(r) : r;
       }
       case 'umount': {
         const r = sys.umount2(this.world.mnt, s.lazy ? MNT_DETACH : 0);
@@ -470,6 +478,7 @@ export class CaseSession {
     }
     this.mounted = true;
     this.conn = connOf(this.world.mnt);
+    this.connId = connIdentity(this.conn);
     if (!this.daemon.waitInit(init === null ? 1 : 2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
     this.inotify.drain();
     const req = this.daemon.initRequest();
@@ -554,7 +563,7 @@ export class CaseSession {
       clientFd: (n) => this.fd(n),
       mapStart: (n) => koffi.address(this.mapOf(n).p),
       mnt: this.world.mnt,
-      conn: this.conn,
+      connDir: (use) => withConnDir(this.connId, use),
       filePath: (n) => this.filePath(n),
     });
   }
