@@ -1,6 +1,6 @@
 // The CLI end to end with fake targets (the real ones are tested by the library test):
 // argument handling, target choice, exit codes, progress/summary streams, the JSON report.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +151,16 @@ describe('fusepass CLI', () => {
     expect(reportSchemaErrors(r)).toEqual([]);
     expect(r.summary.cases).toBeGreaterThan(0);
     expect(r.summary.targets).toEqual(['sim']);
+  });
+
+  it('a --json path that cannot be written is a one-line error naming it, exit 1', async () => {
+    const notADir = join(tmp, 'plain-file');
+    writeFileSync(notADir, '');
+    for (const json of [join(notADir, 'r.json'), '/proc/fusepass-no-such-dir/r.json']) {
+      const c = capture();
+      expect(await main(['run', valid, '--target', 'sim', '--json', json], c.io, { run: deps() })).toBe(1);
+      expect(c.err.at(-1)).toMatch(new RegExp(`^fusepass run: cannot write the report ${json}: (ENOTDIR|ENOENT) `));
+    }
   });
 
   it('an unknown case id is an error, exit 1', async () => {

@@ -140,8 +140,17 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     const casesDir = resolve(deps.casesDir ?? CASES_DIR);
     const wholeLibrary = args.selectors.every((sel) => resolve(sel) === casesDir);
     for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.out(line);
-    const path = writeJsonReport(report, args.json ?? defaultReportPath(startedAt));
-    const readable = writeReadableReports(report, path, runEnvironment());
+    const wanted = args.json ?? defaultReportPath(startedAt);
+    let path: string;
+    let readable: ReturnType<typeof writeReadableReports>;
+    try {
+      path = writeJsonReport(report, wanted);
+      readable = writeReadableReports(report, path, runEnvironment());
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      io.err(`fusepass run: cannot write the report ${wanted}: ${code ?? (e instanceof Error ? e.message : String(e))} (expected a writable file path for --json)`);
+      return 1;
+    }
     io.out(`readable reports: ${shortPath(readable.html)}, ${shortPath(readable.markdown)}, ${shortPath(readable.junit)}`);
     io.out(`report: ${shortPath(path)}`);
     return report.summary.failing ? 1 : 0;

@@ -1,5 +1,5 @@
 // Builds the JSON report of a run (reports/report.ts) and writes it.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ProfileName } from '../spec/case.ts';
 import type { TargetName } from '../spec/target.ts';
@@ -68,7 +68,21 @@ export function defaultReportPath(startedAt: Date): string {
 /** Write the report as 2-space JSON; returns the absolute path written. */
 export function writeJsonReport(report: Report, file: string): string {
   const path = resolve(file);
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   return path;
+}
+
+/**
+ * mkdir -p, one level at a time: Node 20's mkdirSync(..., { recursive: true }) spins forever
+ * under /proc (`--json /proc/x/r.json` hung the CLI); this throws ENOENT there instead.
+ */
+function ensureDir(dir: string): void {
+  if (existsSync(dir)) return;
+  ensureDir(dirname(dir));
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
 }
