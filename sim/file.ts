@@ -11,7 +11,7 @@ import { fusePassthroughRead, fusePassthroughRelease } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, daemonNode, dropPagesFrom, fuseLookup, fuseSetattrSize, fuseUpdateAttributes } from './dir.ts';
-import { invalidateInodePages2, pageCacheRead, writeDirtyPages } from './pagecache.ts';
+import { invalidateInodePages2, pageCacheRead, writeDirtyPages, writeRange } from './pagecache.ts';
 import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 /** DIRECT_IO non-PT files counted in FuseInode.dioFiles. */
@@ -280,16 +280,38 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   }
   if (count === 0) return ok(0); // vfs_copy_file_range: nothing to copy, no request
   const fc = k.conn!;
+  let timesJustSet = false;
   if (!fc.noCopyFileRange) {
-    // __fuse_copy_file_range: file_modified(file_out) first (GETXATTR, as IO-5).
-    fileRemovePrivs(k, to.ff.inode, t);
-    const e = k.send(t, 'COPY_FILE_RANGE');
+    // __fuse_copy_file_range: fuse_writeback_range of the source from pos_in to the end of
+    // the file (dirty pages as WRITE), then file_modified(file_out) (GETXATTR, as IO-5; with the
+    // writeback cache the times are kept locally), the destination's writeback range, the
+    // request, and at `out:` fuse_flush_time_update(inode_out) whatever the result (SETATTR for
+    // dirty times). 6.18: [WRITE, GETXATTR, COPY_FILE_RANGE, SETATTR] before the splice fallback.
+    const to_ = to.ff.inode;
+    const re = writeRange(k, fi, from.pos, Number.MAX_SAFE_INTEGER - from.pos, t);
+    if (re !== null) return err(re);
+    fileRemovePrivs(k, to_, t);
+    if (fc.writebackCache) to_.timesDirty = true;
+    let e = writeRange(k, to_, to.pos, Number.MAX_SAFE_INTEGER - to.pos, t);
+    if (e === null) {
+      e = k.send(t, 'COPY_FILE_RANGE');
+      if (e === null) fc.noCopyFileRange = true; // the daemon answers ENOSYS: fallback below
+    }
+    if (to_.timesDirty) {
+      to_.timesDirty = false;
+      t.fn('fuse_flush_time_update');
+      k.send(t, 'SETATTR');
+      timesJustSet = true;
+    }
     if (e !== null) return err(e);
-    fc.noCopyFileRange = true;
   }
   const r = fuseReadBytes(k, from, len, t);
   if (typeof r === 'string') return err(r);
   const w = fuseWrite(k, to, r, undefined, t, true);
+  // The splice fallback's file_update_time runs microseconds after file_modified set the times:
+  // inode_needs_update_time finds them current and dirties nothing (6.18: the destination's
+  // close then sent no SETATTR).
+  if (timesJustSet) to.ff.inode.timesDirty = false;
   return w.errno !== null ? w : ok(r.length);
 }
 

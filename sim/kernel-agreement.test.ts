@@ -159,4 +159,16 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     // Inside the file the misaligned read is still refused by the backing filesystem.
     expect(k.client.read('f', 1, 0)).toMatchObject({ errno: 'EINVAL', requests: [] });
   });
+
+  it('IO-21: with the writeback cache copy_file_range writes the source\'s dirty pages back, then flushes the destination\'s times', () => {
+    // Probe on 6.18 (the daemon answers COPY_FILE_RANGE with ENOSYS; the splice fallback copies).
+    const k = mounted({ init: WB_INIT, world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.client.open('n', ['O_RDWR'], 'f2');
+    expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'READ']);
+    // kernel: 4, [WRITE, GETXATTR, COPY_FILE_RANGE, SETATTR, GETXATTR, READ].
+    expect(k.client.copyRange('f1', 'f2', 4)).toMatchObject({ value: 4, requests: ['WRITE', 'GETXATTR', 'COPY_FILE_RANGE', 'SETATTR', 'GETXATTR', 'READ'] });
+    // The fallback's write found the times current: the close sends no SETATTR.
+    expect(k.client.close('f2').requests).toEqual(['WRITE', 'FLUSH', 'RELEASE']);
+  });
 });
