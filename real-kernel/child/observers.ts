@@ -7,6 +7,7 @@ import type { BackingEvent } from '../../spec/observation.ts';
 import { sys } from '../ffi/libc.ts';
 import { IN } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
+import { withConnDir, type ConnId } from './fusectl.ts';
 
 const MASK = IN.OPEN | IN.CLOSE_WRITE | IN.CLOSE_NOWRITE;
 
@@ -65,13 +66,16 @@ export function sleepMs(ms: number): void {
   Atomics.wait(tick, 0, 0, ms);
 }
 
-function waitingCount(conn: number | null): number {
-  if (conn === null) return 0;
-  try {
-    return Number(fs.readFileSync(`/sys/fs/fuse/connections/${conn}/waiting`, 'utf8').trim()) || 0;
-  } catch {
-    return 0;
-  }
+/** Requests waiting on a connection of ours; 0 once the number is no longer ours (fusectl.ts). */
+function waitingCount(conn: ConnId): number {
+  const r = withConnDir(conn, (dir) => {
+    try {
+      return Number(fs.readFileSync(`${dir}/waiting`, 'utf8').trim()) || 0;
+    } catch {
+      return 0;
+    }
+  });
+  return typeof r === 'number' ? r : 0;
 }
 
 /**
@@ -80,7 +84,7 @@ function waitingCount(conn: number | null): number {
  * generous because on a loaded machine a daemon thread can wait long for a CPU; it is reached
  * only when a request stays unanswered.
  */
-export function settle(inotify: Inotify, daemons: readonly DaemonHandle[], conns: readonly number[], boundMs = 1500): BackingEvent[] {
+export function settle(inotify: Inotify, daemons: readonly DaemonHandle[], conns: readonly ConnId[], boundMs = 1500): BackingEvent[] {
   const events: BackingEvent[] = [];
   const end = Date.now() + boundMs;
   let quietRounds = 0;

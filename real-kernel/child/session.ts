@@ -80,7 +80,6 @@ export class CaseSession {
   private readonly innerIds: ConnId[];
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
-  private readonly innerConns: number[];
   private readonly helpers: ChildProcess[] = [];
   /** `self` world files watched so far (see watchSelf). */
   private readonly selfWatched = new Set<string>();
@@ -95,8 +94,7 @@ export class CaseSession {
     spare: () => DaemonHandle,
   ) {
     this.world = buildWorld(kase.world, work, disk, spare);
-    this.innerConns = this.world.inner.map((c) => connOf(c.mnt)).filter((n): n is number => n !== null);
-    this.innerIds = this.innerConns.map(connIdentity).filter((c): c is ConnId => c !== null);
+    this.innerIds = this.world.inner.map((c) => connIdentity(connOf(c.mnt))).filter((c): c is ConnId => c !== null);
     this.nodes = { ...(kase.world.nodes ?? {}) };
     // `self` files are files of the mount under test: the daemon serves them as nodes.
     for (const f of this.world.files.values()) {
@@ -115,7 +113,7 @@ export class CaseSession {
 
   /** Wait for quiescence of every daemon and connection of the case (observers.ts). */
   private settle(): BackingEvent[] {
-    return settle(this.inotify, this.daemons(), this.conn === null ? this.innerConns : [this.conn, ...this.innerConns]);
+    return settle(this.inotify, this.daemons(), this.connections());
   }
 
   private daemons(): DaemonHandle[] {
