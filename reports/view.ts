@@ -7,6 +7,7 @@ import type { Step } from '../spec/case.ts';
 import type { Observation } from '../spec/observation.ts';
 import type { TargetName } from '../spec/target.ts';
 import type { CaseResult, Divergence, ObservedValue, StepResult } from '../conformance/results.ts';
+import { show } from '../conformance/compare.ts';
 import type { Report } from './report.ts';
 
 export const TARGET_ORDER: readonly TargetName[] = ['sim', 'kernel'];
@@ -66,11 +67,7 @@ function compact(v: unknown): string {
 
 /** A compared value as messages print it: `EPERM`, `ok`, `"B*4096"`, `[OPEN, RELEASE]`. */
 export function showValue(v: ObservedValue | undefined): string {
-  if (v === undefined) return '(none)';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `[${v.join(', ')}]`;
-  if (typeof v === 'string') return JSON.stringify(v);
-  return String(v);
+  return v === undefined ? '(none)' : show(v);
 }
 
 function showField(field: Divergence['field'], v: ObservedValue): string {
