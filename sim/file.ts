@@ -225,6 +225,12 @@ export function fuseFlush(k: KernelState, file: FuseOpenFile, t: Trace): Errno |
   }
   const we = writeDirtyPages(k, ff.inode, t);
   if (we !== null) return we;
+  // filemap_check_errors before FLUSH: an earlier failed time update left AS_EIO (6.18: after an
+  // abort, fallocate then close gave EIO, not ENOTCONN; fuzz --target both seed 23).
+  if (ff.inode.asEio === true) {
+    ff.inode.asEio = false;
+    return t.vfs('EIO', 'filemap_check_errors', 'an earlier writeback of this file failed (AS_EIO on the mapping)');
+  }
   let e: Errno | null = null;
   if (!fc.noFlush) {
     t.pass('IO-14');
@@ -300,7 +306,7 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     if (to_.timesDirty) {
       to_.timesDirty = false;
       t.fn('fuse_flush_time_update');
-      k.send(t, 'SETATTR');
+      if (k.send(t, 'SETATTR') !== null) to_.asEio = true; // mapping_set_error
       timesJustSet = true;
     }
     if (e !== null) return err(e);
@@ -384,8 +390,8 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
   // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
   if (fi.timesDirty) {
     fi.timesDirty = false;
-    t.fn('fuse_flush_times');
-    k.send(t, 'SETATTR');
+    t.fn('fuse_flush_time_update');
+    if (k.send(t, 'SETATTR') !== null) fi.asEio = true; // mapping_set_error
   }
   return err(e ?? 'EOPNOTSUPP');
 }

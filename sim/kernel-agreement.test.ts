@@ -171,4 +171,13 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     // The fallback's write found the times current: the close sends no SETATTR.
     expect(k.client.close('f2').requests).toEqual(['WRITE', 'FLUSH', 'RELEASE']);
   });
+
+  it('IO-20: a fallocate whose time flush failed leaves AS_EIO: the next close reports EIO (filemap_check_errors), not ENOTCONN', () => {
+    // fuzz --target both, seeds 23 and 25 (second batch): WB+PT INIT, abort, fallocate, close.
+    const k = mounted({ init: { flags: ['INIT_EXT', 'PASSTHROUGH', 'WRITEBACK_CACHE'], maxStackDepth: 1 } });
+    k.client.open('n', ['O_RDWR'], 'f1');
+    k.daemon.abort();
+    expect(k.client.fallocate('f1').errno).toBe('ENOTCONN');
+    expect(k.client.close('f1').errno).toBe('EIO'); // kernel 6.18: EIO
+  });
 });

@@ -90,6 +90,11 @@ export interface FuseInode {
   nosec: boolean;
   /** Writeback cache: mtime/ctime updated locally, flushed by write_inode as SETATTR. */
   timesDirty: boolean;
+  /**
+   * AS_EIO on the mapping: mapping_set_error after a failed fuse_flush_time_update; the next
+   * flush reports EIO once (filemap_check_errors tests and clears it).
+   */
+  asEio?: boolean;
   /** Open struct files and mappings that keep the inode busy (umount EBUSY). */
   users: number;
   /** Open IOM_NONE (DIRECT_IO, non-PT) files (explains IOM-10). */
