@@ -1,4 +1,4 @@
-// `npm run bench`: runs each bench module in turn. Add a module by adding its entry here.
+// `npm run bench [name ...]`: runs each bench module (or the named ones) in turn. Add a module by adding its entry here.
 import { benchConformance } from './conformance.ts';
 import { benchSim } from './sim.ts';
 import { benchKernel } from './kernel.ts';
@@ -12,6 +12,12 @@ const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
 ];
 
 const only = process.argv.slice(2);
+const unknown = only.filter((name) => !BENCHES.some((b) => b.name === name));
+if (unknown.length > 0) {
+  // A typo would otherwise run nothing and exit 0.
+  console.error(`bench: unknown bench ${unknown.join(', ')}; expected names from: ${BENCHES.map((b) => b.name).join(', ')}`);
+  process.exit(2);
+}
 for (const b of BENCHES) {
   if (only.length > 0 && !only.includes(b.name)) continue;
   await b.run();
