@@ -229,6 +229,33 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
   });
 });
 
+describe.skipIf(gate.reason !== null)('kernel harness artifacts after a lazy umount', () => {
+  it('OBS-4, OBS-9: mappings and daemon fds of a lazily unmounted FUSE file are still shown as the FUSE file', async () => {
+    const kase: Case = {
+      id: 'artifact-observe-after-lazy-umount',
+      title: 'mapsPath and fdTableHasFile after umount -l',
+      checks: ['OBS-4', 'OBS-9'],
+      world: { files: { b1: { on: 'disk' }, s1: { on: 'self' } }, nodes: { f1: { open: { flags: ['PASSTHROUGH'], backing: 'b1' } }, c1: {} } },
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'mount', dev: 'dev', init: { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 } },
+        { op: 'daemonOpen', file: 'b1', mode: 'rdwr', as: 'bf1' },
+        { op: 'backingOpen', dev: 'dev', fd: 'bf1', as: 'b1', expect: { errno: null, value: 1 } },
+        { op: 'daemonOpen', file: 's1', mode: 'rdonly', as: 'sf', expect: { errno: null } },
+        { op: 'open', node: 'f1', as: 'f', flags: ['O_RDWR'], expect: { errno: null } },
+        { op: 'mmap', fd: 'f', as: 'm', shared: true, length: 4096, expect: { errno: null } },
+        { op: 'open', node: 'c1', as: 'c', flags: ['O_RDWR'], expect: { errno: null } },
+        { op: 'mmap', fd: 'c', as: 'mc', shared: true, length: 4096, expect: { errno: null } },
+        { op: 'umount', lazy: true, expect: { errno: null } },
+        { op: 'observe', what: 'mapsPath', map: 'm', expect: { errno: null, value: 'fuse' } },
+        { op: 'observe', what: 'mapsPath', map: 'mc', expect: { errno: null, value: 'fuse' } },
+        { op: 'observe', what: 'fdTableHasFile', file: 's1', expect: { errno: null, value: 'yes' } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
+});
+
 /**
  * A FUSE mount outside the case: in a private mount namespace of its own, INIT never answered.
  * Aborted, a stat of it fails at once (ENOTCONN); alive, the stat waits for INIT until killed.

@@ -17,6 +17,19 @@ export interface ObserveContext {
    */
   connDir<T>(use: (dir: string) => T): T | { errno: Errno };
   filePath(name: string): string;
+  /** Whether the mount under test is still attached at `mnt` (false after a lazy umount). */
+  mounted: boolean;
+  /** st_dev minor of the mount under test (its connection number), or null. */
+  fuseMinor: number | null;
+}
+
+/**
+ * The path /proc shows for a file of the mount under test: under `mnt` while attached; after a
+ * lazy umount d_path() can only show the path inside the detached mount ("/<name>").
+ */
+function shownPaths(path: string, c: ObserveContext): string[] {
+  if (c.mounted || !path.startsWith(`${c.mnt}/`)) return [path];
+  return [path, path.slice(c.mnt.length)];
 }
 
 export interface ObserveOutcome {
@@ -53,7 +66,11 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
     case 'mapsPath': {
       const start = c.mapStart(s.map ?? '').toString(16);
       const line = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.startsWith(`${start}-`)) ?? '';
-      return { errno: null, value: line.includes(`${c.mnt}/`) ? 'fuse' : 'backing' };
+      // The device column names the filesystem even after a lazy umount, when the path column
+      // can no longer show the mountpoint.
+      const dev = line.split(/\s+/)[3] ?? '';
+      const fuseDev = c.fuseMinor === null ? null : `00:${c.fuseMinor.toString(16).padStart(2, '0')}`;
+      return { errno: null, value: line.includes(`${c.mnt}/`) || dev === fuseDev ? 'fuse' : 'backing' };
     }
     // After umount (the superblock died) fusectl has no directory for the connection: the
     // read fails with ENOENT, an observation like any other (OBS-5, OBS-6), not a crash.
@@ -62,10 +79,10 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
     case 'fusectlWaiting':
       return c.connDir((dir) => fsErrno(() => ({ errno: null, value: Number(fs.readFileSync(`${dir}/waiting`, 'utf8').trim()) })));
     case 'fdTableHasFile': {
-      const target = c.filePath(s.file ?? '');
+      const targets = shownPaths(c.filePath(s.file ?? ''), c);
       const has = fs.readdirSync('/proc/self/fd').some((n) => {
         try {
-          return fs.readlinkSync(`/proc/self/fd/${n}`) === target;
+          return targets.includes(fs.readlinkSync(`/proc/self/fd/${n}`));
         } catch {
           return false;
         }

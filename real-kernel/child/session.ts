@@ -562,6 +562,8 @@ export class CaseSession {
       mapStart: (n) => koffi.address(this.mapOf(n).p),
       mnt: this.world.mnt,
       connDir: (use) => withConnDir(this.connId, use),
+      mounted: this.mounted,
+      fuseMinor: this.conn,
       filePath: (n) => this.filePath(n),
     });
   }
