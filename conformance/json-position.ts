@@ -99,3 +99,13 @@ export function lineColumn(text: string, offset: number): { line: number; column
   const before = text.slice(0, offset);
   return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
 }
+
+/** Where a text that JSON.parse rejected goes wrong: `at line L, column C: unexpected "..."`. */
+export function jsonProblem(text: string): string {
+  if (text.trim() === '') return 'the file is empty';
+  const at = jsonErrorOffset(text);
+  if (at < 0) return 'cannot parse';
+  const { line, column } = lineColumn(text, at);
+  const near = at >= text.length ? 'end of file' : JSON.stringify(text.slice(at, at + 12).split('\n')[0]);
+  return `at line ${line}, column ${column}: unexpected ${near}`;
+}

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Divergence, DivergenceField, KnownDivergenceKind, LoadError } from './results.ts';
 import { displayPath } from './load.ts';
 import { typeName } from './schema-errors.ts';
+import { jsonProblem } from './json-position.ts';
 
 export const KNOWN_DIVERGENCES_FILE = fileURLToPath(new URL('./known-divergences.json', import.meta.url));
 
@@ -44,8 +45,8 @@ export function parseKnownDivergences(text: string, file: string): { entries: Kn
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (e) {
-    err('', `malformed JSON: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} (expected { "divergences": [...] })`);
+  } catch {
+    err('', `malformed JSON ${jsonProblem(text)} (expected { "divergences": [...] })`);
     return { entries: [], errors };
   }
   const list = (data as { divergences?: unknown } | null)?.divergences;

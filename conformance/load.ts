@@ -8,7 +8,7 @@ import type { Case } from '../spec/case.ts';
 import type { LoadError } from './results.ts';
 import { CaseSchema, typeName, type Issue } from './schema-errors.ts';
 import { checkId, checkNames, checkSimOnly } from './validate.ts';
-import { jsonErrorOffset, lineColumn } from './json-position.ts';
+import { jsonProblem } from './json-position.ts';
 
 export const CASES_DIR = fileURLToPath(new URL('./cases/', import.meta.url));
 
@@ -79,16 +79,6 @@ export function loadCaseFile(file: string): { case?: Case; errors: LoadError[] }
   const semantic = [...checkId(kase, basename(file, '.json')), ...checkNames(kase), ...checkSimOnly(kase)];
   if (semantic.length > 0) return fail(semantic);
   return { case: kase, errors: [] };
-}
-
-/** `at line L, column C (near "...")` for the first syntax error. */
-function jsonProblem(text: string): string {
-  if (text.trim() === '') return 'the file is empty';
-  const at = jsonErrorOffset(text);
-  if (at < 0) return 'cannot parse';
-  const { line, column } = lineColumn(text, at);
-  const near = at >= text.length ? 'end of file' : JSON.stringify(text.slice(at, at + 12).split('\n')[0]);
-  return `at line ${line}, column ${column}: unexpected ${near}`;
 }
 
 /**

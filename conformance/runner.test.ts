@@ -243,4 +243,10 @@ describe('known-divergences.json parsing', () => {
       '/divergences/0/reason: expected a non-empty reason, got string ""',
     ]);
   });
+
+  it('malformed JSON names the line and column, as for case files', () => {
+    const text = '{ "divergences": [\n  { "case": "a", },\n] }';
+    const { errors } = parseKnownDivergences(text, '/x/known.json');
+    expect(errors.map((e) => e.message)).toEqual(['malformed JSON at line 2, column 18: unexpected "}," (expected { "divergences": [...] })']);
+  });
 });
