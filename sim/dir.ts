@@ -89,6 +89,10 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
   fi.attrValid = true;
   fi.atimeInvalid = false;
   fi.blocksInvalid = false;
+  // fuse_change_attributes_common: refreshed attributes clear S_NOSEC (another client may have
+  // set suid or security.capability), so the next write or truncate asks GETXATTR again
+  // (6.18 with HANDLE_KILLPRIV_V2: stat, then an O_TRUNC open sent [OPEN, GETXATTR, SETATTR]).
+  fi.nosec = false;
   return null;
 }
 
@@ -145,7 +149,9 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
     bi.notes.add('IO-28');
   }
   fi.iSize = size;
-  // The SETATTR reply carries fresh attributes: nothing is stale any more.
+  // The SETATTR reply carries fresh attributes: nothing is stale any more, and S_NOSEC is
+  // cleared as by every attribute refresh (fuse_change_attributes_common).
+  fi.nosec = false;
   fi.attrValid = true;
   fi.atimeInvalid = false;
   fi.staleByPtWrite = false;

@@ -180,4 +180,17 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.fallocate('f1').errno).toBe('ENOTCONN');
     expect(k.client.close('f1').errno).toBe('EIO'); // kernel 6.18: EIO
   });
+
+  it('IO-5: with HANDLE_KILLPRIV_V2 every attribute refresh (GETATTR or SETATTR reply) clears S_NOSEC: the next write asks GETXATTR again', () => {
+    // Probe on 6.18 (kernel answers in comments).
+    const k = mounted({ init: { flags: ['INIT_EXT', 'HANDLE_KILLPRIV_V2'] }, world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'WRITE']);
+    expect(k.client.write('f1', 'abc').requests).toEqual(['WRITE']); // S_NOSEC
+    expect(k.client.ftruncate('f1', 3).requests).toEqual(['SETATTR']); // S_NOSEC: no GETXATTR
+    expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'WRITE']); // cleared by SETATTR
+    expect(k.client.write('f1', 'abc').requests).toEqual(['WRITE']);
+    expect(k.client.stat({ fd: 'f1' }).requests).toEqual(['GETATTR']);
+    expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'WRITE']); // cleared by GETATTR
+  });
 });
