@@ -229,6 +229,28 @@ describe.skipIf(gate.reason !== null)('kernel harness artifacts', () => {
   });
 });
 
+describe.skipIf(gate.reason !== null)('kernel harness artifacts with several /dev/fuse fds', () => {
+  it('DEV-9: after the mounting fd closes, its clone serves the connection (not another, unmounted /dev/fuse fd)', async () => {
+    const kase: Case = {
+      id: 'artifact-clone-takes-over-serving',
+      title: 'devClose of the mounting fd with a clone and a fresh fd open',
+      checks: ['DEV-9'],
+      world: { nodes: { c1: {} } },
+      steps: [
+        { op: 'devOpen', as: 'dev' },
+        { op: 'devOpen', as: 'fresh' },
+        { op: 'mount', dev: 'dev', expect: { errno: null } },
+        { op: 'devClone', dev: 'dev', as: 'cl', expect: { errno: null } },
+        { op: 'devClose', dev: 'dev', expect: { errno: null } },
+        // The daemon content is 4096 × 'D' (fixtures/world.ts).
+        { op: 'open', node: 'c1', as: 'c', expect: { errno: null, requests: ['OPEN'] } },
+        { op: 'read', fd: 'c', length: 5, expect: { errno: null, value: 'D*5', requests: ['READ'] } },
+      ],
+    };
+    expect(mismatches(kase, await play(gate.target, kase))).toEqual([]);
+  });
+});
+
 describe.skipIf(gate.reason !== null)('kernel harness artifacts after a lazy umount', () => {
   it('OBS-4, OBS-9: mappings and daemon fds of a lazily unmounted FUSE file are still shown as the FUSE file', async () => {
     const kase: Case = {

@@ -47,6 +47,8 @@ interface DevFd {
   fd: number;
   /** The daemon worker serving this fd, when it is the mounted one. */
   served: boolean;
+  /** Attached to the mount's connection (the mounting fd, or a clone of one). */
+  attached: boolean;
 }
 
 /** A step's raw outcome before observers are attached. */
@@ -178,7 +180,7 @@ export class CaseSession {
     switch (s.op) {
       case 'devOpen': {
         const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
-        if (fd >= 0) this.devs.set(s.as, { fd, served: false });
+        if (fd >= 0) this.devs.set(s.as, { fd, served: false, attached: false });
         return res(fd);
       }
       case 'syncInit':
@@ -198,7 +200,8 @@ export class CaseSession {
           sys.close(fd);
           return res(r);
         }
-        this.devs.set(s.as, { fd, served: false });
+        // FUSE_DEV_IOC_CLONE succeeds only on an attached fd: the clone joins its connection.
+        this.devs.set(s.as, { fd, served: false, attached: true });
         return { errno: null };
       }
       case 'devRead': {
@@ -475,6 +478,7 @@ export class CaseSession {
       return res(r);
     }
     this.mounted = true;
+    d.attached = true;
     this.conn = connOf(this.world.mnt);
     this.connId = connIdentity(this.conn);
     if (!this.daemon.waitInit(init === null ? 1 : 2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
@@ -524,7 +528,8 @@ export class CaseSession {
     if (d.served) {
       // The worker must not hold the fd in poll(2)/read(2) while it is closed, or the close
       // would not be the last reference. Hand serving over to a clone if one remains.
-      const clone = [...this.devs.entries()].find(([n, x]) => n !== name && !x.served);
+      // Only a clone attached to the same connection can take over (not a fresh unmounted fd).
+      const clone = [...this.devs.entries()].find(([n, x]) => n !== name && !x.served && x.attached);
       if (clone && !this.daemon.gone) {
         this.daemon.send({ t: 'fd', devFd: clone[1].fd }, true);
         clone[1].served = true;
