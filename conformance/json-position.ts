@@ -100,9 +100,9 @@ export function lineColumn(text: string, offset: number): { line: number; column
   return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
 }
 
-/** Where a text that JSON.parse rejected goes wrong: `at line L, column C: unexpected "..."`. */
+/** Where a text JSON.parse rejected goes wrong, to follow "malformed JSON": `at line L, column C: unexpected "..."`. */
 export function jsonProblem(text: string): string {
-  if (text.trim() === '') return 'the file is empty';
+  if (text.trim() === '') return 'in an empty file';
   const at = jsonErrorOffset(text);
   if (at < 0) return 'cannot parse';
   const { line, column } = lineColumn(text, at);

@@ -139,7 +139,7 @@ describe('case loader: bad input names file, JSON path and what was expected', (
     });
 
     it('an empty file and a non-object are reported, not thrown', () => {
-      expect(loadCaseFile(write('empty.json', '')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/empty\.json: malformed JSON the file is empty/)]);
+      expect(loadCaseFile(write('empty.json', '')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/empty\.json: malformed JSON in an empty file \(expected one JSON object/)]);
       expect(loadCaseFile(write('array.json', '[]')).errors.map(formatLoadError)).toEqual([expect.stringMatching(/array\.json: expected a JSON object \(a case\), got an array/)]);
     });
   });
