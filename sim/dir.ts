@@ -7,7 +7,7 @@ import { err, ok, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
 import type { FuseInode, FuseOpenFile } from './types.ts';
 import { clientGate } from './file.ts';
-import { PAGE_SIZE } from './pagecache.ts';
+import { PAGE_SIZE, invalidateInodePages2 } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
 
 // ---- lookup and attributes ------------------------------------------------------------------
@@ -100,6 +100,22 @@ export function dropPagesFrom(fi: FuseInode, size: number): void {
   for (const p of [...fi.pages.keys()]) if ((p + 1) * PAGE_SIZE > size) { fi.pages.delete(p); fi.dirty.delete(p); }
 }
 
+/**
+ * truncate_pagecache: pages wholly past `size` go (dirty or not); the page holding `size` stays,
+ * zeroed past it, with its dirty state.
+ */
+export function truncatePagecache(fi: FuseInode, size: number): void {
+  for (const [p, page] of [...fi.pages]) {
+    const start = p * PAGE_SIZE;
+    if (start >= size) {
+      fi.pages.delete(p);
+      fi.dirty.delete(p);
+    } else if (start + PAGE_SIZE > size) {
+      page.fill(0, size - start);
+    }
+  }
+}
+
 /** fuse_write_update_attr: extend i_size, invalidate size and times. */
 export function fuseWriteUpdateAttr(fi: FuseInode, end: number, written: number): void {
   if (written > 0 && end > fi.iSize) fi.iSize = end;
@@ -148,6 +164,7 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
     bi.notes.add('IO-15');
     bi.notes.add('IO-28');
   }
+  const oldSize = fi.iSize;
   fi.iSize = size;
   // The SETATTR reply carries fresh attributes: nothing is stale any more, and S_NOSEC is
   // cleared as by every attribute refresh (fuse_change_attributes_common).
@@ -156,7 +173,11 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
   fi.atimeInvalid = false;
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;
-  dropPagesFrom(fi, size);
+  truncatePagecache(fi, size);
+  // fuse_do_setattr, after the reply: when the size changed, truncate_pagecache and then
+  // invalidate_inode_pages2, which launders the dirty pages left (6.18: ftruncate with a dirty
+  // shared-mapping page sent [GETXATTR, SETATTR, WRITE]).
+  if (oldSize !== size) invalidateInodePages2(k, fi, t);
   t.pass('IO-15');
   return null;
 }

@@ -193,4 +193,17 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.stat({ fd: 'f1' }).requests).toEqual(['GETATTR']);
     expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'WRITE']); // cleared by GETATTR
   });
+
+  it('IO-15: a size-changing SETATTR launders the dirty page that holds the new EOF (truncate_pagecache, then invalidate_inode_pages2)', () => {
+    // Probe on 6.18 with DIRECT_IO_ALLOW_MMAP and a DIRECT_IO file mapped shared.
+    const k = mounted({ init: { flags: ['INIT_EXT', 'PASSTHROUGH', 'DIRECT_IO_ALLOW_MMAP'], maxStackDepth: 1 }, world: M8 });
+    k.daemon.setOpenReply('m', { flags: ['DIRECT_IO'] });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.client.mmap('f1', { shared: true, write: true }, 'm1');
+    expect(k.client.mapWrite('m1', 'Z', 1).requests).toEqual(['READ']);
+    // DIRECT_IO_ALLOW_MMAP: a direct read writes the range's dirty pages first.
+    expect(k.client.read('f1', 8, 0)).toMatchObject({ value: 'D*1+Z*1+D*6', requests: ['WRITE', 'READ'] });
+    k.client.mapWrite('m1', 'V', 5);
+    expect(k.client.ftruncate('f1', 7).requests).toEqual(['GETXATTR', 'SETATTR', 'WRITE']); // kernel 6.18
+  });
 });
