@@ -28,12 +28,21 @@ function hostMounts(): string[] {
     .filter((l) => / (fuse|fuse\.\S+|overlay|fusectl) /.test(l));
 }
 
-/** Every FUSE connection of the machine, listed from a throwaway private namespace. */
-function connections(): number[] {
-  const out = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t fusectl none /sys/fs/fuse/connections && ls /sys/fs/fuse/connections'], {
+interface Conn {
+  n: number;
+  ino: number;
+}
+
+/**
+ * Every FUSE connection of the machine with its fusectl inode, listed from a throwaway private
+ * namespace. A number alone may meanwhile name another run's connection; the inode may not.
+ */
+function connections(): Conn[] {
+  const out = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t fusectl none /sys/fs/fuse/connections && ls -i /sys/fs/fuse/connections'], {
     encoding: 'utf8',
   });
-  return out.split(/\s+/).filter(Boolean).map(Number);
+  const words = out.split(/\s+/).filter(Boolean).map(Number);
+  return words.flatMap((w, i) => (i % 2 === 0 ? [{ ino: w, n: words[i + 1]! }] : []));
 }
 
 function processesMentioning(s: string): number[] {
@@ -52,7 +61,7 @@ function processesMentioning(s: string): number[] {
 
 interface Mid {
   child: number;
-  conns: number[];
+  conns: Conn[];
 }
 
 async function runRunner(mode: 'finish' | 'hang', signal?: NodeJS.Signals): Promise<{ mid: Mid; runnerPid: number }> {
@@ -103,7 +112,7 @@ describe.skipIf(gate.reason !== null)(gate.reason ? `kernel safety (skipped: ${g
         processesMentioning(`FUSEPASS_PARENT_PID=${runnerPid}`).length === 0 &&
         processesMentioning(diskDir).length === 0 &&
         !fs.existsSync(diskDir) &&
-        !connections().some((c) => mid.conns.includes(c));
+        !connections().some((c) => mid.conns.some((m) => m.n === c.n && m.ino === c.ino));
       expect(await eventually(clean)).toBe(true);
       expect(hostMounts()).toEqual(mountsBefore);
     });

@@ -52,7 +52,9 @@ const conns = fs
   .readFileSync(`/proc/${child}/mountinfo`, 'utf8')
   .split('\n')
   .filter((l) => / - fuse(\.\S+)? /.test(l))
-  .map((l) => Number(l.split(' ')[2]!.split(':')[1]));
+  .map((l) => Number(l.split(' ')[2]!.split(':')[1]))
+  // With the fusectl inode: numbers are reused at once (maybe by another run), inodes are not.
+  .map((n) => ({ n, ino: fs.statSync(`/proc/${child}/root/sys/fs/fuse/connections/${n}`).ino }));
 console.log(JSON.stringify({ child, conns }));
 if (mode === 'hang') {
   setInterval(() => undefined, 1000);
