@@ -84,8 +84,14 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
   // own (fuse_get_cache_mask has STATX_SIZE): the daemon's size is ignored after the inode was
   // made (6.18: after an atomic O_TRUNC open, stat said 0 while the daemon still held 4096).
   const size = k.conn?.writebackCache === true && !fi.isDir ? fi.iSize : node?.size ?? 0;
-  if (size !== fi.iSize) dropPagesFrom(fi, size);
+  const oldSize = fi.iSize;
   fi.iSize = size;
+  // fuse_change_attributes_i: a new size truncates the page cache and invalidates it
+  // (invalidate_inode_pages2 launders dirty mapped pages first).
+  if (size !== oldSize) {
+    truncatePagecache(fi, size);
+    invalidateInodePages2(k, fi, t);
+  }
   fi.attrValid = true;
   fi.atimeInvalid = false;
   fi.blocksInvalid = false;

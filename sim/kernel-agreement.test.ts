@@ -206,4 +206,15 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.client.mapWrite('m1', 'V', 5);
     expect(k.client.ftruncate('f1', 7).requests).toEqual(['GETXATTR', 'SETATTR', 'WRITE']); // kernel 6.18
   });
+
+  it('IO-16: a GETATTR that brings a new size launders a dirty mapped page before dropping the cache (fuse_change_attributes_i)', () => {
+    // Probe on 6.18: the daemon shrank the file to 6 bytes behind the kernel's back.
+    const k = mounted({ world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.client.mmap('f1', { shared: true, write: true }, 'm1');
+    k.client.mapWrite('m1', 'Z', 1);
+    k.daemon.setDaemonSize('m', 6);
+    expect(k.client.stat({ fd: 'f1' })).toMatchObject({ value: 6, requests: ['GETATTR', 'WRITE'] });
+    expect(k.client.mapRead('m1', 6)).toMatchObject({ value: 'D*1+Z*1+D*4', requests: ['READ'] });
+  });
 });
