@@ -14,7 +14,7 @@ import { prepareTarget, runCases, type RunTarget } from '../conformance/runner.t
 import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
 import { buildReport, defaultReportPath, writeJsonReport } from '../reports/json.ts';
 import type { Report } from '../reports/report.ts';
-import { writeReadableReports } from '../reports/write.ts';
+import { writeReadableReports, type ReadablePaths } from '../reports/write.ts';
 import { argsErrorText } from './args.ts';
 import { runEnvironment } from './run-environment.ts';
 import type { CliIo } from './io.ts';
@@ -142,7 +142,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.out(line);
     const wanted = args.json ?? defaultReportPath(startedAt);
     let path: string;
-    let readable: ReturnType<typeof writeReadableReports>;
+    let readable: ReadablePaths;
     try {
       path = writeJsonReport(report, wanted);
       readable = writeReadableReports(report, path, runEnvironment());
