@@ -201,7 +201,7 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.client.open('m', ['O_RDWR'], 'f1');
     k.client.mmap('f1', { shared: true, write: true }, 'm1');
     expect(k.client.mapWrite('m1', 'Z', 1).requests).toEqual(['READ']);
-    // DIRECT_IO_ALLOW_MMAP: a direct read writes the range's dirty pages first.
+    // A direct read writes the range's dirty pages first.
     expect(k.client.read('f1', 8, 0)).toMatchObject({ value: 'D*1+Z*1+D*6', requests: ['WRITE', 'READ'] });
     k.client.mapWrite('m1', 'V', 5);
     expect(k.client.ftruncate('f1', 7).requests).toEqual(['GETXATTR', 'SETATTR', 'WRITE']); // kernel 6.18
@@ -216,5 +216,19 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.daemon.setDaemonSize('m', 6);
     expect(k.client.stat({ fd: 'f1' })).toMatchObject({ value: 6, requests: ['GETATTR', 'WRITE'] });
     expect(k.client.mapRead('m1', 6)).toMatchObject({ value: 'D*1+Z*1+D*4', requests: ['READ'] });
+  });
+
+  it('IO-3: a FOPEN_DIRECT_IO read writes the dirty cached pages of its range first, without DIRECT_IO_ALLOW_MMAP too', () => {
+    // Probe on 6.18: f1 cached and mapped shared, f3 FOPEN_DIRECT_IO|KEEP_CACHE.
+    const k = mounted({ init: { flags: ['INIT_EXT'] }, world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.client.mmap('f1', { shared: true, write: true }, 'm1');
+    k.client.mapWrite('m1', 'Z', 1);
+    k.daemon.setOpenReply('m', { flags: ['DIRECT_IO', 'KEEP_CACHE'] });
+    k.client.open('m', ['O_RDWR'], 'f3');
+    expect(k.client.read('f3', 8, 0)).toMatchObject({ value: 'D*1+Z*1+D*6', requests: ['WRITE', 'READ'] });
+    k.client.mapWrite('m1', 'Y', 2);
+    expect(k.client.write('f3', 'W', 5).requests).toEqual(['WRITE']);
+    expect(k.client.mapRead('m1', 8)).toMatchObject({ value: 'D*1+Z*1+Y*1+D*2+W*1+D*2', requests: ['READ'] });
   });
 });

@@ -136,7 +136,7 @@ function writeOnePage(k: KernelState, fi: FuseInode, p: number, t: Trace): Errno
 /**
  * filemap_write_and_wait_range: the dirty pages of [pos, pos + len) go to the daemon as WRITE
  * before a direct read or write of that range (kiocb_write_and_wait, kiocb_invalidate_pages,
- * fuse_direct_io with DIRECT_IO_ALLOW_MMAP).
+ * fuse_direct_io of a FOPEN_DIRECT_IO file).
  */
 export function writeRange(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Errno | null {
   if (fi.dirty.size === 0) return null;

@@ -56,11 +56,11 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   } else if (isDio(ff)) {
     t.fn('fuse_direct_read_iter');
     if (isPt(ff)) t.pass('IO-3');
-    // fuse_direct_io: with DIRECT_IO_ALLOW_MMAP dirty pages of the range are written first.
-    if (k.conn?.directIoAllowMmap === true) {
-      const we = writeRange(k, ff.inode, pos, len, t);
-      if (we !== null) return err(we);
-    }
+    // fuse_direct_io of a FOPEN_DIRECT_IO file: the range's dirty pages are written first
+    // (6.18 does so with or without DIRECT_IO_ALLOW_MMAP: a dirty page mapped through another fd
+    // went to the daemon as WRITE before the READ).
+    const we = writeRange(k, ff.inode, pos, len, t);
+    if (we !== null) return err(we);
     const e = k.send(t, 'READ');
     ff.inode.atimeInvalid = true; // __fuse_direct_read invalidates atime whatever the result
     if (e !== null) return err(e);
@@ -162,10 +162,10 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     const parallel = (ff.openFlags & FOPEN_PARALLEL_DIRECT_WRITES) !== 0 && !append && pos + data.length <= fi.iSize && !fi.cacheIoModeBit;
     const started = parallel && fuseInodeUncachedIoStart(k, fi, null, t) === null;
     if (started) t.pass('IOM-18');
-    // fuse_direct_io, before the WRITE: with DIRECT_IO_ALLOW_MMAP the range's dirty pages are
-    // written; then invalidate_inode_pages2_range launders (WRITE) and drops the range's pages
+    // fuse_direct_io, before the WRITE: the range's dirty pages are written (6.18, with or
+    // without DIRECT_IO_ALLOW_MMAP); then invalidate_inode_pages2_range drops the range's pages
     // (6.18: a dirty writeback-cache page reached the daemon at a DIRECT_IO write).
-    const we = k.conn?.directIoAllowMmap === true ? writeRange(k, fi, pos, data.length, t) : null;
+    const we = writeRange(k, fi, pos, data.length, t);
     if (we !== null) {
       if (started) fuseInodeUncachedIoEnd(k, fi, t);
       return err(we);
