@@ -231,4 +231,36 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.write('f3', 'W', 5).requests).toEqual(['WRITE']);
     expect(k.client.mapRead('m1', 8)).toMatchObject({ value: 'D*1+Z*1+Y*1+D*2+W*1+D*2', requests: ['READ'] });
   });
+
+  it('IO-11: a store to a MAP_PRIVATE mapping is seen through that mapping only (a PT backing file is not written)', () => {
+    // Probe on 6.18 (kernel answers in comments).
+    const k = mounted({ world: { files: { b: { on: 'disk' } }, nodes: { n: {}, m: {} } } });
+    k.daemon.open('b', 'rdwr', 'bf1');
+    k.daemon.backingOpen({ dev: 'dev', fd: 'bf1', as: 'b1' });
+    ptOpen(k, { flags: ['O_RDWR'], as: 'f1' });
+    k.client.mmap('f1', { shared: false, write: true }, 'm1');
+    expect(k.client.mapWrite('m1', 'P', 1).requests).toEqual([]);
+    expect(k.client.mapRead('m1', 4).value).toBe('B*1+P*1+B*2');
+    expect(k.client.read('f1', 4, 0).value).toBe('B*4');
+    expect(k.inspectBacking('b', 4).value).toBe('B*4');
+    // Not PT: the write fault reads the page in first (READ), then copies it.
+    k.client.open('m', ['O_RDWR'], 'f2');
+    k.client.mmap('f2', { shared: false, write: true }, 'm2');
+    expect(k.client.mapWrite('m2', 'Q', 1).requests).toEqual(['READ']);
+    expect(k.client.mapRead('m2', 4)).toMatchObject({ value: 'D*1+Q*1+D*2', requests: [] });
+    expect(k.client.read('f2', 4, 0)).toMatchObject({ value: 'D*4', requests: [] });
+  });
+
+  it('IO-11: munmap of a private mapping runs write_inode_now too: with the writeback cache dirty times go as SETATTR', () => {
+    // Probe on 6.18: the write's times stayed dirty (the open's launder writes pages only).
+    const k = mounted({ init: WB_INIT });
+    k.client.open('new1', ['O_RDWR', 'O_CREAT'], 'f1');
+    expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR']);
+    expect(k.client.open('new1', ['O_RDWR', 'O_CREAT'], 'f2').requests).toEqual(['OPEN', 'WRITE']);
+    expect(k.client.read('f2', 10)).toMatchObject({ value: 'a*1+b*1+c*1', requests: ['READ'] });
+    k.client.mmap('f2', { shared: false, write: true }, 'm1');
+    k.client.mapWrite('m1', 'P');
+    expect(k.client.mapRead('m1', 3).value).toBe('P*1+b*1+c*1');
+    expect(k.client.munmap('m1').requests).toEqual(['SETATTR']);
+  });
 });

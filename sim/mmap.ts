@@ -1,5 +1,6 @@
 // fs/fuse/file.c fuse_file_mmap (IOM-11..17, IO-11, IO-12) and loads, stores and munmap of the
 // mappings it makes (LIFE-5, LIFE-16..18, IOM-24).
+import type { Errno } from '../spec/errno.ts';
 import { FOPEN_DIRECT_IO } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
 import { fuseFileCachedIoOpen } from './iomode.ts';
@@ -9,7 +10,7 @@ import { fusePassthroughMmap, ptContext } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
 import { fusePutFile } from './file.ts';
-import { PAGE_SIZE, pageCacheRead, pageCacheStore, summarize, writeDirtyPages } from './pagecache.ts';
+import { PAGE_SIZE, invalidateInodePages2, pageCacheRead, pageCacheStore, summarize, writeDirtyPages } from './pagecache.ts';
 import { isDio, isPt } from './rw.ts';
 
 // ---- mmap -----------------------------------------------------------------------------------
@@ -39,7 +40,9 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
   if (fi.fb !== null) return err(t.fail('ENODEV', 'IOM-11', 'this inode is in passthrough mode: only its PT files can be mapped'));
   if (isDio(ff)) {
     if (a.shared && !k.conn!.directIoAllowMmap) return err(t.fail('ENODEV', 'IOM-12', 'MAP_SHARED of a FOPEN_DIRECT_IO file needs FUSE_DIRECT_IO_ALLOW_MMAP'));
-    fi.pages.clear();
+    // fuse_file_mmap of a FOPEN_DIRECT_IO file: the whole cache is invalidated, dirty pages
+    // laundered first (invalidate_inode_pages2).
+    invalidateInodePages2(k, fi, t);
     if (!a.shared) {
       t.pass('IOM-13');
     } else {
@@ -58,18 +61,39 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
   return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: null, fuseFile: file, inode: fi, fb: null } };
 }
 
-/** Load from a mapping: PT -> backing bytes (LIFE-17); else page faults through the cache. */
-export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
-  const n = Math.max(0, Math.min(len, m.length - offset));
+/** The file's bytes under [offset, offset + n) as the mapping sees them, before MAP_PRIVATE copies. */
+function fileView(k: KernelState, m: Mapping, offset: number, n: number, t: Trace): { bytes: Uint8Array; size: number } | Errno {
   if (m.backing !== null) {
     t.pass('IO-11');
     ptContext(k, null, t, m.fb);
     if (m.fb?.freed === true) t.pass('LIFE-18');
     if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
-    return mappedBytes(k.vfs.pread(m.backing, offset, n), k.vfs.fileSize(m.backing), offset, n);
+    return { bytes: k.vfs.pread(m.backing, offset, n), size: k.vfs.fileSize(m.backing) };
   }
   const data = pageCacheRead(k, m.inode, offset, n, t);
-  return typeof data === 'string' ? err(data) : mappedBytes(data, m.inode.iSize, offset, n);
+  return typeof data === 'string' ? data : { bytes: data, size: m.inode.iSize };
+}
+
+/** Overlay a private mapping's copied pages on `bytes` (which start at `offset`). */
+function overlayCow(m: Mapping, bytes: Uint8Array, offset: number, n: number): Uint8Array {
+  if (m.cow === undefined || m.cow.size === 0) return bytes;
+  const out = new Uint8Array(n);
+  out.set(bytes.subarray(0, Math.min(n, bytes.length)));
+  for (const [p, page] of m.cow) {
+    const start = Math.max(offset, p * PAGE_SIZE);
+    const end = Math.min(offset + n, (p + 1) * PAGE_SIZE);
+    if (start < end) out.set(page.subarray(start - p * PAGE_SIZE, end - p * PAGE_SIZE), start - offset);
+  }
+  return out;
+}
+
+/** Load from a mapping: PT -> backing bytes (LIFE-17); else page faults through the cache. */
+export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
+  const n = Math.max(0, Math.min(len, m.length - offset));
+  const v = fileView(k, m, offset, n, t);
+  if (typeof v === 'string') return err(v);
+  const bytes = overlayCow(m, v.bytes, offset, n);
+  return mappedBytes(bytes, v.size, offset, n);
 }
 
 /**
@@ -88,6 +112,26 @@ export function mappedBytes(fileBytes: Uint8Array, size: number, offset: number,
 export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: number, t: Trace): Outcome {
   if (!m.writable) return { errno: null, fault: { kind: 'crash', message: 'store to a read-only mapping (SIGSEGV)' } };
   const n = Math.max(0, Math.min(data.length, m.length - offset));
+  if (!m.shared) {
+    // MAP_PRIVATE: the write fault copies the page (faulting it in first, READ if not cached)
+    // and the store lands in the copy; the file and the page cache are untouched (6.18: the
+    // store was visible through the same private mapping, and only there).
+    m.cow ??= new Map();
+    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + n; p++) {
+      let page = m.cow.get(p);
+      if (page === undefined) {
+        const v = fileView(k, m, p * PAGE_SIZE, PAGE_SIZE, t);
+        if (typeof v === 'string') return err(v);
+        page = new Uint8Array(PAGE_SIZE);
+        page.set(v.bytes.subarray(0, PAGE_SIZE));
+        m.cow.set(p, page);
+      }
+      const start = Math.max(offset, p * PAGE_SIZE);
+      const end = Math.min(offset + n, (p + 1) * PAGE_SIZE);
+      page.set(data.subarray(start - offset, end - offset), start - p * PAGE_SIZE);
+    }
+    return ok();
+  }
   if (m.backing !== null) {
     const size = k.vfs.fileSize(m.backing);
     const inFile = Math.max(0, Math.min(n, size - offset));
@@ -128,7 +172,10 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
     fuseSuperPutIfIdle(k, t);
     return ok();
   }
-  if (m.shared) writeDirtyPages(k, m.inode, t);
+  // fuse_vma_close, for private mappings too: write_inode_now (dirty pages, and with the
+  // writeback cache the dirty times as SETATTR; 6.18: munmap of a private mapping sent SETATTR);
+  // a failure goes to the mapping (mapping_set_error).
+  if (writeDirtyPages(k, m.inode, t) !== null) m.inode.asEio = true;
   fusePutFile(k, m.fuseFile!, t);
   fuseSuperPutIfIdle(k, t);
   return ok();

@@ -146,4 +146,6 @@ export interface Mapping {
   readonly inode: FuseInode;
   /** The fb of the PT file it was made from (no reference; explains LIFE-18). */
   readonly fb: FuseBacking | null;
+  /** MAP_PRIVATE: the pages this mapping copied on write (page index -> bytes). */
+  cow?: Map<number, Uint8Array>;
 }
