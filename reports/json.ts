@@ -1,5 +1,6 @@
 // Builds the JSON report of a run (reports/report.ts) and writes it.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { ensureDir } from '../conformance/ensure-dir.ts';
 import { dirname, resolve } from 'node:path';
 import type { ProfileName } from '../spec/case.ts';
 import type { TargetName } from '../spec/target.ts';
@@ -71,18 +72,4 @@ export function writeJsonReport(report: Report, file: string): string {
   ensureDir(dirname(path));
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   return path;
-}
-
-/**
- * mkdir -p, one level at a time: Node 20's mkdirSync(..., { recursive: true }) spins forever
- * under /proc (`--json /proc/x/r.json` hung the CLI); this throws ENOENT there instead.
- */
-function ensureDir(dir: string): void {
-  if (existsSync(dir)) return;
-  ensureDir(dirname(dir));
-  try {
-    mkdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
 }

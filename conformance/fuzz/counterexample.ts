@@ -2,7 +2,8 @@
 // the failing step carries the judge's observation as `expect` (mode both: the kernel is the
 // judge) and a note; the description says how to replay the fuzz run that found it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { ensureDir } from '../ensure-dir.ts';
 import { join } from 'node:path';
 import type { Case, Step } from '../../spec/case.ts';
 import { CHECK_IDS, type CheckId } from '../../spec/check-ids.ts';
@@ -84,7 +85,7 @@ export interface WrittenCounterexample {
 /** Write the counterexample under `outDir` and validate it with the library's loader. */
 export function writeCounterexample(mode: FuzzMode, f: FuzzFailure, outDir: string = DEFAULT_FUZZ_OUT): WrittenCounterexample {
   const kase = counterexampleCase(mode, f);
-  mkdirSync(outDir, { recursive: true });
+  ensureDir(outDir);
   const file = join(outDir, `${kase.id}.json`);
   writeFileSync(file, formatCase(kase));
   const loaded = loadCaseFile(file);
