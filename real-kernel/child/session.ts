@@ -6,12 +6,12 @@ import type { Case, InitReplySpec, OpenFlagName, Step } from '../../spec/case.ts
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation, TargetFault } from '../../spec/observation.ts';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../../spec/observation.ts';
-import { errnoName, type Errno } from '../../spec/errno.ts';
+import { ERRNO, errnoName, type Errno } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
 import { sys, type Pointer } from '../ffi/libc.ts';
 import { withoutSysAdmin } from '../ffi/caps.ts';
-import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, MAP_PRIVATE, MAP_SHARED, MNT_DETACH, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, CLONE_NEWNS, MAP_PRIVATE, MAP_SHARED, MNT_DETACH, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
@@ -23,11 +23,9 @@ import { connIdentity, withConnDir, type ConnId } from './fusectl.ts';
 import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ERRNO } from '../../spec/errno.ts';
-import { CLONE_NEWNS } from '../ffi/consts.ts';
+import { usernsIoctl } from './userns.ts';
 
 const USERNS_MOUNT = fileURLToPath(new URL('./userns-mount.sh', import.meta.url));
-import { usernsIoctl } from './userns.ts';
 
 const OPEN_FLAG: Record<OpenFlagName, number> = {
   O_RDONLY: O.RDONLY,

@@ -247,11 +247,6 @@ export function encodeOpenIn(o: OpenIn): Uint8Array {
   return new Writer(SIZE.openIn).u32(0, o.flags).u32(4, o.openFlags).bytes;
 }
 
-export function decodeOpenIn(b: Uint8Array): OpenIn {
-  const r = new Reader(b);
-  return { flags: r.u32(0), openFlags: r.u32(4) };
-}
-
 export interface OpenOut {
   fh: bigint;
   openFlags: number;
@@ -310,15 +305,6 @@ export function decodeReleaseIn(b: Uint8Array): ReleaseIn {
 export interface FlushIn {
   fh: bigint;
   lockOwner: bigint;
-}
-
-export function encodeFlushIn(x: FlushIn): Uint8Array {
-  return new Writer(SIZE.flushIn).u64(0, x.fh).u64(16, x.lockOwner).bytes;
-}
-
-export function decodeFlushIn(b: Uint8Array): FlushIn {
-  const r = new Reader(b);
-  return { fh: r.u64(0), lockOwner: r.u64(16) };
 }
 
 // ---- read / write -------------------------------------------------------------------------
@@ -385,16 +371,6 @@ export interface GetattrIn {
   fh: bigint;
 }
 
-export function encodeGetattrIn(x: GetattrIn): Uint8Array {
-  return new Writer(SIZE.getattrIn).u32(0, x.getattrFlags).u64(8, x.fh).bytes;
-}
-
-export function decodeGetattrIn(b: Uint8Array): GetattrIn {
-  if (b.length < SIZE.getattrIn) return { getattrFlags: 0, fh: 0n };
-  const r = new Reader(b);
-  return { getattrFlags: r.u32(0), fh: r.u64(8) };
-}
-
 export interface SetattrIn {
   valid: number;
   fh: bigint;
@@ -418,31 +394,9 @@ export interface FsyncIn {
   fsyncFlags: number;
 }
 
-export function encodeFsyncIn(x: FsyncIn): Uint8Array {
-  return new Writer(SIZE.fsyncIn).u64(0, x.fh).u32(8, x.fsyncFlags).bytes;
-}
-
-export function decodeFsyncIn(b: Uint8Array): FsyncIn {
-  const r = new Reader(b);
-  return { fh: r.u64(0), fsyncFlags: r.u32(8) };
-}
-
 export interface GetxattrIn {
   size: number;
   name: string;
-}
-
-export function encodeGetxattrIn(x: GetxattrIn): Uint8Array {
-  return concat([new Writer(SIZE.getxattrIn).u32(0, x.size).bytes, new TextEncoder().encode(x.name), new Uint8Array(1)]);
-}
-
-export function decodeGetxattrIn(b: Uint8Array): GetxattrIn {
-  const r = new Reader(b);
-  return { size: r.u32(0), name: r.cstring(SIZE.getxattrIn) };
-}
-
-export function encodeGetxattrOut(size: number): Uint8Array {
-  return new Writer(SIZE.getxattrOut).u32(0, size).bytes;
 }
 
 export interface Kstatfs {
@@ -468,20 +422,6 @@ export function encodeStatfsOut(s: Kstatfs): Uint8Array {
     .u32(40, s.bsize)
     .u32(44, s.namelen)
     .u32(48, s.frsize).bytes;
-}
-
-export function decodeStatfsOut(b: Uint8Array): Kstatfs {
-  const r = new Reader(b);
-  return {
-    blocks: r.num64(0),
-    bfree: r.num64(8),
-    bavail: r.num64(16),
-    files: r.num64(24),
-    ffree: r.num64(32),
-    bsize: r.u32(40),
-    namelen: r.u32(44),
-    frsize: r.u32(48),
-  };
 }
 
 // ---- readdir ------------------------------------------------------------------------------
@@ -523,10 +463,6 @@ export function decodeDirents(b: Uint8Array): Dirent[] {
 }
 
 // ---- forget / interrupt -------------------------------------------------------------------
-
-export function decodeBatchForgetCount(b: Uint8Array): number {
-  return new Reader(b).u32(0);
-}
 
 // ---- /dev/fuse ioctl argument -------------------------------------------------------------
 
