@@ -7,7 +7,7 @@ import type { Trace } from './explain.ts';
 import { fuseFileIoOpen, fuseFileIoRelease } from './iomode.ts';
 import { fuseSuperPutIfIdle } from './mount.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { fusePassthroughRead, fusePassthroughRelease } from './passthrough.ts';
+import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughRelease } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, daemonNode, dropPagesFrom, fuseLookup, fuseSetattrSize, fuseUpdateAttributes } from './dir.ts';
@@ -325,8 +325,13 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
   const ff = file.ff;
   const pos = file.pos;
   let data: Uint8Array | Errno;
-  if (isPt(ff) && !isDio(ff)) data = fusePassthroughRead(k, file, pos, len, t);
-  else data = pageCacheRead(k, ff.inode, pos, len, t);
+  if (isPt(ff) && !isDio(ff)) {
+    // The splice fallback reads an O_DIRECT file through ->read_iter (copy_splice_read), so the
+    // backing file's block alignment applies (fuzz --target both seed 156: a 1-byte copy from a
+    // PT O_DIRECT file on disk gave EINVAL after COPY_FILE_RANGE).
+    if (backingDirectIoMisaligned(k, file, pos, len, true)) return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
+    data = fusePassthroughRead(k, file, pos, len, t);
+  } else data = pageCacheRead(k, ff.inode, pos, len, t);
   if (typeof data !== 'string') file.pos = pos + data.length;
   return data;
 }

@@ -263,4 +263,14 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.mapRead('m1', 3).value).toBe('P*1+b*1+c*1');
     expect(k.client.munmap('m1').requests).toEqual(['SETATTR']);
   });
+
+  it('IO-21: the copy_file_range fallback reads a PT O_DIRECT source through read_iter: a misaligned copy from a disk backing file is EINVAL', () => {
+    // fuzz --target both, seed 156: kernel 6.18 answered EINVAL, [GETXATTR, COPY_FILE_RANGE].
+    const k = mounted({ world: { files: { b: { on: 'disk' } }, nodes: { n: {}, m: {} } } });
+    k.daemon.open('b', 'rdwr', 'bf1');
+    k.daemon.backingOpen({ dev: 'dev', fd: 'bf1', as: 'b1' });
+    ptOpen(k, { flags: ['O_RDONLY', 'O_DIRECT'], as: 'f1' });
+    k.client.open('c1', ['O_RDWR', 'O_CREAT'], 'f4');
+    expect(k.client.copyRange('f1', 'f4', 1)).toMatchObject({ errno: 'EINVAL', requests: ['GETXATTR', 'COPY_FILE_RANGE'] });
+  });
 });
