@@ -311,7 +311,7 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     }
     if (e !== null) return err(e);
   }
-  const r = fuseReadBytes(k, from, len, t);
+  const r = fuseReadBytes(k, from, count, t); // do_splice_direct copies the checked count
   if (typeof r === 'string') return err(r);
   const w = fuseWrite(k, to, r, undefined, t, true);
   // The splice fallback's file_update_time runs microseconds after file_modified set the times:
@@ -331,6 +331,24 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
     // PT O_DIRECT file on disk gave EINVAL after COPY_FILE_RANGE).
     if (backingDirectIoMisaligned(k, file, pos, len, true)) return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
     data = fusePassthroughRead(k, file, pos, len, t);
+  } else if (file.flags.has('O_DIRECT') && !isDio(ff)) {
+    // A cached file opened O_DIRECT: copy_splice_read -> fuse_cache_read_iter -> fuse_direct_IO,
+    // a READ every time, the cache bypassed (6.18: a second copy from it sent READ again).
+    if (pos + len > ff.inode.iSize) {
+      const e = fuseUpdateAttributes(k, ff.inode, t, 'size');
+      if (e !== null) return e;
+    }
+    const we = writeRange(k, ff.inode, pos, len, t);
+    if (we !== null) return we;
+    if (pos >= ff.inode.iSize) {
+      data = new Uint8Array(0);
+    } else {
+      const e = k.send(t, 'READ');
+      ff.inode.atimeInvalid = true;
+      if (e !== null) return e;
+      const node = daemonNode(k, ff.inode);
+      data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
+    }
   } else data = pageCacheRead(k, ff.inode, pos, len, t);
   if (typeof data !== 'string') file.pos = pos + data.length;
   return data;

@@ -273,4 +273,13 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.client.open('c1', ['O_RDWR', 'O_CREAT'], 'f4');
     expect(k.client.copyRange('f1', 'f4', 1)).toMatchObject({ errno: 'EINVAL', requests: ['GETXATTR', 'COPY_FILE_RANGE'] });
   });
+
+  it('IO-21: the copy_file_range fallback reads a cached file opened O_DIRECT with a READ every time (fuse_direct_IO)', () => {
+    // Probe on 6.18 (kernel answers in comments).
+    const k = mounted({ init: { flags: ['INIT_EXT'] }, world: M8 });
+    k.client.open('m', ['O_RDONLY', 'O_DIRECT'], 'f2');
+    k.client.open('n', ['O_RDWR'], 'f3');
+    expect(k.client.copyRange('f2', 'f3', 4)).toMatchObject({ value: 4, requests: ['GETXATTR', 'COPY_FILE_RANGE', 'READ', 'GETXATTR', 'WRITE'] });
+    expect(k.client.copyRange('f2', 'f3', 4)).toMatchObject({ value: 4, requests: ['READ', 'GETXATTR', 'WRITE'] });
+  });
 });
