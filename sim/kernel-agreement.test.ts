@@ -282,4 +282,17 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.copyRange('f2', 'f3', 4)).toMatchObject({ value: 4, requests: ['GETXATTR', 'COPY_FILE_RANGE', 'READ', 'GETXATTR', 'WRITE'] });
     expect(k.client.copyRange('f2', 'f3', 4)).toMatchObject({ value: 4, requests: ['READ', 'GETXATTR', 'WRITE'] });
   });
+
+  it('IO-12: a store to a mapped page wholly past EOF is SIGBUS; one inside the last page faults the whole page in (READ)', () => {
+    // Probe on 6.18: node m holds 8 bytes; mappings of 8192 bytes (kernel answers in comments).
+    const k = mounted({ world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f2');
+    k.client.mmap('f2', { shared: true, write: true, length: 8192 }, 'm1');
+    expect(k.client.mapWrite('m1', 'A', 5000).fault).toMatchObject({ kind: 'crash', message: 'SIGBUS: the store touches a page past the end of the file' });
+    expect(k.client.mapWrite('m1', 'B', 100)).toMatchObject({ requests: ['READ'] });
+    k.client.mmap('f2', { shared: false, write: true, length: 8192 }, 'm2');
+    expect(k.client.mapWrite('m2', 'C', 5000).fault?.kind).toBe('crash');
+    expect(k.client.mapWrite('m2', 'E', 100)).toMatchObject({ errno: null, requests: [] }); // page cached
+    expect(k.client.munmap('m1').requests).toEqual(['WRITE']);
+  });
 });

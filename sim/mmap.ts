@@ -8,7 +8,7 @@ import { fuseSuperPutIfIdle } from './mount.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { fusePassthroughMmap, ptContext } from './passthrough.ts';
 import type { KernelState } from './state.ts';
-import type { FuseOpenFile, Mapping } from './types.ts';
+import type { FuseInode, FuseOpenFile, Mapping } from './types.ts';
 import { fusePutFile } from './file.ts';
 import { PAGE_SIZE, invalidateInodePages2, pageCacheRead, pageCacheStore, summarize, writeDirtyPages } from './pagecache.ts';
 import { isDio, isPt } from './rw.ts';
@@ -70,8 +70,24 @@ function fileView(k: KernelState, m: Mapping, offset: number, n: number, t: Trac
     if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
     return { bytes: k.vfs.pread(m.backing, offset, n), size: k.vfs.fileSize(m.backing) };
   }
+  const fe = faultIn(k, m.inode, offset, n, t);
+  if (fe !== null) return fe;
   const data = pageCacheRead(k, m.inode, offset, n, t);
   return typeof data === 'string' ? data : { bytes: data, size: m.inode.iSize };
+}
+
+/**
+ * A page fault reads the whole page (filemap_fault -> READ when not cached), even when the bytes
+ * touched lie past EOF in the file's last page (6.18: a store at offset 100 of an 8-byte file
+ * sent READ).
+ */
+function faultIn(k: KernelState, fi: FuseInode, offset: number, n: number, t: Trace): Errno | null {
+  for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + n && p * PAGE_SIZE < fi.iSize; p++) {
+    if (fi.pages.has(p)) continue;
+    const r = pageCacheRead(k, fi, p * PAGE_SIZE, PAGE_SIZE, t);
+    if (typeof r === 'string') return r;
+  }
+  return null;
 }
 
 /** Overlay a private mapping's copied pages on `bytes` (which start at `offset`). */
@@ -112,6 +128,9 @@ export function mappedBytes(fileBytes: Uint8Array, size: number, offset: number,
 export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: number, t: Trace): Outcome {
   if (!m.writable) return { errno: null, fault: { kind: 'crash', message: 'store to a read-only mapping (SIGSEGV)' } };
   const n = Math.max(0, Math.min(data.length, m.length - offset));
+  // A store to a page wholly past EOF is SIGBUS, as a load is (mappedBytes).
+  const size = m.backing !== null ? k.vfs.fileSize(m.backing) : m.inode.iSize;
+  if (n > 0 && offset + n > Math.ceil(size / PAGE_SIZE) * PAGE_SIZE) return { errno: null, fault: { kind: 'crash', message: 'SIGBUS: the store touches a page past the end of the file' } };
   if (!m.shared) {
     // MAP_PRIVATE: the write fault copies the page (faulting it in first, READ if not cached)
     // and the store lands in the copy; the file and the page cache are untouched (6.18: the
@@ -143,9 +162,9 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
     return ok();
   }
   if (m.shared) {
-    const r = pageCacheRead(k, m.inode, offset, n, t); // fault the pages in first
-    if (typeof r === 'string') return err(r);
-    const len = Math.min(n, r.length);
+    const fe = faultIn(k, m.inode, offset, n, t); // fault the pages in first
+    if (fe !== null) return err(fe);
+    const len = n;
     // fuse_page_mkwrite on the first store to a clean page: file_update_time. With the writeback
     // cache (no S_NOCMTIME) the times are kept locally and the next write_inode_now sends SETATTR
     // (kernel 6.18: munmap after a store sent [WRITE, SETATTR]).
