@@ -295,4 +295,25 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     expect(k.client.mapWrite('m2', 'E', 100)).toMatchObject({ errno: null, requests: [] }); // page cached
     expect(k.client.munmap('m1').requests).toEqual(['WRITE']);
   });
+
+  it('LIFE-20: page writeback to an aborted connection is dropped silently: close reports the EIO a failed time flush left, not ENOTCONN', () => {
+    // fuzz --target both, seed 25 (second batch): kernel 6.18 answered EIO at the close.
+    const k = mounted({ init: { flags: ['INIT_EXT', 'PASSTHROUGH', 'WRITEBACK_CACHE'], maxStackDepth: 1 } });
+    k.client.open('n', ['O_RDWR'], 'f1');
+    k.client.write('f1', 'w');
+    k.daemon.abort();
+    expect(k.client.fallocate('f1').errno).toBe('ENOTCONN');
+    expect(k.client.close('f1').errno).toBe('EIO');
+  });
+
+  it('LIFE-20: after an abort, fsync of dirty writeback-cache data fails on the times (ENOTCONN); a later close sends FLUSH and gets ENOTCONN', () => {
+    // Probe on 6.18: write, abort, write, fsync -> ENOTCONN, close -> ENOTCONN.
+    const k = mounted({ init: WB_INIT, world: M8 });
+    k.client.open('m', ['O_RDWR'], 'f1');
+    k.client.write('f1', 'abc');
+    k.daemon.abort();
+    expect(k.client.write('f1', 'x')).toMatchObject({ errno: null, value: 1, requests: [] });
+    expect(k.client.fsync('f1').errno).toBe('ENOTCONN');
+    expect(k.client.close('f1').errno).toBe('ENOTCONN');
+  });
 });

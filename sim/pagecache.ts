@@ -108,7 +108,13 @@ export function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | nul
   const node = daemonNode(k, fi);
   for (const p of [...fi.dirty].sort((x, y) => x - y)) {
     const e = k.send(t, 'WRITE');
-    if (e !== null) return e;
+    // fuse_send_writepage: a WRITE the connection cannot queue (aborted, failed INIT) is freed
+    // without an error on the mapping: the page is clean and its data lost (6.18: after an
+    // abort, write then fallocate then close gave the fallocate's EIO, not the WRITE's ENOTCONN).
+    if (e !== null) {
+      fi.dirty.delete(p);
+      continue;
+    }
     const start = p * PAGE_SIZE;
     const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
     if (node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
@@ -141,14 +147,13 @@ function writeOnePage(k: KernelState, fi: FuseInode, p: number, t: Trace): Errno
 export function writeRange(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Errno | null {
   if (fi.dirty.size === 0) return null;
   const { from, to } = pageRange(pos, len);
-  let first: Errno | null = null;
   for (const p of [...fi.dirty].sort((x, y) => x - y)) {
     if (p < from || p > to) continue;
     t.fn('filemap_write_and_wait_range');
-    const e = writeOnePage(k, fi, p, t);
-    first ??= e;
+    // A WRITE that cannot be queued is dropped silently, as in writePages.
+    writeOnePage(k, fi, p, t);
   }
-  return first;
+  return null;
 }
 
 /**
