@@ -9,7 +9,7 @@ import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } 
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { PAGE_SIZE, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, writeRange } from './pagecache.ts';
+import { fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
