@@ -162,6 +162,7 @@ export function writeRange(k: KernelState, fi: FuseInode, pos: number, len: numb
  * drops its page: the error goes to the mapping, not to the caller.
  */
 export function invalidateRange(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): void {
+  if (fi.pages.size === 0) return; // the common case: nothing cached (dirty pages are cached pages)
   const { from, to } = pageRange(pos, len);
   for (const p of [...fi.dirty].sort((x, y) => x - y)) {
     if (p < from || p > to) continue;
