@@ -74,7 +74,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   nopt: { ...P618, name: 'nopt', passthroughConfigured: false },
 };
 
-export const PROFILE_NAMES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
+export { PROFILE_NAMES } from '../spec/case.ts';
 
 export function getProfile(name: ProfileName = '6.18'): Profile {
   return PROFILES[name];

@@ -10,6 +10,8 @@ import type { ExpectedObservation } from './observation.ts';
 
 /** Kernel-version profiles (sim/profiles). `nopt`: CONFIG_FUSE_PASSTHROUGH=n or pre-6.9. */
 export type ProfileName = '6.18' | '6.12' | '6.9' | 'nopt';
+/** Every profile, newest first. */
+export const PROFILE_NAMES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
 
 /** The daemon's FUSE_INIT reply (kernel-spec.md §1.2, §2). */
 export interface InitReplySpec {

@@ -3,7 +3,7 @@ export * from './check-ids.ts';
 export * from './errno.ts';
 export * from './uapi.ts';
 export type * from './case.ts';
-export { DEFAULT_INIT_REPLY } from './case.ts';
+export { DEFAULT_INIT_REPLY, PROFILE_NAMES } from './case.ts';
 export * from './observation.ts';
 export type * from './target.ts';
 export type * from '../fixtures/world.ts';

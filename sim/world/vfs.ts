@@ -4,17 +4,13 @@
 import { Volume } from 'memfs';
 import type { BackingEvent, BackingEventKind } from '../../spec/observation.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
+import type { BackingFs } from '../../fixtures/world.ts';
 
-export type SbKind =
-  | 'disk'
-  | 'tmpfs'
-  | 'overlay'
-  | 'overlayOverFuse'
-  | 'fuse'
-  | 'fusePt1'
-  | 'fusePt2'
-  | 'devtmpfs'
-  | 'fuseUnderTest';
+/**
+ * Superblock kinds: the world's filesystems (a read-only bind and `self` are mounts of the disk
+ * and of the FUSE mount under test, not superblocks of their own), /dev and the mount under test.
+ */
+export type SbKind = Exclude<BackingFs, 'roBind' | 'self'> | 'devtmpfs' | 'fuseUnderTest';
 
 export interface Superblock {
   readonly kind: SbKind;
