@@ -175,91 +175,62 @@ function assertCountsSane(k: Kernel): void {
 
 const seqArb = fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' });
 
+/**
+ * fc.assert that `check` holds after every step of every random sequence (and `atEnd`, if
+ * given, after the whole sequence) on a fresh kernel. play() itself asserts ids are unseen.
+ */
+function assertForEverySequence(check: (k: Kernel, o: Op, r: SimResult | undefined) => void, atEnd?: (k: Kernel) => void): void {
+  fc.assert(
+    fc.property(seqArb, (ops) => {
+      const k = fresh();
+      const ids = new Set<number>();
+      for (const o of ops) check(k, o, play(k, o, ids));
+      atEnd?.(k);
+    }),
+    params(300),
+  );
+}
+
 describe('properties of the model over random operation sequences', () => {
   it('reference counts never go negative (fb counts, f_count, no double free) after any step', () => {
-    fc.assert(
-      fc.property(seqArb, (ops) => {
-        const k = fresh();
-        const ids = new Set<number>();
-        for (const o of ops) {
-          play(k, o, ids);
-          assertCountsSane(k);
-        }
-      }),
-      params(300),
-    );
+    assertForEverySequence((k) => assertCountsSane(k));
   });
 
   it('IOM-21: an inode bound to a backing file is in passthrough mode (fb => iocachectr < 0) after any step', () => {
-    fc.assert(
-      fc.property(seqArb, (ops) => {
-        const k = fresh();
-        const ids = new Set<number>();
-        for (const o of ops) {
-          play(k, o, ids);
-          for (const st of Object.values(k.hidden().inodes)) if (st.boundId !== null) expect(st.iocachectr).toBeLessThan(0);
-        }
-      }),
-      params(300),
-    );
+    assertForEverySequence((k) => {
+      for (const st of Object.values(k.hidden().inodes)) if (st.boundId !== null) expect(st.iocachectr).toBeLessThan(0);
+    });
   });
 
   it('after full teardown every file the kernel took is released exactly once (LIFE-23)', () => {
-    fc.assert(
-      fc.property(seqArb, (ops) => {
-        const k = fresh();
-        const ids = new Set<number>();
-        for (const o of ops) play(k, o, ids);
+    assertForEverySequence(
+      () => {},
+      (k) => {
         k.teardown();
         expect(k.hidden().bugs).toEqual([]);
         for (const f of k.state.vfs.allFiles) {
           expect(f.count).toBe(0);
           expect(f.releases).toBe(1);
         }
-      }),
-      params(300),
+      },
     );
   });
 
   it('BID-4: ids are unique per connection (never reused before the cursor wraps)', () => {
-    fc.assert(
-      fc.property(seqArb, (ops) => {
-        const k = fresh();
-        const ids = new Set<number>();
-        for (const o of ops) play(k, o, ids); // play() asserts each new id is unseen
-      }),
-      params(300),
-    );
+    assertForEverySequence(() => {}); // play() asserts each new id is unseen
   });
 
   it('every errno is explained: by the check id that produced it, or (VFS errors outside the passthrough path) by a kernel function and advice', () => {
-    fc.assert(
-      fc.property(seqArb, (ops) => {
-        const k = fresh();
-        const ids = new Set<number>();
-        for (const o of ops) {
-          const r = play(k, o, ids);
-          if (r === undefined || r.errno === null) continue;
-          const explained = r.explain.checks.length > 0 || ((r.explain.functions ?? []).length > 0 && r.explain.advice !== undefined);
-          expect(explained, `${o.op} -> ${r.errno} ${JSON.stringify(r.explain)}`).toBe(true);
-        }
-      }),
-      params(300),
-    );
+    assertForEverySequence((_k, o, r) => {
+      if (r === undefined || r.errno === null) return;
+      const explained = r.explain.checks.length > 0 || ((r.explain.functions ?? []).length > 0 && r.explain.advice !== undefined);
+      expect(explained, `${o.op} -> ${r.errno} ${JSON.stringify(r.explain)}`).toBe(true);
+    });
   });
 
   it('no sequence throws: kernel answers are errnos, never exceptions', () => {
-    fc.assert(
-      fc.property(seqArb, (ops) => {
-        const k = fresh();
-        const ids = new Set<number>();
-        expect(() => {
-          for (const o of ops) play(k, o, ids);
-          k.teardown();
-        }).not.toThrow();
-      }),
-      params(300),
-    );
+    // A throw in any step or in teardown makes fc.assert fail with the shrunk sequence.
+    expect(() => assertForEverySequence(() => {}, (k) => k.teardown())).not.toThrow();
   });
 
   it('BID-9, OBS-9: fast-check FINDS a daemon pinning more backing files than RLIMIT_NOFILE, none in its fd table', () => {
