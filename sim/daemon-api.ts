@@ -33,6 +33,8 @@ export interface BackingCloseArgs {
   id: string | number;
   nullArg?: boolean;
   cred?: CredName;
+  /** A signal ends a DEV-5 sleep (EINTR). */
+  interruptAfterMs?: number;
   compat32?: boolean;
 }
 
@@ -229,7 +231,7 @@ export class DaemonApi {
         id = n;
       }
       if (a.compat32 === true) t.pass('DEV-2');
-      return fuseDevIoctlBackingClose(s, d, id, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: false }, t);
+      return fuseDevIoctlBackingClose(s, d, id, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: a.interruptAfterMs !== undefined }, t);
     });
   }
 

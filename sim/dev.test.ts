@@ -45,6 +45,11 @@ describe('/dev/fuse (dev.c fuse_dev_ioctl)', () => {
     const r = k.daemon.backingOpen({ dev: 'dev', fd: -1, interruptAfterMs: 10 });
     expect(r.errno).toBe('EINTR');
     expect(r.explain.checks).toContain('DEV-5');
+    // BACKING_CLOSE goes through the same fuse_get_dev() wait (spec DEV-5 table: "same").
+    expect(k.daemon.backingClose({ dev: 'dev', id: 1 }).fault?.kind).toBe('timeout');
+    const c = k.daemon.backingClose({ dev: 'dev', id: 1, interruptAfterMs: 10 });
+    expect(c.errno).toBe('EINTR');
+    expect(c.explain.checks).toContain('DEV-5');
   });
 
   it('DEV-6: after mount, before the INIT reply, backing ioctls are EPERM', () => {

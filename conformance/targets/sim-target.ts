@@ -50,6 +50,7 @@ export function playStep(k: Kernel, step: Step): SimResult {
       const a: Parameters<typeof d.backingClose>[0] = { dev: step.dev, id: step.id };
       if (step.nullArg !== undefined) a.nullArg = step.nullArg;
       if (step.cred !== undefined) a.cred = step.cred;
+      if (step.interruptAfterMs !== undefined) a.interruptAfterMs = step.interruptAfterMs;
       if (compat(step)) a.compat32 = true;
       return d.backingClose(a);
     }
