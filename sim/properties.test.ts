@@ -191,6 +191,22 @@ function assertForEverySequence(check: (k: Kernel, o: Op, r: SimResult | undefin
   );
 }
 
+type PinStep = 'open+register' | 'close-fd' | 'noop';
+
+/** The daemon opens and registers files, or closes its oldest fd: the BID-9 pinning script. */
+function playPinScript(k: Kernel, script: readonly PinStep[]): void {
+  let n = 0;
+  for (const step of script) {
+    if (step === 'open+register') {
+      const name = `x${n++}`;
+      if (k.daemon.open('b', 'rdonly', name).errno === null) k.daemon.backingOpen({ dev: 'dev', fd: name });
+    } else if (step === 'close-fd') {
+      const fd = [...k.state.daemonFds.keys()][0];
+      if (fd !== undefined) k.daemon.close(fd);
+    }
+  }
+}
+
 describe('properties of the model over random operation sequences', () => {
   it('reference counts never go negative (fb counts, f_count, no double free) after any step', () => {
     assertForEverySequence((k) => assertCountsSane(k));
@@ -237,36 +253,18 @@ describe('properties of the model over random operation sequences', () => {
     const RLIMIT = 8;
     // The claim a reviewer might expect to hold: "a daemon cannot pin more files than
     // RLIMIT_NOFILE". It is false: registrations hold struct files, not fds (BID-9).
-    const claim = fc.property(fc.array(fc.constantFrom('open+register', 'close-fd', 'noop'), { minLength: 1, maxLength: 60, size: 'max' }), (script) => {
+    const claim = fc.property(fc.array(fc.constantFrom<PinStep>('open+register', 'close-fd', 'noop'), { minLength: 1, maxLength: 60, size: 'max' }), (script) => {
       const k = fresh(RLIMIT);
-      let n = 0;
-      for (const step of script) {
-        if (step === 'open+register') {
-          const name = `x${n++}`;
-          if (k.daemon.open('b', 'rdonly', name).errno === null) k.daemon.backingOpen({ dev: 'dev', fd: name });
-        } else if (step === 'close-fd') {
-          const fd = [...k.state.daemonFds.keys()][0];
-          if (fd !== undefined) k.daemon.close(fd);
-        }
-      }
+      playPinScript(k, script);
       const h = k.hidden();
       return h.backings.length <= RLIMIT;
     });
     const out = fc.check(claim, params(500));
     expect(out.failed).toBe(true);
     // Replay the counterexample and show the concern: more pins than the limit, all invisible.
-    const script = (out.counterexample as [string[]] | null)?.[0] ?? [];
+    const script = (out.counterexample as [PinStep[]] | null)?.[0] ?? [];
     const k = fresh(RLIMIT);
-    let n = 0;
-    for (const step of script) {
-      if (step === 'open+register') {
-        const name = `x${n++}`;
-        if (k.daemon.open('b', 'rdonly', name).errno === null) k.daemon.backingOpen({ dev: 'dev', fd: name });
-      } else if (step === 'close-fd') {
-        const fd = [...k.state.daemonFds.keys()][0];
-        if (fd !== undefined) k.daemon.close(fd);
-      }
-    }
+    playPinScript(k, script);
     for (const fd of [...k.state.daemonFds.keys()]) k.daemon.close(fd);
     const h = k.hidden();
     expect(h.backings.length).toBeGreaterThan(RLIMIT);
