@@ -8,6 +8,7 @@ import type { Case, Step } from '../spec/case.ts';
 import { formatLoadError, loadCaseFile, loadCases } from './load.ts';
 import { jsonErrorOffset } from './json-position.ts';
 import { checkNames, checkSimOnly } from './validate.ts';
+import { WORLD_FILE_NAME_MAX } from '../spec/names.ts';
 
 const fixtures = fileURLToPath(new URL('./test-fixtures/', import.meta.url));
 const fixture = (name: string) => join(fixtures, `${name}.json`);
@@ -124,6 +125,52 @@ describe('case loader: bad input names file, JSON path and what was expected', (
     it('a missing required property of a step is named with the step kind', () => {
       const lines = loadCaseFile(write('missing-prop.json', { ...minimal('missing-prop'), steps: [{ op: 'devOpen' }] })).errors.map(formatLoadError);
       expect(lines).toEqual([expect.stringMatching(/\/steps\/0: missing required property "as" of a "devOpen" step/)]);
+    });
+
+    describe('names in a case are names, never paths (world files and nodes become directory entries)', () => {
+      const bad: [string, string, RegExp][] = [
+        ['a parent-directory escape', '../../../../tmp/x', /contains "\/"/],
+        ['a two-component path', 'a/b', /contains "\/"/],
+        ['"..", the parent itself', '..', /names a directory, not an entry/],
+        ['".", the directory itself', '.', /names a directory, not an entry/],
+        ['an empty name', '', /the name is empty/],
+        ['a NUL byte', 'a\0b', /contains a NUL byte/],
+        ['a lone surrogate', 'a\ud800', /lone UTF-16 surrogate/],
+        ['300 bytes', 'é'.repeat(150), /300 bytes long in UTF-8/],
+      ];
+      for (const [what, name, why] of bad) {
+        it(`world file: ${what}`, () => {
+          const world = { files: { [name]: { on: 'disk' } } };
+          const lines = loadCaseFile(write('bad-file-name.json', { ...minimal('bad-file-name'), world })).errors.map(formatLoadError);
+          expect(lines).toHaveLength(1);
+          expect(lines[0]).toContain('bad-file-name.json: /world/files/');
+          expect(lines[0]).toMatch(why);
+          expect(lines[0]).toContain('expected a file name');
+        });
+        it(`node created by open O_CREAT: ${what}`, () => {
+          const steps = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: name, flags: ['O_CREAT', 'O_RDWR'], as: 'f' }];
+          const lines = loadCaseFile(write('bad-node-name.json', { ...minimal('bad-node-name'), steps })).errors.map(formatLoadError);
+          expect(lines).toHaveLength(1);
+          expect(lines[0]).toMatch(/bad-node-name\.json: \/steps\/2\/node: /);
+          expect(lines[0]).toMatch(why);
+        });
+      }
+
+      it('a "/" inside a key is escaped in the JSON pointer (RFC 6901)', () => {
+        const lines = loadCaseFile(write('slash-key.json', { ...minimal('slash-key'), world: { nodes: { 'a/b': {} } } })).errors.map(formatLoadError);
+        expect(lines).toEqual([expect.stringContaining(': /world/nodes/a~1b: "a/b": the name contains "/"')]);
+      });
+
+      it('a world file name leaves room for the entries the kernel target derives from it', () => {
+        const longest = 'f'.repeat(WORLD_FILE_NAME_MAX);
+        expect(loadCaseFile(write('long-ok.json', { ...minimal('long-ok'), world: { files: { [longest]: { on: 'disk' } } } })).errors).toEqual([]);
+        const lines = loadCaseFile(write('long-bad.json', { ...minimal('long-bad'), world: { files: { [`${longest}f`]: { on: 'disk' } } } })).errors.map(formatLoadError);
+        expect(lines).toEqual([expect.stringContaining(`at most ${WORLD_FILE_NAME_MAX}`)]);
+      });
+
+      it('unicode and dots inside a name are fine', () => {
+        expect(loadCaseFile(write('odd-ok.json', { ...minimal('odd-ok'), world: { nodes: { 'ünï côdé.v1..x': {} } } })).errors).toEqual([]);
+      });
     });
 
     it('errors inside the actions a simInterleave step nests name the nested path', () => {

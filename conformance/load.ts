@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Case } from '../spec/case.ts';
 import type { LoadError } from './results.ts';
 import { CaseSchema, typeName, type Issue } from './schema-errors.ts';
-import { checkId, checkNames, checkSimOnly } from './validate.ts';
+import { checkEntryNames, checkId, checkNames, checkSimOnly } from './validate.ts';
 import { jsonProblem } from './json-position.ts';
 
 export const CASES_DIR = fileURLToPath(new URL('./cases/', import.meta.url));
@@ -76,7 +76,9 @@ export function loadCaseFile(file: string): { case?: Case; errors: LoadError[] }
   const schemaIssues = caseSchema().validate(data);
   if (schemaIssues.length > 0) return fail(schemaIssues);
   const kase = data as Case;
-  const semantic = [...checkId(kase, basename(file, '.json')), ...checkNames(kase), ...checkSimOnly(kase)];
+  const names = checkEntryNames(kase);
+  // A name that is not an entry is reported alone: the name checks would repeat it per use.
+  const semantic = names.length > 0 ? names : [...checkId(kase, basename(file, '.json')), ...checkNames(kase), ...checkSimOnly(kase)];
   if (semantic.length > 0) return fail(semantic);
   return { case: kase, errors: [] };
 }

@@ -3,6 +3,7 @@
 // by an earlier step or by the world, and observe steps name what they observe.
 import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
+import { nameExpectation, nameProblem, WORLD_FILE_NAME_MAX } from '../spec/names.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
 
@@ -287,6 +288,33 @@ export function checkNames(kase: Case): Issue[] {
 function withNested(step: Action, at: string): { action: Action; at: string }[] {
   if (step.op !== 'simInterleave') return [{ action: step, at }];
   return [{ action: step, at }, ...step.actions.flatMap((a, k) => withNested(a, `${at}/actions/${k}`))];
+}
+
+/** A JSON pointer segment for a key (RFC 6901: "~" as "~0", "/" as "~1"). */
+function pointerSegment(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * World file names and node names are directory entries, never paths (spec/names.ts): the
+ * kernel target creates them inside the case's scratch area, so "../x" or "a/b" must not load.
+ */
+export function checkEntryNames(kase: Case): Issue[] {
+  const issues: Issue[] = [];
+  const check = (at: string, name: string, max?: number) => {
+    const problem = nameProblem(name, max);
+    if (problem) issues.push({ path: at, message: `${JSON.stringify(name).slice(0, 80)}: ${problem} (${nameExpectation(max)})` });
+  };
+  for (const name of Object.keys(kase.world.files ?? {})) check(`/world/files/${pointerSegment(name)}`, name, WORLD_FILE_NAME_MAX);
+  for (const name of Object.keys(kase.world.nodes ?? {})) check(`/world/nodes/${pointerSegment(name)}`, name);
+  kase.steps.forEach((step, i) => {
+    for (const { action, at } of withNested(step, `/steps/${i}`)) {
+      // Only an open may name a node the world lacks (O_CREAT); other node and file fields must
+      // already name world entries (checkNames), which this function has checked above.
+      if (action.op === 'open') check(`${at}/node`, action.node);
+    }
+  });
+  return issues;
 }
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

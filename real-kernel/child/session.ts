@@ -24,6 +24,7 @@ import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { usernsIoctl } from './userns.ts';
+import { entryPath } from './scratch-path.ts';
 
 const USERNS_MOUNT = fileURLToPath(new URL('./userns-mount.sh', import.meta.url));
 
@@ -158,7 +159,7 @@ export class CaseSession {
   }
 
   private path(node: string | undefined): string {
-    return node === undefined || node === '' ? this.world.mnt : `${this.world.mnt}/${node}`;
+    return node === undefined || node === '' ? this.world.mnt : entryPath(this.world.mnt, node);
   }
 
   private filePath(name: string): string {

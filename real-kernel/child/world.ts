@@ -3,6 +3,7 @@
 // killed, by the reaper), overlayfs, inner FUSE mounts served by daemon workers, a read-only bind
 // mount, special files. Paths are returned per world file name.
 import * as fs from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts';
 import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
 import { FUSE_DEV_IOC } from '../../spec/uapi.ts';
@@ -10,6 +11,7 @@ import { sys } from '../ffi/libc.ts';
 import { MS, O, S_IFCHR } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap } from '../wire/structs.ts';
+import { entryPath } from './scratch-path.ts';
 
 export interface BuiltFile {
   name: string;
@@ -78,10 +80,12 @@ function makeFile(path: string, spec: BackingFileSpec, held: number[]): void {
       if (r < 0) throw new SetupError(`mknod ${path}: errno ${-r}`);
       return;
     }
-    case 'symlink':
-      fs.writeFileSync(`${path}.target`, fileBytes(spec));
-      fs.symlinkSync(`${path.split('/').pop()!}.target`, path);
+    case 'symlink': {
+      const target = `${basename(path)}.target`;
+      fs.writeFileSync(entryPath(dirname(path), target), fileBytes(spec));
+      fs.symlinkSync(target, path);
       return;
+    }
   }
 }
 
@@ -119,7 +123,7 @@ function mountInner(
     // Inner passthrough: each node's data is a disk copy registered as its backing file.
     const ids: Record<string, number> = {};
     for (const f of files) {
-      const p = `${disk}/${kind}-${f.name}`;
+      const p = entryPath(disk, `${kind}-${f.name}`);
       fs.writeFileSync(p, fileBytes(f.spec));
       const fd = sys.open(p, O.RDWR | O.CLOEXEC);
       const id = sys.ioctl(devFd, FUSE_DEV_IOC.BACKING_OPEN, encodeBackingMap({ fd, flags: 0, padding: 0n }));
@@ -151,10 +155,10 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
   for (const [on, list] of byFs) {
     switch (on) {
       case 'disk':
-        for (const f of list) makeFile((f.path = `${disk}/${f.name}`), f.spec, held);
+        for (const f of list) makeFile((f.path = entryPath(disk, f.name)), f.spec, held);
         break;
       case 'tmpfs':
-        for (const f of list) makeFile((f.path = `${work}/tmpfs/${f.name}`), f.spec, held);
+        for (const f of list) makeFile((f.path = entryPath(`${work}/tmpfs`, f.name)), f.spec, held);
         break;
       case 'overlay': {
         // Both layers on the disk filesystem (fixtures/world.ts: "overlayfs over the disk
@@ -162,22 +166,22 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
         // O_DIRECT alignment rules (an upper layer on tmpfs took any alignment).
         const lower = `${disk}/ovl-lower`;
         mkdirs(lower, `${disk}/ovl-upper`, `${disk}/ovl-work`, `${work}/ovl`);
-        for (const f of list) makeFile(`${lower}/${f.name}`, f.spec, held);
+        for (const f of list) makeFile(entryPath(lower, f.name), f.spec, held);
         mustMount('overlay', `${work}/ovl`, 'overlay', 0, `lowerdir=${lower},upperdir=${disk}/ovl-upper,workdir=${disk}/ovl-work`);
-        for (const f of list) f.path = `${work}/ovl/${f.name}`;
+        for (const f of list) f.path = entryPath(`${work}/ovl`, f.name);
         break;
       }
       case 'roBind': {
         const src = `${disk}/rob`;
         mkdirs(src, `${work}/rob`);
-        for (const f of list) makeFile(`${src}/${f.name}`, f.spec, held);
+        for (const f of list) makeFile(entryPath(src, f.name), f.spec, held);
         mustMount(src, `${work}/rob`, null, MS.BIND, null);
         mustMount(null, `${work}/rob`, null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
-        for (const f of list) f.path = `${work}/rob/${f.name}`;
+        for (const f of list) f.path = entryPath(`${work}/rob`, f.name);
         break;
       }
       case 'self':
-        for (const f of list) f.path = `${mnt}/${f.name}`;
+        for (const f of list) f.path = entryPath(mnt, f.name);
         break;
       case 'fuse':
       case 'overlayOverFuse':
@@ -186,7 +190,7 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
       case 'fusePt2': {
         const c = mountInner(on, `${work}/${on}`, list, disk, daemons());
         inner.push(c);
-        for (const f of list) f.path = `${c.mnt}/${f.name}`;
+        for (const f of list) f.path = entryPath(c.mnt, f.name);
         break;
       }
     }
@@ -197,12 +201,12 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
   if (plain.length > 0) {
     const c = mountInner('fuse', `${work}/fuse`, plain, disk, daemons());
     inner.push(c);
-    for (const f of byFs.get('fuse') ?? []) f.path = `${c.mnt}/${f.name}`;
+    for (const f of byFs.get('fuse') ?? []) f.path = entryPath(c.mnt, f.name);
     const oof = byFs.get('overlayOverFuse') ?? [];
     if (oof.length > 0) {
       mkdirs(`${work}/oof-upper`, `${work}/oof-work`, `${work}/oof`);
       mustMount('overlay', `${work}/oof`, 'overlay', 0, `lowerdir=${c.mnt},upperdir=${work}/oof-upper,workdir=${work}/oof-work`);
-      for (const f of oof) f.path = `${work}/oof/${f.name}`;
+      for (const f of oof) f.path = entryPath(`${work}/oof`, f.name);
     }
   }
   return { work, disk, mnt, files, inner, held };
