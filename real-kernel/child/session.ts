@@ -13,7 +13,7 @@ import { sys, type Pointer } from '../ffi/libc.ts';
 import { withoutSysAdmin } from '../ffi/caps.ts';
 import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, CLONE_NEWNS, MAP_PRIVATE, MAP_SHARED, MNT_DETACH, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
-import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
+import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
 import { observeKernel } from './kernel-observables.ts';

@@ -10,7 +10,7 @@ import { FUSE_DEV_IOC } from '../../spec/uapi.ts';
 import { sys } from '../ffi/libc.ts';
 import { MS, O, S_IFCHR } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
-import { encodeBackingMap } from '../wire/structs.ts';
+import { encodeBackingMap } from '../../wire/structs.ts';
 import { entryPath } from './scratch-path.ts';
 
 export interface BuiltFile {

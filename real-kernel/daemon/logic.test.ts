@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { FUSE_OPCODES } from '../../spec/uapi.ts';
 import { ERRNO } from '../../spec/errno.ts';
-import { concat } from '../wire/bytes.ts';
+import { concat } from '../../wire/bytes.ts';
 import {
   decodeAttrOut,
   decodeDirents,
@@ -19,7 +19,7 @@ import {
   encodeReadIn,
   encodeSetattrIn,
   encodeWriteIn,
-} from '../wire/structs.ts';
+} from '../../wire/structs.ts';
 import { handleRequest, newDaemonState, type DaemonState } from './logic.ts';
 
 let unique = 1n;

@@ -6,7 +6,7 @@ import { DAEMON_ATTR_TIMEOUT_S, DAEMON_MAX_WRITE, DEFAULT_DAEMON_BYTE, DEFAULT_F
 import type { InitReplySpec } from '../../spec/case.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_KERNEL_VERSION, FUSE_OPCODES, fopenFlags, initFlags } from '../../spec/uapi.ts';
-import { SIZE, FATTR_SIZE } from '../wire/layout.ts';
+import { SIZE, FATTR_SIZE } from '../../wire/layout.ts';
 import {
   decodeCreateIn,
   decodeInHeader,
@@ -26,8 +26,8 @@ import {
   ZERO_STATFS,
   type Attr,
   type InitIn,
-} from '../wire/structs.ts';
-import { Reader } from '../wire/bytes.ts';
+} from '../../wire/structs.ts';
+import { Reader } from '../../wire/bytes.ts';
 
 export const ROOT_ID = 1n;
 

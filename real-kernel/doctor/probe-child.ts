@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { sys } from '../ffi/libc.ts';
 import { MNT_DETACH, O, PR_SET_PDEATHSIG } from '../ffi/consts.ts';
 import { DaemonHandle } from '../daemon/handle.ts';
-import { encodeBackingMap, encodeI32 } from '../wire/structs.ts';
+import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { errnoName } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS } from '../../spec/uapi.ts';
 import { probeScratchDir, type ProbeRequest, type ProbeResult, type RegistrationProbe } from './types.ts';
