@@ -2,45 +2,31 @@
 // the child's main thread inside the case's own mount namespace; every syscall that can wait on
 // FUSE is issued here while the daemon workers answer on their own threads.
 import * as fs from 'node:fs';
-import type { Case, InitReplySpec, OpenFlagName, Step } from '../../spec/case.ts';
+import type { Case, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
-import type { BackingEvent, Observation, TargetFault } from '../../spec/observation.ts';
+import type { BackingEvent, Observation } from '../../spec/observation.ts';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../../spec/observation.ts';
-import { ERRNO, errnoName, type Errno } from '../../spec/errno.ts';
+import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
-import { sys, type Pointer } from '../ffi/libc.ts';
+import { sys } from '../ffi/libc.ts';
 import { withoutSysAdmin } from '../ffi/caps.ts';
-import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, CLONE_NEWNS, MAP_PRIVATE, MAP_SHARED, MNT_DETACH, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
+import { CLONE_NEWNS, MNT_DETACH, O } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
 import { observeKernel } from './kernel-observables.ts';
-import { withPageBuffer } from './aligned.ts';
-import { MappedMemory } from './mapped-memory.ts';
 import { connIdentity, withConnDir, type ConnId } from './fusectl.ts';
 import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { usernsIoctl } from './userns.ts';
 import { entryPath } from './scratch-path.ts';
+import { ClientSteps, res, type Outcome } from './client-steps.ts';
 
 const USERNS_MOUNT = fileURLToPath(new URL('./userns-mount.sh', import.meta.url));
 
-const OPEN_FLAG: Record<OpenFlagName, number> = {
-  O_RDONLY: O.RDONLY,
-  O_WRONLY: O.WRONLY,
-  O_RDWR: O.RDWR,
-  O_CREAT: O.CREAT,
-  O_EXCL: O.EXCL,
-  O_TRUNC: O.TRUNC,
-  O_APPEND: O.APPEND,
-  O_DIRECT: O.DIRECT,
-  O_SYNC: O.SYNC,
-  O_NOATIME: O.NOATIME,
-  O_NONBLOCK: O.NONBLOCK,
-};
 
 interface DevFd {
   fd: number;
@@ -50,29 +36,14 @@ interface DevFd {
   attached: boolean;
 }
 
-/** A step's raw outcome before observers are attached. */
-interface Outcome {
-  errno?: Errno | null;
-  value?: number | string | null;
-  fault?: TargetFault;
-  /** Observer steps (inspectBacking, observe) open files themselves: drop their events. */
-  quiet?: boolean;
-}
-
-function res(r: number, value?: number | string | null): Outcome {
-  if (r < 0) return { errno: errnoName(r) as Errno };
-  return value === undefined ? { errno: null } : { errno: null, value };
-}
-
 export class CaseSession {
   private readonly world: BuiltWorld;
   private readonly inotify = new Inotify();
   private readonly devs = new Map<string, DevFd>();
   private readonly daemonFds = new Map<string, { fd: number; owned: boolean }>();
   private readonly ids = new Map<string, number>();
-  private readonly clientFds = new Map<string, number>();
-  private readonly maps = new Map<string, { p: Pointer; len: number; writable: boolean }>();
-  private readonly mapped = new MappedMemory();
+  /** The client's fds and mappings, and the executor of client steps (client-steps.ts). */
+  private readonly client: ClientSteps;
   private mountDev: string | null = null;
   private mounted = false;
   private conn: number | null = null;
@@ -95,6 +66,11 @@ export class CaseSession {
     spare: () => DaemonHandle,
   ) {
     this.world = buildWorld(kase.world, work, disk, spare);
+    this.client = new ClientSteps({
+      path: (node) => this.path(node),
+      beforeLookup: (node) => this.watchSelf(node),
+      closeFile: (fd) => this.closeFuseFile(fd),
+    });
     this.innerIds = this.world.inner.map((c) => connIdentity(connOf(c.mnt))).filter((c): c is ConnId => c !== null);
     this.nodes = { ...(kase.world.nodes ?? {}) };
     // `self` files are files of the mount under test: the daemon serves them as nodes.
@@ -153,9 +129,7 @@ export class CaseSession {
   }
 
   private fd(name: string): number {
-    const fd = this.clientFds.get(name);
-    if (fd === undefined) throw new Error(`no client fd named ${name}`);
-    return fd;
+    return this.client.fd(name);
   }
 
   private path(node: string | undefined): string {
@@ -263,125 +237,6 @@ export class CaseSession {
         if (r === 0) this.mounted = false;
         return res(r);
       }
-      case 'open': {
-        this.watchSelf(s.node);
-        const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
-        const fd = sys.open(this.path(s.node), flags, 0o644);
-        if (fd >= 0) this.clientFds.set(s.as, fd);
-        return res(fd);
-      }
-      case 'opendir': {
-        this.watchSelf(s.node);
-        const fd = sys.open(this.path(s.node), O.RDONLY | O.DIRECTORY | O.CLOEXEC);
-        if (fd >= 0) this.clientFds.set(s.as, fd);
-        return res(fd);
-      }
-      case 'readdir': {
-        const names = sys.getdents(this.fd(s.fd));
-        return typeof names === 'number' ? res(names) : { errno: null, value: names.filter((n) => n !== '.' && n !== '..').sort().join(',') };
-      }
-      case 'read': {
-        const fd = this.fd(s.fd);
-        // Page-aligned memory: an O_DIRECT file rejects a misaligned buffer (aligned.ts).
-        return withPageBuffer(s.length, (p, view) => {
-          const n = sys.readPtr(fd, p, s.length, s.offset ?? null);
-          return res(n, n >= 0 ? summarizeBytes(view.subarray(0, n)) : undefined);
-        });
-      }
-      case 'write': {
-        const data = new TextEncoder().encode(s.data);
-        const fd = this.fd(s.fd);
-        return withPageBuffer(data.length, (p, view) => {
-          view.set(data);
-          const n = sys.writePtr(fd, p, data.length, s.offset ?? null);
-          return res(n, n);
-        });
-      }
-      case 'spliceRead': {
-        const p = sys.pipe();
-        if (typeof p === 'number') return res(p);
-        try {
-          const n = sys.splice(this.fd(s.fd), s.offset ?? null, p[1], null, s.length);
-          if (n < 0) return res(n);
-          const buf = new Uint8Array(n);
-          const m = n > 0 ? sys.read(p[0], buf) : 0;
-          return res(m, summarizeBytes(buf.subarray(0, Math.max(m, 0))));
-        } finally {
-          sys.close(p[0]);
-          sys.close(p[1]);
-        }
-      }
-      case 'spliceWrite': {
-        const p = sys.pipe();
-        if (typeof p === 'number') return res(p);
-        try {
-          const data = new TextEncoder().encode(s.data);
-          sys.write(p[1], data);
-          const n = sys.splice(p[0], null, this.fd(s.fd), s.offset ?? null, data.length);
-          return res(n, n);
-        } finally {
-          sys.close(p[0]);
-          sys.close(p[1]);
-        }
-      }
-      case 'mmap': {
-        const len = s.length ?? 4096;
-        const m = sys.mmap(len, PROT_READ | (s.write ? PROT_WRITE : 0), s.shared ? MAP_SHARED : MAP_PRIVATE, this.fd(s.fd));
-        if (typeof m === 'number') return res(m);
-        this.maps.set(s.as, { p: m, len, writable: s.write === true });
-        return { errno: null };
-      }
-      case 'mapRead': {
-        // Through /proc/self/mem: a load past EOF is a SIGBUS fault, not a dead child.
-        const m = this.mapOf(s.map);
-        const off = s.offset ?? 0;
-        const n = Math.max(0, Math.min(s.length, m.len - off));
-        const got = this.mapped.load(koffi.address(m.p) + BigInt(off), n);
-        return got.bytes ? { errno: null, value: summarizeBytes(got.bytes) } : { errno: null, fault: got.fault! };
-      }
-      case 'mapWrite': {
-        const m = this.mapOf(s.map);
-        const off = s.offset ?? 0;
-        const data = new TextEncoder().encode(s.data).subarray(0, Math.max(0, m.len - off));
-        const fault = this.mapped.store(koffi.address(m.p) + BigInt(off), data, m.writable);
-        return fault ? { errno: null, fault } : { errno: null };
-      }
-      case 'munmap': {
-        const m = this.mapOf(s.map);
-        this.maps.delete(s.map);
-        return res(sys.munmap(m.p, m.len));
-      }
-      case 'stat': {
-        const buf = new Uint8Array(256);
-        const flags = s.dontSync ? AT_STATX_DONT_SYNC : 0;
-        const r =
-          s.fd !== undefined
-            ? sys.statx(this.fd(s.fd), '', flags | AT_EMPTY_PATH, STATX_BASIC_STATS, buf)
-            : sys.statx(AT_FDCWD, this.path(s.node), flags, STATX_BASIC_STATS, buf);
-        return res(r, r >= 0 ? Number(new DataView(buf.buffer).getBigUint64(40, true)) : undefined);
-      }
-      case 'lseek': {
-        const r = sys.lseek(this.fd(s.fd), s.offset, SEEK[s.whence]);
-        return res(r, r);
-      }
-      case 'ftruncate':
-        return res(sys.ftruncate(this.fd(s.fd), s.size));
-      case 'fsync':
-        return res(s.dataOnly ? sys.fdatasync(this.fd(s.fd)) : sys.fsync(this.fd(s.fd)));
-      case 'fallocate':
-        return res(sys.fallocate(this.fd(s.fd), 0, s.offset, s.length));
-      case 'fileIoctl':
-        return res(sys.ioctl(this.fd(s.fd), s.cmd, new Uint8Array(64)));
-      case 'copyRange': {
-        const r = sys.copyFileRange(this.fd(s.from), this.fd(s.to), s.length);
-        return res(r, r);
-      }
-      case 'close': {
-        const fd = this.fd(s.fd);
-        const r = this.closeFuseFile(fd);
-        this.clientFds.delete(s.fd);
-        return res(r);
-      }
       case 'inspectBacking': {
         const f = this.world.files.get(s.file);
         if (!f) throw new Error(`no world file named ${s.file}`);
@@ -392,15 +247,13 @@ export class CaseSession {
       }
       case 'observe':
         return { ...this.observeKernel(s), quiet: true };
-      case 'getxattr': {
-        const r = sys.fgetxattr(this.fd(s.fd), s.name, new Uint8Array(256));
-        return res(r, r);
-      }
       case 'simIdCursor':
       case 'simFailAlloc':
       case 'simParallelDioWrite':
       case 'simInterleave':
         return { fault: { kind: 'unsupported', message: `${s.op} is sim-only: the kernel cannot reach that state in a bounded run` } };
+      default:
+        return this.client.run(s);
     }
   }
 
@@ -431,7 +284,7 @@ export class CaseSession {
    */
   private closeFuseFile(fd: number): number {
     const selfFds = [...this.daemonFds.keys()].filter((n) => this.isSelfFd(n) && this.daemonFds.get(n)?.owned).length;
-    const last = !this.mounted && this.conn !== null && this.clientFds.size + selfFds === 1;
+    const last = !this.mounted && this.conn !== null && this.client.fds.size + selfFds === 1;
     if (!last) return sys.close(fd);
     this.daemon.setHold(true);
     try {
@@ -453,12 +306,6 @@ export class CaseSession {
     } finally {
       this.daemon.disarmAlarm();
     }
-  }
-
-  private mapOf(name: string): { p: Pointer; len: number; writable: boolean } {
-    const m = this.maps.get(name);
-    if (!m) throw new Error(`no mapping named ${name}`);
-    return m;
   }
 
   private mount(devName: string, init: InitReplySpec | null): Outcome {
@@ -563,7 +410,7 @@ export class CaseSession {
     return observeKernel(s, {
       devFd: (n) => this.dev(n),
       clientFd: (n) => this.fd(n),
-      mapStart: (n) => koffi.address(this.mapOf(n).p),
+      mapStart: (n) => koffi.address(this.client.mapOf(n).p),
       mnt: this.world.mnt,
       connDir: (use) => withConnDir(this.connId, use),
       mounted: this.mounted,
@@ -586,13 +433,10 @@ export class CaseSession {
       // models that outcome; a close step models the other, see closeFuseFile). The pins are
       // dropped after the daemon fds are closed, so the superblock and the connection's
       // registrations outlive the daemon's own fds (sim/kernel.ts teardown models this order).
-      const pins = [...this.clientFds.values(), ...[...this.daemonFds.values()].filter((d) => d.owned).map((d) => d.fd)]
+      const pins = [...this.client.fds.values(), ...[...this.daemonFds.values()].filter((d) => d.owned).map((d) => d.fd)]
         .map((fd) => sys.open(`/proc/self/fd/${fd}`, O.PATH | O.CLOEXEC))
         .filter((fd) => fd >= 0);
-      for (const m of this.maps.values()) sys.munmap(m.p, m.len);
-      this.maps.clear();
-      for (const fd of this.clientFds.values()) sys.close(fd);
-      this.clientFds.clear();
+      this.client.releaseAll();
       // Let asynchronous RELEASEs reach the daemon before it stops reading (LIFE-14).
       this.pendingEvents.push(...this.settle());
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
@@ -618,7 +462,7 @@ export class CaseSession {
     for (const fd of this.world.held) sys.close(fd);
     for (const h of this.helpers) h.kill('SIGKILL');
     this.inotify.close();
-    this.mapped.close();
+    this.client.close();
   }
 }
 

@@ -1,0 +1,216 @@
+// The client's half of a case on the kernel: its fds and mappings by name and the syscalls of
+// every client step (spec/case.ts ClientStep) against a FUSE mount. Shared by the case session
+// (our scripted daemon) and `fusepass check`'s battery (someone else's daemon), so a scenario
+// is the same case-format steps whichever daemon answers.
+import koffi from 'koffi';
+import type { ClientStep, OpenFlagName } from '../../spec/case.ts';
+import type { TargetFault } from '../../spec/observation.ts';
+import { summarizeBytes } from '../../spec/observation.ts';
+import { errnoName, type Errno } from '../../spec/errno.ts';
+import { sys, type Pointer } from '../ffi/libc.ts';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, MAP_PRIVATE, MAP_SHARED, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
+import { withPageBuffer } from './aligned.ts';
+import { MappedMemory } from './mapped-memory.ts';
+
+export const OPEN_FLAG: Record<OpenFlagName, number> = {
+  O_RDONLY: O.RDONLY,
+  O_WRONLY: O.WRONLY,
+  O_RDWR: O.RDWR,
+  O_CREAT: O.CREAT,
+  O_EXCL: O.EXCL,
+  O_TRUNC: O.TRUNC,
+  O_APPEND: O.APPEND,
+  O_DIRECT: O.DIRECT,
+  O_SYNC: O.SYNC,
+  O_NOATIME: O.NOATIME,
+  O_NONBLOCK: O.NONBLOCK,
+};
+
+/** A step's raw outcome before observers are attached. */
+export interface Outcome {
+  errno?: Errno | null;
+  value?: number | string | null;
+  fault?: TargetFault;
+  /** Observer steps (inspectBacking, observe) open files themselves: drop their events. */
+  quiet?: boolean;
+}
+
+export function res(r: number, value?: number | string | null): Outcome {
+  if (r < 0) return { errno: errnoName(r) as Errno };
+  return value === undefined ? { errno: null } : { errno: null, value };
+}
+
+export interface ClientHooks {
+  /** The path of a node (the mount's root for none). */
+  path(node: string | undefined): string;
+  /** Called before open/opendir look a node up. */
+  beforeLookup?(node: string | undefined): void;
+  /** close(2) of a FUSE file, with whatever the caller must arrange around the last one. */
+  closeFile(fd: number): number;
+}
+
+export interface Mapping {
+  p: Pointer;
+  len: number;
+  writable: boolean;
+}
+
+export class ClientSteps {
+  readonly fds = new Map<string, number>();
+  readonly maps = new Map<string, Mapping>();
+  private readonly mapped = new MappedMemory();
+
+  constructor(private readonly hooks: ClientHooks) {}
+
+  fd(name: string): number {
+    const fd = this.fds.get(name);
+    if (fd === undefined) throw new Error(`no client fd named ${name}`);
+    return fd;
+  }
+
+  mapOf(name: string): Mapping {
+    const m = this.maps.get(name);
+    if (!m) throw new Error(`no mapping named ${name}`);
+    return m;
+  }
+
+  run(s: ClientStep): Outcome {
+    switch (s.op) {
+      case 'open': {
+        this.hooks.beforeLookup?.(s.node);
+        const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
+        const fd = sys.open(this.hooks.path(s.node), flags, 0o644);
+        if (fd >= 0) this.fds.set(s.as, fd);
+        return res(fd);
+      }
+      case 'opendir': {
+        this.hooks.beforeLookup?.(s.node);
+        const fd = sys.open(this.hooks.path(s.node), O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+        if (fd >= 0) this.fds.set(s.as, fd);
+        return res(fd);
+      }
+      case 'readdir': {
+        const names = sys.getdents(this.fd(s.fd));
+        return typeof names === 'number' ? res(names) : { errno: null, value: names.filter((n) => n !== '.' && n !== '..').sort().join(',') };
+      }
+      case 'read': {
+        const fd = this.fd(s.fd);
+        // Page-aligned memory: an O_DIRECT file rejects a misaligned buffer (aligned.ts).
+        return withPageBuffer(s.length, (p, view) => {
+          const n = sys.readPtr(fd, p, s.length, s.offset ?? null);
+          return res(n, n >= 0 ? summarizeBytes(view.subarray(0, n)) : undefined);
+        });
+      }
+      case 'write': {
+        const data = new TextEncoder().encode(s.data);
+        const fd = this.fd(s.fd);
+        return withPageBuffer(data.length, (p, view) => {
+          view.set(data);
+          const n = sys.writePtr(fd, p, data.length, s.offset ?? null);
+          return res(n, n);
+        });
+      }
+      case 'spliceRead': {
+        const p = sys.pipe();
+        if (typeof p === 'number') return res(p);
+        try {
+          const n = sys.splice(this.fd(s.fd), s.offset ?? null, p[1], null, s.length);
+          if (n < 0) return res(n);
+          const buf = new Uint8Array(n);
+          const m = n > 0 ? sys.read(p[0], buf) : 0;
+          return res(m, summarizeBytes(buf.subarray(0, Math.max(m, 0))));
+        } finally {
+          sys.close(p[0]);
+          sys.close(p[1]);
+        }
+      }
+      case 'spliceWrite': {
+        const p = sys.pipe();
+        if (typeof p === 'number') return res(p);
+        try {
+          const data = new TextEncoder().encode(s.data);
+          sys.write(p[1], data);
+          const n = sys.splice(p[0], null, this.fd(s.fd), s.offset ?? null, data.length);
+          return res(n, n);
+        } finally {
+          sys.close(p[0]);
+          sys.close(p[1]);
+        }
+      }
+      case 'mmap': {
+        const len = s.length ?? 4096;
+        const m = sys.mmap(len, PROT_READ | (s.write ? PROT_WRITE : 0), s.shared ? MAP_SHARED : MAP_PRIVATE, this.fd(s.fd));
+        if (typeof m === 'number') return res(m);
+        this.maps.set(s.as, { p: m, len, writable: s.write === true });
+        return { errno: null };
+      }
+      case 'mapRead': {
+        // Through /proc/self/mem: a load past EOF is a SIGBUS fault, not a dead child.
+        const m = this.mapOf(s.map);
+        const off = s.offset ?? 0;
+        const n = Math.max(0, Math.min(s.length, m.len - off));
+        const got = this.mapped.load(koffi.address(m.p) + BigInt(off), n);
+        return got.bytes ? { errno: null, value: summarizeBytes(got.bytes) } : { errno: null, fault: got.fault! };
+      }
+      case 'mapWrite': {
+        const m = this.mapOf(s.map);
+        const off = s.offset ?? 0;
+        const data = new TextEncoder().encode(s.data).subarray(0, Math.max(0, m.len - off));
+        const fault = this.mapped.store(koffi.address(m.p) + BigInt(off), data, m.writable);
+        return fault ? { errno: null, fault } : { errno: null };
+      }
+      case 'munmap': {
+        const m = this.mapOf(s.map);
+        this.maps.delete(s.map);
+        return res(sys.munmap(m.p, m.len));
+      }
+      case 'stat': {
+        const buf = new Uint8Array(256);
+        const flags = s.dontSync ? AT_STATX_DONT_SYNC : 0;
+        const r =
+          s.fd !== undefined
+            ? sys.statx(this.fd(s.fd), '', flags | AT_EMPTY_PATH, STATX_BASIC_STATS, buf)
+            : sys.statx(AT_FDCWD, this.hooks.path(s.node), flags, STATX_BASIC_STATS, buf);
+        return res(r, r >= 0 ? Number(new DataView(buf.buffer).getBigUint64(40, true)) : undefined);
+      }
+      case 'lseek': {
+        const r = sys.lseek(this.fd(s.fd), s.offset, SEEK[s.whence]);
+        return res(r, r);
+      }
+      case 'ftruncate':
+        return res(sys.ftruncate(this.fd(s.fd), s.size));
+      case 'fsync':
+        return res(s.dataOnly ? sys.fdatasync(this.fd(s.fd)) : sys.fsync(this.fd(s.fd)));
+      case 'fallocate':
+        return res(sys.fallocate(this.fd(s.fd), 0, s.offset, s.length));
+      case 'fileIoctl':
+        return res(sys.ioctl(this.fd(s.fd), s.cmd, new Uint8Array(64)));
+      case 'copyRange': {
+        const r = sys.copyFileRange(this.fd(s.from), this.fd(s.to), s.length);
+        return res(r, r);
+      }
+      case 'close': {
+        const fd = this.fd(s.fd);
+        const r = this.hooks.closeFile(fd);
+        this.fds.delete(s.fd);
+        return res(r);
+      }
+      case 'getxattr': {
+        const r = sys.fgetxattr(this.fd(s.fd), s.name, new Uint8Array(256));
+        return res(r, r);
+      }
+    }
+  }
+
+  /** Unmap, then close every fd still open, plainly (teardown: the caller pinned the mount). */
+  releaseAll(): void {
+    for (const m of this.maps.values()) sys.munmap(m.p, m.len);
+    this.maps.clear();
+    for (const fd of this.fds.values()) sys.close(fd);
+    this.fds.clear();
+  }
+
+  close(): void {
+    this.mapped.close();
+  }
+}
