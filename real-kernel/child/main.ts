@@ -3,8 +3,6 @@
 // parent (PR_SET_PDEATHSIG), plays cases sent over IPC, and gives each case a fresh mount
 // namespace of its own (unshare(CLONE_NEWNS) on the main thread, setns back afterwards).
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sys } from '../ffi/libc.ts';
 import { CLONE_NEWNS, MS, O, PR_SET_PDEATHSIG } from '../ffi/consts.ts';
 import { DaemonHandle } from '../daemon/handle.ts';
@@ -13,6 +11,7 @@ import type { Observation } from '../../spec/observation.ts';
 import { CaseSession } from './session.ts';
 import { startUsernsServer } from './userns.ts';
 import { SetupError } from './world.ts';
+import { publishConnections, startGuardian } from './guardian.ts';
 import type { FromChild, ToChild } from './protocol.ts';
 
 const SIGKILL = 9;
@@ -38,32 +37,17 @@ if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/
 }
 if (!fs.existsSync('/sys/kernel/tracing/events')) sys.mount('tracefs', '/sys/kernel/tracing', 'tracefs', 0, null);
 
-// Disk dir on the machine's ext4, plus a guardian process (guardian.sh) that removes it once we
-// are gone and aborts our FUSE connections if our death hangs on them. It ignores terminal
-// signals and runs in its own session, so a ^C to the runner does not stop it.
+// Disk dir on the machine's ext4, guarded (guardian.ts): removed once we are gone, our FUSE
+// connections aborted if our death hangs on them.
 const diskRoot = `/var/tmp/fusepass-${process.pid}`;
-fs.mkdirSync(diskRoot, { recursive: true });
 // Each case's tmpfs is mounted here, inside the case namespace only. Never on /tmp: the repo
 // (and so the worker and helper scripts a case loads) may live under /tmp.
+startGuardian(diskRoot, String(process.env.FUSEPASS_PARENT_PID));
 const scratch = `${diskRoot}/scratch`;
 fs.mkdirSync(scratch);
-const connsFile = `${diskRoot}/conns`;
-fs.writeFileSync(connsFile, '');
-const trace = process.env.FUSEPASS_GUARDIAN_TRACE;
-const guardian = spawn('sh', [...(trace ? ['-x'] : []), fileURLToPath(new URL('./guardian.sh', import.meta.url)), String(process.pid), String(process.env.FUSEPASS_PARENT_PID), diskRoot], {
-  stdio: ['ignore', 'ignore', trace ? fs.openSync(`${trace}.${process.pid}`, 'w') : 'ignore'],
-  detached: true,
-});
-guardian.unref();
 
-/**
- * Tell the guardian which connections are ours, as "<N> <fusectl dir inode>" lines recorded when
- * each was made: numbers are reused at once when a connection is freed (maybe by another run),
- * fusectl inodes are not, and the guardian aborts only where both still match.
- */
-function publishConnections(): void {
-  const lines = (session?.connections() ?? []).map((c) => `${c.n} ${c.ino}\n`);
-  fs.writeFileSync(connsFile, lines.join(''));
+function publish(): void {
+  publishConnections(diskRoot, session?.connections() ?? []);
 }
 
 // Start libuv's thread pool now: threads created inside a case namespace would share the case
@@ -95,7 +79,7 @@ let disk = '';
 function leaveCase(): void {
   session?.dispose();
   session = null;
-  publishConnections();
+  publish();
   if (sys.setns(baseNs, CLONE_NEWNS) < 0) die('setns back to the base namespace failed');
   fs.rmSync(disk, { recursive: true, force: true });
 }
@@ -113,7 +97,7 @@ async function start(kase: Case): Promise<FromChild> {
       if (!d) throw new SetupError('no spare daemon worker');
       return d;
     });
-    publishConnections();
+    publish();
     return { t: 'started' };
   } catch (e) {
     leaveCase();
@@ -136,7 +120,7 @@ async function handle(m: ToChild): Promise<FromChild> {
       return start(m.kase);
     case 'apply': {
       const obs = session ? session.apply(m.step) : NO_SESSION;
-      publishConnections();
+      publish();
       return { t: 'obs', obs };
     }
     case 'finish': {

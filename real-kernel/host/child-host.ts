@@ -12,7 +12,7 @@ import type { FromChild, ToChild } from '../child/protocol.ts';
 const CHILD_MAIN = fileURLToPath(new URL('../child/main.ts', import.meta.url));
 const TSX_LOADER = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
 
-const live = new Set<KernelChild>();
+const live = new Set<{ killNow(): void }>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -25,8 +25,12 @@ function installExitHook(): void {
 
 export type Outcome<T> = { ok: T } | { timeout: true } | { crash: string };
 
-export class KernelChild {
-  private pending: ((m: FromChild | { crash: string }) => void) | null = null;
+/**
+ * A namespace child speaking `To`/`From` messages (the kernel target's by default; `fusepass
+ * check` starts its own main module with its own protocol). Its first message has `t: 'ready'`.
+ */
+export class KernelChild<To extends { t: string } = ToChild, From extends { t: string } = FromChild> {
+  private pending: ((m: From | { crash: string }) => void) | null = null;
   private exited = false;
   /** Connections aborted by the last timeout. */
   lastAborted: number[] = [];
@@ -42,7 +46,7 @@ export class KernelChild {
         resolve();
       });
     });
-    proc.on('message', (m: FromChild) => {
+    proc.on('message', (m: From) => {
       const p = this.pending;
       this.pending = null;
       p?.(m);
@@ -57,13 +61,13 @@ export class KernelChild {
     return !this.exited;
   }
 
-  static async spawn(startTimeoutMs = 20_000): Promise<KernelChild | string> {
+  static async spawn<T extends { t: string } = ToChild, F extends { t: string } = FromChild>(startTimeoutMs = 20_000, main: string = CHILD_MAIN): Promise<KernelChild<T, F> | string> {
     installExitHook();
-    const proc = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, '--import', TSX_LOADER, CHILD_MAIN], {
+    const proc = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, '--import', TSX_LOADER, main], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, FUSEPASS_PARENT_PID: String(process.pid) },
     });
-    const child = new KernelChild(proc);
+    const child = new KernelChild<T, F>(proc);
     live.add(child);
     const first = await child.wait(startTimeoutMs);
     if ('ok' in first && first.ok.t === 'ready') return child;
@@ -71,7 +75,7 @@ export class KernelChild {
     return 'timeout' in first ? 'the namespace child did not start in time' : 'crash' in first ? first.crash : 'unexpected first message';
   }
 
-  private wait(timeoutMs: number): Promise<Outcome<FromChild>> {
+  private wait(timeoutMs: number): Promise<Outcome<From>> {
     if (this.exited) return Promise.resolve({ crash: 'child is gone' });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -86,7 +90,7 @@ export class KernelChild {
   }
 
   /** Send a request and wait for its reply; on timeout abort the child's connections and kill it. */
-  async request(m: ToChild, timeoutMs: number): Promise<Outcome<FromChild>> {
+  async request(m: To, timeoutMs: number): Promise<Outcome<From>> {
     if (this.exited) return { crash: 'child is gone' };
     const reply = this.wait(timeoutMs);
     this.proc.send(m);
@@ -142,7 +146,7 @@ export class KernelChild {
 
   async quit(): Promise<void> {
     if (this.exited) return;
-    this.proc.send({ t: 'quit' } satisfies ToChild);
+    this.proc.send({ t: 'quit' });
     const t = setTimeout(() => this.proc.kill('SIGKILL'), 2000);
     await this.exitPromise;
     clearTimeout(t);

@@ -1,0 +1,245 @@
+// The relay: a worker thread between the real /dev/fuse (fusepass holds it and the mount) and
+// the daemon under test (which holds one end of a SOCK_SEQPACKET pair as its session fd), and
+// the supervisor of the daemon's seccomp listener. It blocks in poll(2) on all three, so client
+// syscalls on the battery's thread never deadlock against it, forwards every message both ways,
+// performs the daemon's trapped backing ioctls on the real /dev/fuse (judging privilege on the
+// daemon, BOPEN-5/BCLOSE-5), and posts every decoded event to the battery.
+import * as fs from 'node:fs';
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { sys } from '../real-kernel/ffi/libc.ts';
+import { ERRNO } from '../spec/errno.ts';
+import { FUSE_DEV_IOC } from '../spec/uapi.ts';
+import { SIZE } from '../wire/layout.ts';
+import { decodeOutHeader, encodeBackingMap, encodeI32 } from '../wire/structs.ts';
+import { checkSys, hasInitNsSysAdmin, readProcessMemory, tgidOf } from './ffi.ts';
+import { decodeReply, decodeRequest, NO_REPLY, type RelayEvent } from './relay-messages.ts';
+import { NR, type Notif } from './seccomp.ts';
+import type { Injection } from './inject.ts';
+
+export interface RelayInit {
+  devFd: number;
+  sockFd: number;
+  listener: number;
+  /** `socket:[<ino>]`: what /proc/<pid>/fd shows for the daemon's session fd. */
+  sessionLink: string;
+  wakeFd: number;
+  port: MessagePort;
+  inject: Injection[];
+}
+
+const init = workerData as RelayInit;
+const { devFd, sockFd, listener, sessionLink, wakeFd, port, inject } = init;
+const BUF = 1 << 21;
+const fromDev = new Uint8Array(BUF);
+const fromDaemon = new Uint8Array(BUF);
+const eight = new Uint8Array(8);
+/** unique → opcode of requests the daemon has not answered yet. */
+const pending = new Map<bigint, number>();
+let devOpen = true;
+let sockOpen = true;
+let listenerOpen = true;
+let backingOpens = 0;
+let backingCloses = 0;
+/** A reply that arrived in pieces (a spliced reply over SEQPACKET): the bytes so far. */
+let partial: { want: number; parts: Uint8Array[]; have: number } | null = null;
+
+function post(e: RelayEvent): void {
+  port.postMessage(e);
+}
+
+function relayRequest(): void {
+  const n = sys.read(devFd, fromDev);
+  if (n < 0) {
+    if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
+    // ENODEV: unmounted or aborted. The daemon sees its session end (EOF on the socket).
+    devOpen = false;
+    post({ t: 'devGone', errno: -n });
+    sys.close(sockFd);
+    sockOpen = false;
+    return;
+  }
+  const d = decodeRequest(fromDev.subarray(0, n));
+  if (!d) {
+    post({ t: 'relayError', message: `a request of ${n} bytes is shorter than fuse_in_header` });
+    return;
+  }
+  if (!NO_REPLY.has(d.event.opcode)) pending.set(d.event.unique, d.event.opcode);
+  post(d.event);
+  const w = sys.write(sockFd, d.forward);
+  if (w < 0) post({ t: 'relayError', message: `forwarding ${d.event.op} to the daemon failed: errno ${-w}` });
+}
+
+function relayReply(): void {
+  const n = sys.read(sockFd, fromDaemon);
+  if (n <= 0) {
+    if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
+    sockOpen = false;
+    post({ t: 'daemonClosed' });
+    return;
+  }
+  let msg = fromDaemon.slice(0, n);
+  // A reply spliced into a SEQPACKET socket arrives in page-sized pieces; the header says how
+  // long the whole is.
+  if (partial) {
+    partial.parts.push(msg);
+    partial.have += n;
+    if (partial.have < partial.want) return;
+    const whole = new Uint8Array(partial.have);
+    let off = 0;
+    for (const p of partial.parts) {
+      whole.set(p, off);
+      off += p.length;
+    }
+    msg = whole;
+    partial = null;
+  } else {
+    const h = decodeOutHeader(msg);
+    if (h && h.len > n && h.len <= BUF) {
+      partial = { want: h.len, parts: [msg], have: n };
+      return;
+    }
+  }
+  const h = decodeOutHeader(msg);
+  const opcode = h ? (pending.get(h.unique) ?? null) : null;
+  if (h) pending.delete(h.unique);
+  const ev = decodeReply(msg, opcode);
+  const w = sys.write(devFd, msg);
+  if (ev) {
+    if (w < 0) ev.rejected = -w;
+    post(ev);
+  } else post({ t: 'relayError', message: `a reply of ${msg.length} bytes is shorter than fuse_out_header` });
+}
+
+/** The errno an --inject rule gives the `seq`-th call of `op`, if any. */
+function injected(op: Injection['op'], seq: number): number | undefined {
+  return inject.find((r) => r.op === op && (r.seq === null || r.seq === seq))?.errno;
+}
+
+function isSession(tid: number, fd: number): boolean {
+  try {
+    return fs.readlinkSync(`/proc/${tid}/fd/${fd}`) === sessionLink;
+  } catch {
+    return false;
+  }
+}
+
+function fdTarget(tid: number, fd: number): string {
+  try {
+    return fs.readlinkSync(`/proc/${tid}/fd/${fd}`);
+  } catch {
+    return '(not open)';
+  }
+}
+
+type Answer = { val: number } | { errno: number } | { continue: true };
+
+function backingOpen(n: Notif): Answer {
+  const seq = ++backingOpens;
+  const tid = n.pid;
+  const map = readProcessMemory(tid, n.args[2]!, SIZE.backingMap);
+  if (!map) {
+    post({ t: 'backingOpen', seq, tid, fd: -1, target: '(unreadable argument)', flags: 0, result: -ERRNO.EFAULT, answeredBy: 'fault' });
+    return { errno: ERRNO.EFAULT };
+  }
+  const dv = new DataView(map.buffer);
+  const fd = dv.getInt32(0, true);
+  const flags = dv.getUint32(4, true);
+  const padding = dv.getBigUint64(8, true);
+  const target = fdTarget(tid, fd);
+  const base = { t: 'backingOpen' as const, seq, tid, fd, target, flags };
+  const inj = injected('backing-open', seq);
+  if (inj !== undefined) {
+    post({ ...base, result: -inj, answeredBy: 'inject' });
+    return { errno: inj };
+  }
+  if (!hasInitNsSysAdmin(tid)) {
+    post({ ...base, result: -ERRNO.EPERM, answeredBy: 'privilege' });
+    return { errno: ERRNO.EPERM };
+  }
+  const tgid = tgidOf(tid);
+  const copy = tgid === null || fd < 0 ? -ERRNO.EBADF : sys.takeFd(tgid, fd);
+  let r: number;
+  // The kernel's fdget fails with EBADF for a number that is no open file (BOPEN-7).
+  if (copy < 0) r = -ERRNO.EBADF;
+  else {
+    r = sys.ioctl(devFd, FUSE_DEV_IOC.BACKING_OPEN, encodeBackingMap({ fd: copy, flags, padding }));
+    sys.close(copy);
+  }
+  post({ ...base, result: r });
+  return r < 0 ? { errno: -r } : { val: r };
+}
+
+function backingClose(n: Notif): Answer {
+  const seq = ++backingCloses;
+  const tid = n.pid;
+  const arg = readProcessMemory(tid, n.args[2]!, 4);
+  if (!arg) {
+    post({ t: 'backingClose', seq, tid, id: 0, result: -ERRNO.EFAULT, answeredBy: 'fault' });
+    return { errno: ERRNO.EFAULT };
+  }
+  const id = new DataView(arg.buffer).getInt32(0, true);
+  const inj = injected('backing-close', seq);
+  if (inj !== undefined) {
+    post({ t: 'backingClose', seq, tid, id, result: -inj, answeredBy: 'inject' });
+    return { errno: inj };
+  }
+  if (!hasInitNsSysAdmin(tid)) {
+    post({ t: 'backingClose', seq, tid, id, result: -ERRNO.EPERM, answeredBy: 'privilege' });
+    return { errno: ERRNO.EPERM };
+  }
+  const r = sys.ioctl(devFd, FUSE_DEV_IOC.BACKING_CLOSE, encodeI32(id));
+  post({ t: 'backingClose', seq, tid, id, result: r });
+  return r < 0 ? { errno: -r } : { val: r };
+}
+
+function answer(n: Notif): Answer {
+  if (n.nr === NR.mount) {
+    // The daemon was given a mounted session fd ({fd}); a mount of its own is not relayed.
+    post({ t: 'trapped', what: 'mount', tid: n.pid, result: -ERRNO.EPERM });
+    return { errno: ERRNO.EPERM };
+  }
+  const fd = Number(BigInt.asIntN(32, n.args[0]!));
+  const cmd = Number(n.args[1]! & 0xffffffffn);
+  if (!isSession(n.pid, fd)) {
+    // Not our session (e.g. a fresh /dev/fuse fd asked to CLONE the session): let it run; the
+    // kernel answers as it would for the real device.
+    post({ t: 'trapped', what: `ioctl 0x${cmd.toString(16)} on fd ${fd} (${fdTarget(n.pid, fd)})`, tid: n.pid, result: 0 });
+    return { continue: true };
+  }
+  if (cmd === FUSE_DEV_IOC.BACKING_OPEN >>> 0) return backingOpen(n);
+  if (cmd === FUSE_DEV_IOC.BACKING_CLOSE >>> 0) return backingClose(n);
+  // CLONE/SYNC_INIT on the session itself: the relay has one connection and one socket.
+  post({ t: 'trapped', what: cmd === FUSE_DEV_IOC.CLONE >>> 0 ? 'clone' : 'syncInit', tid: n.pid, result: -ERRNO.EINVAL });
+  return { errno: ERRNO.EINVAL };
+}
+
+function supervise(): void {
+  const n = checkSys.notifRecv(listener);
+  if (typeof n === 'number') {
+    if (n !== -ERRNO.EINTR && n !== -ERRNO.ENOENT) listenerOpen = false;
+    return;
+  }
+  const a = answer(n);
+  // ENOENT: the calling thread was interrupted or died meanwhile; nothing to answer.
+  checkSys.notifSend(listener, n.id, 'continue' in a ? { continue: true } : 'val' in a ? { val: a.val } : { errno: a.errno });
+}
+
+const POLLIN = 1;
+port.postMessage({ t: 'ready' });
+for (;;) {
+  // Each polled fd with what to do when it is readable, and when it hung up without data.
+  const watch: [number, () => void, () => void][] = [];
+  if (devOpen) watch.push([devFd, relayRequest, relayRequest]);
+  if (sockOpen) watch.push([sockFd, relayReply, () => ((sockOpen = false), post({ t: 'daemonClosed' }))]);
+  if (listenerOpen) watch.push([listener, supervise, () => (listenerOpen = false)]);
+  const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], -1);
+  if (typeof rev === 'number') continue;
+  if (rev[0]) break; // the battery asked the relay to stop
+  watch.forEach(([, readable, hungUp], k) => {
+    const r = rev[k + 1]!;
+    if (r & POLLIN) readable();
+    else if (r) hungUp();
+  });
+}
+sys.read(wakeFd, eight);
+port.postMessage({ t: 'stopped' });
