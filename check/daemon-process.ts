@@ -52,7 +52,7 @@ export async function launchDaemon(argv: readonly string[], sessionFd: number, f
   stdio[fdNumber] = sessionFd;
   const proc = spawn(process.execPath, [LAUNCHER, exe, ...argv], {
     stdio,
-    env: { ...process.env, FUSEPASS_SECCOMP_FILTER: Buffer.from(filterProgram()).toString('hex'), FUSEPASS_SECCOMP_KEEP_FDS: `0,1,2,${fdNumber}` },
+    env: { ...process.env, FUSEPASS_SECCOMP_FILTER: Buffer.from(filterProgram(fdNumber)).toString('hex'), FUSEPASS_SECCOMP_KEEP_FDS: `0,1,2,${fdNumber}` },
   });
   fs.closeSync(log);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

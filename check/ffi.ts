@@ -2,7 +2,7 @@
 // memory), through koffi like real-kernel/ffi/libc.ts, each returning the result or −errno.
 import * as fs from 'node:fs';
 import koffi from 'koffi';
-import { decodeNotif, NOTIF_SIZE, NR, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_IOCTL, SECCOMP_SET_MODE_FILTER, encodeNotifResp, type Notif } from './seccomp.ts';
+import { decodeNotif, NOTIF_ADDFD_SIZE, NOTIF_SIZE, NR, SECCOMP_ADDFD_FLAG_SETFD, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_IOCTL, SECCOMP_SET_MODE_FILTER, encodeNotifResp, type Notif } from './seccomp.ts';
 
 interface Raw {
   syscall3p: (nr: number, a: number, b: number, c: Uint8Array) => number;
@@ -71,6 +71,19 @@ export const checkSys = {
   notifSend(listener: number, id: bigint, resp: { val?: number; errno?: number; continue?: boolean }): number {
     return ret(load().ioctl(listener, SECCOMP_IOCTL.NOTIF_SEND, encodeNotifResp(id, resp)));
   },
+  /**
+   * Put our fd `src` at number `target` in the notifying task's fd table (replacing what was
+   * there, close-on-exec off); the number or −errno.
+   */
+  notifAddFd(listener: number, id: bigint, src: number, target: number): number {
+    const b = new Uint8Array(NOTIF_ADDFD_SIZE);
+    const dv = new DataView(b.buffer);
+    dv.setBigUint64(0, id, true);
+    dv.setUint32(8, SECCOMP_ADDFD_FLAG_SETFD, true);
+    dv.setUint32(12, src, true);
+    dv.setUint32(16, target, true);
+    return ret(load().ioctl(listener, SECCOMP_IOCTL.NOTIF_ADDFD, b));
+  },
   /** Is the notification still pending (its thread has not been killed or interrupted)? */
   notifValid(listener: number, id: bigint): boolean {
     const b = new Uint8Array(8);
@@ -107,14 +120,16 @@ export function tgidOf(tid: number): number | null {
 /**
  * Does thread `tid` hold CAP_SYS_ADMIN in the initial user namespace (BOPEN-5, BCLOSE-5)? The
  * kernel asks capable(CAP_SYS_ADMIN) of the ioctl's caller; fusepass performs the ioctl itself,
- * so it asks the same question of the daemon thread first.
+ * so it asks the same question of the daemon thread first. fusepass's own user namespace stands
+ * for the initial one (/proc/1 may be out of reach): if fusepass is not in it, its own ioctl
+ * fails with the same EPERM.
  */
 export function hasInitNsSysAdmin(tid: number): boolean {
   try {
     const status = fs.readFileSync(`/proc/${tid}/status`, 'utf8');
     const eff = /^CapEff:\s+([0-9a-f]+)$/m.exec(status);
     if (!eff || (BigInt(`0x${eff[1]}`) & (1n << 21n)) === 0n) return false;
-    return fs.readlinkSync(`/proc/${tid}/ns/user`) === fs.readlinkSync('/proc/1/ns/user');
+    return fs.readlinkSync(`/proc/${tid}/ns/user`) === fs.readlinkSync('/proc/self/ns/user');
   } catch {
     return false;
   }

@@ -13,12 +13,14 @@ import { SIZE } from '../wire/layout.ts';
 import { decodeOutHeader, encodeBackingMap, encodeI32 } from '../wire/structs.ts';
 import { checkSys, hasInitNsSysAdmin, readProcessMemory, tgidOf } from './ffi.ts';
 import { decodeReply, decodeRequest, NO_REPLY, type RelayEvent } from './relay-messages.ts';
-import { NR, type Notif } from './seccomp.ts';
+import { NR, SESSION_READS, type Notif } from './seccomp.ts';
 import type { Injection } from './inject.ts';
 
 export interface RelayInit {
   devFd: number;
   sockFd: number;
+  /** The session's fd number in the daemon (where a read is a read of a request). */
+  sessionFd: number;
   listener: number;
   /** `socket:[<ino>]`: what /proc/<pid>/fd shows for the daemon's session fd. */
   sessionLink: string;
@@ -28,10 +30,16 @@ export interface RelayInit {
 }
 
 const init = workerData as RelayInit;
-const { devFd, sockFd, listener, sessionLink, wakeFd, port, inject } = init;
-const BUF = 1 << 21;
-const fromDev = new Uint8Array(BUF);
-const fromDaemon = new Uint8Array(BUF);
+const { devFd, sockFd, sessionFd, listener, sessionLink, wakeFd, port, inject } = init;
+/**
+ * /dev/fuse refuses a read into a buffer smaller than a whole WRITE request (EINVAL below
+ * header + fuse_write_in + max_write), so the buffers grow to the daemon's max_write once its
+ * INIT reply says what that is.
+ */
+const SLACK = 64 << 10;
+const BUF_MAX = 64 << 20;
+let fromDev = new Uint8Array(1 << 20);
+let fromDaemon = new Uint8Array(1 << 20);
 const eight = new Uint8Array(8);
 /** unique → opcode of requests the daemon has not answered yet. */
 const pending = new Map<bigint, number>();
@@ -40,6 +48,16 @@ let sockOpen = true;
 let listenerOpen = true;
 let backingOpens = 0;
 let backingCloses = 0;
+/**
+ * The daemon's reads of its session are trapped (seccomp.ts): a read goes ahead only when a
+ * request is queued for it, otherwise it waits here. So once the connection ends, no daemon
+ * thread sits in a socket read: each is let through onto the dead /dev/fuse fd put in the
+ * session's place, and fails with ENODEV, as on the kernel.
+ */
+const heldReads: bigint[] = [];
+/** Requests written to the socket and not yet taken by a read let through. */
+let queued = 0;
+let sessionSwapped = false;
 /** A reply that arrived in pieces (a spliced reply over SEQPACKET): the bytes so far. */
 let partial: { want: number; parts: Uint8Array[]; have: number } | null = null;
 
@@ -51,11 +69,11 @@ function relayRequest(): void {
   const n = sys.read(devFd, fromDev);
   if (n < 0) {
     if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
-    // ENODEV: unmounted or aborted. The daemon sees its session end (EOF on the socket).
     devOpen = false;
-    post({ t: 'devGone', errno: -n });
-    sys.close(sockFd);
-    sockOpen = false;
+    // ENODEV: unmounted or aborted; the daemon's waiting reads now fail the same way.
+    if (n === -ERRNO.ENODEV) post({ t: 'devGone', errno: -n });
+    else post({ t: 'relayError', message: `reading /dev/fuse failed: errno ${-n} with a ${fromDev.length}-byte buffer; the relay stops` });
+    for (const id of heldReads.splice(0)) letRead(id);
     return;
   }
   const d = decodeRequest(fromDev.subarray(0, n));
@@ -67,6 +85,22 @@ function relayRequest(): void {
   post(d.event);
   const w = sys.write(sockFd, d.forward);
   if (w < 0) post({ t: 'relayError', message: `forwarding ${d.event.op} to the daemon failed: errno ${-w}` });
+  else {
+    queued++;
+    const id = heldReads.shift();
+    if (id !== undefined) letRead(id);
+  }
+}
+
+/** Let a trapped session read run: onto a queued request, or onto the dead /dev/fuse. */
+function letRead(id: bigint): void {
+  if (devOpen) queued = Math.max(0, queued - 1);
+  else if (!sessionSwapped) {
+    const r = checkSys.notifAddFd(listener, id, devFd, sessionFd);
+    sessionSwapped = r >= 0;
+    if (r < 0) post({ t: 'relayError', message: `cannot end the daemon's session with ENODEV (SECCOMP_IOCTL_NOTIF_ADDFD: errno ${-r})` });
+  }
+  checkSys.notifSend(listener, id, { continue: true });
 }
 
 function relayReply(): void {
@@ -94,7 +128,7 @@ function relayReply(): void {
     partial = null;
   } else {
     const h = decodeOutHeader(msg);
-    if (h && h.len > n && h.len <= BUF) {
+    if (h && h.len > n && h.len <= fromDaemon.length) {
       partial = { want: h.len, parts: [msg], have: n };
       return;
     }
@@ -103,11 +137,20 @@ function relayReply(): void {
   const opcode = h ? (pending.get(h.unique) ?? null) : null;
   if (h) pending.delete(h.unique);
   const ev = decodeReply(msg, opcode);
+  if (ev?.init) growBuffers(ev.init.maxWrite);
   const w = sys.write(devFd, msg);
   if (ev) {
     if (w < 0) ev.rejected = -w;
     post(ev);
   } else post({ t: 'relayError', message: `a reply of ${msg.length} bytes is shorter than fuse_out_header` });
+}
+
+function growBuffers(maxWrite: number): void {
+  const want = Math.min(BUF_MAX, Math.max(fromDev.length, maxWrite + SLACK));
+  if (want > fromDev.length) {
+    fromDev = new Uint8Array(want);
+    fromDaemon = new Uint8Array(want);
+  }
 }
 
 /** The errno an --inject rule gives the `seq`-th call of `op`, if any. */
@@ -192,7 +235,15 @@ function backingClose(n: Notif): Answer {
   return r < 0 ? { errno: -r } : { val: r };
 }
 
-function answer(n: Notif): Answer {
+function answer(n: Notif): Answer | 'answered' {
+  if (SESSION_READS.includes(n.nr)) {
+    if (devOpen && queued === 0) {
+      heldReads.push(n.id);
+      return 'answered';
+    }
+    letRead(n.id);
+    return 'answered';
+  }
   if (n.nr === NR.mount) {
     // The daemon was given a mounted session fd ({fd}); a mount of its own is not relayed.
     post({ t: 'trapped', what: 'mount', tid: n.pid, result: -ERRNO.EPERM });
@@ -220,6 +271,7 @@ function supervise(): void {
     return;
   }
   const a = answer(n);
+  if (a === 'answered') return; // a session read: held, or let through already
   // ENOENT: the calling thread was interrupted or died meanwhile; nothing to answer.
   checkSys.notifSend(listener, n.id, 'continue' in a ? { continue: true } : 'val' in a ? { val: a.val } : { errno: a.errno });
 }

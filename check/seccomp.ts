@@ -5,7 +5,7 @@
 import { FUSE_DEV_IOC } from '../spec/uapi.ts';
 
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
-export const NR = { ioctl: 16, mount: 165, fsopen: 430, fsmount: 432, io_uring_setup: 425, seccomp: 317, pidfd_open: 434, pidfd_getfd: 438 } as const;
+export const NR = { read: 0, readv: 19, recvfrom: 45, recvmsg: 47, splice: 275, ioctl: 16, mount: 165, fsopen: 430, fsmount: 432, io_uring_setup: 425, seccomp: 317, pidfd_open: 434, pidfd_getfd: 438 } as const;
 
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
@@ -23,6 +23,9 @@ export const SECCOMP_IOCTL = {
 } as const;
 
 export const NOTIF_SIZE = 80;
+/** struct seccomp_notif_addfd, and its flag to put the fd at a given number (dup2-like). */
+export const NOTIF_ADDFD_SIZE = 24;
+export const SECCOMP_ADDFD_FLAG_SETFD = 1;
 export const NOTIF_RESP_SIZE = 24;
 
 const ENOSYS = 38;
@@ -34,53 +37,71 @@ const RET_K = 0x06;
 // Offsets in struct seccomp_data: nr, arch, then args[6] from 16; args[1]'s low word at 24.
 const OFF_NR = 0;
 const OFF_ARCH = 4;
+const OFF_ARG0_LO = 16;
 const OFF_ARG1_LO = 24;
-
-interface Insn {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
 
 /** The ioctl commands the filter hands to fusepass: every /dev/fuse ioctl of uapi fuse.h. */
 export const TRAPPED_IOCTLS: readonly number[] = [FUSE_DEV_IOC.CLONE, FUSE_DEV_IOC.BACKING_OPEN, FUSE_DEV_IOC.BACKING_CLOSE, FUSE_DEV_IOC.SYNC_INIT];
 
+/** Syscalls that read a request from the session fd: trapped when their fd is the session. */
+export const SESSION_READS: readonly number[] = [NR.read, NR.readv, NR.recvfrom, NR.recvmsg, NR.splice];
+
 /**
- * The filter program: on x86-64, ioctl with a /dev/fuse command and mount(2) go to the
- * listener; the new mount API (fsopen) fails with ENOSYS so libraries fall back to mount(2)
- * (libfuse does); io_uring_setup fails with ENOSYS so FUSE-over-io_uring is never attempted
- * (fusepass relays /dev/fuse reads and writes only). Everything else runs.
+ * The filter program: on x86-64, ioctl with a /dev/fuse command and mount(2) go to the listener,
+ * and so does every read of a request from the session fd (`sessionFd`; for splice, its fd_in):
+ * the relay lets each through when a request is queued for it, and when the connection has
+ * ended it first puts the dead /dev/fuse fd in the session's place, so the daemon's read fails
+ * with ENODEV as the kernel's would (not EOF). The new mount API (fsopen) fails with ENOSYS so
+ * libraries fall back to mount(2) (libfuse does); io_uring_setup fails with ENOSYS so
+ * FUSE-over-io_uring is never attempted. Everything else runs.
  */
-export function filterProgram(): Uint8Array {
-  const p: Insn[] = [];
-  const ld = (k: number) => p.push({ code: LD_W_ABS, jt: 0, jf: 0, k });
-  const ret = (k: number) => p.push({ code: RET_K, jt: 0, jf: 0, k });
-  // Jumps are relative (target = pc + 1 + jt); `to` resolves a label's index once all are laid out.
-  const n = TRAPPED_IOCTLS.length;
-  const at = { ioctl: 9, retNotif: 11 + n, retEnosys: 12 + n };
-  const jeq = (k: number, target: number) => p.push({ code: JEQ_K, jt: target - p.length - 1, jf: 0, k: k >>> 0 });
-  ld(OFF_ARCH); // 0
-  jeq(AUDIT_ARCH_X86_64, 3); // 1
-  ret(SECCOMP_RET_ALLOW); // 2: another ABI (x32, i386): not trapped
-  ld(OFF_NR); // 3
-  jeq(NR.ioctl, at.ioctl); // 4
-  jeq(NR.mount, at.retNotif); // 5
-  jeq(NR.fsopen, at.retEnosys); // 6
-  jeq(NR.io_uring_setup, at.retEnosys); // 7
-  ret(SECCOMP_RET_ALLOW); // 8
-  ld(OFF_ARG1_LO); // 9: the ioctl command's low word
-  for (const cmd of TRAPPED_IOCTLS) jeq(cmd, at.retNotif); // 10 .. 9 + n
-  ret(SECCOMP_RET_ALLOW); // 10 + n
-  ret(SECCOMP_RET_USER_NOTIF); // 11 + n
-  ret(SECCOMP_RET_ERRNO | ENOSYS); // 12 + n
-  if (p.length !== at.retEnosys + 1) throw new Error('seccomp filter layout changed: fix the label indices');
-  const out = new Uint8Array(p.length * 8);
+export function filterProgram(sessionFd: number): Uint8Array {
+  // A tiny assembler: jumps name a label; labels resolve to relative offsets at the end.
+  type Asm = { code: number; k: number; to?: string } | { label: string };
+  const asm: Asm[] = [];
+  const ld = (k: number) => asm.push({ code: LD_W_ABS, k });
+  const ret = (k: number) => asm.push({ code: RET_K, k });
+  const jeq = (k: number, to: string) => asm.push({ code: JEQ_K, k: k >>> 0, to });
+  const label = (name: string) => asm.push({ label: name });
+  ld(OFF_ARCH);
+  jeq(AUDIT_ARCH_X86_64, 'native');
+  ret(SECCOMP_RET_ALLOW); // another ABI (x32, i386): not trapped
+  label('native');
+  ld(OFF_NR);
+  jeq(NR.ioctl, 'ioctl');
+  jeq(NR.mount, 'notify');
+  jeq(NR.fsopen, 'enosys');
+  jeq(NR.io_uring_setup, 'enosys');
+  for (const nr of SESSION_READS) jeq(nr, 'read');
+  ret(SECCOMP_RET_ALLOW);
+  label('read');
+  ld(OFF_ARG0_LO);
+  jeq(sessionFd, 'notify');
+  ret(SECCOMP_RET_ALLOW);
+  label('ioctl');
+  ld(OFF_ARG1_LO); // the ioctl command's low word
+  for (const cmd of TRAPPED_IOCTLS) jeq(cmd, 'notify');
+  ret(SECCOMP_RET_ALLOW);
+  label('notify');
+  ret(SECCOMP_RET_USER_NOTIF);
+  label('enosys');
+  ret(SECCOMP_RET_ERRNO | ENOSYS);
+
+  const insns = asm.filter((x): x is Exclude<Asm, { label: string }> => !('label' in x));
+  const at = new Map<string, number>();
+  let pc = 0;
+  for (const x of asm) {
+    if ('label' in x) at.set(x.label, pc);
+    else pc++;
+  }
+  const out = new Uint8Array(insns.length * 8);
   const dv = new DataView(out.buffer);
-  p.forEach((insn, i) => {
+  insns.forEach((insn, i) => {
+    const jt = insn.to === undefined ? 0 : at.get(insn.to)! - i - 1;
+    if (jt < 0 || jt > 255) throw new Error(`seccomp filter: jump to ${insn.to} out of range`);
     dv.setUint16(i * 8, insn.code, true);
-    dv.setUint8(i * 8 + 2, insn.jt);
-    dv.setUint8(i * 8 + 3, insn.jf);
+    dv.setUint8(i * 8 + 2, jt);
+    dv.setUint8(i * 8 + 3, 0);
     dv.setUint32(i * 8 + 4, insn.k, true);
   });
   return out;

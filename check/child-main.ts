@@ -1,0 +1,287 @@
+// `fusepass check`'s namespace child: started by the host as `unshare --mount --propagation
+// private node ...`, so the FUSE mount it makes lives in a private namespace that dies with it.
+// It holds the real /dev/fuse and the mount, starts the daemon under test (launcher + seccomp)
+// with a socket as its session fd, runs the relay worker, plays battery scenarios as client
+// steps on its main thread and answers each with what the relay saw.
+import * as fs from 'node:fs';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { sys } from '../real-kernel/ffi/libc.ts';
+import { EFD_CLOEXEC, MNT_DETACH, O, PR_SET_PDEATHSIG } from '../real-kernel/ffi/consts.ts';
+import { connIdentity, type ConnId } from '../real-kernel/child/fusectl.ts';
+import { connOf } from '../real-kernel/child/session.ts';
+import { publishConnections, startGuardian } from '../real-kernel/child/guardian.ts';
+import { sleepMs, waitingCount } from '../real-kernel/child/observers.ts';
+import { ClientSteps } from '../real-kernel/child/client-steps.ts';
+import { entryPath } from '../real-kernel/child/scratch-path.ts';
+import { summarizeBytes } from '../spec/observation.ts';
+import { errnoName } from '../spec/errno.ts';
+import type { ClientStep } from '../spec/case.ts';
+import { checkSys } from './ffi.ts';
+import { launchDaemon, LaunchError, type DaemonProcess } from './daemon-process.ts';
+import { FUSE_OPCODES } from '../spec/uapi.ts';
+import { NO_REPLY, type RelayEvent } from './relay-messages.ts';
+import { toTraffic } from './traffic.ts';
+import { substitute } from './substitute.ts';
+import type { FromCheckChild, Scenario, ScenarioRun, SetupRequest, SetupResult, TeardownResult, ToCheckChild, TracedStep } from './protocol.ts';
+
+const SIGKILL = 9;
+
+function die(msg: string): never {
+  process.stderr.write(`fusepass check child: ${msg}\n`);
+  return sys.exit(1);
+}
+
+// ---- safety first (as real-kernel/child/main.ts) ----------------------------------------------
+sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
+if (String(sys.getppid()) !== process.env.FUSEPASS_PARENT_PID) die('parent already gone');
+if (fs.readlinkSync('/proc/self/ns/mnt') === fs.readlinkSync(`/proc/${sys.getppid()}/ns/mnt`)) die('not in a private mount namespace; refusing to mount anything');
+if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
+  sys.mount('fusectl', '/sys/fs/fuse/connections', 'fusectl', 0, null);
+}
+const workDir = `/var/tmp/fusepass-check-${process.pid}`;
+startGuardian(workDir, String(process.env.FUSEPASS_PARENT_PID));
+
+interface Live {
+  devFd: number;
+  sockFd: number;
+  mnt: string;
+  conn: ConnId | null;
+  daemon: DaemonProcess;
+  relay: Worker;
+  port: MessagePort;
+  wakeFd: number;
+  sources: Map<string, Uint8Array>;
+  client: ClientSteps;
+  /** Requests relayed and not yet answered (by unique). */
+  outstanding: Set<bigint>;
+  daemonGone: boolean;
+}
+
+let live: Live | null = null;
+
+/** Everything the relay posted since the last call. */
+function drain(l: Live): RelayEvent[] {
+  const out: RelayEvent[] = [];
+  for (let m = receiveMessageOnPort(l.port); m; m = receiveMessageOnPort(l.port)) {
+    const e = m.message as RelayEvent | { t: 'ready' | 'stopped' };
+    if (e.t === 'ready' || e.t === 'stopped') continue;
+    const ev = e as RelayEvent;
+    if (ev.t === 'request' && !NO_REPLY.has(ev.opcode)) l.outstanding.add(ev.unique);
+    if (ev.t === 'reply') l.outstanding.delete(ev.unique);
+    if (ev.t === 'daemonClosed') l.daemonGone = true;
+    out.push(ev);
+  }
+  return out;
+}
+
+/**
+ * Wait until the step's traffic has settled: nothing outstanding on the relay, the kernel's
+ * `waiting` count 0, and two quiet polls in a row (asynchronous RELEASEs are queued before the
+ * closing syscall returns). Bounded by `boundMs`: a daemon that does not answer is reported as
+ * such by the host's deadline, not waited for here.
+ */
+function settle(l: Live, boundMs = 2000): RelayEvent[] {
+  const events: RelayEvent[] = [];
+  const end = Date.now() + boundMs;
+  let quiet = 0;
+  while (Date.now() < end) {
+    const got = drain(l);
+    events.push(...got);
+    const busy = l.outstanding.size > 0 || (l.conn !== null && waitingCount(l.conn) > 0);
+    quiet = busy || got.length > 0 ? 0 : quiet + 1;
+    if (quiet >= 3) break;
+    sleepMs(5);
+  }
+  return events;
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
+  } catch {
+    return '';
+  }
+}
+
+async function setup(m: SetupRequest): Promise<SetupResult> {
+  const src = `${workDir}/src`;
+  const mnt = `${workDir}/mnt`;
+  const argv = substitute(m.argv, m.fdNumber, src);
+  const failed = (problem: string, events: RelayEvent[] = [], log?: string): SetupResult => ({ t: 'setup', argv, problem, traffic: toTraffic(events), ...(log !== undefined ? { log } : {}) });
+  fs.mkdirSync(src);
+  fs.mkdirSync(mnt);
+  const sources = new Map<string, Uint8Array>();
+  for (const [name, content] of Object.entries(m.sourceFiles)) {
+    const bytes = new TextEncoder().encode(content);
+    fs.writeFileSync(entryPath(src, name), bytes);
+    sources.set(name, bytes);
+  }
+  const devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
+  if (devFd < 0) return failed(`cannot open /dev/fuse: ${errnoName(devFd)}`);
+  const r = sys.mount('fusepass-check', mnt, 'fuse.fusepass-check', 0, `fd=${devFd},rootmode=40000,user_id=0,group_id=0,allow_other`);
+  if (r < 0) return failed(`mounting FUSE failed: ${errnoName(r)}`);
+  const conn = connIdentity(connOf(mnt));
+  publishConnections(workDir, conn ? [conn] : []);
+  const pair = sys.seqpacketPair();
+  if (typeof pair === 'number') return failed(`socketpair failed: ${errnoName(pair)}`);
+  const [ours, theirs] = pair;
+  // A whole WRITE request (max_write + headers) must fit one SEQPACKET message (the kernel
+  // doubles the value: 16 MiB, beyond libfuse's largest max_write).
+  checkSys.forceBuffers(ours, 8 << 20);
+  checkSys.forceBuffers(theirs, 8 << 20);
+  const sessionLink = fs.readlinkSync(`/proc/self/fd/${theirs}`);
+  const logFile = `${workDir}/daemon.log`;
+  let daemon: DaemonProcess;
+  try {
+    daemon = await launchDaemon(argv, theirs, m.fdNumber, logFile, m.initTimeoutMs);
+  } catch (e) {
+    return failed(e instanceof LaunchError ? e.message : String(e));
+  } finally {
+    sys.close(theirs);
+  }
+  const wakeFd = sys.eventfd(EFD_CLOEXEC);
+  const { port1, port2 } = new MessageChannel();
+  const relay = new Worker(new URL('./relay-boot.mjs', import.meta.url), {
+    workerData: { devFd, sockFd: ours, sessionFd: m.fdNumber, listener: daemon.listener, sessionLink, wakeFd, port: port2, inject: m.inject },
+    transferList: [port2],
+  });
+  relay.unref();
+  const l: Live = {
+    devFd,
+    sockFd: ours,
+    mnt,
+    conn,
+    daemon,
+    relay,
+    port: port1,
+    wakeFd,
+    sources,
+    client: new ClientSteps({ path: (node) => (node === undefined || node === '' ? mnt : entryPath(mnt, node)), closeFile: (fd) => sys.close(fd) }),
+    outstanding: new Set(),
+    daemonGone: false,
+  };
+  live = l;
+  let exited: string | null = null;
+  void daemon.exited.then((x) => (exited = `the daemon exited (${x.signal ?? `status ${x.code}`})`));
+  // Wait for the daemon's INIT reply to reach the kernel.
+  const events: RelayEvent[] = [];
+  const end = Date.now() + m.initTimeoutMs;
+  let initDone = false;
+  while (Date.now() < end && !initDone && exited === null) {
+    await new Promise((r) => setTimeout(r, 10));
+    const got = drain(l);
+    events.push(...got);
+    initDone = got.some((e) => e.t === 'reply' && e.opcode === FUSE_OPCODES.INIT);
+  }
+  events.push(...drain(l));
+  if (!initDone) {
+    const why = exited ?? `the daemon did not answer INIT within ${m.initTimeoutMs} ms`;
+    return failed(why, events, tail(logFile));
+  }
+  return { t: 'setup', argv, problem: null, traffic: toTraffic(events) };
+}
+
+/**
+ * What the file behind each client fd should hold: the source files as fusepass wrote them,
+ * plus what the scenario's own writes put there. A read's value is compared with it.
+ */
+class Shadow {
+  private readonly files = new Map<string, Uint8Array>();
+  private readonly nodeOf = new Map<string, string>();
+
+  constructor(sources: ReadonlyMap<string, Uint8Array>) {
+    for (const [k, v] of sources) this.files.set(k, v);
+  }
+
+  /** Record the step's effect (after it succeeded); return the expected value of a read. */
+  apply(step: ClientStep, ok: boolean): string | undefined {
+    if (step.op === 'open' && ok) {
+      this.nodeOf.set(step.as, step.node);
+      if (!this.files.has(step.node) || step.flags?.includes('O_TRUNC')) this.files.set(step.node, new Uint8Array(0));
+    }
+    const node = 'fd' in step && typeof step.fd === 'string' ? this.nodeOf.get(step.fd) : undefined;
+    const bytes = node === undefined ? undefined : this.files.get(node);
+    if (step.op === 'write' && ok && node !== undefined && bytes) {
+      const data = new TextEncoder().encode(step.data);
+      const off = step.offset ?? 0;
+      const next = new Uint8Array(Math.max(bytes.length, off + data.length));
+      next.set(bytes);
+      next.set(data, off);
+      this.files.set(node, next);
+    }
+    if (step.op === 'read' && bytes) {
+      const off = step.offset ?? 0;
+      return summarizeBytes(bytes.subarray(off, off + step.length));
+    }
+    return undefined;
+  }
+}
+
+function playScenario(l: Live, scenario: Scenario): ScenarioRun {
+  const steps: TracedStep[] = [];
+  const shadow = new Shadow(l.sources);
+  for (const step of scenario.steps) {
+    drain(l);
+    let out: ReturnType<ClientSteps['run']>;
+    try {
+      out = l.client.run(step);
+    } catch (e) {
+      out = { fault: { kind: 'crash', message: e instanceof Error ? e.message : String(e) } };
+    }
+    const traffic = toTraffic(settle(l));
+    const t: TracedStep = { step, errno: out.errno ?? null, value: out.value ?? null, traffic };
+    const exp = shadow.apply(step, !out.fault && out.errno === null);
+    if (exp !== undefined) t.expected = exp;
+    if (out.fault) t.fault = out.fault.message;
+    steps.push(t);
+  }
+  // Whatever the scenario left open is closed before the next one (their RELEASEs count here).
+  const leftOpen = [...l.client.fds.keys()];
+  l.client.releaseAll();
+  const rest = toTraffic(settle(l));
+  return { id: scenario.id, title: scenario.title, steps, ...(leftOpen.length > 0 || rest.requests.length > 0 ? { cleanup: rest } : {}) };
+}
+
+async function teardown(l: Live, timeoutMs: number): Promise<TeardownResult> {
+  l.client.releaseAll();
+  const before = settle(l);
+  const u = sys.umount2(l.mnt, 0);
+  const umount = u < 0 ? errnoName(u) : null;
+  if (u < 0) sys.umount2(l.mnt, MNT_DETACH);
+  // The daemon learns of the umount from its session (ENODEV, then EOF on the socket).
+  const exit = await Promise.race([l.daemon.exited.then((x) => x), new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
+  let daemonExit: string;
+  if (exit) daemonExit = exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.code}`;
+  else {
+    l.daemon.proc.kill('SIGKILL');
+    await l.daemon.exited;
+    daemonExit = `did not exit within ${timeoutMs} ms of the umount; killed`;
+  }
+  const after = settle(l, 500);
+  sys.write(l.wakeFd, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+  sys.close(l.devFd);
+  live = null;
+  return { t: 'teardown', umount, daemonExit, traffic: toTraffic([...before, ...after]), log: tail(l.daemon.logFile) };
+}
+
+async function handle(m: ToCheckChild): Promise<FromCheckChild> {
+  switch (m.t) {
+    case 'setup':
+      return setup(m);
+    case 'scenario':
+      if (!live) die('scenario before setup');
+      return { t: 'scenario', run: playScenario(live, m.scenario) };
+    case 'teardown':
+      if (!live) die('teardown before setup');
+      return teardown(live, m.timeoutMs);
+    case 'quit':
+      return sys.exit(0);
+  }
+}
+
+let chain: Promise<void> = Promise.resolve();
+process.on('message', (m: ToCheckChild) => {
+  chain = chain.then(async () => void process.send?.(await handle(m))).catch((e: unknown) => die(e instanceof Error ? (e.stack ?? e.message) : String(e)));
+});
+process.on('disconnect', () => sys.exit(0));
+process.send?.({ t: 'ready', pid: process.pid } satisfies FromCheckChild);

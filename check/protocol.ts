@@ -1,0 +1,122 @@
+// What `fusepass check`'s namespace child (check/child-main.ts) and its host (check/run.ts)
+// exchange over Node's IPC channel, and the JSON-safe trace the report is built from. One
+// request at a time; every request gets exactly one reply.
+import type { ClientStep } from '../spec/case.ts';
+import type { Injection } from './inject.ts';
+
+/** A relayed request, as the report shows it. */
+export interface TracedRequest {
+  op: string;
+  opcode: number;
+  unique: string;
+  nodeid: string;
+  pid: number;
+  name?: string;
+  flags?: number;
+  fh?: string;
+  offset?: number;
+  size?: number;
+  init?: { major: number; minor: number; flags: string[] };
+}
+
+/** A relayed reply; `open` for OPEN/CREATE, `init` for INIT. */
+export interface TracedReply {
+  op: string;
+  unique: string;
+  /** 0, or the negative errno the daemon answered. */
+  error: number;
+  nodeid?: string;
+  open?: { fh: string; openFlags: string[]; extraBits: number; backingId: number };
+  init?: { major: number; minor: number; flags: string[]; maxStackDepth: number; maxWrite: number };
+  size?: number;
+  /** The errno /dev/fuse gave the relayed reply, when the kernel refused it. */
+  rejected?: string;
+}
+
+export interface TracedBacking {
+  op: 'open' | 'close';
+  seq: number;
+  tid: number;
+  /** open: the daemon's fd and what it refers to. */
+  fd?: number;
+  target?: string;
+  flags?: number;
+  /** close: the id. */
+  id?: number;
+  /** The id the kernel gave (open), 0 (close), or the errno name. */
+  result: number | string;
+  answeredBy?: 'inject' | 'privilege' | 'fault';
+}
+
+/** Everything the relay saw while one step ran (and settled). */
+export interface Traffic {
+  requests: TracedRequest[];
+  replies: TracedReply[];
+  backing: TracedBacking[];
+  /** Other trapped calls (mount, clone, ioctls on other fds) and relay problems. */
+  notes: string[];
+}
+
+export interface TracedStep {
+  step: ClientStep;
+  errno: string | null;
+  value: number | string | null;
+  /** For reads: the bytes the source file holds there, summarised like `value`. */
+  expected?: string;
+  fault?: string;
+  traffic: Traffic;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  steps: ClientStep[];
+}
+
+export interface ScenarioRun {
+  id: string;
+  title: string;
+  steps: TracedStep[];
+  /** Traffic after the last step, from closing what the scenario left open. */
+  cleanup?: Traffic;
+}
+
+export interface SetupRequest {
+  t: 'setup';
+  /** The daemon's command line as the user gave it, with {fd} and maybe {src}. */
+  argv: string[];
+  /** The fd number the session socket takes in the daemon. */
+  fdNumber: number;
+  inject: Injection[];
+  /** Files created in {src} before the daemon starts: name → content. */
+  sourceFiles: Record<string, string>;
+  initTimeoutMs: number;
+}
+
+export type ToCheckChild =
+  | SetupRequest
+  | { t: 'scenario'; scenario: Scenario }
+  | { t: 'teardown'; timeoutMs: number }
+  | { t: 'quit' };
+
+export interface SetupResult {
+  t: 'setup';
+  /** The command line as run: {fd} → /dev/fd/N, {src} → the source directory fusepass made. */
+  argv: string[];
+  /** null when the daemon is serving; else why it could not be checked (one line). */
+  problem: string | null;
+  traffic: Traffic;
+  /** The tail of the daemon's output when it died or hung. */
+  log?: string;
+}
+
+export interface TeardownResult {
+  t: 'teardown';
+  /** umount, the daemon's exit and what was still registered. */
+  umount: string | null;
+  daemonExit: string;
+  traffic: Traffic;
+  log: string;
+}
+
+export type FromCheckChild = { t: 'ready'; pid: number } | SetupResult | { t: 'scenario'; run: ScenarioRun } | TeardownResult;

@@ -1,0 +1,63 @@
+// Relay events (bigints, raw numbers) as the JSON-safe traffic of one step (protocol.ts).
+import { errnoName } from '../spec/errno.ts';
+import { FOPEN_BITS, type FopenFlagName } from '../spec/uapi.ts';
+import type { RelayEvent } from './relay-messages.ts';
+import type { Traffic } from './protocol.ts';
+
+/** FOPEN_* names of `bits`, and the bits no name covers. */
+export function fopenNames(bits: number): { names: FopenFlagName[]; extra: number } {
+  const names: FopenFlagName[] = [];
+  let rest = bits >>> 0;
+  for (const [name, bit] of Object.entries(FOPEN_BITS) as [FopenFlagName, number][]) {
+    if (rest & (1 << bit)) {
+      names.push(name);
+      rest &= ~(1 << bit);
+    }
+  }
+  return { names, extra: rest >>> 0 };
+}
+
+export function toTraffic(events: readonly RelayEvent[]): Traffic {
+  const t: Traffic = { requests: [], replies: [], backing: [], notes: [] };
+  for (const e of events) {
+    switch (e.t) {
+      case 'request': {
+        const { t: _t, unique, nodeid, fh, ...rest } = e;
+        t.requests.push({ ...rest, unique: String(unique), nodeid: String(nodeid), ...(fh !== undefined ? { fh: String(fh) } : {}) });
+        break;
+      }
+      case 'reply': {
+        const r: Traffic['replies'][number] = { op: e.op, unique: String(e.unique), error: e.error };
+        if (e.nodeid !== undefined) r.nodeid = String(e.nodeid);
+        if (e.open) {
+          const f = fopenNames(e.open.openFlags);
+          r.open = { fh: String(e.open.fh), openFlags: f.names, extraBits: f.extra, backingId: e.open.backingId };
+        }
+        if (e.init) r.init = e.init;
+        if (e.size !== undefined) r.size = e.size;
+        if (e.rejected !== undefined) r.rejected = errnoName(e.rejected);
+        t.replies.push(r);
+        break;
+      }
+      case 'backingOpen':
+        t.backing.push({ op: 'open', seq: e.seq, tid: e.tid, fd: e.fd, target: e.target, flags: e.flags, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
+        break;
+      case 'backingClose':
+        t.backing.push({ op: 'close', seq: e.seq, tid: e.tid, id: e.id, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
+        break;
+      case 'trapped':
+        t.notes.push(`trapped ${e.what}: ${e.result < 0 ? errnoName(e.result) : 'let through'}`);
+        break;
+      case 'devGone':
+        t.notes.push(`/dev/fuse: ${errnoName(-e.errno)} (the connection ended)`);
+        break;
+      case 'daemonClosed':
+        t.notes.push('the daemon closed its session');
+        break;
+      case 'relayError':
+        t.notes.push(`relay: ${e.message}`);
+        break;
+    }
+  }
+  return t;
+}
