@@ -67,7 +67,7 @@ export function sleepMs(ms: number): void {
 }
 
 /** Requests waiting on a connection of ours; 0 once the number is no longer ours (fusectl.ts). */
-function waitingCount(conn: ConnId): number {
+export function waitingCount(conn: ConnId): number {
   const r = withConnDir(conn, (dir) => {
     try {
       return Number(fs.readFileSync(`${dir}/waiting`, 'utf8').trim()) || 0;
