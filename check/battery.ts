@@ -16,6 +16,24 @@ export const WRITTEN_TEXT = 'written through fusepass check';
 
 export const SCENARIOS: readonly Scenario[] = [
   {
+    // First: with the first file held in passthrough mode, the second file's BACKING_OPEN is
+    // the daemon's second (what `--inject backing-open#2=...` fails), and the reopen of the first
+    // shows how the daemon handles that failure (IOM-2 when it falls back for the whole mount).
+    id: 'second-file',
+    title: 'a second file while the first is held, then the first again',
+    steps: [
+      { op: 'open', node: 'data', flags: ['O_RDONLY'], as: 'a' },
+      { op: 'read', fd: 'a', length: PAGE },
+      { op: 'open', node: 'other', flags: ['O_RDONLY'], as: 'b' },
+      { op: 'read', fd: 'b', length: PAGE },
+      { op: 'open', node: 'data', flags: ['O_RDONLY'], as: 'c' },
+      { op: 'read', fd: 'c', length: PAGE, offset: 3 * PAGE },
+      { op: 'close', fd: 'c' },
+      { op: 'close', fd: 'b' },
+      { op: 'close', fd: 'a' },
+    ],
+  },
+  {
     id: 'read',
     title: 'open, read the whole file, compare with the source',
     steps: [
@@ -43,18 +61,6 @@ export const SCENARIOS: readonly Scenario[] = [
       { op: 'open', node: 'data', flags: ['O_RDONLY'], as: 'a' },
       { op: 'open', node: 'data', flags: ['O_RDWR'], as: 'b' },
       { op: 'read', fd: 'b', length: PAGE, offset: 2 * PAGE },
-      { op: 'close', fd: 'b' },
-      { op: 'close', fd: 'a' },
-    ],
-  },
-  {
-    id: 'second-file',
-    title: 'a second file while the first is held',
-    steps: [
-      { op: 'open', node: 'data', flags: ['O_RDONLY'], as: 'a' },
-      { op: 'open', node: 'other', flags: ['O_RDONLY'], as: 'b' },
-      { op: 'read', fd: 'b', length: PAGE },
-      { op: 'read', fd: 'a', length: PAGE, offset: 3 * PAGE },
       { op: 'close', fd: 'b' },
       { op: 'close', fd: 'a' },
     ],

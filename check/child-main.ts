@@ -187,6 +187,7 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
  */
 class Shadow {
   private readonly files = new Map<string, Uint8Array>();
+  /** Client fd and mapping names → node (mappings start at offset 0). */
   private readonly nodeOf = new Map<string, string>();
 
   constructor(sources: ReadonlyMap<string, Uint8Array>) {
@@ -199,7 +200,9 @@ class Shadow {
       this.nodeOf.set(step.as, step.node);
       if (!this.files.has(step.node) || step.flags?.includes('O_TRUNC')) this.files.set(step.node, new Uint8Array(0));
     }
-    const node = 'fd' in step && typeof step.fd === 'string' ? this.nodeOf.get(step.fd) : undefined;
+    if (step.op === 'mmap' && ok) this.nodeOf.set(step.as, this.nodeOf.get(step.fd) ?? '');
+    const name = 'fd' in step && typeof step.fd === 'string' ? step.fd : step.op === 'mapRead' ? step.map : undefined;
+    const node = name === undefined ? undefined : this.nodeOf.get(name);
     const bytes = node === undefined ? undefined : this.files.get(node);
     if (step.op === 'write' && ok && node !== undefined && bytes) {
       const data = new TextEncoder().encode(step.data);
@@ -209,7 +212,7 @@ class Shadow {
       next.set(data, off);
       this.files.set(node, next);
     }
-    if (step.op === 'read' && bytes) {
+    if ((step.op === 'read' || step.op === 'mapRead') && bytes) {
       const off = step.offset ?? 0;
       return summarizeBytes(bytes.subarray(off, off + step.length));
     }

@@ -1,10 +1,17 @@
-// From a check's trace to findings (placeholder while the analysis is written).
+// From a check's trace to findings in check ids (kernel-spec.md): what the daemon negotiated,
+// which of its answers made the kernel fail an application's syscall and why, where passthrough
+// was silently off, and what it leaked. It follows the kernel's state through the trace the way
+// fs/fuse does: passthrough on or off after INIT (fuse_process_init_reply), the registered ids
+// (fuse_backing_open/close), and per inode the open files and whether a backing file is bound
+// (fuse_file_io_open, iomode.c), so an EIO at open is traced to the check that produced it.
 import type { CheckId } from '../spec/check-ids.ts';
-import type { ScenarioRun, SetupResult, TeardownResult } from './protocol.ts';
+import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_MASK, fopenFlags, type FopenFlagName } from '../spec/uapi.ts';
+import type { ScenarioRun, SetupResult, TeardownResult, TracedBacking, TracedReply, Traffic } from './protocol.ts';
 
 export interface Finding {
   level: 'error' | 'warn' | 'info';
   checks: CheckId[];
+  /** The scenario it was seen in; null for the mount as a whole. */
   scenario: string | null;
   message: string;
   advice?: string;
@@ -17,6 +24,244 @@ export interface CheckTrace {
   teardown: TeardownResult | null;
 }
 
-export function analyze(_t: CheckTrace): Finding[] {
-  return [];
+/** What the kernel's state says about one open file of the daemon's. */
+interface OpenFile {
+  nodeid: string;
+  node: string;
+  passthrough: boolean;
+  backingId: number;
+  cached: boolean;
+}
+
+/** The errno a failed BACKING_OPEN gives, and the check behind it (§4). */
+const BOPEN_CHECK: Record<string, CheckId> = {
+  EPERM: 'BOPEN-5',
+  EOPNOTSUPP: 'BOPEN-2',
+  EFAULT: 'BOPEN-3',
+  EBADF: 'BOPEN-7',
+  EISDIR: 'BOPEN-8',
+  EINVAL: 'BOPEN-9',
+  ELOOP: 'BOPEN-10',
+  ENOMEM: 'BOPEN-11',
+  ENOSPC: 'BOPEN-12',
+};
+
+function bits(open: NonNullable<TracedReply['open']>): number {
+  return (fopenFlags(open.openFlags as FopenFlagName[]) | open.extraBits) >>> 0;
+}
+
+/** The negotiation of INIT (§2), from the kernel's offer and the daemon's reply. */
+function negotiation(setup: SetupResult): { on: boolean; findings: Finding[] } {
+  const offer = setup.traffic.requests.find((r) => r.op === 'INIT')?.init;
+  const reply = setup.traffic.replies.find((r) => r.op === 'INIT')?.init;
+  const out: Finding[] = [];
+  if (!offer || !reply) return { on: false, findings: out };
+  const offered = offer.flags.includes('PASSTHROUGH');
+  const asked = reply.flags.includes('PASSTHROUGH');
+  const wb = reply.flags.includes('WRITEBACK_CACHE');
+  const msdOk = reply.maxStackDepth >= 1 && reply.maxStackDepth <= 2;
+  const on = offered && asked && msdOk && !wb;
+  const proto = `kernel ${offer.major}.${offer.minor}, daemon ${reply.major}.${reply.minor}`;
+  if (!offered) out.push({ level: 'info', checks: ['INIT-1'], scenario: null, message: `the kernel does not offer FUSE_PASSTHROUGH (${proto})` });
+  else if (!asked) out.push({ level: 'info', checks: ['INIT-10'], scenario: null, message: `the daemon did not ask for passthrough in its INIT reply (${proto}): every read and write goes through the daemon` });
+  else if (wb) {
+    out.push({
+      level: 'warn',
+      checks: ['INIT-9'],
+      scenario: null,
+      message: `the daemon asks for PASSTHROUGH together with WRITEBACK_CACHE: the kernel turns passthrough off and keeps writeback caching, silently (${proto})`,
+      advice: 'ask for FUSE_PASSTHROUGH only when writeback caching is off (libfuse: do not set FUSE_CAP_PASSTHROUGH with FUSE_CAP_WRITEBACK_CACHE)',
+    });
+  } else if (!msdOk) {
+    out.push({
+      level: 'warn',
+      checks: ['INIT-8'],
+      scenario: null,
+      message: `the daemon asks for PASSTHROUGH with max_stack_depth ${reply.maxStackDepth}: outside 1..2 the kernel leaves passthrough off`,
+      advice: 'reply max_stack_depth 1 for backing files on a plain filesystem, 2 when they live on overlayfs or another FUSE mount',
+    });
+  } else {
+    out.push({ level: 'info', checks: ['INIT-7'], scenario: null, message: `passthrough negotiated with max_stack_depth ${reply.maxStackDepth} (${proto})` });
+  }
+  return { on, findings: out };
+}
+
+/** Follow the kernel's state through the trace and report what the daemon's answers caused. */
+export function analyze(t: CheckTrace): Finding[] {
+  const { on, findings } = negotiation(t.setup);
+  const registered = new Set<number>();
+  const files = new Map<string, OpenFile>(); // fh → file
+  const nodeids = new Map<string, string>(); // node name → the daemon's nodeid
+  const failedOpens: TracedBacking[] = [];
+  let ptOpens = 0;
+  let ptTraffic = 0; // READ/WRITE of passthrough files that reached the daemon
+  let readsChecked = 0;
+  let readsWrong = 0;
+  const idsUsed = new Set<number>();
+  let fallbackAfter: TracedBacking | null = null;
+  let nonPtAfterFailure = 0;
+
+  const backing = (b: TracedBacking, scenario: string | null) => {
+    const ok = typeof b.result === 'number';
+    if (b.op === 'open') {
+      if (ok) registered.add(b.result as number);
+      else {
+        failedOpens.push(b);
+        fallbackAfter ??= b;
+        const check = b.result === 'EPERM' && !on ? 'BOPEN-4' : (BOPEN_CHECK[b.result as string] ?? 'BOPEN-13');
+        findings.push({
+          level: 'info',
+          checks: [check],
+          scenario,
+          message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : ''}`,
+        });
+      }
+    } else if (ok) registered.delete(b.id!);
+    else if (b.result === 'ENOENT') {
+      findings.push({
+        level: 'error',
+        checks: ['BCLOSE-7'],
+        scenario,
+        message: `BACKING_CLOSE #${b.seq} of id ${b.id} failed with ENOENT: the id was not registered (closed twice, or never opened)`,
+        advice: 'close each backing id exactly once, and only ids BACKING_OPEN returned; a RELEASE of a file whose open failed has no id to drop',
+      });
+    }
+  };
+
+  const traffic = (tr: Traffic, scenario: string | null) => {
+    for (const b of tr.backing) backing(b, scenario);
+    for (const r of tr.requests) if (r.op === 'RELEASE' && r.fh !== undefined) files.delete(r.fh);
+  };
+
+  traffic(t.setup.traffic, null);
+  for (const run of t.scenarios) {
+    const nodeOf = new Map<string, string>(); // client fd name → node
+    for (const s of run.steps) {
+      const tr = s.traffic;
+      const openReply = tr.replies.find((r) => (r.op === 'OPEN' || r.op === 'CREATE') && r.error === 0 && r.open);
+      // Registrations the daemon made while answering this step count for its OPEN reply; the
+      // step's RELEASEs are applied after it (a file is open until its RELEASE).
+      for (const b of tr.backing) backing(b, run.id);
+      const step = s.step;
+      if (step.op === 'open') {
+        nodeOf.set(step.as, step.node);
+        const lookup = tr.replies.find((r) => (r.op === 'LOOKUP' || r.op === 'CREATE') && r.nodeid !== undefined);
+        // A cached dentry sends no LOOKUP: the node keeps the nodeid an earlier open learnt.
+        const nodeid = lookup?.nodeid ?? nodeids.get(step.node) ?? step.node;
+        nodeids.set(step.node, nodeid);
+        const open = openReply?.open;
+        const pt = open !== undefined && (bits(open) & FOPEN_PASSTHROUGH) !== 0;
+        if (open && pt) {
+          ptOpens++;
+          idsUsed.add(open.backingId);
+        }
+        if (open && !pt && fallbackAfter) nonPtAfterFailure++;
+        const sameInode = [...files.values()].filter((f) => f.nodeid === nodeid);
+        if (s.errno === 'EIO' && open) findings.push(eioAtOpen(run.id, step.node, open, pt, on, registered, sameInode));
+        if (s.errno === null && open) {
+          files.set(open.fh, { nodeid, node: step.node, passthrough: pt && on, backingId: open.backingId, cached: (bits(open) & FOPEN_DIRECT_IO) === 0 });
+        }
+      }
+      if ((step.op === 'read' || step.op === 'mapRead') && s.expected !== undefined && s.errno === null) readsChecked++;
+      if ((step.op === 'read' || step.op === 'mapRead') && s.expected !== undefined && s.errno === null && s.value !== s.expected) {
+        readsWrong++;
+        findings.push({ level: 'error', checks: ['IO-1'], scenario: run.id, message: `read of ${nodeOf.get('fd' in s.step ? String(s.step.fd) : '') ?? 'a file'} returned ${String(s.value).slice(0, 60)}, the source holds ${s.expected.slice(0, 60)}` });
+      }
+      for (const r of tr.requests) {
+        if (r.op !== 'READ' && r.op !== 'WRITE') continue;
+        const f = r.fh === undefined ? undefined : files.get(r.fh);
+        if (f?.passthrough && f.cached) {
+          ptTraffic++;
+          findings.push({
+            level: 'error',
+            checks: [r.op === 'READ' ? 'IO-1' : 'IO-4'],
+            scenario: run.id,
+            message: `${r.op} of ${f.node} reached the daemon although its open was answered with FOPEN_PASSTHROUGH (backing id ${f.backingId})`,
+          });
+        }
+      }
+      for (const r of tr.requests) if (r.op === 'RELEASE' && r.fh !== undefined) files.delete(r.fh);
+      for (const n of tr.notes) if (n.startsWith('relay:')) findings.push({ level: 'warn', checks: [], scenario: run.id, message: n });
+    }
+    if (run.cleanup) traffic(run.cleanup, run.id);
+  }
+
+  if (fallbackAfter && nonPtAfterFailure > 0 && ptOpens > 0) {
+    const f = fallbackAfter as TracedBacking;
+    findings.push({
+      level: 'warn',
+      checks: ['BOPEN-10', 'IOM-2'],
+      scenario: null,
+      message: `after BACKING_OPEN #${f.seq} failed (${String(f.result)}), the daemon answered ${nonPtAfterFailure} later open(s) without FOPEN_PASSTHROUGH: one failure turned passthrough off for other files too (a silent, mount-wide fallback)`,
+      advice: 'fall back per file: a BACKING_OPEN failure concerns that backing file only; keep answering opens of inodes that are open in passthrough mode with FOPEN_PASSTHROUGH and their backing id',
+    });
+  }
+  if (on && ptOpens === 0 && t.scenarios.some((r) => r.steps.some((s) => s.step.op === 'open' && s.errno === null))) {
+    findings.push({
+      level: 'error',
+      checks: ['INIT-7', 'OPEN-14'],
+      scenario: null,
+      message: 'passthrough was negotiated, but no open was answered with FOPEN_PASSTHROUGH: every read and write went through the daemon',
+      advice: 'register the file with FUSE_DEV_IOC_BACKING_OPEN and answer OPEN/CREATE with FOPEN_PASSTHROUGH and the backing id',
+    });
+  }
+  if (on && ptOpens > 0 && ptTraffic === 0) {
+    findings.push({
+      level: 'info',
+      checks: ['IO-1', 'IO-4', 'IO-11'],
+      scenario: null,
+      message: `passthrough in effect: ${ptOpens} open(s) answered with FOPEN_PASSTHROUGH over ${idsUsed.size} backing id(s); no READ or WRITE of those files reached the daemon; ${readsChecked - readsWrong} of ${readsChecked} reads equal to the source`,
+    });
+  }
+  if (t.hung !== null) {
+    findings.push({ level: 'error', checks: [], scenario: t.hung, message: `scenario ${t.hung} did not finish within the deadline: the daemon stopped answering; fusepass aborted the connection` });
+  }
+  if (t.teardown) {
+    if (t.teardown.traffic) traffic(t.teardown.traffic, null);
+    const leaked = [...registered];
+    if (leaked.length > 0) {
+      findings.push({
+        level: 'warn',
+        checks: ['LIFE-1', 'LIFE-23'],
+        scenario: null,
+        message: `backing id(s) ${leaked.join(', ')} were still registered when the daemon's session ended: the daemon never closed them (the kernel frees them with the connection)`,
+        advice: 'FUSE_DEV_IOC_BACKING_CLOSE each id once no open file of its inode needs it (on the last RELEASE)',
+      });
+    }
+    if (!/^exited with status 0$/.test(t.teardown.daemonExit)) {
+      findings.push({ level: 'error', checks: [], scenario: null, message: `after the umount the daemon ${t.teardown.daemonExit}${t.teardown.log ? `; its last output: ${t.teardown.log.split('\n').slice(-2).join(' | ')}` : ''}` });
+    }
+  }
+  return findings;
+}
+
+/** Why open(2) failed with EIO after a successful OPEN reply (§5, §7): the hidden errno's check. */
+function eioAtOpen(scenario: string, node: string, open: NonNullable<TracedReply['open']>, pt: boolean, on: boolean, registered: ReadonlySet<number>, sameInode: readonly OpenFile[]): Finding {
+  const why = (checks: CheckId[], hidden: string, message: string, advice: string): Finding => ({
+    level: 'error',
+    checks: [...checks, 'OPEN-6', 'OBS-11'],
+    scenario,
+    message: `open of ${node} failed with EIO (the kernel's internal error: ${hidden}): ${message}`,
+    advice,
+  });
+  const flags = bits(open);
+  if (pt && on) {
+    if ((flags & ~FOPEN_PASSTHROUGH_MASK) !== 0) {
+      return why(['OPEN-9'], 'EINVAL', `the OPEN reply combines FOPEN_PASSTHROUGH with ${open.openFlags.filter((f) => !['PASSTHROUGH', 'DIRECT_IO', 'PARALLEL_DIRECT_WRITES', 'NOFLUSH'].includes(f)).join(', ') || `bits 0x${(flags & ~FOPEN_PASSTHROUGH_MASK).toString(16)}`}`, 'with FOPEN_PASSTHROUGH only DIRECT_IO, PARALLEL_DIRECT_WRITES and NOFLUSH are allowed');
+    }
+    if (open.backingId <= 0) return why(['OPEN-11'], 'EINVAL', `the OPEN reply sets FOPEN_PASSTHROUGH with backing id ${open.backingId}`, 'answer with the id FUSE_DEV_IOC_BACKING_OPEN returned');
+    if (!registered.has(open.backingId)) {
+      return why(['OPEN-12'], 'ENOENT', `backing id ${open.backingId} is not registered (closed already, or never opened)`, 'keep an id registered until the last open file of its inode is released');
+    }
+    const other = sameInode.find((f) => f.passthrough && f.backingId !== open.backingId);
+    if (other) return why(['IOM-7'], 'EBUSY', `the inode is already open in passthrough mode with backing id ${other.backingId}, this reply names ${open.backingId}`, 'use one backing id per inode for all its open files');
+    if (sameInode.some((f) => !f.passthrough && f.cached)) {
+      return why(['IOM-8'], 'ETXTBSY', 'the inode is already open without passthrough (cached I/O); a passthrough open must wait until those files are closed', 'answer every open of an inode the same way: all with FOPEN_PASSTHROUGH, or none');
+    }
+    return why(['OPEN-13'], 'the backing file open', 'the kernel could not open the backing file for this file (PTF-*)', 'check the backing file: read-only mount for a write open, O_DIRECT support, deny-write');
+  }
+  if (sameInode.some((f) => f.passthrough)) {
+    return why(['IOM-2'], 'EINVAL', 'the OPEN reply has no FOPEN_PASSTHROUGH, but the inode is open in passthrough mode (a backing file is bound to it)', 'while an inode has files open in passthrough mode, answer its opens with FOPEN_PASSTHROUGH and the same backing id; fall back per file, not per mount');
+  }
+  return why([], 'unknown', 'no passthrough rule explains it', 'see the trace');
 }

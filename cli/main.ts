@@ -5,6 +5,7 @@ import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
 import { explainCommand, EXPLAIN_USAGE } from './explain.ts';
 import { doctorCommand, DOCTOR_USAGE, type DoctorDeps } from './doctor.ts';
 import { fuzzCommand, FUZZ_USAGE, type FuzzDeps } from './fuzz.ts';
+import { checkCommand, CHECK_USAGE, type CheckDeps } from './check.ts';
 
 interface Command {
   summary: string;
@@ -16,6 +17,7 @@ export interface CliDeps {
   run?: RunDeps;
   fuzz?: FuzzDeps;
   doctor?: DoctorDeps;
+  check?: CheckDeps;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -28,6 +30,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'generate cases with fast-check, check the sim (and the kernel), shrink failures to case files',
     usage: FUZZ_USAGE,
     run: (argv, io, deps) => fuzzCommand(argv, io, deps.fuzz),
+  },
+  check: {
+    summary: "run your own FUSE daemon under a relay and tell, in check ids, what it does wrong with passthrough",
+    usage: CHECK_USAGE,
+    run: (argv, io, deps) => checkCommand(argv, io, deps.check),
   },
   explain: {
     summary: 'why the kernel answers what it answers: check ids, hidden cause, kernel functions, what to change (from the sim)',

@@ -1,0 +1,119 @@
+// `fusepass check [options] -- <daemon> <args...>`: run the user's own, unmodified FUSE daemon on
+// a mount fusepass holds, relay its session, play the battery and say in check ids what the
+// daemon does wrong (check/). Exit 0 without error findings, 1 with one, 2 when the command was
+// wrong or the daemon could not be checked.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { argsErrorText } from './args.ts';
+import { parseDuration } from './fuzz.ts';
+import type { CliIo } from './io.ts';
+import { parseInjection, type Injection } from '../check/inject.ts';
+import { SCENARIO_IDS } from '../check/battery.ts';
+import type { CheckOptions, CheckReport } from '../check/run.ts';
+import { formatCheckReport } from '../reports/check-text.ts';
+
+export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...>
+
+  Runs your FUSE daemon, unmodified, on a FUSE mount fusepass holds in a private mount namespace:
+  its /dev/fuse session is relayed through a socket and its backing ioctls are trapped (seccomp)
+  and performed on the real /dev/fuse. A battery of client scenarios runs on the mount; what the
+  daemon answered is turned into findings with the spec's check ids. Needs root (the kernel judges
+  CAP_SYS_ADMIN on your daemon), /dev/fuse and a passthrough kernel.
+
+  In the daemon's command line:
+    {fd}    where the daemon takes its mountpoint: becomes /dev/fd/4, a session already mounted
+            (libfuse and go-fuse accept /dev/fd/N)
+    {src}   a directory fusepass fills with the battery's files (data, other); pass it where the
+            daemon takes the directory it serves
+
+  --inject RULE      answer the daemon's Nth backing ioctl with an errno instead of performing it,
+                     e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
+  --scenarios A,B    play only these scenarios: ${SCENARIO_IDS.join(', ')}
+  --timeout D        deadline per scenario, for INIT and for the daemon's exit (default 10s)
+  --json FILE        also write the report as JSON (- for stdout, the summary then goes to stderr)
+  Exit status: 0 no error finding; 1 an error finding; 2 bad usage, or the daemon could not be checked.
+
+  e.g. sudo npx fusepass check -- ./passthrough_hp --foreground {src} {fd}`;
+
+export interface CheckDeps {
+  run?: (opts: CheckOptions) => Promise<CheckReport | { problem: string }>;
+}
+
+type Parsed = CheckOptions & { json?: string };
+
+function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
+  const dashes = argv.indexOf('--');
+  const own = dashes < 0 ? argv : argv.slice(0, dashes);
+  const daemon = dashes < 0 ? [] : argv.slice(dashes + 1);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: own,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        inject: { type: 'string', multiple: true },
+        scenarios: { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    const text = argsErrorText(e);
+    return { error: /positional/i.test(text) ? 'the daemon command goes after --' : text };
+  }
+  if (values.help) return 'help';
+  if (daemon.length === 0) return { error: 'no daemon command: put it after --, e.g. fusepass check -- ./passthrough_hp --foreground {src} {fd}' };
+  const inject: Injection[] = [];
+  for (const rule of values.inject ?? []) {
+    const r = parseInjection(rule);
+    if (typeof r === 'string') return { error: r };
+    inject.push(r);
+  }
+  let scenarios: string[] | null = null;
+  if (values.scenarios !== undefined) {
+    scenarios = values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = scenarios.filter((s) => !SCENARIO_IDS.includes(s));
+    if (unknown.length > 0 || scenarios.length === 0) return { error: `--scenarios: unknown scenario ${unknown.join(', ') || '(none given)'} (expected some of: ${SCENARIO_IDS.join(', ')})` };
+  }
+  const timeoutMs = values.timeout === undefined ? 10_000 : parseDuration(values.timeout);
+  if (timeoutMs === null) return { error: `--timeout ${JSON.stringify(values.timeout)}: expected a duration such as 10s, 500ms or 2m` };
+  return { argv: daemon, inject, scenarios, timeoutMs, ...(values.json !== undefined ? { json: values.json } : {}) };
+}
+
+export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = {}): Promise<number> {
+  const args = parseCheckArgs(argv);
+  if (args === 'help') {
+    io.out(CHECK_USAGE);
+    return 0;
+  }
+  if ('error' in args) {
+    io.err(`fusepass check: ${args.error}. See fusepass check --help.`);
+    return 2;
+  }
+  const run = deps.run ?? (await import('../check/run.ts')).runCheck;
+  const report = await run(args);
+  if ('problem' in report) {
+    io.err(`fusepass check: the daemon could not be checked: ${report.problem}`);
+    return 2;
+  }
+  const text = formatCheckReport(report);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (args.json === '-') {
+    io.out(json.trimEnd());
+    for (const l of text) io.err(l);
+  } else {
+    for (const l of text) io.out(l);
+    if (args.json !== undefined) {
+      try {
+        writeFileSync(args.json, json);
+        io.out(`report: ${args.json}`);
+      } catch (e) {
+        io.err(`fusepass check: cannot write the report ${args.json}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (expected a writable file path for --json)`);
+        return 2;
+      }
+    }
+  }
+  return report.summary.errors > 0 ? 1 : 0;
+}

@@ -1,0 +1,60 @@
+// The text summary of a `fusepass check` report: the negotiation, one line per scenario (what
+// the application saw, what reached the daemon, what was registered), then the findings.
+import type { CheckReport } from '../check/run.ts';
+import type { ScenarioRun, Traffic } from '../check/protocol.ts';
+
+/** `OPEN×3 READ×1`: requests by opcode, in first-seen order. */
+export function requestCounts(traffic: readonly Traffic[]): string {
+  const counts = new Map<string, number>();
+  for (const t of traffic) for (const r of t.requests) counts.set(r.op, (counts.get(r.op) ?? 0) + 1);
+  return [...counts].map(([op, n]) => (n > 1 ? `${op}×${n}` : op)).join(' ') || '-';
+}
+
+function backingText(traffic: readonly Traffic[]): string {
+  const parts = traffic.flatMap((t) => t.backing.map((b) => (b.op === 'open' ? `open#${b.seq}=${b.result}` : `close(${b.id})=${b.result}`)));
+  return parts.join(' ') || '-';
+}
+
+/** ok, or the failed steps: `open data: EIO`. */
+function outcome(run: ScenarioRun): string {
+  const bad = run.steps.filter((s) => s.errno !== null || s.fault !== undefined || (s.expected !== undefined && s.value !== s.expected));
+  if (bad.length === 0) return 'ok';
+  return bad
+    .map((s) => {
+      const what = 'node' in s.step && s.step.node !== undefined ? `${s.step.op} ${s.step.node}` : s.step.op;
+      const why = s.errno ?? (s.fault !== undefined ? 'fault' : 'wrong data');
+      return `${what}: ${why}`;
+    })
+    .join('; ');
+}
+
+export function formatCheckReport(r: CheckReport): string[] {
+  const out: string[] = [];
+  out.push(`fusepass check on Linux ${r.kernelRelease}: ${r.command.join(' ')}`);
+  if (r.inject.length > 0) out.push(`injected: ${r.inject.map((i) => `${i.op}${i.seq === null ? '' : `#${i.seq}`}=errno ${i.errno}`).join(', ')}`);
+  const offer = r.setup.traffic.requests.find((q) => q.op === 'INIT')?.init;
+  const reply = r.setup.traffic.replies.find((q) => q.op === 'INIT')?.init;
+  if (offer && reply) {
+    const asked = ['PASSTHROUGH', 'WRITEBACK_CACHE'].filter((f) => reply.flags.includes(f)).join(' + ') || 'no PASSTHROUGH';
+    out.push(`INIT: kernel ${offer.major}.${offer.minor} ${offer.flags.includes('PASSTHROUGH') ? 'offers' : 'does not offer'} PASSTHROUGH; the daemon asks ${asked}, max_stack_depth ${reply.maxStackDepth}`);
+  }
+  out.push('');
+  const rows = r.scenarios.map((s) => {
+    const traffic = [...s.steps.map((x) => x.traffic), ...(s.cleanup ? [s.cleanup] : [])];
+    return [s.id, outcome(s), requestCounts(traffic), backingText(traffic)];
+  });
+  if (r.hung) rows.push([r.hung, 'did not finish (deadline)', '', '']);
+  if (r.teardown) rows.push(['teardown', `umount ${r.teardown.umount ?? 'ok'}, daemon ${r.teardown.daemonExit}`, requestCounts([r.teardown.traffic]), backingText([r.teardown.traffic])]);
+  const head = ['scenario', 'application saw', 'requests to the daemon', 'backing ioctls'];
+  const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((row) => row[i]!.length))));
+  for (const row of [head, ...rows]) out.push(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  out.push('');
+  out.push(r.findings.length === 0 ? 'findings: none' : 'findings:');
+  for (const f of r.findings) {
+    out.push(`  ${f.level.padEnd(5)} ${f.checks.length > 0 ? `[${f.checks.join(', ')}] ` : ''}${f.scenario ? `(${f.scenario}) ` : ''}${f.message}`);
+    if (f.advice) out.push(`        what to change: ${f.advice}`);
+  }
+  out.push('');
+  out.push(`summary: ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.infos} info`);
+  return out;
+}
