@@ -1,0 +1,106 @@
+// `fusepass check` against a real third-party daemon on the running kernel: libfuse 3.18.2's
+// passthrough_hp, built unmodified from ../shared/third-party (scripts/build-passthrough-hp.sh).
+// What the kernel does with passthrough is known (kernel-spec.md): reads and writes of a file
+// opened with FOPEN_PASSTHROUGH never reach the daemon (IO-1, IO-4, IO-11), a non-passthrough
+// open of an inode open in passthrough mode fails with EIO (IOM-2), WRITEBACK_CACHE turns
+// passthrough off (INIT-9). These tests hold the daemon and fusepass to that.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../cli/main.ts';
+import type { CheckReport } from './run.ts';
+import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
+
+const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
+const required = process.env.FUSEPASS_REQUIRE_KERNEL === '1';
+const reason = staticUnavailableReason();
+if (reason && !required) console.warn(`fusepass check tests skipped: ${reason}`);
+
+async function check(args: string[]): Promise<{ code: number; out: string[]; err: string[]; report: CheckReport | null }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['check', '--json', '-', ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
+  const json = out.join('\n');
+  return { code, out, err, report: json.startsWith('{') ? (JSON.parse(json) as CheckReport) : null };
+}
+
+describe.skipIf(reason !== null && !required)('fusepass check on the kernel with libfuse passthrough_hp', () => {
+  let hp = '';
+  beforeAll(() => {
+    expect(reason).toBeNull();
+    hp = execFileSync('sh', [BUILD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim().split('\n').pop()!;
+  }, 320_000);
+
+  it('clean run: exit 0, passthrough in effect (no READ/WRITE of passthrough files reached the daemon, bytes equal the source, one id per inode, closed at release)', async () => {
+    const r = await check(['--', hp, '--foreground', '{src}', '{fd}']);
+    expect(r.err.filter((l) => l.startsWith('fusepass check:'))).toEqual([]);
+    expect(r.code).toBe(0);
+    const rep = r.report!;
+    expect(rep.hung).toBeNull();
+    expect(rep.findings.filter((f) => f.level !== 'info')).toEqual([]);
+    for (const s of rep.scenarios) {
+      const steps = s.steps;
+      // Every open the application made succeeded and was answered with FOPEN_PASSTHROUGH.
+      const opens = steps.filter((x) => x.step.op === 'open');
+      expect(opens.every((x) => x.errno === null)).toBe(true);
+      const replies = steps.flatMap((x) => x.traffic.replies).filter((p) => p.open);
+      expect(replies.length).toBe(opens.length);
+      expect(replies.every((p) => p.open!.openFlags.includes('PASSTHROUGH') && p.open!.backingId > 0)).toBe(true);
+      // IO-1/IO-4/IO-11: the data path bypasses the daemon entirely.
+      expect(steps.flatMap((x) => x.traffic.requests).filter((q) => q.op === 'READ' || q.op === 'WRITE')).toEqual([]);
+      // Every read returned the bytes the source file holds.
+      for (const x of steps.filter((y) => y.expected !== undefined)) expect(x.value).toBe(x.expected);
+      // One backing id per inode (concurrent opens share it), each closed once the last open of
+      // its inode is released, within the scenario.
+      const backing = [...steps.flatMap((x) => x.traffic.backing), ...(s.cleanup?.backing ?? [])];
+      const opened = backing.filter((b) => b.op === 'open').map((b) => b.result);
+      const closed = backing.filter((b) => b.op === 'close' && b.result === 0).map((b) => b.id);
+      expect(new Set(replies.map((p) => p.open!.backingId)).size).toBe(new Set(opens.map((x) => (x.step as { node: string }).node)).size);
+      expect([...closed].sort()).toEqual([...opened].sort());
+    }
+    expect(rep.teardown?.daemonExit).toBe('exited with status 0');
+    expect(rep.findings.map((f) => f.checks)).toContainEqual(['IO-1', 'IO-4', 'IO-11']);
+  }, 60_000);
+
+  it('--inject backing-open#2=ELOOP: the mount-wide fallback makes the reopen of a passthrough file fail with EIO, named IOM-2', async () => {
+    const r = await check(['--inject', 'backing-open#2=ELOOP', '--', hp, '--foreground', '{src}', '{fd}']);
+    expect(r.code).toBe(1);
+    const rep = r.report!;
+    // The second file's BACKING_OPEN is the second; fusepass answered it, not the kernel.
+    const second = rep.scenarios.find((s) => s.id === 'second-file')!;
+    const eio = second.steps.filter((x) => x.errno === 'EIO');
+    expect(eio.map((x) => x.step)).toEqual([{ op: 'open', node: 'data', flags: ['O_RDONLY'], as: 'c' }]);
+    const errors = rep.findings.filter((f) => f.level === 'error');
+    expect(errors.map((f) => [f.checks[0], f.scenario])).toEqual([['IOM-2', 'second-file']]);
+    expect(rep.findings.some((f) => f.level === 'warn' && f.checks.includes('IOM-2') && /mount-wide fallback/.test(f.message))).toBe(true);
+  }, 60_000);
+
+  it('--nopassthrough: passthrough_hp still asks PASSTHROUGH together with WRITEBACK_CACHE, a warn finding for INIT-9', async () => {
+    const r = await check(['--scenarios', 'read', '--', hp, '--foreground', '--nopassthrough', '{src}', '{fd}']);
+    const rep = r.report!;
+    const init9 = rep.findings.filter((f) => f.checks.includes('INIT-9'));
+    expect(init9.map((f) => f.level)).toEqual(['warn']);
+    // With passthrough off the reads do reach the daemon.
+    expect(rep.scenarios[0]!.steps.flatMap((x) => x.traffic.requests).some((q) => q.op === 'READ')).toBe(true);
+    expect(r.code).toBe(0);
+  }, 60_000);
+});
+
+describe.skipIf(reason !== null && !required)('fusepass check: daemons that cannot be checked get one line and exit 2', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['does not exist', ['/nonexistent/fuse-daemon', '{fd}'], /the daemon \/nonexistent\/fuse-daemon does not exist/],
+    ['exits at once', ['/bin/sh', '-c', 'exit 0', 'x', '{fd}'], /the daemon exited \(status 0\)/],
+    ['never answers INIT', ['/bin/sh', '-c', 'sleep 30', 'x', '{fd}'], /did not answer INIT within 1000 ms/],
+    ['checks that its fd is a character device and gives up', ['/bin/sh', '-c', 'test -c "$1" || exit 3', 'x', '{fd}'], /the daemon exited \(status 3\)/],
+    ['has no {fd} in its command line', ['/bin/true'], /has no \{fd\}/],
+  ];
+  for (const [what, argv, why] of cases) {
+    it(`a daemon that ${what}`, async () => {
+      const r = await check(['--timeout', '1s', '--', ...argv]);
+      expect(r.code).toBe(2);
+      expect(r.err).toHaveLength(1);
+      expect(r.err[0]).toMatch(/^fusepass check: the daemon could not be checked: /);
+      expect(r.err[0]).toMatch(why);
+    }, 30_000);
+  }
+});
