@@ -95,6 +95,14 @@ function settle(l: Live, boundMs = 2000): RelayEvent[] {
   return events;
 }
 
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* the group is gone */
+  }
+}
+
 function tail(file: string, lines = 20): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
@@ -139,6 +147,9 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
   } finally {
     sys.close(theirs);
   }
+  // The daemon leads a process group (launcher.mjs): the guardian kills it if we are killed.
+  fs.appendFileSync(`${workDir}/pgids`, `${daemon.pid}\n`);
+  process.on('exit', () => killGroup(daemon.pid));
   const wakeFd = sys.eventfd(EFD_CLOEXEC);
   const { port1, port2 } = new MessageChannel();
   const relay = new Worker(new URL('./relay-boot.mjs', import.meta.url), {
@@ -176,6 +187,8 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
   events.push(...drain(l));
   if (!initDone) {
     const why = exited ?? `the daemon did not answer INIT within ${m.initTimeoutMs} ms`;
+    killGroup(daemon.pid);
+    sys.umount2(mnt, MNT_DETACH);
     return failed(why, events, tail(logFile));
   }
   return { t: 'setup', argv, problem: null, traffic: toTraffic(events) };
@@ -260,6 +273,8 @@ async function teardown(l: Live, timeoutMs: number): Promise<TeardownResult> {
     await l.daemon.exited;
     daemonExit = `did not exit within ${timeoutMs} ms of the umount; killed`;
   }
+  // Whatever the daemon started goes with it.
+  killGroup(l.daemon.pid);
   const after = settle(l, 500);
   sys.write(l.wakeFd, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
   sys.close(l.devFd);
@@ -278,6 +293,11 @@ async function handle(m: ToCheckChild): Promise<FromCheckChild> {
       if (!live) die('teardown before setup');
       return teardown(live, m.timeoutMs);
     case 'quit':
+      // Leave nothing for the guardian but the directory: the daemon's group, the mount.
+      if (live) {
+        killGroup(live.daemon.pid);
+        sys.umount2(live.mnt, MNT_DETACH);
+      }
       return sys.exit(0);
   }
 }

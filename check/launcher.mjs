@@ -12,6 +12,7 @@ const prctl = libc.func('int prctl(int opt, unsigned long a, unsigned long b, un
 const syscall = libc.func('long syscall(long nr, long a, long b, void *c)');
 const execve = libc.func('int execve(const char *path, const char **argv, const char **envp)');
 const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+const setpgid = libc.func('int setpgid(int pid, int pgid)');
 
 const CTL = 3;
 const PR_SET_PDEATHSIG = 1;
@@ -38,6 +39,9 @@ const env = Object.entries(process.env)
 if (!path || filterHex === '') fail('launcher: missing daemon path or filter');
 
 if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail(`prctl(PR_SET_PDEATHSIG): errno ${koffi.errno()}`);
+// A process group of its own: whatever the daemon spawns is killed with it (check/child-main.ts,
+// and the guardian if fusepass itself is killed).
+if (setpgid(0, 0) < 0) fail(`setpgid: errno ${koffi.errno()}`);
 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(`prctl(PR_SET_NO_NEW_PRIVS): errno ${koffi.errno()}`);
 const prog = Buffer.from(filterHex, 'hex');
 const mem = koffi.alloc('uint8_t', prog.length);

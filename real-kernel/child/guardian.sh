@@ -5,7 +5,7 @@
 #   daemon thread that died with it. Then (and only then: a task of the dying child is still
 #   alive) abort the connections it listed in $D/conns that are still its own, through fusectl
 #   in a throwaway private namespace.
-# - Remove the child's disk dir $D.
+# - Kill the process groups listed in $D/pgids, then remove the child's disk dir $D.
 # argv: <child pid> <runner pid> <disk dir>
 trap '' INT TERM HUP
 P=$1 R=$2 D=$3
@@ -43,4 +43,12 @@ if [ -e /proc/$P ] && stuck && [ -s "$D/conns" ]; then
     sh "$D/conns" 2>/dev/null
 fi
 while [ -e /proc/$P ]; do sleep 0.1; done
-rm -rf "$D"
+# Process groups the child started (fusepass check's daemon and whatever it spawned): they
+# outlive it otherwise, and keep its mount namespace (and so its mountpoint) alive.
+if [ -s "$D/pgids" ]; then
+  while read -r g; do kill -KILL -- "-$g" 2>/dev/null; done < "$D/pgids"
+fi
+# The child's mount namespace is torn down after its last task exits; until then a directory
+# that was a mountpoint in it cannot be removed (EBUSY), so retry for a moment.
+i=0
+while [ -e "$D" ] && [ $i -lt 300 ]; do rm -rf "$D" 2>/dev/null; [ -e "$D" ] && sleep 0.1; i=$((i + 1)); done
