@@ -89,7 +89,7 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
 describe.skipIf(reason !== null && !required)('fusepass check: daemons that cannot be checked get one line and exit 2', () => {
   const cases: [string, string[], RegExp][] = [
     ['does not exist', ['/nonexistent/fuse-daemon', '{fd}'], /the daemon \/nonexistent\/fuse-daemon does not exist/],
-    ['exits at once', ['/bin/sh', '-c', 'exit 0', 'x', '{fd}'], /the daemon exited \(status 0\)/],
+    ['exits at once (as one that forks into the background)', ['/bin/sh', '-c', 'exit 0', 'x', '{fd}'], /the daemon exited \(status 0\) before answering INIT; if it daemonizes, run it in the foreground/],
     ['never answers INIT', ['/bin/sh', '-c', 'sleep 30', 'x', '{fd}'], /did not answer INIT within 1000 ms/],
     ['checks that its fd is a character device and gives up', ['/bin/sh', '-c', 'test -c "$1" || exit 3', 'x', '{fd}'], /the daemon exited \(status 3\)/],
     ['has no {fd} in its command line', ['/bin/true'], /has no \{fd\}/],

@@ -173,7 +173,10 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
   };
   live = l;
   let exited: string | null = null;
-  void daemon.exited.then((x) => (exited = `the daemon exited (${x.signal ?? `status ${x.code}`})`));
+  // A daemon that forks into the background exits 0 here: say what to do about it.
+  void daemon.exited.then(
+    (x) => (exited = `the daemon exited (${x.signal ?? `status ${x.code}`}) before answering INIT${x.code === 0 ? '; if it daemonizes, run it in the foreground (libfuse: --foreground or -f)' : ''}`),
+  );
   // Wait for the daemon's INIT reply to reach the kernel.
   const events: RelayEvent[] = [];
   const end = Date.now() + m.initTimeoutMs;
@@ -238,6 +241,12 @@ function playScenario(l: Live, scenario: Scenario): ScenarioRun {
   const shadow = new Shadow(l.sources);
   for (const step of scenario.steps) {
     drain(l);
+    // A step on an fd or mapping whose open failed is not run (the failure is the open's).
+    const uses = 'fd' in step && typeof step.fd === 'string' ? step.fd : 'map' in step ? step.map : undefined;
+    if (uses !== undefined && !l.client.fds.has(uses) && !l.client.maps.has(uses)) {
+      steps.push({ step, errno: null, value: null, skipped: `${uses} is not open`, traffic: toTraffic([]) });
+      continue;
+    }
     let out: ReturnType<ClientSteps['run']>;
     try {
       out = l.client.run(step);

@@ -210,7 +210,7 @@ export function analyze(t: CheckTrace): Finding[] {
       level: 'info',
       checks: ['IO-1', 'IO-4', 'IO-11'],
       scenario: null,
-      message: `passthrough in effect: ${ptOpens} open(s) answered with FOPEN_PASSTHROUGH over ${idsUsed.size} backing id(s); no READ or WRITE of those files reached the daemon; ${readsChecked - readsWrong} of ${readsChecked} reads equal to the source`,
+      message: `passthrough in effect where used: ${ptOpens} open(s) answered with FOPEN_PASSTHROUGH over ${idsUsed.size} backing id(s); no READ or WRITE of those files reached the daemon; ${readsChecked - readsWrong} of ${readsChecked} reads equal to the source`,
     });
   }
   if (t.hung !== null) {

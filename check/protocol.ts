@@ -64,6 +64,8 @@ export interface TracedStep {
   /** For reads: the bytes the source file holds there, summarised like `value`. */
   expected?: string;
   fault?: string;
+  /** Why the step was not run (its fd's open failed). */
+  skipped?: string;
   traffic: Traffic;
 }
 

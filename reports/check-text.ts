@@ -2,6 +2,7 @@
 // the application saw, what reached the daemon, what was registered), then the findings.
 import type { CheckReport } from '../check/run.ts';
 import type { ScenarioRun, Traffic } from '../check/protocol.ts';
+import { errnoName } from '../spec/errno.ts';
 
 /** `OPEN×3 READ×1`: requests by opcode, in first-seen order. */
 export function requestCounts(traffic: readonly Traffic[]): string {
@@ -17,7 +18,7 @@ function backingText(traffic: readonly Traffic[]): string {
 
 /** ok, or the failed steps: `open data: EIO`. */
 function outcome(run: ScenarioRun): string {
-  const bad = run.steps.filter((s) => s.errno !== null || s.fault !== undefined || (s.expected !== undefined && s.value !== s.expected));
+  const bad = run.steps.filter((s) => s.skipped === undefined && (s.errno !== null || s.fault !== undefined || (s.expected !== undefined && s.value !== s.expected)));
   if (bad.length === 0) return 'ok';
   return bad
     .map((s) => {
@@ -31,7 +32,7 @@ function outcome(run: ScenarioRun): string {
 export function formatCheckReport(r: CheckReport): string[] {
   const out: string[] = [];
   out.push(`fusepass check on Linux ${r.kernelRelease}: ${r.command.join(' ')}`);
-  if (r.inject.length > 0) out.push(`injected: ${r.inject.map((i) => `${i.op}${i.seq === null ? '' : `#${i.seq}`}=errno ${i.errno}`).join(', ')}`);
+  if (r.inject.length > 0) out.push(`injected: ${r.inject.map((i) => `${i.op}${i.seq === null ? '' : `#${i.seq}`}=${errnoName(i.errno)}`).join(', ')}`);
   const offer = r.setup.traffic.requests.find((q) => q.op === 'INIT')?.init;
   const reply = r.setup.traffic.replies.find((q) => q.op === 'INIT')?.init;
   if (offer && reply) {
