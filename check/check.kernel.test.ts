@@ -5,6 +5,8 @@
 // open of an inode open in passthrough mode fails with EIO (IOM-2), WRITEBACK_CACHE turns
 // passthrough off (INIT-9). These tests hold the daemon and fusepass to that.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
@@ -12,6 +14,7 @@ import type { CheckReport } from './run.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 
 const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
+const BUGGY = fileURLToPath(new URL('./test-fixtures/buggy_pt.c', import.meta.url));
 const required = process.env.FUSEPASS_REQUIRE_KERNEL === '1';
 const reason = staticUnavailableReason();
 if (reason && !required) console.warn(`fusepass check tests skipped: ${reason}`);
@@ -84,6 +87,40 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
     expect(rep.scenarios[0]!.steps.flatMap((x) => x.traffic.requests).some((q) => q.op === 'READ')).toBe(true);
     expect(r.code).toBe(0);
   }, 60_000);
+});
+
+// Our own small libfuse daemon (test-fixtures/buggy_pt.c), one known passthrough mistake per
+// mode: each must come out as an error finding with the check kernel-spec.md gives that mistake,
+// and the mistake-free mode with none.
+describe.skipIf(reason !== null && !required)('fusepass check names known bug patterns (test-fixtures/buggy_pt.c)', () => {
+  let bin = '';
+  beforeAll(() => {
+    const hp = execFileSync('sh', [BUILD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim().split('\n').pop()!;
+    const libfuse = hp.replace(/\/build\/example\/passthrough_hp$/, '');
+    bin = `${mkdtempSync(`${tmpdir()}/fusepass-buggy-`)}/buggy_pt`;
+    execFileSync('gcc', ['-O1', '-Wall', `-I${libfuse}/include`, `-I${libfuse}/build`, '-o', bin, BUGGY, `-L${libfuse}/build/lib`, '-lfuse3', `-Wl,-rpath,${libfuse}/build/lib`], { stdio: 'inherit' });
+  }, 320_000);
+
+  const modes: [string, string | null][] = [
+    ['good', null],
+    ['keep-cache', 'OPEN-9'], // FOPEN_PASSTHROUGH | FOPEN_KEEP_CACHE: EIO (EINVAL)
+    ['per-open-ids', 'IOM-7'], // a second backing file for an inode bound to one: EIO (EBUSY)
+    ['close-in-use', 'OPEN-12'], // an OPEN reply naming a closed id: EIO (ENOENT)
+    ['double-close', 'BCLOSE-7'], // BACKING_CLOSE of an id closed already: ENOENT
+  ];
+  for (const [mode, named] of modes) {
+    it(`${mode}: ${named ?? 'no error finding'}`, async () => {
+      const r = await check(['--scenarios', 'second-file,reopen-while-open', '--', bin, mode, '{src}', '{fd}']);
+      const errors = r.report!.findings.filter((f) => f.level === 'error').map((f) => f.checks[0]);
+      if (named === null) {
+        expect(errors).toEqual([]);
+        expect(r.code).toBe(0);
+      } else {
+        expect(new Set(errors)).toEqual(new Set([named]));
+        expect(r.code).toBe(1);
+      }
+    }, 60_000);
+  }
 });
 
 describe.skipIf(reason !== null && !required)('fusepass check: daemons that cannot be checked get one line and exit 2', () => {

@@ -6,7 +6,7 @@
 // (fuse_file_io_open, iomode.c), so an EIO at open is traced to the check that produced it.
 import type { CheckId } from '../spec/check-ids.ts';
 import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_MASK, fopenFlags, type FopenFlagName } from '../spec/uapi.ts';
-import type { ScenarioRun, SetupResult, TeardownResult, TracedBacking, TracedReply, Traffic } from './protocol.ts';
+import type { ScenarioRun, SetupResult, TeardownResult, TracedBacking, TracedReply, TracedStep, Traffic } from './protocol.ts';
 
 export interface Finding {
   level: 'error' | 'warn' | 'info';
@@ -92,7 +92,6 @@ export function analyze(t: CheckTrace): Finding[] {
   const registered = new Set<number>();
   const files = new Map<string, OpenFile>(); // fh → file
   const nodeids = new Map<string, string>(); // node name → the daemon's nodeid
-  const failedOpens: TracedBacking[] = [];
   let ptOpens = 0;
   let ptTraffic = 0; // READ/WRITE of passthrough files that reached the daemon
   let readsChecked = 0;
@@ -100,13 +99,13 @@ export function analyze(t: CheckTrace): Finding[] {
   const idsUsed = new Set<number>();
   let fallbackAfter: TracedBacking | null = null;
   let nonPtAfterFailure = 0;
+  let diedIn: string | null = null;
 
   const backing = (b: TracedBacking, scenario: string | null) => {
     const ok = typeof b.result === 'number';
     if (b.op === 'open') {
       if (ok) registered.add(b.result as number);
       else {
-        failedOpens.push(b);
         fallbackAfter ??= b;
         const check = b.result === 'EPERM' && !on ? 'BOPEN-4' : (BOPEN_CHECK[b.result as string] ?? 'BOPEN-13');
         findings.push({
@@ -122,68 +121,80 @@ export function analyze(t: CheckTrace): Finding[] {
         level: 'error',
         checks: ['BCLOSE-7'],
         scenario,
-        message: `BACKING_CLOSE #${b.seq} of id ${b.id} failed with ENOENT: the id was not registered (closed twice, or never opened)`,
+        message: `BACKING_CLOSE of id ${b.id} failed with ENOENT: the id was not registered (closed twice, or never opened)`,
         advice: 'close each backing id exactly once, and only ids BACKING_OPEN returned; a RELEASE of a file whose open failed has no id to drop',
       });
     }
   };
 
-  const traffic = (tr: Traffic, scenario: string | null) => {
-    for (const b of tr.backing) backing(b, scenario);
-    for (const r of tr.requests) if (r.op === 'RELEASE' && r.fh !== undefined) files.delete(r.fh);
-  };
-
-  traffic(t.setup.traffic, null);
-  for (const run of t.scenarios) {
-    const nodeOf = new Map<string, string>(); // client fd name → node
-    for (const s of run.steps) {
-      const tr = s.traffic;
-      const openReply = tr.replies.find((r) => (r.op === 'OPEN' || r.op === 'CREATE') && r.error === 0 && r.open);
-      // Registrations the daemon made while answering this step count for its OPEN reply; the
-      // step's RELEASEs are applied after it (a file is open until its RELEASE).
-      for (const b of tr.backing) backing(b, run.id);
-      const step = s.step;
-      if (step.op === 'open') {
-        nodeOf.set(step.as, step.node);
-        const lookup = tr.replies.find((r) => (r.op === 'LOOKUP' || r.op === 'CREATE') && r.nodeid !== undefined);
-        // A cached dentry sends no LOOKUP: the node keeps the nodeid an earlier open learnt.
-        const nodeid = lookup?.nodeid ?? nodeids.get(step.node) ?? step.node;
-        nodeids.set(step.node, nodeid);
-        const open = openReply?.open;
-        const pt = open !== undefined && (bits(open) & FOPEN_PASSTHROUGH) !== 0;
-        if (open && pt) {
-          ptOpens++;
-          idsUsed.add(open.backingId);
-        }
-        if (open && !pt && fallbackAfter) nonPtAfterFailure++;
+  /** One step's (or a cleanup's) traffic in the order the relay saw it, judged as it happens. */
+  const replay = (tr: Traffic, scenario: string | null, s?: TracedStep) => {
+    const step = s?.step;
+    const items = [
+      ...tr.backing.map((b) => ({ at: b.at, b })),
+      ...tr.replies.map((r) => ({ at: r.at, r })),
+      ...tr.requests.map((q) => ({ at: q.at, q })),
+    ].sort((x, y) => x.at - y.at);
+    for (const it of items) {
+      if ('b' in it) backing(it.b, scenario);
+      else if ('r' in it) {
+        const r = it.r;
+        if (step?.op === 'open' && (r.op === 'LOOKUP' || r.op === 'CREATE') && r.nodeid !== undefined) nodeids.set(step.node, r.nodeid);
+        if (step?.op !== 'open' || s === undefined || (r.op !== 'OPEN' && r.op !== 'CREATE') || r.error !== 0 || !r.open) continue;
+        // The kernel judges the reply when it arrives: registrations made before it count,
+        // closes the daemon makes afterwards (for the failed open's RELEASE) do not.
+        const open = r.open;
+        const nodeid = nodeids.get(step.node) ?? step.node;
+        const pt = (bits(open) & FOPEN_PASSTHROUGH) !== 0;
+        if (!pt && fallbackAfter) nonPtAfterFailure++;
         const sameInode = [...files.values()].filter((f) => f.nodeid === nodeid);
-        if (s.errno === 'EIO' && open) findings.push(eioAtOpen(run.id, step.node, open, pt, on, registered, sameInode));
-        if (s.errno === null && open) {
+        if (s.errno === 'EIO') findings.push(eioAtOpen(scenario ?? '', step.node, open, pt, on, registered, sameInode));
+        if (s.errno === null) {
+          if (pt) {
+            ptOpens++;
+            idsUsed.add(open.backingId);
+          }
           files.set(open.fh, { nodeid, node: step.node, passthrough: pt && on, backingId: open.backingId, cached: (bits(open) & FOPEN_DIRECT_IO) === 0 });
         }
-      }
-      if ((step.op === 'read' || step.op === 'mapRead') && s.expected !== undefined && s.errno === null) readsChecked++;
-      if ((step.op === 'read' || step.op === 'mapRead') && s.expected !== undefined && s.errno === null && s.value !== s.expected) {
-        readsWrong++;
-        findings.push({ level: 'error', checks: ['IO-1'], scenario: run.id, message: `read of ${nodeOf.get('fd' in s.step ? String(s.step.fd) : '') ?? 'a file'} returned ${String(s.value).slice(0, 60)}, the source holds ${s.expected.slice(0, 60)}` });
-      }
-      for (const r of tr.requests) {
-        if (r.op !== 'READ' && r.op !== 'WRITE') continue;
-        const f = r.fh === undefined ? undefined : files.get(r.fh);
-        if (f?.passthrough && f.cached) {
+      } else {
+        const q = it.q;
+        const f = q.fh === undefined ? undefined : files.get(q.fh);
+        if (q.op === 'RELEASE' && q.fh !== undefined) files.delete(q.fh);
+        if ((q.op === 'READ' || q.op === 'WRITE') && f?.passthrough && f.cached) {
           ptTraffic++;
           findings.push({
             level: 'error',
-            checks: [r.op === 'READ' ? 'IO-1' : 'IO-4'],
-            scenario: run.id,
-            message: `${r.op} of ${f.node} reached the daemon although its open was answered with FOPEN_PASSTHROUGH (backing id ${f.backingId})`,
+            checks: [q.op === 'READ' ? 'IO-1' : 'IO-4'],
+            scenario,
+            message: `${q.op} of ${f.node} reached the daemon although its open was answered with FOPEN_PASSTHROUGH (backing id ${f.backingId})`,
           });
         }
       }
-      for (const r of tr.requests) if (r.op === 'RELEASE' && r.fh !== undefined) files.delete(r.fh);
-      for (const n of tr.notes) if (n.startsWith('relay:')) findings.push({ level: 'warn', checks: [], scenario: run.id, message: n });
     }
-    if (run.cleanup) traffic(run.cleanup, run.id);
+    for (const n of tr.notes) {
+      // During a scenario, the daemon's session ending means it died (at teardown it is due).
+      if (n === 'the daemon closed its session') diedIn ??= scenario;
+      else if (n.startsWith('relay:') && !n.includes('closed its session')) findings.push({ level: 'warn', checks: [], scenario, message: n });
+    }
+  };
+
+  replay(t.setup.traffic, null);
+  for (const run of t.scenarios) {
+    const nodeOf = new Map<string, string>(); // client fd name → node
+    for (const s of run.steps) {
+      if (s.step.op === 'open') nodeOf.set(s.step.as, s.step.node);
+      replay(s.traffic, run.id, s);
+      const step = s.step;
+      if ((step.op === 'read' || step.op === 'mapRead') && s.expected !== undefined && s.errno === null) {
+        readsChecked++;
+        if (s.value !== s.expected) {
+          readsWrong++;
+          const file = nodeOf.get(step.op === 'read' ? step.fd : step.map) ?? 'a file';
+          findings.push({ level: 'error', checks: ['IO-1'], scenario: run.id, message: `a read of ${file} returned ${String(s.value).slice(0, 60)}, the source holds ${s.expected.slice(0, 60)}` });
+        }
+      }
+    }
+    if (run.cleanup) replay(run.cleanup, run.id);
   }
 
   if (fallbackAfter && nonPtAfterFailure > 0 && ptOpens > 0) {
@@ -196,7 +207,8 @@ export function analyze(t: CheckTrace): Finding[] {
       advice: 'fall back per file: a BACKING_OPEN failure concerns that backing file only; keep answering opens of inodes that are open in passthrough mode with FOPEN_PASSTHROUGH and their backing id',
     });
   }
-  if (on && ptOpens === 0 && t.scenarios.some((r) => r.steps.some((s) => s.step.op === 'open' && s.errno === null))) {
+  const opened = t.scenarios.some((r) => r.steps.some((s) => s.step.op === 'open' && s.errno === null));
+  if (on && ptOpens === 0 && opened) {
     findings.push({
       level: 'error',
       checks: ['INIT-7', 'OPEN-14'],
@@ -216,8 +228,16 @@ export function analyze(t: CheckTrace): Finding[] {
   if (t.hung !== null) {
     findings.push({ level: 'error', checks: [], scenario: t.hung, message: `scenario ${t.hung} did not finish within the deadline: the daemon stopped answering; fusepass aborted the connection` });
   }
-  if (t.teardown) {
-    if (t.teardown.traffic) traffic(t.teardown.traffic, null);
+  const exit = t.teardown?.daemonExit ?? null;
+  if (diedIn !== null) {
+    findings.push({
+      level: 'error',
+      checks: ['LIFE-20'],
+      scenario: diedIn,
+      message: `the daemon closed its session during this scenario${exit ? ` (it ${exit})` : ''}: the connection was aborted, and the application's syscalls failed with ENOTCONN${t.teardown?.log ? `; its last output: ${t.teardown.log.split('\n').slice(-2).join(' | ')}` : ''}`,
+    });
+  } else if (t.teardown) {
+    replay(t.teardown.traffic, null);
     const leaked = [...registered];
     if (leaked.length > 0) {
       findings.push({
@@ -228,11 +248,29 @@ export function analyze(t: CheckTrace): Finding[] {
         advice: 'FUSE_DEV_IOC_BACKING_CLOSE each id once no open file of its inode needs it (on the last RELEASE)',
       });
     }
-    if (!/^exited with status 0$/.test(t.teardown.daemonExit)) {
-      findings.push({ level: 'error', checks: [], scenario: null, message: `after the umount the daemon ${t.teardown.daemonExit}${t.teardown.log ? `; its last output: ${t.teardown.log.split('\n').slice(-2).join(' | ')}` : ''}` });
+    if (exit !== 'exited with status 0') {
+      findings.push({ level: 'error', checks: [], scenario: null, message: `after the umount the daemon ${exit}${t.teardown.log ? `; its last output: ${t.teardown.log.split('\n').slice(-2).join(' | ')}` : ''}` });
     }
   }
-  return findings;
+  return fold(findings);
+}
+
+/** The same finding seen several times in one scenario is one finding, with its count. */
+function fold(findings: readonly Finding[]): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Map<string, { f: Finding; n: number }>();
+  for (const f of findings) {
+    const key = `${f.level}|${f.checks.join(',')}|${f.scenario}|${f.message}`;
+    const prev = seen.get(key);
+    if (prev) prev.n++;
+    else {
+      const entry = { f: { ...f }, n: 1 };
+      seen.set(key, entry);
+      out.push(entry.f);
+    }
+  }
+  for (const { f, n } of seen.values()) if (n > 1) f.message = `${f.message} (${n} times)`;
+  return out;
 }
 
 /** Why open(2) failed with EIO after a successful OPEN reply (§5, §7): the hidden errno's check. */

@@ -4,8 +4,9 @@
 import type { ClientStep } from '../spec/case.ts';
 import type { Injection } from './inject.ts';
 
-/** A relayed request, as the report shows it. */
+/** A relayed request, as the report shows it. `at`: its place among the step's events. */
 export interface TracedRequest {
+  at: number;
   op: string;
   opcode: number;
   unique: string;
@@ -21,6 +22,7 @@ export interface TracedRequest {
 
 /** A relayed reply; `open` for OPEN/CREATE, `init` for INIT. */
 export interface TracedReply {
+  at: number;
   op: string;
   unique: string;
   /** 0, or the negative errno the daemon answered. */
@@ -34,6 +36,7 @@ export interface TracedReply {
 }
 
 export interface TracedBacking {
+  at: number;
   op: 'open' | 'close';
   seq: number;
   tid: number;

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { sys } from '../real-kernel/ffi/libc.ts';
+import { withConnDir, type ConnId } from '../real-kernel/child/fusectl.ts';
 import { ERRNO } from '../spec/errno.ts';
 import { FUSE_DEV_IOC } from '../spec/uapi.ts';
 import { SIZE } from '../wire/layout.ts';
@@ -27,10 +28,12 @@ export interface RelayInit {
   wakeFd: number;
   port: MessagePort;
   inject: Injection[];
+  /** The mount's connection (fusectl identity), aborted when the daemon's session ends. */
+  conn: ConnId | null;
 }
 
 const init = workerData as RelayInit;
-const { devFd, sockFd, sessionFd, listener, sessionLink, wakeFd, port, inject } = init;
+const { devFd, sockFd, sessionFd, listener, sessionLink, wakeFd, port, inject, conn } = init;
 /**
  * /dev/fuse refuses a read into a buffer smaller than a whole WRITE request (EINVAL below
  * header + fuse_write_in + max_write), so the buffers grow to the daemon's max_write once its
@@ -103,12 +106,31 @@ function letRead(id: bigint): void {
   checkSys.notifSend(listener, id, { continue: true });
 }
 
+/**
+ * The daemon closed its session (it exited or crashed). On the kernel, the last close of a
+ * connection's /dev/fuse fd aborts the connection (fuse_dev_release → fuse_abort_conn), so
+ * waiting requests fail at once instead of hanging: do the same through fusectl.
+ */
+function daemonClosed(): void {
+  sockOpen = false;
+  post({ t: 'daemonClosed' });
+  if (!devOpen) return;
+  const r = withConnDir(conn, (dir) => {
+    try {
+      fs.writeFileSync(`${dir}/abort`, '1');
+      return 0;
+    } catch {
+      return -1;
+    }
+  });
+  post({ t: 'relayError', message: r === 0 ? 'the daemon closed its session while the connection was up: fusepass aborted the connection, as the kernel does when the last /dev/fuse fd closes' : 'the daemon closed its session and the connection could not be aborted' });
+}
+
 function relayReply(): void {
   const n = sys.read(sockFd, fromDaemon);
   if (n <= 0) {
     if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
-    sockOpen = false;
-    post({ t: 'daemonClosed' });
+    daemonClosed();
     return;
   }
   let msg = fromDaemon.slice(0, n);
@@ -282,7 +304,7 @@ for (;;) {
   // Each polled fd with what to do when it is readable, and when it hung up without data.
   const watch: [number, () => void, () => void][] = [];
   if (devOpen) watch.push([devFd, relayRequest, relayRequest]);
-  if (sockOpen) watch.push([sockFd, relayReply, () => ((sockOpen = false), post({ t: 'daemonClosed' }))]);
+  if (sockOpen) watch.push([sockFd, relayReply, daemonClosed]);
   if (listenerOpen) watch.push([listener, supervise, () => (listenerOpen = false)]);
   const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], -1);
   if (typeof rev === 'number') continue;

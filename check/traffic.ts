@@ -19,15 +19,15 @@ export function fopenNames(bits: number): { names: FopenFlagName[]; extra: numbe
 
 export function toTraffic(events: readonly RelayEvent[]): Traffic {
   const t: Traffic = { requests: [], replies: [], backing: [], notes: [] };
-  for (const e of events) {
+  events.forEach((e, at) => {
     switch (e.t) {
       case 'request': {
         const { t: _t, unique, nodeid, fh, ...rest } = e;
-        t.requests.push({ ...rest, unique: String(unique), nodeid: String(nodeid), ...(fh !== undefined ? { fh: String(fh) } : {}) });
+        t.requests.push({ ...rest, at, unique: String(unique), nodeid: String(nodeid), ...(fh !== undefined ? { fh: String(fh) } : {}) });
         break;
       }
       case 'reply': {
-        const r: Traffic['replies'][number] = { op: e.op, unique: String(e.unique), error: e.error };
+        const r: Traffic['replies'][number] = { at, op: e.op, unique: String(e.unique), error: e.error };
         if (e.nodeid !== undefined) r.nodeid = String(e.nodeid);
         if (e.open) {
           const f = fopenNames(e.open.openFlags);
@@ -40,10 +40,10 @@ export function toTraffic(events: readonly RelayEvent[]): Traffic {
         break;
       }
       case 'backingOpen':
-        t.backing.push({ op: 'open', seq: e.seq, tid: e.tid, fd: e.fd, target: e.target, flags: e.flags, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
+        t.backing.push({ at, op: 'open', seq: e.seq, tid: e.tid, fd: e.fd, target: e.target, flags: e.flags, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
         break;
       case 'backingClose':
-        t.backing.push({ op: 'close', seq: e.seq, tid: e.tid, id: e.id, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
+        t.backing.push({ at, op: 'close', seq: e.seq, tid: e.tid, id: e.id, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
         break;
       case 'trapped':
         t.notes.push(`trapped ${e.what}: ${e.result < 0 ? errnoName(e.result) : 'let through'}`);
@@ -58,6 +58,6 @@ export function toTraffic(events: readonly RelayEvent[]): Traffic {
         t.notes.push(`relay: ${e.message}`);
         break;
     }
-  }
+  });
   return t;
 }
