@@ -5,7 +5,8 @@
 // open of an inode open in passthrough mode fails with EIO (IOM-2), WRITEBACK_CACHE turns
 // passthrough off (INIT-9). These tests hold the daemon and fusepass to that.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +15,32 @@ import type { CheckReport } from './run.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 
 const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/fusepass.js', import.meta.url));
 const BUGGY = fileURLToPath(new URL('./test-fixtures/buggy_pt.c', import.meta.url));
 const required = process.env.FUSEPASS_REQUIRE_KERNEL === '1';
 const reason = staticUnavailableReason();
 if (reason && !required) console.warn(`fusepass check tests skipped: ${reason}`);
+
+function passthroughHp(): string {
+  return execFileSync('sh', [BUILD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim().split('\n').pop()!;
+}
+
+/** test-fixtures/buggy_pt.c, compiled against the libfuse passthroughHp() was built with. */
+function buildBuggy(): string {
+  const libfuse = passthroughHp().replace(/\/build\/example\/passthrough_hp$/, '');
+  const bin = `${mkdtempSync(`${tmpdir()}/fusepass-buggy-`)}/buggy_pt`;
+  execFileSync('gcc', ['-O1', '-Wall', `-I${libfuse}/include`, `-I${libfuse}/build`, '-o', bin, BUGGY, `-L${libfuse}/build/lib`, '-lfuse3', `-Wl,-rpath,${libfuse}/build/lib`], { stdio: 'inherit' });
+  return bin;
+}
+
+async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (ok()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return ok();
+}
 
 async function check(args: string[]): Promise<{ code: number; out: string[]; err: string[]; report: CheckReport | null }> {
   const out: string[] = [];
@@ -31,7 +54,7 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
   let hp = '';
   beforeAll(() => {
     expect(reason).toBeNull();
-    hp = execFileSync('sh', [BUILD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim().split('\n').pop()!;
+    hp = passthroughHp();
   }, 320_000);
 
   it('clean run: exit 0, passthrough in effect (no READ/WRITE of passthrough files reached the daemon, bytes equal the source, one id per inode, closed at release)', async () => {
@@ -95,10 +118,7 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
 describe.skipIf(reason !== null && !required)('fusepass check names known bug patterns (test-fixtures/buggy_pt.c)', () => {
   let bin = '';
   beforeAll(() => {
-    const hp = execFileSync('sh', [BUILD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim().split('\n').pop()!;
-    const libfuse = hp.replace(/\/build\/example\/passthrough_hp$/, '');
-    bin = `${mkdtempSync(`${tmpdir()}/fusepass-buggy-`)}/buggy_pt`;
-    execFileSync('gcc', ['-O1', '-Wall', `-I${libfuse}/include`, `-I${libfuse}/build`, '-o', bin, BUGGY, `-L${libfuse}/build/lib`, '-lfuse3', `-Wl,-rpath,${libfuse}/build/lib`], { stdio: 'inherit' });
+    bin = buildBuggy();
   }, 320_000);
 
   const modes: [string, string | null][] = [
@@ -121,6 +141,59 @@ describe.skipIf(reason !== null && !required)('fusepass check names known bug pa
       }
     }, 60_000);
   }
+});
+
+describe.skipIf(reason !== null && !required)('fusepass check: a hung daemon, and fusepass killed mid-scenario', () => {
+  let bin = '';
+  beforeAll(() => {
+    bin = buildBuggy();
+  }, 320_000);
+
+  const leftovers = (childPid: number): string[] => {
+    const out: string[] = [];
+    if (existsSync(`/var/tmp/fusepass-check-${childPid}`)) out.push(`work dir of ${childPid}`);
+    for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      try {
+        if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${bin}\0hang-open`)) out.push(`daemon process ${p}`);
+      } catch {
+        /* gone */
+      }
+    }
+    if (readFileSync('/proc/mounts', 'utf8').includes(`fusepass-check-${childPid}`)) out.push('a mount in the host namespace');
+    return out;
+  };
+
+  it('a daemon that never answers OPEN: the scenario hits its deadline, an error finding, exit 1', async () => {
+    const r = await check(['--timeout', '2s', '--scenarios', 'read', '--', bin, 'hang-open', '{src}', '{fd}']);
+    expect(r.code).toBe(1);
+    expect(r.report!.hung).toBe('read');
+    expect(r.report!.findings.some((f) => f.level === 'error' && f.scenario === 'read' && /did not finish within the deadline/.test(f.message))).toBe(true);
+  }, 60_000);
+
+  it('SIGKILL of fusepass while a client syscall waits on the daemon: nothing outlives it (daemon, mount, work dir)', async () => {
+    const cli = spawn(process.execPath, [CLI, 'check', '--timeout', '60s', '--scenarios', 'read', '--', bin, 'hang-open', '{src}', '{fd}'], { stdio: 'ignore' });
+    // Wait until the check child's main thread is blocked in the OPEN the daemon never answers.
+    let childPid = -1;
+    const blocked = await eventually(() => {
+      for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+        try {
+          if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('child-main.ts')) continue;
+          if (!readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').some((e) => e.startsWith('FUSEPASS_PARENT_PID='))) continue;
+          if (readFileSync(`/proc/${p}/wchan`, 'utf8') === 'request_wait_answer') {
+            childPid = Number(p);
+            return true;
+          }
+        } catch {
+          /* gone */
+        }
+      }
+      return false;
+    }, 20_000);
+    expect(blocked).toBe(true);
+    expect(leftovers(childPid).length).toBeGreaterThan(0); // the daemon and the work dir exist now
+    cli.kill('SIGKILL');
+    expect(await eventually(() => leftovers(childPid).length === 0, 30_000)).toBe(true);
+  }, 60_000);
 });
 
 describe.skipIf(reason !== null && !required)('fusepass check: daemons that cannot be checked get one line and exit 2', () => {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { sys } from '../real-kernel/ffi/libc.ts';
-import { EFD_CLOEXEC, MNT_DETACH, O, PR_SET_PDEATHSIG } from '../real-kernel/ffi/consts.ts';
+import { CLONE_NEWNS, EFD_CLOEXEC, MNT_DETACH, MS, O, PR_SET_PDEATHSIG } from '../real-kernel/ffi/consts.ts';
 import { connIdentity, type ConnId } from '../real-kernel/child/fusectl.ts';
 import { connOf } from '../real-kernel/child/session.ts';
 import { publishConnections, startGuardian } from '../real-kernel/child/guardian.ts';
@@ -40,6 +40,8 @@ if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/
 }
 const workDir = `/var/tmp/fusepass-check-${process.pid}`;
 startGuardian(workDir, String(process.env.FUSEPASS_PARENT_PID));
+// Start libuv's thread pool in the base namespace (see real-kernel/child/main.ts).
+await fs.promises.stat('/');
 
 interface Live {
   devFd: number;
@@ -124,6 +126,11 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
     fs.writeFileSync(entryPath(src, name), bytes);
     sources.set(name, bytes);
   }
+  // The mount goes in a namespace of its own, as the kernel target's cases do: the guardian
+  // was started in this process's base namespace and must not keep the mount alive there
+  // (it could not remove the mountpoint while it held it).
+  if (sys.unshare(CLONE_NEWNS) < 0) return failed('unshare(CLONE_NEWNS) failed');
+  sys.mount(null, '/', null, MS.REC | MS.PRIVATE, null);
   const devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
   if (devFd < 0) return failed(`cannot open /dev/fuse: ${errnoName(devFd)}`);
   const r = sys.mount('fusepass-check', mnt, 'fuse.fusepass-check', 0, `fd=${devFd},rootmode=40000,user_id=0,group_id=0,allow_other`);

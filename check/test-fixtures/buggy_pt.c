@@ -11,6 +11,7 @@
  *         close-in-use    closes the id right after its first OPEN reply and keeps
  *                         answering later opens with it                            (OPEN-12)
  *         double-close    closes the id twice at the last release                  (BCLOSE-7)
+ *         hang-open       never answers OPEN (a hung daemon: deadlines and cleanup)
  *
  * Built against the libfuse 3.18.2 that scripts/build-passthrough-hp.sh builds.
  */
@@ -25,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum mode { GOOD, KEEP_CACHE, PER_OPEN_IDS, CLOSE_IN_USE, DOUBLE_CLOSE };
+enum mode { GOOD, KEEP_CACHE, PER_OPEN_IDS, CLOSE_IN_USE, DOUBLE_CLOSE, HANG_OPEN };
 static enum mode mode;
 static int src_fd;
 static struct fuse_session *se;
@@ -113,6 +114,8 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (mode == HANG_OPEN)
+		return; /* the request is never answered */
 	fd = openat(src_fd, n->name, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
@@ -193,17 +196,17 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
-	static const char *names[] = { "good", "keep-cache", "per-open-ids", "close-in-use", "double-close" };
+	static const char *names[] = { "good", "keep-cache", "per-open-ids", "close-in-use", "double-close", "hang-open" };
 	char *fargv[] = { argv[0], NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, fargv);
 	int i, r;
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s good|keep-cache|per-open-ids|close-in-use|double-close SRC /dev/fd/N\n", argv[0]);
+		fprintf(stderr, "usage: %s good|keep-cache|per-open-ids|close-in-use|double-close|hang-open SRC /dev/fd/N\n", argv[0]);
 		return 2;
 	}
-	for (i = 0; i < 5 && strcmp(argv[1], names[i]) != 0; i++)
+	for (i = 0; i < 6 && strcmp(argv[1], names[i]) != 0; i++)
 		;
-	if (i == 5) {
+	if (i == 6) {
 		fprintf(stderr, "buggy_pt: unknown mode %s\n", argv[1]);
 		return 2;
 	}
