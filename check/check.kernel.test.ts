@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import type { CheckReport } from './run.ts';
+import { checkReportSchemaErrors } from '../reports/validate.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 
 const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
@@ -85,6 +86,7 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
       expect([...closed].sort()).toEqual([...opened].sort());
     }
     expect(rep.teardown?.daemonExit).toBe('exited with status 0');
+    expect(checkReportSchemaErrors(rep)).toEqual([]);
     expect(rep.findings.map((f) => f.checks)).toContainEqual(['IO-1', 'IO-4', 'IO-11']);
   }, 60_000);
 

@@ -6,16 +6,10 @@
 // (fuse_file_io_open, iomode.c), so an EIO at open is traced to the check that produced it.
 import type { CheckId } from '../spec/check-ids.ts';
 import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_MASK, fopenFlags, type FopenFlagName } from '../spec/uapi.ts';
-import type { ScenarioRun, SetupResult, TeardownResult, TracedBacking, TracedReply, TracedStep, Traffic } from './protocol.ts';
+import type { Finding, ScenarioRun, SetupResult, TeardownResult, TracedBacking, TracedReply, TracedStep, Traffic } from './protocol.ts';
 
-export interface Finding {
-  level: 'error' | 'warn' | 'info';
-  checks: CheckId[];
-  /** The scenario it was seen in; null for the mount as a whole. */
-  scenario: string | null;
-  message: string;
-  advice?: string;
-}
+export type { Finding };
+
 
 export interface CheckTrace {
   setup: SetupResult;

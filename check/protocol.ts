@@ -2,6 +2,7 @@
 // exchange over Node's IPC channel, and the JSON-safe trace the report is built from. One
 // request at a time; every request gets exactly one reply.
 import type { ClientStep } from '../spec/case.ts';
+import type { CheckId } from '../spec/check-ids.ts';
 import type { Injection } from './inject.ts';
 
 /** A relayed request, as the report shows it. `at`: its place among the step's events. */
@@ -125,3 +126,28 @@ export interface TeardownResult {
 }
 
 export type FromCheckChild = { t: 'ready'; pid: number } | SetupResult | { t: 'scenario'; run: ScenarioRun } | TeardownResult;
+
+export interface Finding {
+  level: 'error' | 'warn' | 'info';
+  checks: CheckId[];
+  /** The scenario it was seen in; null for the mount as a whole. */
+  scenario: string | null;
+  message: string;
+  advice?: string;
+}
+
+/** The report of one `fusepass check` run (reports/check-report.schema.json). */
+export interface CheckReport {
+  tool: 'fusepass check';
+  target: 'kernel';
+  kernelRelease: string;
+  command: string[];
+  inject: Injection[];
+  setup: SetupResult;
+  scenarios: ScenarioRun[];
+  /** The scenario a deadline stopped, when one did. */
+  hung: string | null;
+  teardown: TeardownResult | null;
+  findings: Finding[];
+  summary: { errors: number; warnings: number; infos: number };
+}

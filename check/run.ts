@@ -9,8 +9,11 @@ import { KernelChild } from '../real-kernel/host/child-host.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import { SCENARIOS, SOURCE_FILES } from './battery.ts';
 import type { Injection } from './inject.ts';
-import type { FromCheckChild, ScenarioRun, SetupResult, TeardownResult, ToCheckChild } from './protocol.ts';
-import { analyze, type Finding } from './findings.ts';
+import type { CheckReport, FromCheckChild, ScenarioRun, TeardownResult, ToCheckChild } from './protocol.ts';
+
+export type { CheckReport };
+import { analyze } from './findings.ts';
+import type { Finding } from './protocol.ts';
 
 const CHECK_MAIN = fileURLToPath(new URL('./child-main.ts', import.meta.url));
 
@@ -27,20 +30,6 @@ export interface CheckOptions {
   timeoutMs: number;
 }
 
-export interface CheckReport {
-  tool: 'fusepass check';
-  target: 'kernel';
-  kernelRelease: string;
-  command: string[];
-  inject: Injection[];
-  setup: SetupResult;
-  scenarios: ScenarioRun[];
-  /** The scenario a deadline stopped, when one did. */
-  hung: string | null;
-  teardown: TeardownResult | null;
-  findings: Finding[];
-  summary: { errors: number; warnings: number; infos: number };
-}
 
 /** Why the daemon cannot be checked here, or null. */
 export function checkUnavailable(argv: readonly string[]): string | null {

@@ -13,8 +13,8 @@ describe('generated JSON schemas', () => {
     });
   }
 
-  it('covers both schemas (case and report)', () => {
-    expect(SCHEMA_TARGETS.map((t) => t.out).sort()).toEqual(['conformance/case.schema.json', 'reports/report.schema.json']);
+  it('covers every schema (case, run report, check report)', () => {
+    expect(SCHEMA_TARGETS.map((t) => t.out).sort()).toEqual(['conformance/case.schema.json', 'reports/check-report.schema.json', 'reports/report.schema.json']);
   });
 
   it('the case schema forbids unknown properties and requires the case fields of spec/case.ts', () => {

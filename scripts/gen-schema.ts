@@ -1,6 +1,7 @@
 // Generates the committed JSON Schemas from their TypeScript source-of-truth types:
 //   conformance/case.schema.json  <- Case   (spec/case.ts)
 //   reports/report.schema.json    <- Report (reports/report.ts)
+//   reports/check-report.schema.json <- CheckReport (check/protocol.ts)
 // Usage: npm run gen:schema            (writes both)
 //        tsx scripts/gen-schema.ts --check   (exit 1 when a committed schema is stale)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ export interface SchemaTarget {
 export const SCHEMA_TARGETS: readonly SchemaTarget[] = [
   { source: 'spec/case.ts', typeName: 'Case', out: 'conformance/case.schema.json' },
   { source: 'reports/report.ts', typeName: 'Report', out: 'reports/report.schema.json' },
+  { source: 'check/protocol.ts', typeName: 'CheckReport', out: 'reports/check-report.schema.json' },
 ];
 
 const SETTINGS: TJS.PartialArgs = {
