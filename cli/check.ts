@@ -2,7 +2,7 @@
 // a mount fusepass holds, relay its session, play the battery and say in check ids what the
 // daemon does wrong (check/). Exit 0 without error findings, 1 with one, 2 when the command was
 // wrong or the daemon could not be checked.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { argsErrorText } from './args.ts';
 import { parseDuration } from './fuzz.ts';
@@ -11,6 +11,7 @@ import { parseInjection, type Injection } from '../check/inject.ts';
 import { SCENARIO_IDS } from '../check/battery.ts';
 import type { CheckOptions, CheckReport } from '../check/run.ts';
 import { formatCheckReport } from '../reports/check-text.ts';
+import { writeCheckReadable } from '../reports/check-readable.ts';
 
 export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...>
 
@@ -30,7 +31,8 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
   --scenarios A,B    play only these scenarios: ${SCENARIO_IDS.join(', ')}
   --timeout D        deadline per scenario, for INIT and for the daemon's exit (default 10s)
-  --json FILE        also write the report as JSON (- for stdout, the summary then goes to stderr)
+  --json FILE        also write the report as JSON, with FILE.md and FILE.junit.xml beside it
+                     (- for JSON on stdout; the summary then goes to stderr)
   Exit status: 0 no error finding; 1 an error finding; 2 bad usage, or the daemon could not be checked.
 
   e.g. sudo npx fusepass check -- ./passthrough_hp --foreground {src} {fd}`;
@@ -92,9 +94,19 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
     io.err(`fusepass check: ${args.error}. See fusepass check --help.`);
     return 2;
   }
+  // An unwritable --json is found now, not after the daemon has been checked.
+  if (args.json !== undefined && args.json !== '-') {
+    try {
+      writeFileSync(args.json, '');
+    } catch (e) {
+      io.err(`fusepass check: cannot write the report ${args.json}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (expected a writable file path for --json)`);
+      return 2;
+    }
+  }
   const run = deps.run ?? (await import('../check/run.ts')).runCheck;
   const report = await run(args);
   if ('problem' in report) {
+    if (args.json !== undefined && args.json !== '-') rmSync(args.json, { force: true });
     io.err(`fusepass check: the daemon could not be checked: ${report.problem}`);
     return 2;
   }
@@ -108,7 +120,8 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
     if (args.json !== undefined) {
       try {
         writeFileSync(args.json, json);
-        io.out(`report: ${args.json}`);
+        const more = writeCheckReadable(report, args.json);
+        io.out(`report: ${args.json} (and ${more.markdown}, ${more.junit})`);
       } catch (e) {
         io.err(`fusepass check: cannot write the report ${args.json}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (expected a writable file path for --json)`);
         return 2;

@@ -12,7 +12,7 @@ export function xmlEscape(s: string): string {
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
-interface JunitCase {
+export interface JunitCase {
   name: string;
   classname: string;
   timeSec: number;
@@ -29,7 +29,7 @@ function renderCase(t: JunitCase): string {
   return `${open}/>`;
 }
 
-function renderSuite(name: string, cases: JunitCase[], timestamp: string): string {
+export function renderSuite(name: string, cases: JunitCase[], timestamp: string): string {
   const failures = cases.filter((c) => c.failure).length;
   const errors = cases.filter((c) => c.error).length;
   const skipped = cases.filter((c) => c.skipped !== undefined).length;
@@ -82,10 +82,14 @@ export function renderJunit(report: Report): string {
       ),
     );
   }
-  const s = report.summary;
+  return junitDocument(suites, report.summary.durationMs / 1000);
+}
+
+/** The `<testsuites>` document around rendered suites. */
+export function junitDocument(suites: string[], durationSec: number): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="fusepass" tests="${suites.length === 0 ? 0 : countAttr(suites, 'tests')}" failures="${countAttr(suites, 'failures')}" errors="${countAttr(suites, 'errors')}" time="${(s.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="fusepass" tests="${suites.length === 0 ? 0 : countAttr(suites, 'tests')}" failures="${countAttr(suites, 'failures')}" errors="${countAttr(suites, 'errors')}" time="${durationSec.toFixed(3)}">`,
     ...suites,
     '</testsuites>',
     '',

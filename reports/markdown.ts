@@ -31,11 +31,21 @@ export function cell(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '<br>');
 }
 
-function checkLink(id: string): string {
+export function checkLink(id: string): string {
   return isCheckId(id) ? `[${id}](#${checkAnchor(id)})` : id;
 }
 
-const checkLinks = (ids: readonly string[]) => ids.map(checkLink).join(' ');
+export const checkLinks = (ids: readonly string[]) => ids.map(checkLink).join(' ');
+
+/** The bundled check index (all ids, or those given), so the links above work offline. */
+export function checkIndex(ids: Iterable<string> = Object.keys(CHECKS)): string[] {
+  const out = ['## Check index', '', 'From the index of shared/kernel-spec.md (Linux 6.18).', '', '| id | check | result | spec section |', '|---|---|---|---|'];
+  for (const id of ids) {
+    const c = CHECKS[id as keyof typeof CHECKS];
+    if (c) out.push(`| <a id="${checkAnchor(id)}"></a>${id} | ${cell(c.statement)} | ${cell(c.result)} | ${checkSection(id)} |`);
+  }
+  return out;
+}
 
 function obsCell(row: TraceRow, t: TargetName): string {
   const s = row.obs[t];
@@ -128,10 +138,6 @@ export function renderMarkdown(report: Report, opts: MarkdownOptions = {}): stri
     });
     out.push(`| ${checkLink(r.id)} | ${cells.join(' | ')} | ${r.cases.length === 0 ? '**not covered**' : r.cases.map((id) => `[${id}](#${caseAnchor(id)})`).join(', ')} |`);
   }
-  out.push('', '## Check index', '', 'From the index of shared/kernel-spec.md (Linux 6.18).', '', '| id | check | result | spec section |', '|---|---|---|---|');
-  for (const [id, c] of Object.entries(CHECKS)) {
-    out.push(`| <a id="${checkAnchor(id)}"></a>${id} | ${cell(c.statement)} | ${cell(c.result)} | ${checkSection(id)} |`);
-  }
-  out.push('');
+  out.push('', ...checkIndex(), '');
   return out.join('\n');
 }
