@@ -3,12 +3,14 @@ import { benchConformance } from './conformance.ts';
 import { benchSim } from './sim.ts';
 import { benchKernel } from './kernel.ts';
 import { benchFuzz } from './fuzz.ts';
+import { benchCheck } from './check.ts';
 
 const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'sim', run: async () => benchSim() },
   { name: 'conformance', run: () => benchConformance() },
   { name: 'kernel', run: () => benchKernel() },
   { name: 'fuzz', run: () => benchFuzz() },
+  { name: 'check', run: () => benchCheck() },
 ];
 
 const only = process.argv.slice(2);

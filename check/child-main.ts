@@ -22,6 +22,7 @@ import { FUSE_OPCODES } from '../spec/uapi.ts';
 import { NO_REPLY, type RelayEvent } from './relay-messages.ts';
 import { toTraffic } from './traffic.ts';
 import { substitute } from './substitute.ts';
+import { ensureBenchFile, runWorkload } from './workload.ts';
 import type { FromCheckChild, Scenario, ScenarioRun, SetupRequest, SetupResult, TeardownResult, ToCheckChild, TracedStep } from './protocol.ts';
 
 const SIGKILL = 9;
@@ -305,6 +306,15 @@ async function handle(m: ToCheckChild): Promise<FromCheckChild> {
     case 'scenario':
       if (!live) die('scenario before setup');
       return { t: 'scenario', run: playScenario(live, m.scenario) };
+    case 'workload': {
+      if (!live) die('workload before setup');
+      try {
+        ensureBenchFile(`${workDir}/src`, m.opts.readMiB);
+        return { t: 'workload', result: runWorkload(live.mnt, m.opts) };
+      } catch (e) {
+        return { t: 'workload', result: { error: e instanceof Error ? e.message : String(e) } };
+      }
+    }
     case 'teardown':
       if (!live) die('teardown before setup');
       return teardown(live, m.timeoutMs);

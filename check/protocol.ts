@@ -4,6 +4,7 @@
 import type { ClientStep } from '../spec/case.ts';
 import type { CheckId } from '../spec/check-ids.ts';
 import type { Injection } from './inject.ts';
+import type { WorkloadOptions, WorkloadResult } from './workload.ts';
 
 /** A relayed request, as the report shows it. `at`: its place among the step's events. */
 export interface TracedRequest {
@@ -102,6 +103,7 @@ export interface SetupRequest {
 export type ToCheckChild =
   | SetupRequest
   | { t: 'scenario'; scenario: Scenario }
+  | { t: 'workload'; opts: WorkloadOptions }
   | { t: 'teardown'; timeoutMs: number }
   | { t: 'quit' };
 
@@ -125,7 +127,12 @@ export interface TeardownResult {
   log: string;
 }
 
-export type FromCheckChild = { t: 'ready'; pid: number } | SetupResult | { t: 'scenario'; run: ScenarioRun } | TeardownResult;
+export type FromCheckChild =
+  | { t: 'ready'; pid: number }
+  | SetupResult
+  | { t: 'scenario'; run: ScenarioRun }
+  | { t: 'workload'; result: WorkloadResult | { error: string } }
+  | TeardownResult;
 
 export interface Finding {
   level: 'error' | 'warn' | 'info';

@@ -13,6 +13,7 @@ import type { CheckReport, FromCheckChild, ScenarioRun, TeardownResult, ToCheckC
 
 export type { CheckReport };
 import { analyze } from './findings.ts';
+import type { WorkloadOptions, WorkloadResult } from './workload.ts';
 import type { Finding } from './protocol.ts';
 
 const CHECK_MAIN = fileURLToPath(new URL('./child-main.ts', import.meta.url));
@@ -38,6 +39,24 @@ export function checkUnavailable(argv: readonly string[]): string | null {
     return 'the daemon command line has no {fd}: put {fd} where the daemon takes its mountpoint (libfuse and go-fuse accept /dev/fd/N); daemons that mount by themselves are not relayed yet';
   }
   return staticUnavailableReason();
+}
+
+/** The relayed daemon under the bench workload (bench/check.ts): setup, workload, teardown. */
+export async function runRelayedWorkload(argv: string[], opts: WorkloadOptions, timeoutMs: number): Promise<WorkloadResult | { problem: string }> {
+  const unavailable = checkUnavailable(argv);
+  if (unavailable) return { problem: unavailable };
+  const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(20_000, CHECK_MAIN);
+  if (typeof child === 'string') return { problem: child };
+  try {
+    const s = await child.request({ t: 'setup', argv, fdNumber: SESSION_FD, inject: [], sourceFiles: {}, initTimeoutMs: timeoutMs }, timeoutMs + 5000);
+    if (!('ok' in s) || s.ok.t !== 'setup' || s.ok.problem) return { problem: 'ok' in s && s.ok.t === 'setup' ? String(s.ok.problem) : 'setup failed' };
+    const w = await child.request({ t: 'workload', opts }, 600_000);
+    await child.request({ t: 'teardown', timeoutMs }, timeoutMs * 2 + 5000);
+    if (!('ok' in w) || w.ok.t !== 'workload') return { problem: 'the workload did not finish' };
+    return 'error' in w.ok.result ? { problem: w.ok.result.error } : w.ok.result;
+  } finally {
+    await child.quit();
+  }
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CheckReport | { problem: string }> {
