@@ -21,7 +21,7 @@ import { launchDaemon, LaunchError, type DaemonProcess } from './daemon-process.
 import { FUSE_OPCODES } from '../spec/uapi.ts';
 import { NO_REPLY, type RelayEvent } from './relay-messages.ts';
 import { toTraffic } from './traffic.ts';
-import { substitute } from './substitute.ts';
+import { mountsByItself, substitute } from './substitute.ts';
 import { ensureBenchFile, runWorkload } from './workload.ts';
 import type { FromCheckChild, Scenario, ScenarioRun, SetupRequest, SetupResult, TeardownResult, ToCheckChild, TracedStep } from './protocol.ts';
 
@@ -72,6 +72,13 @@ function drain(l: Live): RelayEvent[] {
     if (ev.t === 'request' && !NO_REPLY.has(ev.opcode)) l.outstanding.add(ev.unique);
     if (ev.t === 'reply') l.outstanding.delete(ev.unique);
     if (ev.t === 'daemonClosed') l.daemonGone = true;
+    if (ev.t === 'mounted') {
+      // The daemon's own mount(2), performed by the relay: the battery plays on its target.
+      l.devFd = ev.devFd;
+      l.mnt = ev.target;
+      l.conn = ev.conn;
+      publishConnections(workDir, ev.conn ? [ev.conn] : []);
+    }
     out.push(ev);
   }
   return out;
@@ -117,7 +124,8 @@ function tail(file: string, lines = 20): string {
 async function setup(m: SetupRequest): Promise<SetupResult> {
   const src = `${workDir}/src`;
   const mnt = `${workDir}/mnt`;
-  const argv = substitute(m.argv, m.fdNumber, src);
+  const argv = substitute(m.argv, m.fdNumber, src, mnt);
+  const selfMount = mountsByItself(m.argv);
   const failed = (problem: string, events: RelayEvent[] = [], log?: string): SetupResult => ({ t: 'setup', argv, problem, traffic: toTraffic(events), ...(log !== undefined ? { log } : {}) });
   fs.mkdirSync(src);
   fs.mkdirSync(mnt);
@@ -132,12 +140,18 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
   // (it could not remove the mountpoint while it held it).
   if (sys.unshare(CLONE_NEWNS) < 0) return failed('unshare(CLONE_NEWNS) failed');
   sys.mount(null, '/', null, MS.REC | MS.PRIVATE, null);
-  const devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
-  if (devFd < 0) return failed(`cannot open /dev/fuse: ${errnoName(devFd)}`);
-  const r = sys.mount('fusepass-check', mnt, 'fuse.fusepass-check', 0, `fd=${devFd},rootmode=40000,user_id=0,group_id=0,allow_other`);
-  if (r < 0) return failed(`mounting FUSE failed: ${errnoName(r)}`);
-  const conn = connIdentity(connOf(mnt));
-  publishConnections(workDir, conn ? [conn] : []);
+  // {fd}: fusepass mounts, the daemon gets the session; mount mode: the relay performs the
+  // daemon's own mount(2) when it comes (relay-worker.ts mountFuse).
+  let devFd = -1;
+  let conn: ConnId | null = null;
+  if (!selfMount) {
+    devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
+    if (devFd < 0) return failed(`cannot open /dev/fuse: ${errnoName(devFd)}`);
+    const r = sys.mount('fusepass-check', mnt, 'fuse.fusepass-check', 0, `fd=${devFd},rootmode=40000,user_id=0,group_id=0,allow_other`);
+    if (r < 0) return failed(`mounting FUSE failed: ${errnoName(r)}`);
+    conn = connIdentity(connOf(mnt));
+    publishConnections(workDir, conn ? [conn] : []);
+  }
   const pair = sys.seqpacketPair();
   if (typeof pair === 'number') return failed(`socketpair failed: ${errnoName(pair)}`);
   const [ours, theirs] = pair;
@@ -149,19 +163,20 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
   const logFile = `${workDir}/daemon.log`;
   let daemon: DaemonProcess;
   try {
-    daemon = await launchDaemon(argv, theirs, m.fdNumber, logFile, m.initTimeoutMs);
+    daemon = await launchDaemon(argv, selfMount ? null : { fd: theirs, at: m.fdNumber }, logFile, m.initTimeoutMs);
   } catch (e) {
-    return failed(e instanceof LaunchError ? e.message : String(e));
-  } finally {
     sys.close(theirs);
+    return failed(e instanceof LaunchError ? e.message : String(e));
   }
+  // In mount mode the relay keeps the daemon's end until the daemon's mount(2) asks for it.
+  if (!selfMount) sys.close(theirs);
   // The daemon leads a process group (launcher.mjs): the guardian kills it if we are killed.
   fs.appendFileSync(`${workDir}/pgids`, `${daemon.pid}\n`);
   process.on('exit', () => killGroup(daemon.pid));
   const wakeFd = sys.eventfd(EFD_CLOEXEC);
   const { port1, port2 } = new MessageChannel();
   const relay = new Worker(new URL('./relay-boot.mjs', import.meta.url), {
-    workerData: { devFd, sockFd: ours, sessionFd: m.fdNumber, listener: daemon.listener, sessionLink, wakeFd, port: port2, inject: m.inject, conn },
+    workerData: { devFd, sockFd: ours, sessionFd: selfMount ? -1 : m.fdNumber, daemonEnd: selfMount ? theirs : -1, listener: daemon.listener, sessionLink, wakeFd, port: port2, inject: m.inject, conn },
     transferList: [port2],
   });
   relay.unref();
@@ -175,7 +190,7 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
     port: port1,
     wakeFd,
     sources,
-    client: new ClientSteps({ path: (node) => (node === undefined || node === '' ? mnt : entryPath(mnt, node)), closeFile: (fd) => sys.close(fd) }),
+    client: new ClientSteps({ path: (node) => (node === undefined || node === '' ? l.mnt : entryPath(l.mnt, node)), closeFile: (fd) => sys.close(fd) }),
     outstanding: new Set(),
     daemonGone: false,
   };

@@ -41,18 +41,21 @@ export interface DaemonProcess {
 }
 
 /**
- * Start `argv` (argv[0] resolved) with `sessionFd` at fd number `fdNumber` in the daemon, and
- * return once it is past the filter installation (the exec follows at once).
+ * Start `argv` (argv[0] resolved) with `session.fd` at fd number `session.at` in the daemon (or
+ * without a session: mount mode, the daemon mounts by itself), and return once it is past the
+ * filter installation (the exec follows at once).
  */
-export async function launchDaemon(argv: readonly string[], sessionFd: number, fdNumber: number, logFile: string, timeoutMs: number): Promise<DaemonProcess> {
+export async function launchDaemon(argv: readonly string[], session: { fd: number; at: number } | null, logFile: string, timeoutMs: number): Promise<DaemonProcess> {
   const exe = resolveCommand(argv[0]!);
   const log = fs.openSync(logFile, 'w');
   const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', log, log, 'pipe'];
-  while (stdio.length < fdNumber) stdio.push('ignore');
-  stdio[fdNumber] = sessionFd;
+  if (session) {
+    while (stdio.length < session.at) stdio.push('ignore');
+    stdio[session.at] = session.fd;
+  }
   const proc = spawn(process.execPath, [LAUNCHER, exe, ...argv], {
     stdio,
-    env: { ...process.env, FUSEPASS_SECCOMP_FILTER: Buffer.from(filterProgram(fdNumber)).toString('hex'), FUSEPASS_SECCOMP_KEEP_FDS: `0,1,2,${fdNumber}` },
+    env: { ...process.env, FUSEPASS_SECCOMP_FILTER: Buffer.from(filterProgram(session?.at ?? null)).toString('hex'), FUSEPASS_SECCOMP_KEEP_FDS: session ? `0,1,2,${session.at}` : '0,1,2' },
   });
   fs.closeSync(log);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

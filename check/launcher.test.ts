@@ -46,7 +46,7 @@ describe.skipIf(python === null)('launcher: seccomp user notification of /dev/fu
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusepass-launch-'));
     const pair = sys.seqpacketPair();
     if (typeof pair === 'number') throw new Error(`socketpair: ${pair}`);
-    const d = await launchDaemon([python!, '-c', SCRIPT], pair[1], 4, path.join(dir, 'log'), 5000);
+    const d = await launchDaemon([python!, '-c', SCRIPT], { fd: pair[1], at: 4 }, path.join(dir, 'log'), 5000);
     sys.close(pair[1]);
     const deadline = Date.now() + 5000;
     let seen: { pid: number; cmd: number; map: Uint8Array | null } | null = null;
@@ -75,8 +75,8 @@ describe.skipIf(python === null)('launcher: seccomp user notification of /dev/fu
   });
 
   it('a daemon that does not exist is a LaunchError naming it', async () => {
-    await expect(launchDaemon(['/nonexistent/daemon'], 0, 4, '/dev/null', 1000)).rejects.toThrow(LaunchError);
-    await expect(launchDaemon(['/nonexistent/daemon'], 0, 4, '/dev/null', 1000)).rejects.toThrow(/\/nonexistent\/daemon does not exist/);
+    await expect(launchDaemon(['/nonexistent/daemon'], null, '/dev/null', 1000)).rejects.toThrow(LaunchError);
+    await expect(launchDaemon(['/nonexistent/daemon'], null, '/dev/null', 1000)).rejects.toThrow(/\/nonexistent\/daemon does not exist/);
   });
 
   it('the filter only traps on the calling thread: the launcher parent is unaffected', () => {

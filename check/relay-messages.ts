@@ -103,6 +103,7 @@ export type RelayEvent =
   | BackingEventClose
   | TrapEvent
   | { t: 'devGone'; errno: number }
+  | { t: 'mounted'; target: string; devFd: number; conn: { n: number; ino: number } | null }
   | { t: 'daemonClosed' }
   | { t: 'relayError'; message: string };
 

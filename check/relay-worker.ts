@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { sys } from '../real-kernel/ffi/libc.ts';
-import { withConnDir, type ConnId } from '../real-kernel/child/fusectl.ts';
+import { connIdentity, withConnDir, type ConnId } from '../real-kernel/child/fusectl.ts';
 import { ERRNO } from '../spec/errno.ts';
 import { FUSE_DEV_IOC } from '../spec/uapi.ts';
 import { SIZE } from '../wire/layout.ts';
@@ -18,10 +18,13 @@ import { NR, SESSION_READS, type Notif } from './seccomp.ts';
 import type { Injection } from './inject.ts';
 
 export interface RelayInit {
+  /** The mounted /dev/fuse, or −1 until the daemon's own mount(2) is trapped (mount mode). */
   devFd: number;
   sockFd: number;
-  /** The session's fd number in the daemon (where a read is a read of a request). */
+  /** The session's fd number in the daemon (where a read is a read of a request), or −1. */
   sessionFd: number;
+  /** Mount mode: our copy of the daemon's end of the socket, put in place of its /dev/fuse fd. */
+  daemonEnd: number;
   listener: number;
   /** `socket:[<ino>]`: what /proc/<pid>/fd shows for the daemon's session fd. */
   sessionLink: string;
@@ -33,7 +36,8 @@ export interface RelayInit {
 }
 
 const init = workerData as RelayInit;
-const { devFd, sockFd, sessionFd, listener, sessionLink, wakeFd, port, inject, conn } = init;
+const { sockFd, daemonEnd, listener, sessionLink, wakeFd, port, inject } = init;
+let { devFd, sessionFd, conn } = init;
 /**
  * /dev/fuse refuses a read into a buffer smaller than a whole WRITE request (EINVAL below
  * header + fuse_write_in + max_write), so the buffers grow to the daemon's max_write once its
@@ -41,12 +45,14 @@ const { devFd, sockFd, sessionFd, listener, sessionLink, wakeFd, port, inject, c
  */
 const SLACK = 64 << 10;
 const BUF_MAX = 64 << 20;
+const O_RDWR_CLOEXEC = 0o2 | 0o2000000;
 let fromDev = new Uint8Array(1 << 20);
 let fromDaemon = new Uint8Array(1 << 20);
 const eight = new Uint8Array(8);
 /** unique → opcode of requests the daemon has not answered yet. */
 const pending = new Map<bigint, number>();
-let devOpen = true;
+/** The FUSE connection: not mounted yet (mount mode), up, or gone (unmounted or aborted). */
+let connState: 'waiting' | 'up' | 'gone' = devFd >= 0 ? 'up' : 'waiting';
 let sockOpen = true;
 let listenerOpen = true;
 let backingOpens = 0;
@@ -72,7 +78,7 @@ function relayRequest(): void {
   const n = sys.read(devFd, fromDev);
   if (n < 0) {
     if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
-    devOpen = false;
+    connState = 'gone';
     // ENODEV: unmounted or aborted; the daemon's waiting reads now fail the same way.
     if (n === -ERRNO.ENODEV) post({ t: 'devGone', errno: -n });
     else post({ t: 'relayError', message: `reading /dev/fuse failed: errno ${-n} with a ${fromDev.length}-byte buffer; the relay stops` });
@@ -97,7 +103,7 @@ function relayRequest(): void {
 
 /** Let a trapped session read run: onto a queued request, or onto the dead /dev/fuse. */
 function letRead(id: bigint): void {
-  if (devOpen) queued = Math.max(0, queued - 1);
+  if (connState === 'up') queued = Math.max(0, queued - 1);
   else if (!sessionSwapped) {
     const r = checkSys.notifAddFd(listener, id, devFd, sessionFd);
     sessionSwapped = r >= 0;
@@ -114,7 +120,7 @@ function letRead(id: bigint): void {
 function daemonClosed(): void {
   sockOpen = false;
   post({ t: 'daemonClosed' });
-  if (!devOpen) return;
+  if (connState !== 'up') return;
   const r = withConnDir(conn, (dir) => {
     try {
       fs.writeFileSync(`${dir}/abort`, '1');
@@ -257,20 +263,86 @@ function backingClose(n: Notif): Answer {
   return r < 0 ? { errno: -r } : { val: r };
 }
 
+function cString(tid: number, addr: bigint): string | null {
+  if (addr === 0n) return null;
+  const b = readProcessMemory(tid, addr, 4096) ?? readProcessMemory(tid, addr, 256);
+  if (!b) return null;
+  const end = b.indexOf(0);
+  return new TextDecoder().decode(b.subarray(0, end < 0 ? b.length : end));
+}
+
+/**
+ * The daemon's own mount(2) of FUSE (mount mode: no {fd} on its command line). fusepass
+ * mounts its own /dev/fuse with the daemon's source, target, type, flags and options (in this
+ * private mount namespace, never the host's), puts its end of the relay socket at the fd number
+ * the options name (replacing the /dev/fuse fd the daemon opened), and answers 0. Other mounts
+ * run as made.
+ */
+function mountFuse(n: Notif): Answer {
+  const tid = n.pid;
+  const type = cString(tid, n.args[2]!);
+  if (type === null || !/^fuse(blk|\.|$)/.test(type)) return { continue: true };
+  const source = cString(tid, n.args[0]!);
+  const target = cString(tid, n.args[1]!);
+  const data = cString(tid, n.args[4]!) ?? '';
+  const flags = Number(n.args[3]! & 0xffffffffn);
+  const fdOpt = /(?:^|,)fd=(\d+)(?:,|$)/.exec(data);
+  const refuse = (errno: number, why: string): Answer => {
+    post({ t: 'trapped', what: `mount ${type} on ${target}: ${why}`, tid, result: -errno });
+    return { errno };
+  };
+  if (daemonEnd < 0 || connState !== 'waiting') return refuse(ERRNO.EBUSY, 'fusepass relays one FUSE mount per check');
+  if (target === null || !fdOpt) return refuse(ERRNO.EINVAL, 'no target or no fd= option');
+  let where: string;
+  try {
+    where = fs.realpathSync(target.startsWith('/') ? target : `/proc/${tid}/cwd/${target}`);
+  } catch {
+    return refuse(ERRNO.ENOENT, 'the mountpoint does not exist');
+  }
+  const dev = sys.open('/dev/fuse', O_RDWR_CLOEXEC);
+  if (dev < 0) return refuse(-dev, 'cannot open /dev/fuse');
+  const r = sys.mount(source, where, type, flags, data.replace(/(^|,)fd=\d+/, `$1fd=${dev}`));
+  if (r < 0) {
+    sys.close(dev);
+    return refuse(-r, `mount(2) failed`);
+  }
+  const slot = Number(fdOpt[1]);
+  const placed = checkSys.notifAddFd(listener, n.id, daemonEnd, slot);
+  if (placed < 0) {
+    sys.umount2(where, 2);
+    sys.close(dev);
+    return refuse(ERRNO.EIO, `cannot put the session at fd ${slot} (errno ${-placed})`);
+  }
+  sys.close(daemonEnd);
+  devFd = dev;
+  sessionFd = slot;
+  conn = connIdentity(mountConnection(where));
+  connState = 'up';
+  post({ t: 'mounted', target: where, devFd: dev, conn });
+  return { val: 0 };
+}
+
+/** The FUSE connection number (st_dev minor) of the mount at `where`, from mountinfo. */
+function mountConnection(where: string): number | null {
+  for (const l of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
+    const f = l.split(' ');
+    if (f[4] === where && / - fuse/.test(l)) return Number(f[2]!.split(':')[1]);
+  }
+  return null;
+}
+
 function answer(n: Notif): Answer | 'answered' {
   if (SESSION_READS.includes(n.nr)) {
-    if (devOpen && queued === 0) {
+    // Mount mode traps reads of every fd (the session's number is known only at mount time).
+    if (Number(BigInt.asIntN(32, n.args[0]!)) !== sessionFd) return { continue: true };
+    if (connState === 'up' && queued === 0) {
       heldReads.push(n.id);
       return 'answered';
     }
     letRead(n.id);
     return 'answered';
   }
-  if (n.nr === NR.mount) {
-    // The daemon was given a mounted session fd ({fd}); a mount of its own is not relayed.
-    post({ t: 'trapped', what: 'mount', tid: n.pid, result: -ERRNO.EPERM });
-    return { errno: ERRNO.EPERM };
-  }
+  if (n.nr === NR.mount) return mountFuse(n);
   const fd = Number(BigInt.asIntN(32, n.args[0]!));
   const cmd = Number(n.args[1]! & 0xffffffffn);
   if (!isSession(n.pid, fd)) {
@@ -303,7 +375,7 @@ port.postMessage({ t: 'ready' });
 for (;;) {
   // Each polled fd with what to do when it is readable, and when it hung up without data.
   const watch: [number, () => void, () => void][] = [];
-  if (devOpen) watch.push([devFd, relayRequest, relayRequest]);
+  if (connState === 'up') watch.push([devFd, relayRequest, relayRequest]);
   if (sockOpen) watch.push([sockFd, relayReply, daemonClosed]);
   if (listenerOpen) watch.push([listener, supervise, () => (listenerOpen = false)]);
   const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], -1);

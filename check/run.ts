@@ -35,9 +35,6 @@ export interface CheckOptions {
 /** Why the daemon cannot be checked here, or null. */
 export function checkUnavailable(argv: readonly string[]): string | null {
   if (argv.length === 0) return 'no daemon command given (expected: fusepass check [options] -- <daemon> <args...>)';
-  if (!argv.some((a) => a.includes('{fd}'))) {
-    return 'the daemon command line has no {fd}: put {fd} where the daemon takes its mountpoint (libfuse and go-fuse accept /dev/fd/N); daemons that mount by themselves are not relayed yet';
-  }
   return staticUnavailableReason();
 }
 

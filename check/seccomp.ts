@@ -48,14 +48,16 @@ export const SESSION_READS: readonly number[] = [NR.read, NR.readv, NR.recvfrom,
 
 /**
  * The filter program: on x86-64, ioctl with a /dev/fuse command and mount(2) go to the listener,
- * and so does every read of a request from the session fd (`sessionFd`; for splice, its fd_in):
+ * and so does every read of a request from the session fd (`sessionFd`; for splice, its fd_in;
+ * null when the daemon mounts by itself and the number is learnt from its mount(2): then every
+ * read-like call, the relay letting the others through at once):
  * the relay lets each through when a request is queued for it, and when the connection has
  * ended it first puts the dead /dev/fuse fd in the session's place, so the daemon's read fails
  * with ENODEV as the kernel's would (not EOF). The new mount API (fsopen) fails with ENOSYS so
  * libraries fall back to mount(2) (libfuse does); io_uring_setup fails with ENOSYS so
  * FUSE-over-io_uring is never attempted. Everything else runs.
  */
-export function filterProgram(sessionFd: number): Uint8Array {
+export function filterProgram(sessionFd: number | null): Uint8Array {
   // A tiny assembler: jumps name a label; labels resolve to relative offsets at the end.
   type Asm = { code: number; k: number; to?: string } | { label: string };
   const asm: Asm[] = [];
@@ -75,9 +77,12 @@ export function filterProgram(sessionFd: number): Uint8Array {
   for (const nr of SESSION_READS) jeq(nr, 'read');
   ret(SECCOMP_RET_ALLOW);
   label('read');
-  ld(OFF_ARG0_LO);
-  jeq(sessionFd, 'notify');
-  ret(SECCOMP_RET_ALLOW);
+  if (sessionFd === null) ret(SECCOMP_RET_USER_NOTIF); // mount mode: the number is not known yet
+  else {
+    ld(OFF_ARG0_LO);
+    jeq(sessionFd, 'notify');
+    ret(SECCOMP_RET_ALLOW);
+  }
   label('ioctl');
   ld(OFF_ARG1_LO); // the ioctl command's low word
   for (const cmd of TRAPPED_IOCTLS) jeq(cmd, 'notify');

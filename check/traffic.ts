@@ -48,6 +48,9 @@ export function toTraffic(events: readonly RelayEvent[]): Traffic {
       case 'trapped':
         t.notes.push(`trapped ${e.what}: ${e.result < 0 ? errnoName(e.result) : 'let through'}`);
         break;
+      case 'mounted':
+        t.notes.push(`the daemon's mount(2) of ${e.target}: performed by fusepass on its own /dev/fuse, the session relayed`);
+        break;
       case 'devGone':
         t.notes.push(`/dev/fuse: ${errnoName(-e.errno)} (the connection ended)`);
         break;

@@ -22,10 +22,13 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
   CAP_SYS_ADMIN on your daemon), /dev/fuse and a passthrough kernel.
 
   In the daemon's command line:
-    {fd}    where the daemon takes its mountpoint: becomes /dev/fd/4, a session already mounted
-            (libfuse and go-fuse accept /dev/fd/N)
     {src}   a directory fusepass fills with the battery's files (data, other); pass it where the
             daemon takes the directory it serves
+    {fd}    where the daemon takes its mountpoint: becomes /dev/fd/4, a session already mounted
+            (libfuse and go-fuse accept /dev/fd/N)
+    Without {fd} the daemon mounts by itself: its mount(2) is trapped and performed by fusepass,
+    in a private mount namespace (never on the host's mounts), on the path the daemon names;
+    {mnt} gives it an empty directory for that.
 
   --inject RULE      answer the daemon's Nth backing ioctl with an errno instead of performing it,
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
@@ -35,7 +38,8 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
                      (- for JSON on stdout; the summary then goes to stderr)
   Exit status: 0 no error finding; 1 an error finding; 2 bad usage, or the daemon could not be checked.
 
-  e.g. sudo npx fusepass check -- ./passthrough_hp --foreground {src} {fd}`;
+  e.g. sudo npx fusepass check -- ./passthrough_hp --foreground {src} {fd}
+       sudo npx fusepass check -- ./passthrough_hp --foreground {src} /mnt/pt`;
 
 export interface CheckDeps {
   run?: (opts: CheckOptions) => Promise<CheckReport | { problem: string }>;
