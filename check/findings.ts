@@ -4,7 +4,8 @@
 // fs/fuse does: passthrough on or off after INIT (fuse_process_init_reply), the registered ids
 // (fuse_backing_open/close), and per inode the open files and whether a backing file is bound
 // (fuse_file_io_open, iomode.c), so an EIO at open is traced to the check that produced it.
-import type { CheckId } from '../spec/check-ids.ts';
+import { CHECKS, type CheckId } from '../spec/check-ids.ts';
+import { modelOpen, type OpenQuestion } from './model.ts';
 import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_MASK, fopenFlags, type FopenFlagName } from '../spec/uapi.ts';
 import type { Finding, ScenarioRun, SetupResult, TeardownResult, TracedBacking, TracedReply, TracedStep, Traffic } from './protocol.ts';
 
@@ -25,6 +26,8 @@ interface OpenFile {
   passthrough: boolean;
   backingId: number;
   cached: boolean;
+  /** The daemon's reply to its open, for the model's replay (model.ts). */
+  reply: NonNullable<TracedReply['open']>;
 }
 
 /** The errno a failed BACKING_OPEN gives, and the check behind it (§4). */
@@ -83,6 +86,7 @@ function negotiation(setup: SetupResult): { on: boolean; findings: Finding[] } {
 /** Follow the kernel's state through the trace and report what the daemon's answers caused. */
 export function analyze(t: CheckTrace): Finding[] {
   const { on, findings } = negotiation(t.setup);
+  const initReply = t.setup.traffic.replies.find((r) => r.op === 'INIT')?.init ?? { flags: [], maxStackDepth: 0 };
   const registered = new Set<number>();
   const files = new Map<string, OpenFile>(); // fh → file
   const nodeids = new Map<string, string>(); // node name → the daemon's nodeid
@@ -142,13 +146,16 @@ export function analyze(t: CheckTrace): Finding[] {
         const pt = (bits(open) & FOPEN_PASSTHROUGH) !== 0;
         if (!pt && fallbackAfter) nonPtAfterFailure++;
         const sameInode = [...files.values()].filter((f) => f.nodeid === nodeid);
-        if (s.errno === 'EIO') findings.push(eioAtOpen(scenario ?? '', step.node, open, pt, on, registered, sameInode));
+        if (s.errno === 'EIO') {
+          const ours = eioAtOpen(scenario ?? '', step.node, open, pt, on, registered, sameInode);
+          findings.push(...withModel(ours, { init: initReply, earlier: sameInode.map((f) => f.reply), reply: open, openFlags: step.flags ?? ['O_RDONLY'], registered }, step.node));
+        }
         if (s.errno === null) {
           if (pt) {
             ptOpens++;
             idsUsed.add(open.backingId);
           }
-          files.set(open.fh, { nodeid, node: step.node, passthrough: pt && on, backingId: open.backingId, cached: (bits(open) & FOPEN_DIRECT_IO) === 0 });
+          files.set(open.fh, { nodeid, node: step.node, passthrough: pt && on, backingId: open.backingId, cached: (bits(open) & FOPEN_DIRECT_IO) === 0, reply: open });
         }
       } else {
         const q = it.q;
@@ -267,6 +274,39 @@ function fold(findings: readonly Finding[]): Finding[] {
   return out;
 }
 
+/**
+ * The model's reading of the same EIO (model.ts): it names the deciding check, the hidden errno
+ * and the advice, as `fusepass explain` would. fusepass's own reading of the trace (eioAtOpen)
+ * gives the words; when the two name different checks, the model's wins and the finding says
+ * so; when the model does not predict the EIO at all, that is a divergence, reported as such.
+ */
+function withModel(ours: Finding, q: OpenQuestion, node: string): Finding[] {
+  const m = modelOpen(q);
+  if (m.errno !== 'EIO' || !m.decidedBy) {
+    return [
+      ours,
+      {
+        level: 'warn',
+        checks: ['OBS-11'],
+        scenario: ours.scenario,
+        message: `divergence: the kernel failed the open of ${node} with EIO, but the model of Linux 6.18 predicts ${m.errno ?? 'success'} for the same daemon answers (the kernel is the judge; please report it with this report)`,
+      },
+    ];
+  }
+  const checks = [...new Set<CheckId>([m.decidedBy, 'OPEN-6', 'OBS-11'])];
+  // Our advice speaks of this trace (the daemon's own ids); the model's of its replay.
+  if (ours.checks[0] === m.decidedBy) return [{ ...ours, checks }];
+  const c = CHECKS[m.decidedBy];
+  return [
+    {
+      ...ours,
+      checks,
+      message: `open of ${node} failed with EIO (the kernel's internal error: ${m.cause ?? 'unknown'}): ${m.decidedBy}: ${c.statement} → ${c.result} (the model's reading; fusepass's own trace reading said ${ours.checks[0] ?? 'nothing'})`,
+      ...(m.advice ? { advice: m.advice } : ours.advice ? { advice: ours.advice } : {}),
+    },
+  ];
+}
+
 /** Why open(2) failed with EIO after a successful OPEN reply (§5, §7): the hidden errno's check. */
 function eioAtOpen(scenario: string, node: string, open: NonNullable<TracedReply['open']>, pt: boolean, on: boolean, registered: ReadonlySet<number>, sameInode: readonly OpenFile[]): Finding {
   const why = (checks: CheckId[], hidden: string, message: string, advice: string): Finding => ({
@@ -277,7 +317,10 @@ function eioAtOpen(scenario: string, node: string, open: NonNullable<TracedReply
     advice,
   });
   const flags = bits(open);
-  if (pt && on) {
+  if (pt && !on) {
+    return why(['OPEN-8'], 'EINVAL', 'the OPEN reply sets FOPEN_PASSTHROUGH, but INIT did not enable passthrough on this connection', 'answer with FOPEN_PASSTHROUGH only when passthrough was negotiated (see the INIT finding)');
+  }
+  if (pt) {
     if ((flags & ~FOPEN_PASSTHROUGH_MASK) !== 0) {
       return why(['OPEN-9'], 'EINVAL', `the OPEN reply combines FOPEN_PASSTHROUGH with ${open.openFlags.filter((f) => !['PASSTHROUGH', 'DIRECT_IO', 'PARALLEL_DIRECT_WRITES', 'NOFLUSH'].includes(f)).join(', ') || `bits 0x${(flags & ~FOPEN_PASSTHROUGH_MASK).toString(16)}`}`, 'with FOPEN_PASSTHROUGH only DIRECT_IO, PARALLEL_DIRECT_WRITES and NOFLUSH are allowed');
     }

@@ -13,6 +13,9 @@ import type { FopenFlagName, InitFlagName } from '../spec/uapi.ts';
 import { createKernel, type HiddenState, type SimResult } from '../sim/index.ts';
 import { playStep } from '../conformance/targets/sim-target.ts';
 import { checkSection, describeStep, resultText } from '../reports/view.ts';
+import { decidingCheck } from '../spec/deciding-check.ts';
+
+export { decidingCheck };
 
 export interface PlayedStep {
   index: number;
@@ -166,19 +169,6 @@ export interface Answer {
 
 function line(id: CheckId): CheckLine {
   return { id, statement: CHECKS[id].statement, result: CHECKS[id].result };
-}
-
-const word = (s: string) => new RegExp(`\\b${s}\\b`);
-
-/** The check whose spec result names the errno (or the hidden cause): the one that decided. */
-export function decidingCheck(checks: readonly CheckId[], errno: Errno | null, cause?: Errno): CheckId | undefined {
-  if (errno === null) return undefined;
-  const names = cause !== undefined ? [cause, errno] : [errno];
-  for (const n of names) {
-    const hit = checks.find((id) => id !== 'OBS-11' && word(n).test(CHECKS[id].result));
-    if (hit) return hit;
-  }
-  return undefined;
 }
 
 /** Checks whose result is "passthrough is off" (or a dead connection): what INIT decided. */
