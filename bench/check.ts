@@ -4,16 +4,14 @@
 // check. Prints the added latency per metadata request and the ratio of passthrough read
 // throughput (target: within a few percent: passthrough reads never cross the relay).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { nodeArgs } from '../real-kernel/host/runtime.ts';
 import { runRelayedWorkload } from '../check/run.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import type { WorkloadOptions, WorkloadResult } from '../check/workload.ts';
 
 const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
 const DIRECT = fileURLToPath(new URL('./check-direct-child.ts', import.meta.url));
-const TSX = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
 
 export interface CheckBenchResult {
   direct: WorkloadResult;
@@ -38,7 +36,7 @@ export async function benchCheck(opts: WorkloadOptions = { stats: 2000, readMiB:
   const relayeds: WorkloadResult[] = [];
   // Alternate the two so that warm-up and background load fall on both alike.
   for (let i = 0; i < rounds; i++) {
-    const d = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, '--import', TSX, DIRECT, hp, JSON.stringify(opts)], { encoding: 'utf8', timeout: 600_000 });
+    const d = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, ...nodeArgs(), DIRECT, hp, JSON.stringify(opts)], { encoding: 'utf8', timeout: 600_000 });
     const direct = JSON.parse(d.stdout.trim().split('\n').pop() ?? '{}') as WorkloadResult | { problem: string };
     const relayed = await runRelayedWorkload([hp, '--foreground', '--nocache', '{src}', '{fd}'], opts, 10_000);
     if ('problem' in direct || 'problem' in relayed) {

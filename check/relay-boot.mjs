@@ -1,6 +1,11 @@
-// Relay worker entry in plain JS: Node 20 does not carry tsx's loader into worker threads, so
-// register it here, then load the TypeScript worker (as real-kernel/daemon/worker-boot.mjs).
-import { register } from 'tsx/esm/api';
+// Relay worker entry in plain JS, as real-kernel/daemon/worker-boot.mjs: relay-worker.js beside
+// this file when compiled, else tsx's loader registered in this thread and the TypeScript source.
+import { existsSync } from 'node:fs';
 
-register();
-await import('./relay-worker.ts');
+const compiled = new URL('./relay-worker.js', import.meta.url);
+if (existsSync(compiled)) await import(compiled.href);
+else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./relay-worker.ts');
+}

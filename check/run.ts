@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
 import { KernelChild } from '../real-kernel/host/child-host.ts';
+import { ownModule } from '../real-kernel/host/runtime.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import { SCENARIOS, SOURCE_FILES } from './battery.ts';
 import type { Injection } from './inject.ts';
@@ -16,7 +17,7 @@ import { analyze } from './findings.ts';
 import type { WorkloadOptions, WorkloadResult } from './workload.ts';
 import type { Finding } from './protocol.ts';
 
-const CHECK_MAIN = fileURLToPath(new URL('./child-main.ts', import.meta.url));
+const CHECK_MAIN = fileURLToPath(ownModule('./child-main', import.meta.url));
 
 /** Where the session socket sits in the daemon: `{fd}` becomes `/dev/fd/4`. */
 export const SESSION_FD = 4;

@@ -1,5 +1,6 @@
 // `fusepass <command> ...`: dispatches to a command module (run.ts, fuzz.ts, explain.ts,
 // doctor.ts beside this file). A new command gets an entry in COMMANDS and a module of its own.
+import { readFileSync } from 'node:fs';
 import { processIo, type CliIo } from './io.ts';
 import { runCommand, RUN_USAGE, type RunDeps } from './run.ts';
 import { explainCommand, EXPLAIN_USAGE } from './explain.ts';
@@ -51,7 +52,7 @@ const COMMANDS: Record<string, Command> = {
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
-    'usage: fusepass <command> [options]',
+    'usage: fusepass <command> [options]     (fusepass --version: the version)',
     '',
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
@@ -60,8 +61,25 @@ export function usage(): string {
   ].join('\n');
 }
 
+/** The version in the package.json that ships with this module (sources or dist/). */
+export function version(): string {
+  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'fusepass') return pkg.version ?? 'unknown';
+    } catch {
+      /* not here: look one folder up */
+    }
+  }
+  return 'unknown';
+}
+
 export async function main(argv: string[], io: CliIo = processIo, deps: CliDeps = {}): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    io.out(`fusepass ${version()}`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(usage());
     return 0;

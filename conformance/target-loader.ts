@@ -2,13 +2,15 @@
 // FFI) cannot load still runs the sim, with a one-line reason instead of an import crash.
 import type { ProfileName } from '../spec/case.ts';
 import type { Target } from '../spec/target.ts';
+import { ownModule } from '../real-kernel/host/runtime.ts';
 
 export type Loaded = { target: Target; reason?: undefined } | { target?: undefined; reason: string };
 
 // Specifiers are held in variables, so the modules are typed `unknown` here and their exports
-// are checked at run time: a missing or renamed export is a one-line reason, not a crash.
-const SIM_TARGET_MODULE = './targets/sim-target.ts';
-const KERNEL_TARGET_MODULE = './targets/kernel-target.ts';
+// are checked at run time: a missing or renamed export is a one-line reason, not a crash. They
+// name the .ts sources or, in the installed package, the compiled .js (runtime.ts).
+const SIM_TARGET_MODULE = ownModule('./targets/sim-target', import.meta.url).href;
+const KERNEL_TARGET_MODULE = ownModule('./targets/kernel-target', import.meta.url).href;
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';

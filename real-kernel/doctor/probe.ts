@@ -4,13 +4,11 @@
 // kill it, so nothing is left behind in the host namespace.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { nodeArgs, ownModule } from '../host/runtime.ts';
 import { probeScratchDir, type ProbeRequest, type ProbeResult } from './types.ts';
 
-const PROBE_CHILD = fileURLToPath(new URL('./probe-child.ts', import.meta.url));
-const TSX_LOADER = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
+const PROBE_CHILD = fileURLToPath(ownModule('./probe-child', import.meta.url));
 
 function abortFuseOf(pid: number): void {
   try {
@@ -30,7 +28,7 @@ function abortFuseOf(pid: number): void {
 
 export function runProbe(request: ProbeRequest, timeoutMs = 20_000): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, '--import', TSX_LOADER, PROBE_CHILD, JSON.stringify(request)], {
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, ...nodeArgs(), PROBE_CHILD, JSON.stringify(request)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FUSEPASS_DOCTOR_PARENT: String(process.pid) },
     });

@@ -5,12 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { nodeArgs, ownModule } from './runtime.ts';
 import type { FromChild, ToChild } from '../child/protocol.ts';
 
-const CHILD_MAIN = fileURLToPath(new URL('../child/main.ts', import.meta.url));
-const TSX_LOADER = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
+const CHILD_MAIN = fileURLToPath(ownModule('../child/main', import.meta.url));
 
 const live = new Set<{ killNow(): void }>();
 let exitHookInstalled = false;
@@ -63,7 +62,7 @@ export class KernelChild<To extends { t: string } = ToChild, From extends { t: s
 
   static async spawn<T extends { t: string } = ToChild, F extends { t: string } = FromChild>(startTimeoutMs = 20_000, main: string = CHILD_MAIN): Promise<KernelChild<T, F> | string> {
     installExitHook();
-    const proc = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, '--import', TSX_LOADER, main], {
+    const proc = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, ...nodeArgs(), main], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, FUSEPASS_PARENT_PID: String(process.pid) },
     });

@@ -92,6 +92,7 @@ export function capableSysAdmin(c: Cred): boolean {
 }
 
 export class Vfs {
+  /** @internal The bytes' storage (memfs): not part of the package's API, whose types need no memfs. */
   readonly vol = new Volume();
   private nextIno = 100;
   private readonly events: BackingEvent[] = [];
