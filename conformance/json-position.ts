@@ -37,51 +37,54 @@ export function jsonErrorOffset(text: string): number {
     if (!m) fail();
     i += m![0].length;
   };
-  const value = (): void => {
-    ws();
+  const scalar = () => {
     const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '"') string();
+    if (c === '"') string();
     else if (c === 't') literal('true');
     else if (c === 'f') literal('false');
     else if (c === 'n') literal('null');
     else number();
+  };
+  const key = () => {
+    ws();
+    string();
+    ws();
+    if (text[i] !== ':') fail();
+    i++;
+  };
+  // Iterative, with the open containers on an explicit stack: a file of 100k "[" must give its
+  // position, not overflow the call stack.
+  const open: ('{' | '[')[] = [];
+  const value = (): void => {
+    let wantValue = true;
+    for (;;) {
+      if (wantValue) {
+        ws();
+        const c = text[i];
+        if (c === '{' || c === '[') {
+          i++;
+          ws();
+          if (text[i] === (c === '{' ? '}' : ']')) i++;
+          else {
+            open.push(c);
+            if (c === '{') key();
+            continue;
+          }
+        } else scalar();
+        wantValue = false;
+      }
+      const top = open[open.length - 1];
+      if (top === undefined) return;
+      ws();
+      if (text[i] === ',') {
+        i++;
+        if (top === '{') key();
+        wantValue = true;
+      } else if (text[i] === (top === '{' ? '}' : ']')) {
+        i++;
+        open.pop();
+      } else fail();
+    }
   };
   try {
     value();

@@ -127,6 +127,23 @@ describe('case loader: bad input names file, JSON path and what was expected', (
       expect(lines).toEqual([expect.stringMatching(/\/steps\/0: missing required property "as" of a "devOpen" step/)]);
     });
 
+    it('a truncated file of 100k "[" is one malformed-JSON line naming its end, not a stack overflow', () => {
+      const lines = loadCaseFile(write('brackets.json', '['.repeat(100_000))).errors.map(formatLoadError);
+      expect(lines).toEqual([expect.stringMatching(/brackets\.json: malformed JSON at line 1, column 100001: unexpected end of file/)]);
+    });
+
+    it('simInterleave nested 2000 deep is one line about the nesting, and the other files still load', () => {
+      let action: Record<string, unknown> = { op: 'devOpen', as: 'dev' };
+      for (let k = 0; k < 2000; k++) action = { op: 'simInterleave', at: 'cachedIoWait', actions: [action] };
+      const deep = write('deep.json', { ...minimal('deep'), simOnly: 'x', steps: [action] });
+      const lines = loadCaseFile(deep).errors.map(formatLoadError);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/deep\.json: \/steps\/0(\/actions(\/0)?)+: nested deeper than 64 levels/);
+      const ok = write('fine-case.json', minimal('fine-case'));
+      const r = loadCases([deep, ok]);
+      expect(r.cases.map((c) => c.case.id)).toEqual(['fine-case']);
+    });
+
     describe('names in a case are names, never paths (world files and nodes become directory entries)', () => {
       const bad: [string, string, RegExp][] = [
         ['a parent-directory escape', '../../../../tmp/x', /contains "\/"/],

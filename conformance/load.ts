@@ -54,6 +54,21 @@ export function findCaseFiles(dir: string = CASES_DIR): string[] {
   return out.sort();
 }
 
+/** How deep a case may nest objects and arrays: far beyond any real case, far below the stack. */
+export const MAX_NESTING = 64;
+
+/** The JSON pointer of the first place nested deeper than `max`, or null; iterative. */
+export function tooDeep(value: unknown, max: number): string | null {
+  const todo: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '', depth: 0 }];
+  while (todo.length > 0) {
+    const { v, path, depth } = todo.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return path;
+    for (const [k, child] of Object.entries(v)) todo.push({ v: child, path: `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`, depth: depth + 1 });
+  }
+  return null;
+}
+
 /** Parse and validate one case file. */
 export function loadCaseFile(file: string): { case?: Case; errors: LoadError[] } {
   const shown = displayPath(file);
@@ -73,6 +88,9 @@ export function loadCaseFile(file: string): { case?: Case; errors: LoadError[] }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return fail([{ path: '', message: `expected a JSON object (a case), got ${typeName(data)}` }]);
   }
+  // Schema validation recurses over the value: bound the nesting first (simInterleave nests).
+  const deep = tooDeep(data, MAX_NESTING);
+  if (deep !== null) return fail([{ path: deep, message: `nested deeper than ${MAX_NESTING} levels (expected a case, whose deepest part is a few levels)` }]);
   const schemaIssues = caseSchema().validate(data);
   if (schemaIssues.length > 0) return fail(schemaIssues);
   const kase = data as Case;
