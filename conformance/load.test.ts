@@ -64,7 +64,7 @@ describe('case loader: bad input names file, JSON path and what was expected', (
   it('wrong type: a read length given as a string', () => {
     const lines = errorLines('wrong-type');
     expectWellFormed(lines, 'wrong-type');
-    expect(lines).toEqual([expect.stringContaining(': /steps/3/length: expected number, got string "4096"')]);
+    expect(lines).toEqual([expect.stringContaining(': /steps/3/length: expected integer, got string "4096"')]);
   });
 
   it('a directory with broken files still loads the sound ones and reports each broken one', () => {
@@ -144,6 +144,35 @@ describe('case loader: bad input names file, JSON path and what was expected', (
       expect(r.cases.map((c) => c.case.id)).toEqual(['fine-case']);
     });
 
+    describe('numbers are bounded by the schema, with the range and the reason', () => {
+      const open = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f' }];
+      const bad: [string, Record<string, unknown>, string, RegExp][] = [
+        ['read length -1', { op: 'read', fd: 'f', length: -1 }, '/steps/3/length', /expected an integer from 0 to 16777216, got -1 \(A byte count/],
+        ['read length 2^32', { op: 'read', fd: 'f', length: 2 ** 32 }, '/steps/3/length', /got 4294967296/],
+        ['read offset 2^53', { op: 'read', fd: 'f', length: 1, offset: 2 ** 53 }, '/steps/3/offset', /expected an integer from 0 to 16777216/],
+        ['a fractional length', { op: 'read', fd: 'f', length: 1.5 }, '/steps/3/length', /expected integer, got number/],
+        ['mmap length 1e15', { op: 'mmap', fd: 'f', shared: true, length: 1e15, as: 'm' }, '/steps/3/length', /got 1000000000000000/],
+        ['lseek to 1e300', { op: 'lseek', fd: 'f', whence: 'SET', offset: 1e300 }, '/steps/3/offset', /from -1099511627776 to 1099511627776, got 1e\+300/],
+      ];
+      for (const [what, step, at, why] of bad) {
+        it(what, () => {
+          const lines = loadCaseFile(write('num.json', { ...minimal('num'), world: { nodes: { a: {} } }, steps: [...open, step] })).errors.map(formatLoadError);
+          expect(lines).toEqual([expect.stringContaining(`num.json: ${at}: `)]);
+          expect(lines[0]).toMatch(why);
+        });
+      }
+      it('a world file of 1e12 or -100 bytes', () => {
+        for (const size of [1e12, -100]) {
+          const lines = loadCaseFile(write('big.json', { ...minimal('big'), world: { files: { d: { on: 'disk', size } } } })).errors.map(formatLoadError);
+          expect(lines).toEqual([expect.stringMatching(/\/world\/files\/d\/size: expected an integer from 0 to 16777216/)]);
+        }
+      });
+      it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
+        expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);
+        expect(loadCaseFile(write('dups.json', { ...minimal('dups'), checks: ['DEV-3', 'DEV-3'] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/checks: "DEV-3" appears more than once/)]);
+      });
+    });
+
     describe('names in a case are names, never paths (world files and nodes become directory entries)', () => {
       const bad: [string, string, RegExp][] = [
         ['a parent-directory escape', '../../../../tmp/x', /contains "\/"/],
@@ -198,7 +227,7 @@ describe('case loader: bad input names file, JSON path and what was expected', (
       const lines = loadCaseFile(write('nested.json', { ...minimal('nested'), simOnly: 'interleaving', steps })).errors.map(formatLoadError);
       expect(lines).toEqual([
         expect.stringMatching(/\/steps\/1\/actions\/0\/op: unknown step op "opn"; did you mean "open"\?/),
-        expect.stringMatching(/\/steps\/1\/actions\/1\/length: expected number, got string "x"/),
+        expect.stringMatching(/\/steps\/1\/actions\/1\/length: expected integer, got string "x"/),
       ]);
     });
 

@@ -147,6 +147,21 @@ function describe(e: ErrorObject, prefix = '', stepOwner?: string): Issue[] {
       return [{ path, message: `expected ${JSON.stringify(params['allowedValue'])}, got ${JSON.stringify(e.data)}` }];
     case 'anyOf':
       return [{ path, message: `got ${typeName(e.data)} that matches none of the allowed shapes` }];
+    case 'minimum':
+    case 'maximum': {
+      const sch = (e.parentSchema ?? {}) as { minimum?: number; maximum?: number; type?: string; description?: string };
+      const what = sch.type === 'integer' ? 'an integer' : 'a number';
+      const why = sch.description ? ` (${sch.description.split('\n')[0]!.replace(/\.$/, '')})` : '';
+      return [{ path, message: `expected ${what} from ${sch.minimum ?? '-∞'} to ${sch.maximum ?? '∞'}, got ${JSON.stringify(e.data)}${why}` }];
+    }
+    case 'minItems':
+      return [{ path, message: `expected at least ${String(params['limit'])} item(s), got ${Array.isArray(e.data) ? e.data.length : 0}` }];
+    case 'uniqueItems': {
+      const dup = Array.isArray(e.data) ? e.data[Number(params['i'])] : undefined;
+      return [{ path, message: `${JSON.stringify(dup)} appears more than once (expected each item once)` }];
+    }
+    case 'maxLength':
+      return [{ path, message: `expected at most ${String(params['limit'])} characters, got ${typeof e.data === 'string' ? e.data.length : '?'}` }];
     default:
       return [{ path, message: e.message ?? `fails ${e.keyword}` }];
   }

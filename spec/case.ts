@@ -8,6 +8,50 @@ import type { Errno } from './errno.ts';
 import type { InitFlagName } from './uapi.ts';
 import type { ExpectedObservation } from './observation.ts';
 
+// ---- number ranges: every number a case gives is bounded here, with a clear loader message,
+// or passed to the kernel as the syscall gets it and modelled by the sim (issue 11).
+
+/**
+ * A byte count or an offset into a file whose bytes the sim holds in memory: 0 to 16 MiB.
+ * @minimum 0
+ * @maximum 16777216
+ * @TJS-type integer
+ */
+export type IoBytes = number;
+/**
+ * A file position lseek may be asked for, relative to SET, CUR or END: within ±1 TiB.
+ * @minimum -1099511627776
+ * @maximum 1099511627776
+ * @TJS-type integer
+ */
+export type SeekOffset = number;
+/**
+ * A size a daemon reports (attributes only, never held in memory): 0 to 2^53 − 1.
+ * @minimum 0
+ * @maximum 9007199254740991
+ * @TJS-type integer
+ */
+export type ReportedSize = number;
+/**
+ * A 32-bit unsigned word as the kernel reads it (ioctl command, flags, INIT fields).
+ * @minimum 0
+ * @maximum 4294967295
+ * @TJS-type integer
+ */
+export type U32 = number;
+/**
+ * A signed 32-bit number as the kernel reads it (a raw fd or backing id).
+ * @minimum -2147483648
+ * @maximum 2147483647
+ * @TJS-type integer
+ */
+export type S32 = number;
+/**
+ * Data a step writes, as text: at most 16 MiB.
+ * @maxLength 16777216
+ */
+export type IoText = string;
+
 /** Kernel-version profiles (sim/profiles). `nopt`: CONFIG_FUSE_PASSTHROUGH=n or pre-6.9. */
 export type ProfileName = '6.18' | '6.12' | '6.9' | 'nopt';
 /** Every profile, newest first. */
@@ -18,17 +62,22 @@ export interface InitReplySpec {
   /** Reply with this error instead (INIT-3). */
   error?: Errno;
   /** Default 7 (INIT-3). */
-  major?: number;
+  major?: U32;
   /** Default: the kernel's minor. */
-  minor?: number;
+  minor?: U32;
   /**
    * 64-bit INIT flags by name; bits 32..63 travel in flags2, which the kernel reads only when
    * INIT_EXT is present (INIT-6).
    */
   flags?: InitFlagName[];
   /** Default 0 (INIT-4, INIT-8). Values outside 1..2 leave passthrough off. */
-  maxStackDepth?: number;
-  /** Send only this many bytes of fuse_init_out (INIT-4); default the full 64. */
+  maxStackDepth?: U32;
+  /**
+   * Send only this many bytes of fuse_init_out (INIT-4); default the full 64.
+   * @minimum 0
+   * @maximum 64
+   * @TJS-type integer
+   */
   length?: number;
 }
 
@@ -90,7 +139,7 @@ export interface DevReadStep { op: 'devRead'; dev: string }
 export interface DevIoctlStep {
   op: 'devIoctl';
   dev: string;
-  cmd: number;
+  cmd: U32;
   nullArg?: boolean;
   /**
    * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
@@ -114,8 +163,13 @@ export interface BackingOpenStep {
   op: 'backingOpen';
   dev: string;
   /** A daemon fd name, or a raw fd number (−1, a closed number) for BOPEN-7. */
-  fd: string | number;
-  flags?: number;
+  fd: string | S32;
+  flags?: U32;
+  /**
+   * @minimum 0
+   * @maximum 9007199254740991
+   * @TJS-type integer
+   */
   padding?: number;
   /** Pass a NULL argument (BOPEN-3, DEV-4). */
   nullArg?: boolean;
@@ -123,6 +177,11 @@ export interface BackingOpenStep {
   /**
    * If the ioctl is still blocked after this many ms (SYNC_INIT fd not attached, DEV-5, DEV-13),
    * interrupt it with a signal; it then fails with EINTR. Without it such a step times out.
+   */
+  /**
+   * @minimum 1
+   * @maximum 10000
+   * @TJS-type integer
    */
   interruptAfterMs?: number;
   as?: string;
@@ -137,12 +196,17 @@ export interface BackingCloseStep {
   op: 'backingClose';
   dev: string;
   /** A registration name, or a raw id (0, −1, 999) for BCLOSE-6/7. */
-  id: string | number;
+  id: string | S32;
   nullArg?: boolean;
   cred?: Cred;
   /**
    * If the ioctl is still blocked after this many ms (SYNC_INIT fd not attached, DEV-5, DEV-13),
    * interrupt it with a signal; it then fails with EINTR. Without it such a step times out.
+   */
+  /**
+   * @minimum 1
+   * @maximum 10000
+   * @TJS-type integer
    */
   interruptAfterMs?: number;
   /**
@@ -154,7 +218,7 @@ export interface BackingCloseStep {
 /** Change how the daemon answers OPEN/CREATE/OPENDIR for a node from now on. */
 export interface SetOpenReplyStep { op: 'setOpenReply'; node: string; reply: OpenReplySpec }
 /** Change the size the daemon reports for a node (IO-25, IO-28). */
-export interface SetDaemonSizeStep { op: 'setDaemonSize'; node: string; size: number }
+export interface SetDaemonSizeStep { op: 'setDaemonSize'; node: string; size: ReportedSize }
 /** Abort the connection through fusectl (LIFE-19..21). */
 export interface AbortStep { op: 'abort' }
 /** umount2 of the FUSE mount under test (LIFE-22..26); EBUSY when files are open and not lazy. */
@@ -177,27 +241,27 @@ export interface OpenStep {
 export interface OpendirStep { op: 'opendir'; node?: string; as: string }
 export interface ReaddirStep { op: 'readdir'; fd: string }
 /** read(2), or pread(2) with `offset`. The value is the data read, summarised (observation.ts). */
-export interface ReadStep { op: 'read'; fd: string; length: number; offset?: number }
+export interface ReadStep { op: 'read'; fd: string; length: IoBytes; offset?: IoBytes }
 /** write(2), or pwrite(2) with `offset`. The value is the number of bytes written. */
-export interface WriteStep { op: 'write'; fd: string; data: string; offset?: number }
+export interface WriteStep { op: 'write'; fd: string; data: IoText; offset?: IoBytes }
 /** splice from the file into a pipe (IO-7, IO-8). */
-export interface SpliceReadStep { op: 'spliceRead'; fd: string; length: number; offset?: number }
+export interface SpliceReadStep { op: 'spliceRead'; fd: string; length: IoBytes; offset?: IoBytes }
 /** splice from a pipe into the file (IO-9, IO-10). */
-export interface SpliceWriteStep { op: 'spliceWrite'; fd: string; data: string; offset?: number }
-export interface MmapStep { op: 'mmap'; fd: string; shared: boolean; length?: number; write?: boolean; as: string }
-export interface MapReadStep { op: 'mapRead'; map: string; length: number; offset?: number }
-export interface MapWriteStep { op: 'mapWrite'; map: string; data: string; offset?: number }
+export interface SpliceWriteStep { op: 'spliceWrite'; fd: string; data: IoText; offset?: IoBytes }
+export interface MmapStep { op: 'mmap'; fd: string; shared: boolean; length?: IoBytes; write?: boolean; as: string }
+export interface MapReadStep { op: 'mapRead'; map: string; length: IoBytes; offset?: IoBytes }
+export interface MapWriteStep { op: 'mapWrite'; map: string; data: IoText; offset?: IoBytes }
 export interface MunmapStep { op: 'munmap'; map: string }
 /** fstat of an fd or stat of a node; value = size. `dontSync`: statx AT_STATX_DONT_SYNC (OBS-12). */
 export interface StatStep { op: 'stat'; fd?: string; node?: string; dontSync?: boolean }
-export interface LseekStep { op: 'lseek'; fd: string; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: number }
-export interface FtruncateStep { op: 'ftruncate'; fd: string; size: number }
+export interface LseekStep { op: 'lseek'; fd: string; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: SeekOffset }
+export interface FtruncateStep { op: 'ftruncate'; fd: string; size: IoBytes }
 export interface FsyncStep { op: 'fsync'; fd: string; dataOnly?: boolean }
-export interface FallocateStep { op: 'fallocate'; fd: string; offset: number; length: number }
+export interface FallocateStep { op: 'fallocate'; fd: string; offset: IoBytes; length: IoBytes }
 /** A raw ioctl on a FUSE file (IO-22), e.g. FS_IOC_GETFLAGS for OPEN-21. */
-export interface FileIoctlStep { op: 'fileIoctl'; fd: string; cmd: number }
+export interface FileIoctlStep { op: 'fileIoctl'; fd: string; cmd: U32 }
 /** copy_file_range from one fd into another (IO-21). */
-export interface CopyRangeStep { op: 'copyRange'; from: string; to: string; length: number }
+export interface CopyRangeStep { op: 'copyRange'; from: string; to: string; length: IoBytes }
 /** fgetxattr(2) on a FUSE file (IO-23: xattrs go to the daemon, unchanged by PT). Value: the size read. */
 export interface GetxattrStep { op: 'getxattr'; fd: string; name: string }
 export interface CloseStep { op: 'close'; fd: string }
@@ -205,7 +269,7 @@ export interface CloseStep { op: 'close'; fd: string }
 // ---- observer steps -----------------------------------------------------------------------
 
 /** Read a world file's bytes directly, outside FUSE: did data reach the backing file? */
-export interface InspectBackingStep { op: 'inspectBacking'; file: string; length?: number; offset?: number }
+export interface InspectBackingStep { op: 'inspectBacking'; file: string; length?: IoBytes; offset?: IoBytes }
 
 /**
  * Read a kernel observable (kernel-spec.md §13) as a canonical value:
@@ -230,7 +294,7 @@ export interface ObserveStep {
 // ---- sim-only steps (states the kernel cannot reach in a bounded run) -----------------------
 
 /** Move the connection's id cursor (BID-5 wrap) or fill the id space (BID-6). */
-export interface SimIdCursorStep { op: 'simIdCursor'; next: number; fillToMax?: boolean }
+export interface SimIdCursorStep { op: 'simIdCursor'; next: S32; fillToMax?: boolean }
 /** Make the next allocation fail (BOPEN-11 fuse_backing, BOPEN-12 idr). */
 export interface SimFailAllocStep { op: 'simFailAlloc'; what: 'fuseBacking' | 'idr' }
 /**
@@ -313,9 +377,17 @@ export interface Case {
   title: string;
   /** What a daemon author learns from this case. */
   description?: string;
-  /** Spec check ids the case covers. */
+  /**
+   * Spec check ids the case covers, each once.
+   * @uniqueItems true
+   */
   checks: CheckId[];
-  /** Profiles the case applies to; default all profiles that have passthrough. */
+  /**
+   * Profiles the case applies to; default all profiles that have passthrough. A case that can
+   * run nowhere is broken: at least one, each once.
+   * @minItems 1
+   * @uniqueItems true
+   */
   profiles?: ProfileName[];
   /** Why the case runs on the sim only (a state the kernel cannot reach in a bounded run). */
   simOnly?: string;
