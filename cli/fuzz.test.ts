@@ -37,6 +37,8 @@ describe('fusepass fuzz (cli/fuzz.ts)', () => {
       [['--path', '1:2'], /expected --seed as well/],
       [['--seed', '1', '--path', 'x'], /--path "x": expected a fast-check path/],
       [['--bogus'], /unknown option --bogus\. See fusepass fuzz --help/],
+      // An unwritable --out is refused before fuzzing, not discovered when a failure is found.
+      [['--out', '/dev/null/cases', '--runs', '1'], /cannot write counterexamples to \/dev\/null\/cases: (ENOTDIR|EEXIST)/],
     ];
     for (const [argv, re] of cases) {
       const c = capture();

@@ -9,7 +9,9 @@ import type { Target } from '../spec/target.ts';
 import { KNOWN_DIVERGENCES_FILE, loadKnownDivergences } from '../conformance/known-divergences.ts';
 import { formatLoadError } from '../conformance/load.ts';
 import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
-import { DEFAULT_FUZZ_OUT, replayCommand, writeCounterexample } from '../conformance/fuzz/counterexample.ts';
+import { counterexampleCase, DEFAULT_FUZZ_OUT, formatCase, replayCommand, writeCounterexample } from '../conformance/fuzz/counterexample.ts';
+import { ensureDir } from '../conformance/ensure-dir.ts';
+import { accessSync, constants } from 'node:fs';
 import { fuzz, type FuzzFailure, type FuzzMode, type FuzzProgress, type FuzzSummary } from '../conformance/fuzz/driver.ts';
 import { argsErrorText } from './args.ts';
 import type { CliIo } from './io.ts';
@@ -176,6 +178,17 @@ export function fuzzSummaryLines(s: FuzzSummary, targets: string): string[] {
   ];
 }
 
+/** Why counterexamples cannot be written to `dir` (created if missing), or null. */
+function outDirProblem(dir: string): string | null {
+  try {
+    ensureDir(dir);
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? String(e);
+  }
+}
+
 function describeFailure(mode: FuzzMode, f: FuzzFailure, file: string, problems: string[]): string[] {
   const lines = [`FAIL ${f.detail.messages[0] ?? 'failure'}`, ...f.detail.messages.slice(1).map((m) => `     ${m}`)];
   const show = (o: NonNullable<typeof f.detail.sim>) => JSON.stringify({ errno: o.errno, value: o.value ?? null, requests: o.requests, events: o.events, ...(o.fault ? { fault: o.fault } : {}) });
@@ -195,6 +208,12 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
   }
   if ('error' in args) {
     io.err(`fusepass fuzz: ${args.error}. See fusepass fuzz --help.`);
+    return 2;
+  }
+  // An unwritable --out is found now, not when a failure is found (and then lost).
+  const unwritable = outDirProblem(args.out);
+  if (unwritable) {
+    io.err(`fusepass fuzz: cannot write counterexamples to ${args.out}: ${unwritable} (expected a writable directory for --out)`);
     return 2;
   }
   const seed = args.seed ?? (deps.randomSeed ?? (() => Math.floor(Math.random() * 0x7fffffff)))();
@@ -250,8 +269,16 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
   }
   for (const line of fuzzSummaryLines(summary, targetsText)) io.out(line);
   for (const f of summary.failures) {
-    const w = writeCounterexample(args.mode, f, args.out);
-    for (const line of describeFailure(args.mode, f, w.file, w.problems)) io.out(line);
+    let w: ReturnType<typeof writeCounterexample> | null = null;
+    let problem = '';
+    try {
+      w = writeCounterexample(args.mode, f, args.out);
+    } catch (e) {
+      problem = (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+    for (const line of describeFailure(args.mode, f, w?.file ?? `not written (${problem}); the case follows`, w?.problems ?? [])) io.out(line);
+    // Never lose a counterexample: when the file could not be written, print it.
+    if (!w) io.out(formatCase(counterexampleCase(args.mode, f)));
   }
   return summary.failures.length > 0 || known.errors.length > 0 ? 1 : 0;
 }
