@@ -145,6 +145,8 @@ export interface CheckLine {
 export interface Answer {
   /** The step explained and how it was played. */
   index: number;
+  /** Set when the step could not be played at all (a name an earlier failure never defined). */
+  fault?: string;
   label: string;
   result: string;
   errno: Errno | null;
@@ -201,6 +203,7 @@ export function answerFor(played: Played, index: number): Answer {
     sections: [...new Set(e.checks.map(checkSection))],
   };
   if (decidedBy) a.decidedBy = decidedBy;
+  if (r.fault) a.fault = `${r.fault.kind}: ${r.fault.message}`;
   if (e.cause !== undefined) a.cause = e.cause;
   if (e.advice !== undefined) a.advice = e.advice;
   for (const q of played.steps.slice(0, index)) {
@@ -261,8 +264,13 @@ export function formatAnswer(a: Answer, heading: string): string[] {
   if (a.functions.length > 0) out.push(`  kernel functions: ${a.functions.join(' › ')}`);
   for (const f of a.earlierFailures) out.push(`  earlier: step ${f.step} (${f.label}) gave ${f.result}${f.decidedBy ? ` (${f.decidedBy})` : ''}`);
   const advice = a.rootCause?.advice ?? a.advice;
-  if (advice) out.push(`  what to change: ${advice}`);
-  else if (a.errno === null) {
+  if (a.fault !== undefined) {
+    const before = a.earlierFailures[a.earlierFailures.length - 1];
+    out.push(`  what to change: this step could not be played (${a.fault})${before ? `: it needs what step ${before.step} did not give (${before.result}, the earlier failure above)` : ''}`);
+  } else if (advice) out.push(`  what to change: ${advice}`);
+  else if (a.errno !== null && a.decidedBy) {
+    out.push(`  what to change: the daemon's answers meet ${a.decidedBy} (${CHECKS[a.decidedBy].statement}); see ${checkSection(a.decidedBy)} of kernel-spec.md`);
+  } else if (a.errno === null) {
     const off = a.chain.find((c) => switchesPassthroughOff(c.id));
     out.push(
       off

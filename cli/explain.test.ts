@@ -148,6 +148,17 @@ describe('fusepass explain: symptoms on the command line', () => {
     const r = await explain('--op', 'open', '--first-open', 'none');
     expect(r.text).toContain('decided by: IOM-8');
     expect(r.text).toContain('hidden cause: ETXTBSY');
+    expect(r.text).toMatch(/what to change: .*answer every open of an inode the same way/);
+  });
+
+  it('a step the sim could not play (its fd was never opened) shows the fault, no "nothing to change", and exits 1', async () => {
+    for (const argv of [['--op', 'stat', '--on', 'self'], ['--op', 'ftruncate', '--type', 'dir']]) {
+      const r = await explain(...argv);
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.text).toMatch(/→ fault setup: no client fd named "f"/);
+      expect(r.text).not.toContain('nothing, this step works');
+      expect(r.text).toMatch(/what to change: this step could not be played .*the earlier failure above/);
+    }
   });
 
   it('bad input is one line naming the option and what was expected, exit 2', async () => {

@@ -13,6 +13,7 @@ import { checkExpectation } from '../conformance/compare.ts';
 import { ALL_PROFILES } from '../conformance/coverage.ts';
 import { argsErrorText } from './args.ts';
 import type { CliIo } from './io.ts';
+import { resultText } from '../reports/view.ts';
 import { answerFor, caseFromSymptom, decidingCheck, DEFAULT_SYMPTOM, formatAnswer, interestingSteps, playOnSim, SYMPTOM_OPS, type Symptom, type SymptomOp } from './explain-engine.ts';
 
 export const EXPLAIN_USAGE = `usage: fusepass explain <case-id-or-file> [--step N] [--profile P]
@@ -222,10 +223,12 @@ function explainSymptom(s: Symptom, profile: ProfileName, io: CliIo): number {
   const last = played.steps.length - 1;
   io.out(`symptom: ${s.op} · sim profile ${profile}`);
   io.out('  steps played on the sim:');
-  for (const p of played.steps) io.out(`    ${p.index}  ${describeStep(p.step)}  → ${p.result.errno ?? 'ok'}`);
+  for (const p of played.steps) io.out(`    ${p.index}  ${describeStep(p.step)}  → ${resultText(p.result)}`);
   io.out('');
   const answer = answerFor(played, last);
   for (const l of formatAnswer(answer, `symptom ${s.op}`)) io.out(l);
+  // A step the sim could not play answers nothing: not a success.
+  if (answer.fault !== undefined) return 1;
   if (s.errno === undefined) return 0;
   const got = answer.errno ?? 'success';
   if (got === s.errno) {

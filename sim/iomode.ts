@@ -26,6 +26,7 @@ export function fuseFileCachedIoOpen(k: KernelState, fi: FuseInode, ff: FuseFile
   if (fi.fb !== null) {
     fi.cacheIoModeBit = false;
     t.pass('IOM-6');
+    t.advice ??= 'a passthrough open bound the inode while this cached open waited for parallel direct writes: answer every open of an inode the same way';
     return 'ETXTBSY';
   }
   if (ff.iomode === 'none') {
@@ -54,10 +55,14 @@ export function fuseInodeUncachedIoStart(k: KernelState, fi: FuseInode, fb: Fuse
   const oldfb = fi.fb;
   if (fb !== null && oldfb !== null && oldfb !== fb) {
     t.pass('IOM-7');
+    t.advice ??= 'use one backing id per inode: every passthrough open of an inode must name the backing file already bound to it';
     return 'EBUSY';
   }
   if (fi.iocachectr > 0) {
-    if (fb !== null) t.pass('IOM-8');
+    if (fb !== null) {
+      t.pass('IOM-8');
+      t.advice ??= 'the inode is open without passthrough (cached I/O); a passthrough open must wait until those files close: answer every open of an inode the same way';
+    }
     return 'ETXTBSY';
   }
   fi.iocachectr--;
