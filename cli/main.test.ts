@@ -110,7 +110,7 @@ describe('fusepass CLI', () => {
     expect(r.summary).toMatchObject({ cases: 5, passed: 1, errors: 4, failing: true });
     expect(r.errors.map((e) => e.path).sort()).toEqual(['', '/steps/2/op', '/steps/3/fd', '/steps/3/length']);
     expect(c.err.filter((l) => l.startsWith('BROKEN '))).toHaveLength(4);
-    expect(c.out.join('\n')).toMatch(/broken case files:\n[\s\S]*wrong-type\.json: \/steps\/3\/length: expected number/);
+    expect(c.out.join('\n')).toMatch(/broken case files:\n[\s\S]*wrong-type\.json: \/steps\/3\/length: expected integer/);
   });
 
   it('by default plays both targets when the kernel is usable; a divergence fails with exit 1', async () => {
