@@ -1,6 +1,6 @@
 // The CLI end to end with fake targets (the real ones are tested by the library test):
 // argument handling, target choice, exit codes, progress/summary streams, the JSON report.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,6 +161,29 @@ describe('fusepass CLI', () => {
       expect(await main(['run', valid, '--target', 'sim', '--json', json], c.io, { run: deps() })).toBe(1);
       expect(c.err.at(-1)).toMatch(new RegExp(`^fusepass run: cannot write the report ${json}: (ENOTDIR|ENOENT) `));
     }
+  });
+
+  it('--json - prints the JSON report alone on stdout, the summary on stderr, and writes no file named "-"', async () => {
+    const c = capture();
+    const cwd = process.cwd();
+    process.chdir(tmp);
+    try {
+      expect(await main(['run', valid, '--target', 'sim', '--json', '-'], c.io, { run: deps() })).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
+    const report = JSON.parse(c.out.join('\n')) as Report;
+    expect(reportSchemaErrors(report)).toEqual([]);
+    expect(report.summary.passed).toBe(1);
+    expect(c.err.some((l) => /^ {2}cases {2,}1$/.test(l))).toBe(true);
+    expect(existsSync(join(tmp, '-'))).toBe(false);
+  });
+
+  it('--version prints the package version', async () => {
+    const c = capture();
+    expect(await main(['--version'], c.io)).toBe(0);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(c.out).toEqual([`fusepass ${pkg.version}`]);
   });
 
   it('an unknown case id is an error, exit 1', async () => {

@@ -24,7 +24,8 @@ export const RUN_USAGE = `usage: fusepass run [--target sim|kernel|both] [--prof
   Plays conformance cases (default: every case in conformance/cases/) and compares targets step by step.
   --target   sim, kernel or both (default: both when the kernel target is usable here, else sim)
   --profile  kernel profile the sim plays (default: the running kernel's, else 6.18)
-  --json     where to write the JSON report (default: reports/out/run-<time>.json); the Markdown,
+  --json     where to write the JSON report (default: reports/out/run-<time>.json; - for the JSON
+             alone on stdout, the summary then on stderr and no other file); the Markdown,
              HTML and JUnit reports go beside it (<name>.md, <name>.html, <name>.junit.xml)
   Exit status: 0 all passed; 1 failures, broken cases or unexplained divergences; 2 bad usage.`;
 
@@ -139,6 +140,13 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     // not the ~200 ids a handful of cases were never meant to cover.
     const casesDir = resolve(deps.casesDir ?? CASES_DIR);
     const wholeLibrary = args.selectors.every((sel) => resolve(sel) === casesDir);
+    // `--json -` (or /dev/stdout): the JSON alone on stdout for a pipe, the summary on stderr,
+    // and no other files.
+    if (args.json === '-' || args.json === '/dev/stdout') {
+      for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.err(line);
+      io.out(JSON.stringify(report, null, 2));
+      return report.summary.failing ? 1 : 0;
+    }
     for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.out(line);
     const wanted = args.json ?? defaultReportPath(startedAt);
     let path: string;
