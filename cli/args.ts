@@ -10,6 +10,10 @@ export function argsErrorText(e: unknown): string {
     const option = /^Unknown option '([^']+)'/.exec(message)?.[1];
     if (option !== undefined) return `unknown option ${option}`;
   }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const option = /^Option '([^' ]+)[^']*' argument is ambiguous/.exec(message)?.[1];
+    if (option !== undefined) return `${option} needs a value; for one starting with "-" write ${option}=-N (e.g. ${option}=-1)`;
+  }
   // The callers add their own '. See ... --help.'
   return (message.split('\n')[0] ?? 'bad arguments').replace(/\.$/, '');
 }

@@ -162,11 +162,12 @@ describe('fusepass explain: symptoms on the command line', () => {
   });
 
   it('bad input is one line naming the option and what was expected, exit 2', async () => {
-    for (const argv of [['--op', 'opne'], ['--op', 'open', '--reply-flags', 'PASSTHRU'], ['--op', 'open', '--msd', 'x'], [], ['no-such-case'], ['problem-eloop-fuse-on-fuse', '--step', '99']]) {
+    for (const argv of [['--op', 'opne'], ['--op', 'open', '--reply-flags', 'PASSTHRU'], ['--op', 'open', '--msd', 'x'], ['--op', 'open', '--msd', '-1'], [], ['no-such-case'], ['problem-eloop-fuse-on-fuse', '--step', '99']]) {
       const r = await explain(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.split('\n')).toHaveLength(1);
       expect(r.err).toMatch(/^fusepass explain: /);
+      if (argv.includes('-1')) expect(r.err).toMatch(/--msd needs a value; for one starting with "-" write --msd=-N/);
     }
   });
 });
