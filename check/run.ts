@@ -5,7 +5,7 @@
 // the report says where it stopped.
 import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
-import { KernelChild } from '../real-kernel/host/child-host.ts';
+import { KernelChild, startDeadlineFromEnv } from '../real-kernel/host/child-host.ts';
 import { ownModule } from '../real-kernel/host/runtime.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import { SCENARIOS, SOURCE_FILES } from './battery.ts';
@@ -43,7 +43,7 @@ export function checkUnavailable(argv: readonly string[]): string | null {
 export async function runRelayedWorkload(argv: string[], opts: WorkloadOptions, timeoutMs: number): Promise<WorkloadResult | { problem: string }> {
   const unavailable = checkUnavailable(argv);
   if (unavailable) return { problem: unavailable };
-  const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(20_000, CHECK_MAIN);
+  const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(startDeadlineFromEnv(), CHECK_MAIN);
   if (typeof child === 'string') return { problem: child };
   try {
     const s = await child.request({ t: 'setup', argv, fdNumber: SESSION_FD, inject: [], sourceFiles: {}, initTimeoutMs: timeoutMs }, timeoutMs + 5000);
@@ -60,7 +60,7 @@ export async function runRelayedWorkload(argv: string[], opts: WorkloadOptions, 
 export async function runCheck(opts: CheckOptions): Promise<CheckReport | { problem: string }> {
   const unavailable = checkUnavailable(opts.argv);
   if (unavailable) return { problem: unavailable };
-  const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(20_000, CHECK_MAIN);
+  const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(startDeadlineFromEnv(), CHECK_MAIN);
   if (typeof child === 'string') return { problem: `cannot start the namespace child: ${child}` };
   try {
     const s = await child.request({ t: 'setup', argv: opts.argv, fdNumber: SESSION_FD, inject: opts.inject, sourceFiles: { ...SOURCE_FILES }, initTimeoutMs: opts.timeoutMs }, opts.timeoutMs + 5000);

@@ -6,13 +6,19 @@ import * as os from 'node:os';
 import type { Case, ProfileName, Step } from '../../spec/case.ts';
 import type { Observation, TargetFault } from '../../spec/observation.ts';
 import type { CaseSession, Target, TargetInfo } from '../../spec/target.ts';
-import { KernelChild } from '../../real-kernel/host/child-host.ts';
+import { KernelChild, startDeadlineFromEnv } from '../../real-kernel/host/child-host.ts';
 import { staticUnavailableReason } from '../../real-kernel/host/availability.ts';
 
 export interface KernelTargetOptions {
   /** Hard deadline per case (start, steps and finish together), ms. Default 5000. */
   deadlineMs?: number;
+  /**
+   * Deadline for starting the namespace child (node, koffi, daemon workers), ms. Default 20 s,
+   * or FUSEPASS_START_DEADLINE_MS: a kernel under emulation (the QEMU matrix) took 9-29 s.
+   */
+  startDeadlineMs?: number;
 }
+
 
 const PROBE: Case = {
   id: 'probe-passthrough',
@@ -38,12 +44,13 @@ function faultObs(fault: TargetFault): Observation {
 
 export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
   const deadlineMs = opts.deadlineMs ?? 5000;
+  const startDeadlineMs = opts.startDeadlineMs ?? startDeadlineFromEnv();
   let child: KernelChild | null = null;
   let reason: Promise<string | null> | null = null;
 
   async function getChild(): Promise<KernelChild | string> {
     if (child?.alive) return child;
-    const c = await KernelChild.spawn();
+    const c = await KernelChild.spawn(startDeadlineMs);
     if (typeof c === 'string') return c;
     child = c;
     return c;
@@ -54,7 +61,7 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
     if (s) return s;
     const c = await getChild();
     if (typeof c === 'string') return `cannot start the namespace child: ${c}`;
-    const started = await c.request({ t: 'start', kase: PROBE }, 10_000);
+    const started = await c.request({ t: 'start', kase: PROBE }, startDeadlineMs);
     if (!('ok' in started) || started.ok.t !== 'started' || started.ok.fault) return 'the probe case did not start';
     await c.request({ t: 'apply', step: PROBE.steps[0]!, index: 0 }, 5000);
     const m = await c.request({ t: 'apply', step: PROBE.steps[1]!, index: 1 }, 5000);

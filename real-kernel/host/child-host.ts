@@ -22,6 +22,15 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * The start deadline of a namespace child: FUSEPASS_START_DEADLINE_MS when it is a positive
+ * whole number (a kernel under emulation took 9-29 s), else 20 s.
+ */
+export function startDeadlineFromEnv(fallback = 20_000): number {
+  const v = Number(process.env.FUSEPASS_START_DEADLINE_MS);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
 export type Outcome<T> = { ok: T } | { timeout: true } | { crash: string };
 
 /**
@@ -60,7 +69,7 @@ export class KernelChild<To extends { t: string } = ToChild, From extends { t: s
     return !this.exited;
   }
 
-  static async spawn<T extends { t: string } = ToChild, F extends { t: string } = FromChild>(startTimeoutMs = 20_000, main: string = CHILD_MAIN): Promise<KernelChild<T, F> | string> {
+  static async spawn<T extends { t: string } = ToChild, F extends { t: string } = FromChild>(startTimeoutMs = startDeadlineFromEnv(), main: string = CHILD_MAIN): Promise<KernelChild<T, F> | string> {
     installExitHook();
     const proc = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, ...nodeArgs(), main], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -71,7 +80,11 @@ export class KernelChild<To extends { t: string } = ToChild, From extends { t: s
     const first = await child.wait(startTimeoutMs);
     if ('ok' in first && first.ok.t === 'ready') return child;
     await child.kill();
-    return 'timeout' in first ? 'the namespace child did not start in time' : 'crash' in first ? first.crash : 'unexpected first message';
+    return 'timeout' in first
+      ? `the namespace child did not start within ${startTimeoutMs} ms (a slow machine: raise FUSEPASS_START_DEADLINE_MS)`
+      : 'crash' in first
+        ? first.crash
+        : 'unexpected first message';
   }
 
   private wait(timeoutMs: number): Promise<Outcome<From>> {
