@@ -147,8 +147,12 @@ export function analyze(t: CheckTrace): Finding[] {
         if (!pt && fallbackAfter) nonPtAfterFailure++;
         const sameInode = [...files.values()].filter((f) => f.nodeid === nodeid);
         if (s.errno === 'EIO') {
-          const ours = eioAtOpen(scenario ?? '', step.node, open, pt, on, registered, sameInode);
-          findings.push(...withModel(ours, { init: initReply, earlier: sameInode.map((f) => f.reply), reply: open, openFlags: step.flags ?? ['O_RDONLY'], registered }, step.node));
+          // The kernel looks the id up after the reply, in the opening task: an id the daemon
+          // closed later in this step may already have been gone then (a race the daemon made).
+          const closedAfter = new Set(items.filter((x) => x.at > it.at && 'b' in x && x.b.op === 'close' && x.b.result === 0).map((x) => ('b' in x ? x.b.id : undefined)));
+          const known = new Set([...registered].filter((id) => !closedAfter.has(id)));
+          const ours = eioAtOpen(scenario ?? '', step.node, open, pt, on, known, sameInode);
+          findings.push(...withModel(ours, { init: initReply, earlier: sameInode.map((f) => f.reply), reply: open, openFlags: step.flags ?? ['O_RDONLY'], registered: known }, step.node));
         }
         if (s.errno === null) {
           if (pt) {
