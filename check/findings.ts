@@ -148,8 +148,10 @@ export function analyze(t: CheckTrace): Finding[] {
         const sameInode = [...files.values()].filter((f) => f.nodeid === nodeid);
         if (s.errno === 'EIO') {
           // The kernel looks the id up after the reply, in the opening task: an id the daemon
-          // closed later in this step may already have been gone then (a race the daemon made).
-          const closedAfter = new Set(items.filter((x) => x.at > it.at && 'b' in x && x.b.op === 'close' && x.b.result === 0).map((x) => ('b' in x ? x.b.id : undefined)));
+          // closed after replying, before the failed open's synchronous RELEASE, may already have
+          // been gone then (a race the daemon made). Closes after that RELEASE are its answer to it.
+          const release = items.find((x) => x.at > it.at && 'q' in x && x.q.op === 'RELEASE')?.at ?? Infinity;
+          const closedAfter = new Set(items.filter((x) => x.at > it.at && x.at < release && 'b' in x && x.b.op === 'close' && x.b.result === 0).map((x) => ('b' in x ? x.b.id : undefined)));
           const known = new Set([...registered].filter((id) => !closedAfter.has(id)));
           const ours = eioAtOpen(scenario ?? '', step.node, open, pt, on, known, sameInode);
           findings.push(...withModel(ours, { init: initReply, earlier: sameInode.map((f) => f.reply), reply: open, openFlags: step.flags ?? ['O_RDONLY'], registered: known }, step.node));
