@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { sys } from '../real-kernel/ffi/libc.ts';
-import { CLONE_NEWNS, EFD_CLOEXEC, MNT_DETACH, MS, O, PR_SET_PDEATHSIG } from '../real-kernel/ffi/consts.ts';
+import { CLONE_NEWNS, EFD_CLOEXEC, MNT_DETACH, MS, O } from '../real-kernel/ffi/consts.ts';
 import { connIdentity, type ConnId } from '../real-kernel/child/fusectl.ts';
 import { connOf } from '../real-kernel/child/session.ts';
-import { publishConnections, startGuardian } from '../real-kernel/child/guardian.ts';
+import { enterNamespaceChild, publishConnections, startGuardian } from '../real-kernel/child/guardian.ts';
 import { sleepMs, waitingCount } from '../real-kernel/child/observers.ts';
 import { ClientSteps } from '../real-kernel/child/client-steps.ts';
 import { entryPath } from '../real-kernel/child/scratch-path.ts';
@@ -25,7 +25,6 @@ import { mountsByItself, substitute } from './substitute.ts';
 import { ensureBenchFile, runWorkload } from './workload.ts';
 import type { FromCheckChild, Scenario, ScenarioRun, SetupRequest, SetupResult, TeardownResult, ToCheckChild, TracedStep } from './protocol.ts';
 
-const SIGKILL = 9;
 
 function die(msg: string): never {
   process.stderr.write(`fusepass check child: ${msg}\n`);
@@ -33,12 +32,8 @@ function die(msg: string): never {
 }
 
 // ---- safety first (as real-kernel/child/main.ts) ----------------------------------------------
-sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
-if (String(sys.getppid()) !== process.env.FUSEPASS_PARENT_PID) die('parent already gone');
-if (fs.readlinkSync('/proc/self/ns/mnt') === fs.readlinkSync(`/proc/${sys.getppid()}/ns/mnt`)) die('not in a private mount namespace; refusing to mount anything');
-if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
-  sys.mount('fusectl', '/sys/fs/fuse/connections', 'fusectl', 0, null);
-}
+const unsafe = enterNamespaceChild();
+if (unsafe) die(unsafe);
 const workDir = `/var/tmp/fusepass-check-${process.pid}`;
 startGuardian(workDir, String(process.env.FUSEPASS_PARENT_PID));
 // Start libuv's thread pool in the base namespace (see real-kernel/child/main.ts).
@@ -57,7 +52,6 @@ interface Live {
   client: ClientSteps;
   /** Requests relayed and not yet answered (by unique). */
   outstanding: Set<bigint>;
-  daemonGone: boolean;
 }
 
 let live: Live | null = null;
@@ -71,7 +65,6 @@ function drain(l: Live): RelayEvent[] {
     const ev = e as RelayEvent;
     if (ev.t === 'request' && !NO_REPLY.has(ev.opcode)) l.outstanding.add(ev.unique);
     if (ev.t === 'reply') l.outstanding.delete(ev.unique);
-    if (ev.t === 'daemonClosed') l.daemonGone = true;
     if (ev.t === 'mounted') {
       // The daemon's own mount(2), performed by the relay: the battery plays on its target.
       l.devFd = ev.devFd;
@@ -192,7 +185,6 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
     sources,
     client: new ClientSteps({ path: (node) => (node === undefined || node === '' ? l.mnt : entryPath(l.mnt, node)), closeFile: (fd) => sys.close(fd) }),
     outstanding: new Set(),
-    daemonGone: false,
   };
   live = l;
   let exited: string | null = null;

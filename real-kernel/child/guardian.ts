@@ -1,4 +1,4 @@
-// Starting a namespace child's guardian (guardian.sh): a process in the host namespace that
+// A namespace child's first steps, and its guardian (guardian.sh): a process in the host namespace that
 // outlives the child by moments, removes its disk dir and aborts its FUSE connections if its
 // death hangs on them. It ignores terminal signals and runs in its own session, so a ^C to the
 // runner does not stop it. Used by the kernel target's child and by `fusepass check`'s child.
@@ -6,6 +6,25 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConnId } from './fusectl.ts';
+import { sys } from '../ffi/libc.ts';
+import { PR_SET_PDEATHSIG } from '../ffi/consts.ts';
+
+const SIGKILL = 9;
+
+/**
+ * The first thing a namespace child does (the kernel target's, fusepass check's): die with its
+ * parent, refuse to go on outside a private mount namespace, and mount fusectl there only.
+ * Returns the reason to stop, or null.
+ */
+export function enterNamespaceChild(): string | null {
+  sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (String(sys.getppid()) !== process.env.FUSEPASS_PARENT_PID) return 'parent already gone';
+  if (fs.readlinkSync('/proc/self/ns/mnt') === fs.readlinkSync(`/proc/${sys.getppid()}/ns/mnt`)) return 'not in a private mount namespace; refusing to mount anything';
+  if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
+    sys.mount('fusectl', '/sys/fs/fuse/connections', 'fusectl', 0, null);
+  }
+  return null;
+}
 
 const GUARDIAN = fileURLToPath(new URL('./guardian.sh', import.meta.url));
 

@@ -4,17 +4,16 @@
 // namespace of its own (unshare(CLONE_NEWNS) on the main thread, setns back afterwards).
 import * as fs from 'node:fs';
 import { sys } from '../ffi/libc.ts';
-import { CLONE_NEWNS, MS, O, PR_SET_PDEATHSIG } from '../ffi/consts.ts';
+import { CLONE_NEWNS, MS, O } from '../ffi/consts.ts';
 import { DaemonHandle } from '../daemon/handle.ts';
 import type { Case } from '../../spec/case.ts';
 import type { Observation } from '../../spec/observation.ts';
 import { CaseSession } from './session.ts';
 import { startUsernsServer } from './userns.ts';
 import { SetupError } from './world.ts';
-import { publishConnections, startGuardian } from './guardian.ts';
+import { enterNamespaceChild, publishConnections, startGuardian } from './guardian.ts';
 import type { FromChild, ToChild } from './protocol.ts';
 
-const SIGKILL = 9;
 
 function die(msg: string): never {
   process.stderr.write(`fusepass kernel child: ${msg}\n`);
@@ -26,15 +25,9 @@ function reply(m: FromChild): void {
 }
 
 // ---- safety first ---------------------------------------------------------------------------
-sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
-if (String(sys.getppid()) !== process.env.FUSEPASS_PARENT_PID) die('parent already gone');
-const ownNs = fs.readlinkSync('/proc/self/ns/mnt');
-if (ownNs === fs.readlinkSync(`/proc/${sys.getppid()}/ns/mnt`)) die('not in a private mount namespace; refusing to mount anything');
-
-// fusectl and tracefs, in this private namespace only.
-if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
-  sys.mount('fusectl', '/sys/fs/fuse/connections', 'fusectl', 0, null);
-}
+const unsafe = enterNamespaceChild();
+if (unsafe) die(unsafe);
+// tracefs, in this private namespace only (fusectl is mounted by enterNamespaceChild).
 if (!fs.existsSync('/sys/kernel/tracing/events')) sys.mount('tracefs', '/sys/kernel/tracing', 'tracefs', 0, null);
 
 // Disk dir on the machine's ext4, guarded (guardian.ts): removed once we are gone, our FUSE
