@@ -5,7 +5,7 @@
 // open of an inode open in passthrough mode fails with EIO (IOM-2), WRITEBACK_CACHE turns
 // passthrough off (INIT-9). These tests hold the daemon and fusepass to that.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,40 @@ describe.skipIf(reason !== null && !required)('fusepass check names known bug pa
       }
     }, 60_000);
   }
+});
+
+// A daemon that is not ours, in another language, from Debian's packages: gocryptfs (Go, go-fuse
+// 2.1, which predates passthrough) mounts through the setuid fusermount3, which hands the session
+// fd back over a unix socket. Installed by scripts/install-check-daemons.sh.
+const gocryptfs = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v gocryptfs && command -v fusermount3'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  } catch {
+    return null;
+  }
+})();
+if (gocryptfs === null && required) console.warn('gocryptfs or fusermount3 missing: run scripts/install-check-daemons.sh');
+
+describe.skipIf((reason !== null || gocryptfs === null) && !required)('fusepass check with gocryptfs (Go, go-fuse, mounting through fusermount3)', () => {
+  it('the battery runs through the relayed session; no passthrough asked (INIT-10, info); the files were written through the mount; exit 0', async () => {
+    expect(gocryptfs).not.toBeNull();
+    const dir = mkdtempSync(`${tmpdir()}/fusepass-gocryptfs-`);
+    writeFileSync(`${dir}/pw`, 'a password for the test\n');
+    mkdirSync(`${dir}/cipher`);
+    execFileSync(gocryptfs!, ['-init', '-q', '-passfile', `${dir}/pw`, '-scryptn', '10', `${dir}/cipher`]);
+    const r = await check(['--', gocryptfs!, '-fg', '-passfile', `${dir}/pw`, `${dir}/cipher`, '{mnt}']);
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.err.filter((l) => l.startsWith('fusepass check:'))).toEqual([]);
+    const rep = r.report!;
+    expect(rep.setup.traffic.notes).toContainEqual(expect.stringContaining("the daemon's mount(2) of"));
+    expect(rep.findings.filter((f) => f.level !== 'info')).toEqual([]);
+    expect(rep.findings.map((f) => f.checks)).toContainEqual(['INIT-10']);
+    // Every step ran and read back what the battery wrote through the mount.
+    for (const s of rep.scenarios) for (const x of s.steps) expect(x.errno, `${s.id} ${JSON.stringify(x.step)}`).toBeNull();
+    for (const s of rep.scenarios) for (const x of s.steps.filter((y) => y.expected !== undefined)) expect(x.value).toBe(x.expected);
+    expect(rep.teardown?.daemonExit).toBe('exited with status 0');
+    expect(r.code).toBe(0);
+  }, 60_000);
 });
 
 describe.skipIf(reason !== null && !required)('fusepass check: a hung daemon, and fusepass killed mid-scenario', () => {

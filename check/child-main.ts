@@ -209,7 +209,37 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
     sys.umount2(mnt, MNT_DETACH);
     return failed(why, events, tail(logFile));
   }
+  // A daemon not told to serve {src} (an encrypting or remote one) gets the battery's files
+  // written through its own mount, so the scenarios find them.
+  if (!m.argv.some((a) => a.includes('{src}'))) events.push(...seedThroughMount(l));
   return { t: 'setup', argv, problem: null, traffic: toTraffic(events) };
+}
+
+/** Create the battery's files through the mount (open O_CREAT|O_TRUNC, write, close). */
+function seedThroughMount(l: Live): RelayEvent[] {
+  const events: RelayEvent[] = [];
+  for (const [name, bytes] of l.sources) {
+    const steps: ClientStep[] = [
+      { op: 'open', node: name, flags: ['O_CREAT', 'O_WRONLY', 'O_TRUNC'], as: 'seed' },
+      { op: 'write', fd: 'seed', data: new TextDecoder().decode(bytes), offset: 0 },
+      { op: 'close', fd: 'seed' },
+    ];
+    for (const step of steps) {
+      if (step.op !== 'open' && !l.client.fds.has('seed')) break;
+      let failed: string | null = null;
+      try {
+        const out = l.client.run(step);
+        if (out.errno) failed = out.errno;
+      } catch (e) {
+        failed = e instanceof Error ? e.message : String(e);
+      }
+      events.push(...settle(l));
+      if (failed) events.push({ t: 'relayError', message: `writing the battery's file ${name} through the mount: ${step.op} gave ${failed}` });
+    }
+  }
+  l.client.releaseAll();
+  events.push({ t: 'note', message: `the battery's files (${[...l.sources.keys()].join(', ')}) were written through the mount: the command line has no {src}` });
+  return events;
 }
 
 /**

@@ -182,6 +182,7 @@ export function analyze(t: CheckTrace): Finding[] {
       // During a scenario, the daemon's session ending means it died (at teardown it is due).
       if (n === 'the daemon closed its session') diedIn ??= scenario;
       else if (n.startsWith('relay:') && !n.includes('closed its session')) findings.push({ level: 'warn', checks: [], scenario, message: n });
+      else if (n.startsWith('note:')) findings.push({ level: 'info', checks: [], scenario, message: n.slice('note: '.length) });
     }
   };
 

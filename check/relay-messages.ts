@@ -105,7 +105,8 @@ export type RelayEvent =
   | { t: 'devGone'; errno: number }
   | { t: 'mounted'; target: string; devFd: number; conn: { n: number; ino: number } | null }
   | { t: 'daemonClosed' }
-  | { t: 'relayError'; message: string };
+  | { t: 'relayError'; message: string }
+  | { t: 'note'; message: string };
 
 /** INIT flag bits the relay must not offer: FUSE-over-io_uring bypasses /dev/fuse reads. */
 const STRIP_FLAGS2 = 1 << (INIT_FLAG_BITS.OVER_IO_URING - 32);

@@ -37,7 +37,8 @@ export interface RelayInit {
 
 const init = workerData as RelayInit;
 const { sockFd, daemonEnd, listener, sessionLink, wakeFd, port, inject } = init;
-let { devFd, sessionFd, conn } = init;
+const { sessionFd } = init;
+let { devFd, conn } = init;
 /**
  * /dev/fuse refuses a read into a buffer smaller than a whole WRITE request (EINVAL below
  * header + fuse_write_in + max_write), so the buffers grow to the daemon's max_write once its
@@ -63,10 +64,17 @@ let backingCloses = 0;
  * thread sits in a socket read: each is let through onto the dead /dev/fuse fd put in the
  * session's place, and fails with ENODEV, as on the kernel.
  */
-const heldReads: bigint[] = [];
+interface HeldRead {
+  id: bigint;
+  /** The reading process and the fd number it reads the session by. */
+  tgid: number;
+  fd: number;
+}
+const heldReads: HeldRead[] = [];
 /** Requests written to the socket and not yet taken by a read let through. */
 let queued = 0;
-let sessionSwapped = false;
+/** `tgid:fd` of session fds already replaced by the dead /dev/fuse. */
+const swapped = new Set<string>();
 /** A reply that arrived in pieces (a spliced reply over SEQPACKET): the bytes so far. */
 let partial: { want: number; parts: Uint8Array[]; have: number } | null = null;
 
@@ -82,7 +90,7 @@ function relayRequest(): void {
     // ENODEV: unmounted or aborted; the daemon's waiting reads now fail the same way.
     if (n === -ERRNO.ENODEV) post({ t: 'devGone', errno: -n });
     else post({ t: 'relayError', message: `reading /dev/fuse failed: errno ${-n} with a ${fromDev.length}-byte buffer; the relay stops` });
-    for (const id of heldReads.splice(0)) letRead(id);
+    for (const r of heldReads.splice(0)) letRead(r);
     return;
   }
   const d = decodeRequest(fromDev.subarray(0, n));
@@ -96,20 +104,27 @@ function relayRequest(): void {
   if (w < 0) post({ t: 'relayError', message: `forwarding ${d.event.op} to the daemon failed: errno ${-w}` });
   else {
     queued++;
-    const id = heldReads.shift();
-    if (id !== undefined) letRead(id);
+    // A held read may be stale: its thread was interrupted meanwhile (Go preempts threads with
+    // SIGURG) and will come back as a new notification. Try the next then.
+    for (let r = heldReads.shift(); r !== undefined; r = heldReads.shift()) if (letRead(r)) break;
   }
 }
 
-/** Let a trapped session read run: onto a queued request, or onto the dead /dev/fuse. */
-function letRead(id: bigint): void {
-  if (connState === 'up') queued = Math.max(0, queued - 1);
-  else if (!sessionSwapped) {
-    const r = checkSys.notifAddFd(listener, id, devFd, sessionFd);
-    sessionSwapped = r >= 0;
-    if (r < 0) post({ t: 'relayError', message: `cannot end the daemon's session with ENODEV (SECCOMP_IOCTL_NOTIF_ADDFD: errno ${-r})` });
+/**
+ * Let a trapped session read run: onto a queued request, or, once the connection has ended,
+ * onto the dead /dev/fuse put in the session's place in the reading process (its fd number
+ * there: a session fd handed over by fusermount has another number than where it was mounted).
+ */
+function letRead(r: HeldRead): boolean {
+  if (connState !== 'up' && !swapped.has(`${r.tgid}:${r.fd}`)) {
+    const added = checkSys.notifAddFd(listener, r.id, devFd, r.fd);
+    if (added >= 0) swapped.add(`${r.tgid}:${r.fd}`);
+    else if (added !== -ERRNO.ENOENT) post({ t: 'relayError', message: `cannot end the daemon's session with ENODEV (SECCOMP_IOCTL_NOTIF_ADDFD: errno ${-added})` });
   }
-  checkSys.notifSend(listener, id, { continue: true });
+  // ENOENT: the notification is gone (its thread was interrupted); nothing was consumed.
+  const sent = checkSys.notifSend(listener, r.id, { continue: true }) >= 0;
+  if (sent && connState === 'up') queued = Math.max(0, queued - 1);
+  return sent;
 }
 
 /**
@@ -315,7 +330,6 @@ function mountFuse(n: Notif): Answer {
   }
   sys.close(daemonEnd);
   devFd = dev;
-  sessionFd = slot;
   conn = connIdentity(mountConnection(where));
   connState = 'up';
   post({ t: 'mounted', target: where, devFd: dev, conn });
@@ -333,13 +347,13 @@ function mountConnection(where: string): number | null {
 
 function answer(n: Notif): Answer | 'answered' {
   if (SESSION_READS.includes(n.nr)) {
-    // Mount mode traps reads of every fd (the session's number is known only at mount time).
-    if (Number(BigInt.asIntN(32, n.args[0]!)) !== sessionFd) return { continue: true };
-    if (connState === 'up' && queued === 0) {
-      heldReads.push(n.id);
-      return 'answered';
-    }
-    letRead(n.id);
+    // With {fd} the filter traps the session's number only; in mount mode every read-like call,
+    // and the session is recognised by what the fd is (its number depends on the process).
+    const fd = Number(BigInt.asIntN(32, n.args[0]!));
+    if (sessionFd < 0 ? !isSession(n.pid, fd) : fd !== sessionFd) return { continue: true };
+    const r: HeldRead = { id: n.id, tgid: tgidOf(n.pid) ?? n.pid, fd };
+    if (connState === 'up' && queued === 0) heldReads.push(r);
+    else letRead(r);
     return 'answered';
   }
   if (n.nr === NR.mount) return mountFuse(n);
@@ -371,6 +385,11 @@ function supervise(): void {
 }
 
 const POLLIN = 1;
+const EOF_GRACE_MS = 2000;
+/** Read through a call: the handlers change the state between polls. */
+function connectionEnded(): boolean {
+  return connState === 'gone';
+}
 port.postMessage({ t: 'ready' });
 for (;;) {
   // Each polled fd with what to do when it is readable, and when it hung up without data.
@@ -378,9 +397,18 @@ for (;;) {
   if (connState === 'up') watch.push([devFd, relayRequest, relayRequest]);
   if (sockOpen) watch.push([sockFd, relayReply, daemonClosed]);
   if (listenerOpen) watch.push([listener, supervise, () => (listenerOpen = false)]);
-  const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], -1);
+  // Once the connection has ended, a daemon that is still in a read we could not end with
+  // ENODEV (one it made before its session was recognised) gets EOF after a grace period.
+  const lingering = connectionEnded() && sockOpen;
+  const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], lingering ? EOF_GRACE_MS : -1);
   if (typeof rev === 'number') continue;
   if (rev[0]) break; // the battery asked the relay to stop
+  if (lingering && rev.every((r) => r === 0)) {
+    sys.close(sockFd);
+    sockOpen = false;
+    post({ t: 'relayError', message: `the connection ended but the daemon kept its session open for ${EOF_GRACE_MS} ms: fusepass closed the session (the daemon sees EOF where the kernel gives ENODEV)` });
+    continue;
+  }
   watch.forEach(([, readable, hungUp], k) => {
     const r = rev[k + 1]!;
     if (r & POLLIN) readable();

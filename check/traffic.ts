@@ -60,6 +60,9 @@ export function toTraffic(events: readonly RelayEvent[]): Traffic {
       case 'relayError':
         t.notes.push(`relay: ${e.message}`);
         break;
+      case 'note':
+        t.notes.push(`note: ${e.message}`);
+        break;
     }
   });
   return t;
