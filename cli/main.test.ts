@@ -96,7 +96,7 @@ describe('fusepass CLI', () => {
     for (const selectors of [[], [fixtures]]) {
       const c = capture();
       expect(await main(['run', '--target', 'sim', '--json', join(tmp, 'all.json'), ...selectors], c.io, { run: deps() })).toBe(1);
-      expect(c.out).toContainEqual(expect.stringMatching(/^ {2}spec coverage +2\/\d+ check ids by these cases/));
+      expect(c.out).toContainEqual(expect.stringMatching(/^ {2}spec coverage +2\/\d+ check ids by the cases that played on profile 6.18/));
       expect(c.out).toContainEqual(expect.stringMatching(/^uncovered spec ids: INIT-1, .*\(\d+ in all; see the report\)$/));
     }
   });
@@ -151,6 +151,17 @@ describe('fusepass CLI', () => {
     expect(reportSchemaErrors(r)).toEqual([]);
     expect(r.summary.cases).toBeGreaterThan(0);
     expect(r.summary.targets).toEqual(['sim']);
+  });
+
+  it('coverage counts only the cases that played on the profile (--profile nopt plays few, and covers only their ids)', async () => {
+    const c = capture();
+    const json = join(tmp, 'nopt.json');
+    await main(['run', '--target', 'sim', '--profile', 'nopt', '--json', json], c.io);
+    const r = reportOf(json);
+    const playedIds = new Set(r.cases.filter((k) => k.status === 'passed' || k.status === 'failed').flatMap((k) => k.checks));
+    expect(r.summary.notApplicable).toBeGreaterThan(r.summary.passed);
+    expect(r.summary.coverage.coveredIds).toBe(playedIds.size);
+    expect(r.summary.coverage.coveredIds).toBeLessThan(r.summary.coverage.specIds);
   });
 
   it('a --json path that cannot be written is a one-line error naming it, exit 1', async () => {

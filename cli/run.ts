@@ -119,6 +119,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     });
 
     const cases = loaded.cases.map((c) => c.case);
+    const played = new Set(results.filter((r) => r.status === 'passed' || r.status === 'failed').map((r) => r.id));
     const report = buildReport({
       startedAt,
       durationMs: performance.now() - t0,
@@ -128,7 +129,8 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
       kernel: kernelRelease,
       profile,
       ...(kernelNote !== undefined ? { kernelNote } : {}),
-      coverage: coverageFor(cases),
+      // Only cases that really played on this profile cover anything (N/A ones do not).
+      coverage: coverageFor(cases.filter((c) => played.has(c.id)), profile),
       coverageByProfile: coverageByProfile(cases),
       // Pattern entries are not tied to the selected cases; list only exact-case entries unused.
       unusedKnownDivergences: known.entries
@@ -272,7 +274,7 @@ export function summaryLines(report: Report, scope: 'library' | 'selection' = 'l
     ['skipped', String(s.skipped)],
     ['divergences', `${s.divergences} (${s.knownDivergences} known, ${s.unexplainedDivergences} unexplained)`],
     scope === 'library'
-      ? ['spec coverage', `${s.coverage.coveredIds}/${s.coverage.specIds} check ids by these cases (${percent(s.coverage)})`]
+      ? ['spec coverage', `${s.coverage.coveredIds}/${s.coverage.specIds} check ids by the cases that played on profile ${s.profile} (${percent(s.coverage)})`]
       : ['check ids', `${s.coverage.coveredIds} exercised by these cases${s.coverage.coveredIds > 0 ? `: ${idList(exercisedIds(s.coverage))}` : ''}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
