@@ -1,6 +1,7 @@
 // `fusepass fuzz` end to end: argument errors, the sim-only run and its summary, progress on a
 // non-TTY stderr, and a differential failure written as a case file with its replay command
 // (the "kernel" here is a sim with the planted bug, injected the way only tests can).
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +124,25 @@ describe('fusepass fuzz (cli/fuzz.ts)', () => {
     const strip = (t: string) => t.replace(/\(\d+ shrink attempts\)/, '');
     expect(strip(readFileSync(file2![1]!, 'utf8'))).toBe(strip(readFileSync(file![2]!, 'utf8')));
   });
+});
+
+describe('fusepass fuzz under SIGTERM and SIGINT', () => {
+  const CLI = new URL('../bin/fusepass.js', import.meta.url).pathname;
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${sig}: stops, prints the statistics of what ran, exits ${code}`, async () => {
+      const child = spawn(process.execPath, [CLI, 'fuzz', '--time', '60s', '--out', mkdtempSync(join(tmpdir(), 'fusepass-sig-'))], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      // Signal once it is fuzzing (its first line is on stderr).
+      while (!err.includes('fusepass fuzz: sim')) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill(sig);
+      const exit = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(exit).toBe(code);
+      expect(out).toMatch(/runs +\d+ cases/);
+      expect(out).toContain(`interrupted by ${sig} after`);
+    }, 30_000);
+  }
 });

@@ -11,6 +11,7 @@ import { formatLoadError } from '../conformance/load.ts';
 import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
 import { counterexampleCase, DEFAULT_FUZZ_OUT, formatCase, replayCommand, writeCounterexample } from '../conformance/fuzz/counterexample.ts';
 import { ensureDir } from '../conformance/ensure-dir.ts';
+import { onInterrupt } from './interrupt.ts';
 import { accessSync, constants } from 'node:fs';
 import { fuzz, type FuzzFailure, type FuzzMode, type FuzzProgress, type FuzzSummary } from '../conformance/fuzz/driver.ts';
 import { argsErrorText } from './args.ts';
@@ -248,6 +249,7 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
     `fusepass fuzz: ${targetsText}, seed ${seed}${args.path !== undefined ? `, replaying path ${args.path}` : runs !== undefined ? `, ${runs} runs` : `, for ${((args.timeMs ?? 0) / 1000).toFixed(0)} s`}`,
   );
   const progress = progressReporter(io, deps.isTTY ?? process.stderr.isTTY === true, args.timeMs);
+  const interrupt = onInterrupt((l) => io.err(l));
   let summary: FuzzSummary;
   try {
     summary = await fuzz({
@@ -262,9 +264,11 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
       // The sim alone can also play the sim-only steps (allocation failures, id cursor moves).
       ...(args.mode === 'sim' ? { gen: { simOnly: true } } : {}),
       onProgress: (p) => progress.update(p),
+      shouldStop: () => interrupt.signal !== null,
     });
   } finally {
     progress.done();
+    interrupt.dispose();
     await disposeAll();
   }
   for (const line of fuzzSummaryLines(summary, targetsText)) io.out(line);
@@ -279,6 +283,10 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
     for (const line of describeFailure(args.mode, f, w?.file ?? `not written (${problem}); the case follows`, w?.problems ?? [])) io.out(line);
     // Never lose a counterexample: when the file could not be written, print it.
     if (!w) io.out(formatCase(counterexampleCase(args.mode, f)));
+  }
+  if (interrupt.signal !== null) {
+    io.out(`interrupted by ${interrupt.signal} after ${summary.runs} cases: the statistics above are for those`);
+    return interrupt.exitCode();
   }
   return summary.failures.length > 0 || known.errors.length > 0 ? 1 : 0;
 }

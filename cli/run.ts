@@ -13,6 +13,7 @@ import type { CaseResult, CoverageSummary } from '../conformance/results.ts';
 import { prepareTarget, runCases, type RunTarget } from '../conformance/runner.ts';
 import { loadKernelTarget, loadSimTarget, type Loaded } from '../conformance/target-loader.ts';
 import { buildReport, defaultReportPath, writeJsonReport } from '../reports/json.ts';
+import { onInterrupt } from './interrupt.ts';
 import type { Report } from '../reports/report.ts';
 import { writeReadableReports, type ReadablePaths } from '../reports/write.ts';
 import { argsErrorText } from './args.ts';
@@ -99,7 +100,9 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
   // ---- targets ----------------------------------------------------------------------------
   const picked = await pickTargets(args, deps, io);
   if ('exit' in picked) return picked.exit;
-  const { runTargets, profile, kernelNote, kernelRelease } = picked;
+  const { runTargets, profile, kernelRelease } = picked;
+  let { kernelNote } = picked;
+  const interrupt = onInterrupt((l) => io.err(l));
 
   try {
     // ---- cases ------------------------------------------------------------------------------
@@ -111,6 +114,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     const used = new Set<string>();
     const width = String(loaded.cases.length).length;
     const results = await runCases(loaded.cases, runTargets, {
+      shouldStop: () => interrupt.signal !== null,
       // Only a safety net: the kernel target enforces its own per-case deadline.
       ...(runTargets.some((t) => t.target.name === 'kernel') ? { watchdogMs: KERNEL_WATCHDOG_MS } : {}),
       known: known.entries,
@@ -118,6 +122,10 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
       onCase: (r, i, total) => io.err(progressLine(r, i, total, width)),
     });
 
+    if (interrupt.signal !== null) {
+      const note = `interrupted by ${interrupt.signal} after ${results.length} of ${loaded.cases.length} cases`;
+      kernelNote = kernelNote === undefined ? note : `${kernelNote}; ${note}`;
+    }
     const cases = loaded.cases.map((c) => c.case);
     const played = new Set(results.filter((r) => r.status === 'passed' || r.status === 'failed').map((r) => r.id));
     const report = buildReport({
@@ -147,7 +155,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     if (args.json === '-' || args.json === '/dev/stdout') {
       for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.err(line);
       io.out(JSON.stringify(report, null, 2));
-      return report.summary.failing ? 1 : 0;
+      return interrupt.signal !== null ? interrupt.exitCode() : report.summary.failing ? 1 : 0;
     }
     for (const line of summaryLines(report, wholeLibrary ? 'library' : 'selection')) io.out(line);
     const wanted = args.json ?? defaultReportPath(startedAt);
@@ -163,8 +171,10 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDeps = {}):
     }
     io.out(`readable reports: ${shortPath(readable.html)}, ${shortPath(readable.markdown)}, ${shortPath(readable.junit)}`);
     io.out(`report: ${shortPath(path)}`);
-    return report.summary.failing ? 1 : 0;
+    if (interrupt.signal !== null) io.out(`interrupted by ${interrupt.signal}: the report holds the ${results.length} cases played`);
+    return interrupt.signal !== null ? interrupt.exitCode() : report.summary.failing ? 1 : 0;
   } finally {
+    interrupt.dispose();
     for (const rt of runTargets) await rt.target.dispose?.().catch(() => undefined);
   }
 }

@@ -38,6 +38,8 @@ export interface RunOptions {
   usedKnown?: Set<string>;
   /** Called after each case. */
   onCase?: (result: CaseResult, index: number, total: number) => void;
+  /** Asked between cases: true stops the run there (SIGINT/SIGTERM), with the results so far. */
+  shouldStop?: () => boolean;
 }
 
 function errorMessage(e: unknown): string {
@@ -207,6 +209,10 @@ export async function runCase(loaded: LoadedCase, targets: readonly RunTarget[],
 export async function runCases(cases: readonly LoadedCase[], targets: readonly RunTarget[], opts: RunOptions = {}): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const [i, loaded] of cases.entries()) {
+    // Let the event loop run (the sim settles in microtasks only): a signal handler can then
+    // ask the run to stop between two cases.
+    if (opts.shouldStop) await new Promise((r) => setImmediate(r));
+    if (opts.shouldStop?.()) break;
     const r = await runCase(loaded, targets, opts);
     results.push(r);
     opts.onCase?.(r, i, cases.length);

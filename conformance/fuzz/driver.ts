@@ -50,7 +50,12 @@ export interface FuzzConfig {
   onProgress?: (p: FuzzProgress) => void;
   /** Cases per fast-check batch in time-bounded runs. */
   batch?: number;
+  /** Asked before each case: true ends the fuzzing there (SIGINT/SIGTERM), with what it found. */
+  shouldStop?: () => boolean;
 }
+
+/** Thrown inside the property when asked to stop: not a failure of the case. */
+class Interrupted extends Error {}
 
 /** What went wrong in one case, in the terms of the case's steps. */
 export interface FailureDetail {
@@ -210,6 +215,7 @@ async function oneCheck(cfg: FuzzConfig, seed: number, numRuns: number, tally: T
   let lastFail: Checked | null = null;
   if (targets === null) {
     const prop = fc.property(arb, (p) => {
+      if (cfg.shouldStop?.()) throw new Interrupted('interrupted');
       const c = checkSim(p);
       tally.count(c);
       if (!c.ok) lastFail = c;
@@ -220,6 +226,7 @@ async function oneCheck(cfg: FuzzConfig, seed: number, numRuns: number, tally: T
   } else {
     const known = cfg.known ?? [];
     const prop = fc.asyncProperty(arb, async (p) => {
+      if (cfg.shouldStop?.()) throw new Interrupted('interrupted');
       const c = await checkBoth(p, targets.sim, targets.ref, known, cfg.watchdogMs);
       tally.count(c);
       if (!c.ok) lastFail = c;
@@ -230,7 +237,7 @@ async function oneCheck(cfg: FuzzConfig, seed: number, numRuns: number, tally: T
   }
   const shrinks = tally.shrinking ?? 0;
   tally.shrinking = null;
-  if (!details.failed) return null;
+  if (!details.failed || details.errorInstance instanceof Interrupted) return null;
   const program = details.counterexample?.[0];
   if (program === undefined) {
     // The property threw instead of returning false: report it as it is.
@@ -273,6 +280,10 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzSummary> {
     const batch = cfg.batch ?? (cfg.mode === 'sim' ? 500 : 20);
     const deadline = performance.now() + cfg.timeMs;
     for (let i = 0; performance.now() < deadline; i++) {
+      // Let the event loop run between batches (a sim batch is synchronous): a signal handler
+      // can then ask to stop.
+      await new Promise((r) => setImmediate(r));
+      if (cfg.shouldStop?.()) break;
       const f = await oneCheck(cfg, cfg.seed + i, batch, tally, targets);
       if (f) {
         failures.push(f);

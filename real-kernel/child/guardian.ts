@@ -13,11 +13,16 @@ const SIGKILL = 9;
 
 /**
  * The first thing a namespace child does (the kernel target's, fusepass check's): die with its
- * parent, refuse to go on outside a private mount namespace, and mount fusectl there only.
+ * parent, leave terminal signals to it, refuse to go on outside a private mount namespace, and
+ * mount fusectl there only.
  * Returns the reason to stop, or null.
  */
 export function enterNamespaceChild(): string | null {
   sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // ^C and `timeout` signal the whole process group: the parent decides when this child ends
+  // (it finishes the case in flight, then quits it), and it dies with the parent regardless.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
   if (String(sys.getppid()) !== process.env.FUSEPASS_PARENT_PID) return 'parent already gone';
   if (fs.readlinkSync('/proc/self/ns/mnt') === fs.readlinkSync(`/proc/${sys.getppid()}/ns/mnt`)) return 'not in a private mount namespace; refusing to mount anything';
   if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
