@@ -10,6 +10,13 @@
 trap '' INT TERM HUP
 P=$1 R=$2 D=$3
 
+# The child starts us from inside its private mount namespace; living there would keep that
+# namespace, and so any mount on $D, alive after the child (and $D could not be removed).
+# Move to the runner's namespace, the host's, first.
+if [ -z "${FUSEPASS_GUARDIAN_OUTSIDE:-}" ] && [ -e "/proc/$R/ns/mnt" ]; then
+  FUSEPASS_GUARDIAN_OUTSIDE=1 exec nsenter "--mount=/proc/$R/ns/mnt" -- sh "$0" "$@"
+fi
+
 alive() {
   s=$(cat /proc/$P/stat 2>/dev/null) || return 1
   s=${s##*) }

@@ -3,7 +3,7 @@
 // built inside a private mount namespace (depth 1: ELOOP with msd 1, works with msd 2, STACK-4/5;
 // overlayfs cannot go over a msd-2 FUSE mount, STACK-2). Nothing may be left mounted on the host.
 // Skips without root, /dev/fuse or unshare; FUSEPASS_REQUIRE_KERNEL=1 turns the skip into a failure.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -82,6 +82,20 @@ describe.skipIf(reason !== null)('fusepass doctor on the live kernel', () => {
     expect(out).toMatch(/^verdict: passthrough will work for backing files under .* with max_stack_depth 1/m);
     expect(out).toMatch(/^checks: .*BOPEN-10/m);
   }, 90_000);
+
+  it('SIGKILL of the doctor while its probe runs leaves no scratch dir (the probe has a guardian)', async () => {
+    const probeDirs = () => fs.readdirSync('/var/tmp').filter((n) => /^fusepass-doctor-\d+$/.test(n));
+    const existing = new Set(probeDirs());
+    const child = spawn(process.execPath, ['--import', TSX, BIN, 'doctor', '/var/tmp'], { stdio: 'ignore' });
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && probeDirs().every((d) => existing.has(d))) await new Promise((r) => setTimeout(r, 10));
+    const mine = probeDirs().filter((d) => !existing.has(d));
+    expect(mine.length).toBe(1);
+    child.kill('SIGKILL');
+    const gone = Date.now() + 20_000;
+    while (Date.now() < gone && fs.existsSync(`/var/tmp/${mine[0]}`)) await new Promise((r) => setTimeout(r, 100));
+    expect(fs.existsSync(`/var/tmp/${mine[0]}`)).toBe(false);
+  }, 60_000);
 
   it('leaves no mount behind in the host namespace', () => {
     const after = hostMounts();

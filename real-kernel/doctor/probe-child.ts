@@ -14,6 +14,7 @@ import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { errnoName } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS } from '../../spec/uapi.ts';
 import { probeScratchDir, type ProbeRequest, type ProbeResult, type RegistrationProbe } from './types.ts';
+import { startGuardian } from '../child/guardian.ts';
 
 const SIGKILL = 9;
 
@@ -97,7 +98,8 @@ if (req.dir !== undefined) {
 // Not /tmp: the repo, whose scripts the daemon workers load, may live under it. The parent
 // (probe.ts) removes this directory once we are gone; here it is a mountpoint in our namespace only.
 const scratch = probeScratchDir(process.pid);
-fs.mkdirSync(scratch, { recursive: true });
+// Guarded like the kernel target's child: removed once we are gone, even when killed.
+startGuardian(scratch, String(process.env['FUSEPASS_DOCTOR_PARENT']));
 if (sys.mount('tmpfs', scratch, 'tmpfs', 0, 'mode=755') < 0) fail(`cannot mount a private tmpfs on ${scratch}`);
 if (!fs.existsSync('/sys/fs/fuse/connections/') || fs.readdirSync('/sys/fs/fuse/connections').length === 0) {
   // So that the parent can abort our connection through /proc/<pid>/root if we hang.
