@@ -4,6 +4,7 @@ import { benchSim } from './sim.ts';
 import { benchKernel } from './kernel.ts';
 import { benchFuzz } from './fuzz.ts';
 import { benchCheck } from './check.ts';
+import { benchReports } from './reports.ts';
 
 const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'sim', run: async () => benchSim() },
@@ -11,6 +12,7 @@ const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'kernel', run: () => benchKernel() },
   { name: 'fuzz', run: () => benchFuzz() },
   { name: 'check', run: () => benchCheck() },
+  { name: 'reports', run: () => benchReports() },
 ];
 
 const only = process.argv.slice(2);

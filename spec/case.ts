@@ -364,7 +364,10 @@ export type StepOp = Action['op'];
 
 /** One step of a case: an action, the check ids it exercises, and optionally what must be seen. */
 export type Step = Action & {
-  /** Check ids this step exercises; the sim's explanation of the step must pass through them. */
+  /**
+   * Check ids this step exercises, each once; the sim's explanation of the step must pass through them.
+   * @uniqueItems true
+   */
   checks?: CheckId[];
   /** Expected observation, checked on every target. */
   expect?: ExpectedObservation;
