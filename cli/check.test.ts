@@ -84,7 +84,7 @@ describe('fusepass check (cli/check.ts)', () => {
     expect(r.err).toEqual(['fusepass check: the daemon could not be checked: the daemon exited (status 1) before answering INIT']);
   });
 
-  it('--json FILE writes a schema-valid JSON report, Markdown with linked check ids, and JUnit failing the scenario with the error', async () => {
+  it('--json FILE writes a schema-valid JSON report, Markdown and HTML with linked check ids (bundled index, no network), and JUnit failing the scenario with the error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fusepass-check-cli-'));
     const file = join(dir, 'r.json');
     const r = await run(['--json', file, '--', './myfs', '{fd}'], report([EIO]));
@@ -94,6 +94,10 @@ describe('fusepass check (cli/check.ts)', () => {
     const md = readFileSync(join(dir, 'r.md'), 'utf8');
     expect(md).toContain('[IOM-2](#check-IOM-2)');
     expect(md).toContain('<a id="check-IOM-2"></a>IOM-2');
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    expect(html).toMatch(/<a class="chk" href="#check-IOM-2"/);
+    expect(html).toContain('<tr id="check-IOM-2">');
+    expect(html).not.toMatch(/<script src=|https?:\/\//);
     const junit = readFileSync(join(dir, 'r.junit.xml'), 'utf8');
     expect(junit).toMatch(/<testsuite [^>]*tests="3" failures="1"/); // mount, read, mmap-read
     expect(junit).toMatch(/<testcase name="read"[^>]*>\s*<failure message="\[IOM-2, OPEN-6\] open of data failed with EIO"/);

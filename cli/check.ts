@@ -34,7 +34,7 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
   --scenarios A,B    play only these scenarios: ${SCENARIO_IDS.join(', ')}
   --timeout D        deadline per scenario, for INIT and for the daemon's exit (default 10s)
-  --json FILE        also write the report as JSON, with FILE.md and FILE.junit.xml beside it
+  --json FILE        also write the report as JSON, with FILE.md, FILE.html and FILE.junit.xml
                      (- for JSON on stdout; the summary then goes to stderr)
   Exit status: 0 no error finding; 1 an error finding; 2 bad usage, or the daemon could not be checked.
 
@@ -125,7 +125,7 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
       try {
         writeFileSync(args.json, json);
         const more = writeCheckReadable(report, args.json);
-        io.out(`report: ${args.json} (and ${more.markdown}, ${more.junit})`);
+        io.out(`report: ${args.json} (and ${more.markdown}, ${more.html}, ${more.junit})`);
       } catch (e) {
         io.err(`fusepass check: cannot write the report ${args.json}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (expected a writable file path for --json)`);
         return 2;

@@ -29,13 +29,13 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function checkLink(id: string): string {
+export function checkLink(id: string): string {
   if (!isCheckId(id)) return `<span class="chk unknown">${esc(id)}</span>`;
   const c = CHECKS[id];
   return `<a class="chk" href="#${checkAnchor(id)}" title="${esc(`${c.statement} → ${c.result}`)}">${esc(id)}</a>`;
 }
 
-const checkLinks = (ids: readonly string[]) => ids.map(checkLink).join(' ');
+export const checkLinks = (ids: readonly string[]) => ids.map(checkLink).join(' ');
 
 function statusBadge(status: string): string {
   const cls = status === 'passed' || status === 'PASS' ? 'ok' : status === 'failed' || status === 'FAIL' || status === 'BROKEN' ? 'bad' : 'muted';
@@ -127,8 +127,9 @@ function coverageMatrix(report: Report): string {
   return `<div class="scroll tall"><table class="matrix"><thead><tr><th>check</th><th>statement → result</th>${groups.map((g) => `<th class="rot"><span>${esc(g)}</span></th>`).join('')}<th>Σ</th><th></th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
-function checkIndex(): string {
-  const rows = Object.entries(CHECKS).map(
+/** The bundled check index (all ids, or those given), so the links work offline. */
+export function checkIndex(ids: Iterable<string> = Object.keys(CHECKS)): string {
+  const rows = [...ids].filter(isCheckId).map((id) => [id, CHECKS[id]] as const).map(
     ([id, c]) => `<tr id="${esc(checkAnchor(id))}"><th>${esc(id)}</th><td>${esc(c.statement)}</td><td>${esc(c.result)}</td><td class="sec">${esc(checkSection(id))}</td></tr>`,
   );
   return `<table class="index"><thead><tr><th>id</th><th>check (kernel-spec.md index)</th><th>result on 6.18</th><th>spec section</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
@@ -149,7 +150,7 @@ function cards(report: Report): string {
   ].join('')}</div>`;
 }
 
-const CSS = `
+export const CSS = `
 :root{--bg:#f6f7f9;--fg:#1d2430;--muted:#6b7482;--line:#dde1e7;--ok:#1f8a4c;--okbg:#e3f4ea;--bad:#c0392b;--badbg:#fbe6e3;--warn:#a86400;--warnbg:#fff1d6;--acc:#2d5bd1;--card:#fff}
 *{box-sizing:border-box}
 [id]{scroll-margin-top:52px}
