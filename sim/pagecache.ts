@@ -51,6 +51,56 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
 }
 
 /**
+ * The FUSE bdi's readahead window: fuse_init sets ra_pages from max_readahead, which the scripted
+ * daemon answers with the kernel's offer (128 KiB): 32 pages.
+ */
+export const RA_PAGES = 32;
+
+/** mm/readahead.c get_init_ra_size: the first window for a request of `size` pages. */
+function initRaSize(size: number, max: number): number {
+  let n = 1;
+  while (n < size) n *= 2; // roundup_pow_of_two
+  if (n <= max / 32) n *= 4;
+  else if (n <= max / 4) n *= 2;
+  else n = max;
+  return n;
+}
+
+/**
+ * page_cache_sync_ra (mm/readahead.c) for a buffered read(2) or splice of a non-PT file that
+ * misses the page cache: a read at the start of the file or right after the previous one
+ * (f_ra.prev_pos) reads ahead a window beyond what was asked (get_init_ra_size); a read after
+ * cached pages continues their stream; a random one reads only the pages asked for. The window
+ * is filled through the page cache (READ for what is missing), bounded by i_size. The PG_readahead
+ * marker's asynchronous windows are not modelled (windows past small files' EOF anyway).
+ */
+export function syncReadahead(k: KernelState, fi: FuseInode, ra: { raPrevPos?: number }, pos: number, len: number, t: Trace): Errno | null {
+  const end = Math.min(pos + len, fi.iSize);
+  if (end <= pos) return null;
+  const first = Math.floor(pos / PAGE_SIZE);
+  const last = Math.floor((end - 1) / PAGE_SIZE);
+  let index = first;
+  while (index <= last && fi.pages.has(index)) index++;
+  if (index > last) return null; // all cached: no sync readahead
+  t.fn('page_cache_sync_ra');
+  const req = last - index + 1;
+  const prevPos = ra.raPrevPos ?? -1;
+  const prevIndex = prevPos < 0 ? null : Math.floor(prevPos / PAGE_SIZE);
+  let size: number;
+  if (index === 0 || req > RA_PAGES || (prevIndex !== null && index >= prevIndex && index - prevIndex <= 1)) {
+    size = initRaSize(req, RA_PAGES);
+  } else {
+    // page_cache_prev_miss: cached history right before `index` is a sequential stream.
+    let contig = 0;
+    while (contig < RA_PAGES && index - contig - 1 >= 0 && fi.pages.has(index - contig - 1)) contig++;
+    size = contig === 0 ? req : Math.min(contig + req, RA_PAGES);
+  }
+  const windowEnd = Math.min((index + size) * PAGE_SIZE, fi.iSize);
+  const r = pageCacheRead(k, fi, index * PAGE_SIZE, windowEnd - index * PAGE_SIZE, t);
+  return typeof r === 'string' ? r : null;
+}
+
+/**
  * fuse_write_begin (writeback cache): a partial write to a page not in the cache reads it first
  * (READ), unless the page starts at or past EOF.
  */

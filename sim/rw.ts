@@ -9,7 +9,7 @@ import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } 
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, writeRange } from './pagecache.ts';
+import { fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -91,10 +91,13 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
       ff.inode.atimeInvalid = true;
     } else {
-      data = pageCacheRead(k, ff.inode, pos, len, t);
+      const re = syncReadahead(k, ff.inode, file, pos, len, t);
+      data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
     }
   }
   if (typeof data === 'string') return err(data);
+  // filemap_read: f_ra.prev_pos is where this read ended.
+  if (!isDio(ff) && !isPt(ff)) file.raPrevPos = pos + data.length;
   if (offset === undefined && !stream) file.pos = pos + data.length;
   return { errno: null, value: summarize(data) };
 }

@@ -134,6 +134,8 @@ export interface FuseOpenFile {
   /** f_count: the fd plus mappings that hold the FUSE file (non-PT mmaps). */
   count: number;
   pos: number;
+  /** f_ra.prev_pos: where the last buffered read ended (−1: none yet), for readahead. */
+  raPrevPos?: number;
 }
 
 /** A mapping (VMA). A PT mapping holds the per-open backing file (LIFE-5); others the FUSE file. */
