@@ -6,6 +6,7 @@ import type { CheckReport, Finding } from '../check/protocol.ts';
 import { checkIndex, checkLinks, cell } from './markdown.ts';
 import { junitDocument, renderSuite, type JunitCase } from './junit.ts';
 import { formatCheckReport, requestCounts } from './check-text.ts';
+import { describeStep } from './view.ts';
 import { readablePaths, type ReadablePaths } from './write.ts';
 import { CSS, checkIndex as checkIndexHtml, checkLinks as checkLinksHtml, esc } from './html.ts';
 
@@ -24,7 +25,7 @@ export function renderCheckMarkdown(r: CheckReport): string {
       const replies = x.traffic.replies.filter((p) => p.open).map((p) => `${p.open!.openFlags.join('\\|')} id ${p.open!.backingId}`).join('; ');
       const backing = x.traffic.backing.map((b) => (b.op === 'open' ? `open #${b.seq} → ${b.result}` : `close ${b.id} → ${b.result}`)).join('; ');
       const wrong = x.expected !== undefined && x.value !== x.expected ? ` (source: ${x.expected})` : '';
-      out.push(`| ${cell(JSON.stringify(x.step))} | ${cell(result + wrong)} | ${requestCounts([x.traffic])} | ${replies || '-'} | ${cell(backing) || '-'} |`);
+      out.push(`| ${cell(describeStep(x.step))} | ${cell(result + wrong)} | ${requestCounts([x.traffic])} | ${replies || '-'} | ${cell(backing) || '-'} |`);
     }
     out.push('');
   }
@@ -32,6 +33,9 @@ export function renderCheckMarkdown(r: CheckReport): string {
   out.push(...checkIndex(new Set(r.findings.flatMap((f) => f.checks))), '');
   return out.join('\n');
 }
+
+/** The check page's tables size their columns to their content (run's trace tables are fixed). */
+const CHECK_CSS = '.ck{table-layout:auto;width:100%;border-collapse:collapse;background:var(--card)}.ck th,.ck td{text-align:left;vertical-align:top;padding:5px 8px;border-bottom:1px solid var(--line);overflow-wrap:break-word}.ck th{white-space:nowrap}.ck tr.bad td{background:var(--badbg)}';
 
 /** A self-contained HTML page (run's styles and check index; no script, no network). */
 export function renderCheckHtml(r: CheckReport): string {
@@ -46,22 +50,22 @@ export function renderCheckHtml(r: CheckReport): string {
       const wrong = x.expected !== undefined && x.value !== x.expected;
       const replies = x.traffic.replies.filter((p) => p.open).map((p) => `${p.open!.openFlags.join('|')} id ${p.open!.backingId}`).join('; ');
       const backing = x.traffic.backing.map((b) => (b.op === 'open' ? `open #${b.seq} → ${b.result}` : `close ${b.id} → ${b.result}`)).join('; ');
-      return `<tr class="${x.errno || wrong ? 'bad' : ''}"><td><code>${esc(JSON.stringify(x.step))}</code></td><td>${esc(result)}${wrong ? ` <b>(source: ${esc(x.expected!)})</b>` : ''}</td><td>${esc(requestCounts([x.traffic]))}</td><td>${esc(replies || '-')}</td><td>${esc(backing || '-')}</td></tr>`;
+      return `<tr class="${x.errno || wrong ? 'bad' : ''}"><td><code>${esc(describeStep(x.step))}</code></td><td>${esc(result)}${wrong ? ` <b>(source: ${esc(x.expected!)})</b>` : ''}</td><td>${esc(requestCounts([x.traffic]))}</td><td>${esc(replies || '-')}</td><td>${esc(backing || '-')}</td></tr>`;
     });
-    return `<section><h3>${esc(run.id)}: ${esc(run.title)}</h3><table class="trace"><thead><tr><th>step</th><th>result</th><th>requests to the daemon</th><th>open replies</th><th>backing ioctls</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></section>`;
+    return `<section><h3>${esc(run.id)}: ${esc(run.title)}</h3><table class="ck"><thead><tr><th>step</th><th>result</th><th>requests to the daemon</th><th>open replies</th><th>backing ioctls</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></section>`;
   };
   const verdict = s.errors > 0 ? `<p class="verdict bad"><b>${s.errors} error finding(s)</b>, ${s.warnings} warning(s).</p>` : `<p class="verdict ok"><b>No error finding</b>, ${s.warnings} warning(s).</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fusepass check ${esc(r.command[0] ?? '')}</title>
-<style>${CSS}</style></head>
+<style>${CSS}${CHECK_CSS}</style></head>
 <body>
 <header><h1>fusepass check</h1>
 <div class="sub">${esc(r.command.join(' '))} · Linux ${esc(r.kernelRelease)}</div>
 ${verdict}
 </header>
 <main>
-<section id="findings"><h2>Findings</h2><table class="cases"><thead><tr><th>level</th><th>checks</th><th>scenario</th><th>finding</th></tr></thead><tbody>${findings}</tbody></table></section>
+<section id="findings"><h2>Findings</h2><table class="ck"><thead><tr><th>level</th><th>checks</th><th>scenario</th><th>finding</th></tr></thead><tbody>${findings}</tbody></table></section>
 <section id="scenarios"><h2>Scenarios</h2>${r.scenarios.map(scenario).join('\n')}</section>
 <section id="checks"><h2>Check index</h2>${checkIndexHtml(new Set(r.findings.flatMap((f) => f.checks)))}</section>
 </main>
