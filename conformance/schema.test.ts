@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateSchemas, SCHEMA_TARGETS } from '../scripts/gen-schema.ts';
+import { CHECK_INDEX_FILE, checkIndexText } from '../scripts/gen-check-index.ts';
 import { readFileSync } from 'node:fs';
 
 describe('generated JSON schemas', () => {
@@ -24,5 +25,9 @@ describe('generated JSON schemas', () => {
     };
     expect(schema.additionalProperties).toBe(false);
     expect([...schema.required].sort()).toEqual(['checks', 'id', 'steps', 'title', 'world']);
+  });
+
+  it('docs/check-index.md is up to date with spec/check-ids.ts (npx tsx scripts/gen-check-index.ts)', () => {
+    expect(readFileSync(CHECK_INDEX_FILE, 'utf8') === checkIndexText(), 'docs/check-index.md is stale').toBe(true);
   });
 });
