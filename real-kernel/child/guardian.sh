@@ -12,10 +12,12 @@ P=$1 R=$2 D=$3
 
 # The child starts us from inside its private mount namespace; living there would keep that
 # namespace, and so any mount on $D, alive after the child (and $D could not be removed).
-# Move to the runner's namespace, the host's, first.
-if [ -z "${FUSEPASS_GUARDIAN_OUTSIDE:-}" ] && [ -e "/proc/$R/ns/mnt" ]; then
-  FUSEPASS_GUARDIAN_OUTSIDE=1 exec nsenter "--mount=/proc/$R/ns/mnt" -- sh "$0" "$@"
+# Move to the runner's namespace, the host's, first: the child hands it to us open on fd 3
+# (FUSEPASS_GUARDIAN_NS_FD), so this works even when the runner died before we started.
+if [ -z "${FUSEPASS_GUARDIAN_OUTSIDE:-}" ] && [ "${FUSEPASS_GUARDIAN_NS_FD:-}" = 3 ]; then
+  FUSEPASS_GUARDIAN_OUTSIDE=1 exec nsenter --mount=/proc/self/fd/3 -- sh "$0" "$@"
 fi
+exec 3>&-
 
 alive() {
   s=$(cat /proc/$P/stat 2>/dev/null) || return 1

@@ -37,11 +37,21 @@ const GUARDIAN = fileURLToPath(new URL('./guardian.sh', import.meta.url));
 export function startGuardian(dir: string, runnerPid: string): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(`${dir}/conns`, '');
+  // The runner's mount namespace (the host's), held open for the guardian: it moves there
+  // before it waits, even if the runner is gone by the time it starts (guardian.sh).
+  let hostNs: number | 'ignore' = 'ignore';
+  try {
+    hostNs = fs.openSync(`/proc/${runnerPid}/ns/mnt`, 'r');
+  } catch {
+    /* the runner is gone already: the guardian stays where it is */
+  }
   const trace = process.env.FUSEPASS_GUARDIAN_TRACE;
   const guardian = spawn('sh', [...(trace ? ['-x'] : []), GUARDIAN, String(process.pid), runnerPid, dir], {
-    stdio: ['ignore', 'ignore', trace ? fs.openSync(`${trace}.${process.pid}`, 'w') : 'ignore'],
+    stdio: ['ignore', 'ignore', trace ? fs.openSync(`${trace}.${process.pid}`, 'w') : 'ignore', hostNs],
     detached: true,
+    env: { ...process.env, FUSEPASS_GUARDIAN_NS_FD: hostNs === 'ignore' ? '' : '3' },
   });
+  if (typeof hostNs === 'number') fs.closeSync(hostNs);
   guardian.unref();
 }
 
