@@ -292,13 +292,20 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     // the file (dirty pages as WRITE), then file_modified(file_out) (GETXATTR, as IO-5; with the
     // writeback cache the times are kept locally), the destination's writeback range, the
     // request, and at `out:` fuse_flush_time_update(inode_out) whatever the result (SETATTR for
-    // dirty times). 6.18: [WRITE, GETXATTR, COPY_FILE_RANGE, SETATTR] before the splice fallback.
+    // dirty times). 6.18: [WRITE, GETXATTR, COPY_FILE_RANGE_64, COPY_FILE_RANGE, SETATTR] before
+    // the splice fallback.
     const to_ = to.ff.inode;
     const re = writeRange(k, fi, from.pos, Number.MAX_SAFE_INTEGER - from.pos, t);
     if (re !== null) return err(re);
     fileRemovePrivs(k, to_, t);
     if (fc.writebackCache) to_.timesDirty = true;
     let e = writeRange(k, to_, to.pos, Number.MAX_SAFE_INTEGER - to.pos, t);
+    if (e === null && k.profile.copyFileRange64 && !fc.noCopyFileRange64) {
+      // 6.18 asks the 64-bit request first; the scripted daemon answers ENOSYS, which the
+      // kernel remembers for the connection and then asks the old request.
+      e = k.send(t, 'COPY_FILE_RANGE_64');
+      if (e === null) fc.noCopyFileRange64 = true;
+    }
     if (e === null) {
       e = k.send(t, 'COPY_FILE_RANGE');
       if (e === null) fc.noCopyFileRange = true; // the daemon answers ENOSYS: fallback below

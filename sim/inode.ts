@@ -116,6 +116,7 @@ export function newFuseConn(sb: Superblock, minor: number): FuseConn {
     noFallocate: false,
     noLseek: false,
     noCopyFileRange: false,
+    noCopyFileRange64: false,
     noGetxattr: false,
     noCreate: false,
     idr: new Map(),

@@ -6,7 +6,7 @@ import type { ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
-import type { FuseOpcodeName } from '../spec/uapi.ts';
+import type { FuseOpcodeName, ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
 import { Trace } from './explain.ts';
 import { err, ok, setupFault, type Outcome } from './outcome.ts';
@@ -100,7 +100,7 @@ export class Kernel {
     return this.observation(o, t, this.state.daemon.takeLog(), evs);
   }
 
-  private observation(o: Outcome, t: Trace, reqs: FuseOpcodeName[], evs: BackingEvent[]): SimResult {
+  private observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {
     const r: SimResult = {
       errno: o.errno,
       value: o.value ?? null,
@@ -230,7 +230,7 @@ export class Kernel {
    */
   teardown(): SimResult {
     const t = new Trace();
-    const reqs: FuseOpcodeName[] = [];
+    const reqs: ObservedOpcode[] = [];
     const evs: BackingEvent[] = [];
     const s = this.state;
     s.daemonWinsReleaseRace = true;

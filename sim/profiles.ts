@@ -26,6 +26,8 @@ export interface Profile {
   readonly fdinfoConnection: boolean;
   /** 6.13: fuse_request_send / fuse_request_end tracepoints (OBS-10). */
   readonly requestTracepoints: boolean;
+  /** 6.18 (protocol 7.45): copy_file_range asks FUSE_COPY_FILE_RANGE_64 first (opcode 53). */
+  readonly copyFileRange64: boolean;
 }
 
 const P618: Profile = {
@@ -41,6 +43,7 @@ const P618: Profile = {
   checkPadding: true,
   fdinfoConnection: true,
   requestTracepoints: true,
+  copyFileRange64: true,
 };
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -54,6 +57,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     rejectNonRegular: false,
     fdinfoConnection: false,
     requestTracepoints: false,
+    copyFileRange64: false,
   },
   // 6.9 final: fget (O_PATH -> EBADF), read_iter/write_iter check, writeback + PT allowed,
   // no local size extension after PT writes, padding checked.
@@ -69,6 +73,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     extendSizeAfterPtWrite: false,
     fdinfoConnection: false,
     requestTracepoints: false,
+    copyFileRange64: false,
   },
   // CONFIG_FUSE_PASSTHROUGH=n on an otherwise 6.18 kernel.
   nopt: { ...P618, name: 'nopt', passthroughConfigured: false },

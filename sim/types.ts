@@ -42,6 +42,8 @@ export interface FuseConn {
   noFallocate: boolean;
   noLseek: boolean;
   noCopyFileRange: boolean;
+  /** fc->no_copy_file_range_64: the daemon answered COPY_FILE_RANGE_64 with ENOSYS. */
+  noCopyFileRange64: boolean;
   noGetxattr: boolean;
   noCreate: boolean;
   /** fc->backing_files_map (BID-1) and the cyclic cursor of idr_alloc_cyclic (BID-3). */

@@ -7,7 +7,7 @@
 //   order, consecutive repeats collapsed (inotify merges identical events itself, OBS-8).
 import type { CheckId } from './check-ids.ts';
 import type { Errno } from './errno.ts';
-import type { FuseOpcodeName } from './uapi.ts';
+import type { ObservedOpcode } from './uapi.ts';
 
 export type BackingEventKind = 'open' | 'close_write' | 'close_nowrite';
 /** `<world file name>:<kind>` */
@@ -35,7 +35,7 @@ export interface Observation {
   errno: Errno | null;
   /** The success value: an id, a byte count, a size, an offset, or data read (summarised). */
   value?: number | string | null;
-  requests: FuseOpcodeName[];
+  requests: ObservedOpcode[];
   events: BackingEvent[];
   /** Sim only; never compared. */
   explain?: Explanation;
@@ -46,19 +46,19 @@ export interface Observation {
 export interface ExpectedObservation {
   errno?: Errno | null;
   value?: number | string | null;
-  requests?: FuseOpcodeName[];
+  requests?: ObservedOpcode[];
   events?: BackingEvent[];
   /** Sim only: the internal cause behind an EIO (OBS-11). */
   cause?: Errno;
 }
 
-const NOISE: ReadonlySet<FuseOpcodeName> = new Set(['LOOKUP', 'FORGET', 'BATCH_FORGET', 'INTERRUPT']);
+const NOISE: ReadonlySet<ObservedOpcode> = new Set(['LOOKUP', 'FORGET', 'BATCH_FORGET', 'INTERRUPT']);
 
 function collapseRepeats<T>(xs: readonly T[]): T[] {
   return xs.filter((x, i) => i === 0 || xs[i - 1] !== x);
 }
 
-export function canonicalRequests(raw: readonly FuseOpcodeName[]): FuseOpcodeName[] {
+export function canonicalRequests(raw: readonly ObservedOpcode[]): ObservedOpcode[] {
   return collapseRepeats(raw.filter((op) => !NOISE.has(op)));
 }
 

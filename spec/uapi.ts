@@ -138,8 +138,12 @@ export const FUSE_OPCODES = {
   SYNCFS: 50,
   TMPFILE: 51,
   STATX: 52,
+  /** 6.18: copy_file_range asks this first (64-bit count); ENOSYS makes the kernel fall back. */
+  COPY_FILE_RANGE_64: 53,
 } as const;
 export type FuseOpcodeName = keyof typeof FUSE_OPCODES;
+/** An opcode as observed: its name, or `OP_<n>` for one this table does not name (never dropped). */
+export type ObservedOpcode = FuseOpcodeName | `OP_${number}`;
 
 /** Build a 64-bit INIT flag value (as bigint) from names. */
 export function initFlags(names: readonly InitFlagName[]): bigint {

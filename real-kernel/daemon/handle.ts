@@ -4,7 +4,7 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { sys } from '../ffi/libc.ts';
 import { EFD_CLOEXEC } from '../ffi/consts.ts';
-import { FUSE_OPCODES, type FuseOpcodeName } from '../../spec/uapi.ts';
+import { FUSE_OPCODES, type FuseOpcodeName, type ObservedOpcode } from '../../spec/uapi.ts';
 import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SAB_WORDS, SLOT, type ToWorker } from './shared.ts';
 
 const OPNAME = new Map<number, FuseOpcodeName>(Object.entries(FUSE_OPCODES).map(([k, v]) => [v, k as FuseOpcodeName]));
@@ -124,12 +124,13 @@ export class DaemonHandle {
   }
 
   /** Opcodes logged since the last call. */
-  takeLog(): FuseOpcodeName[] {
+  /** Every opcode the daemon received since the last call; one without a name as `OP_<n>`. */
+  takeLog(): ObservedOpcode[] {
     const n = this.logCount;
-    const out: FuseOpcodeName[] = [];
+    const out: ObservedOpcode[] = [];
     for (let i = Math.max(this.logSeen, n - LOG_CAP); i < n; i++) {
-      const name = opcodeName(Atomics.load(this.words, LOG_BASE + (i % LOG_CAP)));
-      if (name) out.push(name);
+      const code = Atomics.load(this.words, LOG_BASE + (i % LOG_CAP));
+      out.push(opcodeName(code) ?? `OP_${code}`);
     }
     this.logSeen = n;
     return out;
