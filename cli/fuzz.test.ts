@@ -146,3 +146,29 @@ describe('fusepass fuzz under SIGTERM and SIGINT', () => {
     }, 30_000);
   }
 });
+
+describe('fusepass fuzz under npx when npx is killed', () => {
+  // npx runs npm → sh -c → node; killing npm left node running to the end of its work. A stand-in
+  // for npm here: a node process that starts the shell, with npm's npm_command=exec.
+  it('SIGKILL of the launcher: the command notices, prints the statistics of what ran and stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fusepass-npx-'));
+    const out = join(dir, 'out.txt');
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(new URL('../bin/fusepass.js', import.meta.url).pathname)} fuzz --time 60s --out ${JSON.stringify(dir)} > ${JSON.stringify(out)} 2>&1`;
+    const launcher = spawn(process.execPath, ['-e', `require('child_process').spawn('sh', ['-c', ${JSON.stringify(`${cmd}; true`)}], { stdio: 'ignore' }); setInterval(() => {}, 1000);`], {
+      stdio: 'ignore',
+      env: { ...process.env, npm_command: 'exec' },
+    });
+    const text = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+    const until = async (ok: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+      return ok();
+    };
+    try {
+      expect(await until(() => text().includes('fusepass fuzz: sim'), 20_000)).toBe(true);
+    } finally {
+      launcher.kill('SIGKILL');
+    }
+    expect(await until(() => text().includes('interrupted by SIGTERM after'), 20_000)).toBe(true);
+    expect(text()).toMatch(/runs +\d+ cases/);
+  }, 60_000);
+});
