@@ -190,13 +190,11 @@ function outDirProblem(dir: string): string | null {
   }
 }
 
-function describeFailure(mode: FuzzMode, f: FuzzFailure, file: string, problems: string[]): string[] {
+function describeFailure(mode: FuzzMode, f: FuzzFailure): string[] {
   const lines = [`FAIL ${f.detail.messages[0] ?? 'failure'}`, ...f.detail.messages.slice(1).map((m) => `     ${m}`)];
   const show = (o: NonNullable<typeof f.detail.sim>) => JSON.stringify({ errno: o.errno, value: o.value ?? null, requests: o.requests, events: o.events, ...(o.fault ? { fault: o.fault } : {}) });
   if (f.detail.sim) lines.push(`  sim:    ${show(f.detail.sim)}${f.detail.sim.explain ? ` (checks ${f.detail.sim.explain.checks.join(', ') || 'none'})` : ''}`);
   if (f.detail.reference) lines.push(`  kernel: ${show(f.detail.reference)}`);
-  lines.push(`  minimal case (${f.kase.steps.length} steps, ${f.shrinks} shrink attempts): ${file}`);
-  for (const p of problems) lines.push(`  warning: the written case does not load: ${p}`);
   lines.push(`  replay: ${replayCommand(mode, f)}`);
   return lines;
 }
@@ -273,16 +271,18 @@ export async function fuzzCommand(argv: string[], io: CliIo, deps: FuzzDeps = {}
   }
   for (const line of fuzzSummaryLines(summary, targetsText)) io.out(line);
   for (const f of summary.failures) {
-    let w: ReturnType<typeof writeCounterexample> | null = null;
-    let problem = '';
+    // What failed and how to replay it are printed before anything is written: a write that
+    // fails loses nothing, and then the case itself is printed too.
+    for (const line of describeFailure(args.mode, f)) io.out(line);
+    const what = `  minimal case (${f.kase.steps.length} steps, ${f.shrinks} shrink attempts)`;
     try {
-      w = writeCounterexample(args.mode, f, args.out);
+      const w = writeCounterexample(args.mode, f, args.out);
+      io.out(`${what}: ${w.file}`);
+      for (const p of w.problems) io.out(`  warning: the written case does not load: ${p}`);
     } catch (e) {
-      problem = (e as NodeJS.ErrnoException).code ?? String(e);
+      io.out(`${what}: not written (${(e as NodeJS.ErrnoException).code ?? String(e)}); it follows`);
+      io.out(formatCase(counterexampleCase(args.mode, f)));
     }
-    for (const line of describeFailure(args.mode, f, w?.file ?? `not written (${problem}); the case follows`, w?.problems ?? [])) io.out(line);
-    // Never lose a counterexample: when the file could not be written, print it.
-    if (!w) io.out(formatCase(counterexampleCase(args.mode, f)));
   }
   if (interrupt.signal !== null) {
     io.out(`interrupted by ${interrupt.signal} after ${summary.runs} cases: the statistics above are for those`);
