@@ -128,9 +128,8 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
     fs.writeFileSync(entryPath(src, name), bytes);
     sources.set(name, bytes);
   }
-  // The mount goes in a namespace of its own, as the kernel target's cases do: the guardian
-  // was started in this process's base namespace and must not keep the mount alive there
-  // (it could not remove the mountpoint while it held it).
+  // The mount goes in a namespace of its own, as the kernel target's cases do: nothing started
+  // before it (the guardian, libuv's threads) ever holds it.
   if (sys.unshare(CLONE_NEWNS) < 0) return failed('unshare(CLONE_NEWNS) failed');
   sys.mount(null, '/', null, MS.REC | MS.PRIVATE, null);
   // {fd}: fusepass mounts, the daemon gets the session; mount mode: the relay performs the
