@@ -103,6 +103,16 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(target);
   }, 60_000);
 
+  it('--clone-fd: each FUSE_DEV_IOC_CLONE gets a socket of its own; the battery runs with passthrough in effect and the daemon exits cleanly', async () => {
+    const r = await check(['--scenarios', 'second-file,concurrent-opens', '--', hp, '--foreground', '--clone-fd', '{src}', '{fd}']);
+    expect(r.code).toBe(0);
+    const rep = r.report!;
+    expect(rep.findings.some((f) => f.checks.includes('DEV-9') && /cloned its session/.test(f.message))).toBe(true);
+    expect(rep.findings.filter((f) => f.level !== 'info')).toEqual([]);
+    expect(rep.scenarios.flatMap((s) => s.steps.flatMap((x) => x.traffic.requests)).filter((q) => q.op === 'READ')).toEqual([]);
+    expect(rep.teardown?.daemonExit).toBe('exited with status 0');
+  }, 60_000);
+
   it('--inject backing-open#2=ELOOP: the mount-wide fallback makes the reopen of a passthrough file fail with EIO, named IOM-2', async () => {
     const r = await check(['--inject', 'backing-open#2=ELOOP', '--', hp, '--foreground', '{src}', '{fd}']);
     expect(r.code).toBe(1);

@@ -47,6 +47,8 @@ export interface DaemonProcess {
  */
 export async function launchDaemon(argv: readonly string[], session: { fd: number; at: number } | null, logFile: string, timeoutMs: number): Promise<DaemonProcess> {
   const exe = resolveCommand(argv[0]!);
+  // Reads of every fd are trapped: the relay recognises a session by what the fd is, and a
+  // session cloned later (FUSE_DEV_IOC_CLONE) gets a number nobody knows now.
   const log = fs.openSync(logFile, 'w');
   const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', log, log, 'pipe'];
   if (session) {
@@ -55,7 +57,7 @@ export async function launchDaemon(argv: readonly string[], session: { fd: numbe
   }
   const proc = spawn(process.execPath, [LAUNCHER, exe, ...argv], {
     stdio,
-    env: { ...process.env, FUSEPASS_SECCOMP_FILTER: Buffer.from(filterProgram(session?.at ?? null)).toString('hex'), FUSEPASS_SECCOMP_KEEP_FDS: session ? `0,1,2,${session.at}` : '0,1,2' },
+    env: { ...process.env, FUSEPASS_SECCOMP_FILTER: Buffer.from(filterProgram(null)).toString('hex'), FUSEPASS_SECCOMP_KEEP_FDS: session ? `0,1,2,${session.at}` : '0,1,2' },
   });
   fs.closeSync(log);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

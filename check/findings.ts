@@ -98,6 +98,7 @@ export function analyze(t: CheckTrace): Finding[] {
   let fallbackAfter: TracedBacking | null = null;
   let nonPtAfterFailure = 0;
   let diedIn: string | null = null;
+  let clones = 0;
 
   const backing = (b: TracedBacking, scenario: string | null) => {
     const ok = typeof b.result === 'number';
@@ -182,6 +183,7 @@ export function analyze(t: CheckTrace): Finding[] {
       // During a scenario, the daemon's session ending means it died (at teardown it is due).
       if (n === 'the daemon closed its session') diedIn ??= scenario;
       else if (n.startsWith('relay:') && !n.includes('closed its session')) findings.push({ level: 'warn', checks: [], scenario, message: n });
+      else if (n.startsWith('note: the daemon cloned its session')) clones++;
       else if (n.startsWith('note:')) findings.push({ level: 'info', checks: [], scenario, message: n.slice('note: '.length) });
     }
   };
@@ -205,6 +207,7 @@ export function analyze(t: CheckTrace): Finding[] {
     if (run.cleanup) replay(run.cleanup, run.id);
   }
 
+  if (clones > 0) findings.push({ level: 'info', checks: ['DEV-9'], scenario: null, message: `the daemon cloned its session ${clones} time(s) (FUSE_DEV_IOC_CLONE, e.g. libfuse --clone-fd); each clone was relayed through a socket of its own` });
   if (fallbackAfter && nonPtAfterFailure > 0 && ptOpens > 0) {
     const f = fallbackAfter as TracedBacking;
     findings.push({

@@ -15,14 +15,13 @@ import { decodeOutHeader, encodeBackingMap, encodeI32 } from '../wire/structs.ts
 import { checkSys, hasInitNsSysAdmin, readProcessMemory, tgidOf } from './ffi.ts';
 import { decodeReply, decodeRequest, NO_REPLY, type RelayEvent } from './relay-messages.ts';
 import { NR, SESSION_READS, type Notif } from './seccomp.ts';
+import { Sessions, type Session } from './sessions.ts';
 import type { Injection } from './inject.ts';
 
 export interface RelayInit {
   /** The mounted /dev/fuse, or −1 until the daemon's own mount(2) is trapped (mount mode). */
   devFd: number;
   sockFd: number;
-  /** The session's fd number in the daemon (where a read is a read of a request), or −1. */
-  sessionFd: number;
   /** Mount mode: our copy of the daemon's end of the socket, put in place of its /dev/fuse fd. */
   daemonEnd: number;
   listener: number;
@@ -37,7 +36,6 @@ export interface RelayInit {
 
 const init = workerData as RelayInit;
 const { sockFd, daemonEnd, listener, sessionLink, wakeFd, port, inject } = init;
-const { sessionFd } = init;
 let { devFd, conn } = init;
 /**
  * /dev/fuse refuses a read into a buffer smaller than a whole WRITE request (EINVAL below
@@ -54,29 +52,11 @@ const eight = new Uint8Array(8);
 const pending = new Map<bigint, number>();
 /** The FUSE connection: not mounted yet (mount mode), up, or gone (unmounted or aborted). */
 let connState: 'waiting' | 'up' | 'gone' = devFd >= 0 ? 'up' : 'waiting';
-let sockOpen = true;
 let listenerOpen = true;
 let backingOpens = 0;
 let backingCloses = 0;
-/**
- * The daemon's reads of its session are trapped (seccomp.ts): a read goes ahead only when a
- * request is queued for it, otherwise it waits here. So once the connection ends, no daemon
- * thread sits in a socket read: each is let through onto the dead /dev/fuse fd put in the
- * session's place, and fails with ENODEV, as on the kernel.
- */
-interface HeldRead {
-  id: bigint;
-  /** The reading process and the fd number it reads the session by. */
-  tgid: number;
-  fd: number;
-}
-const heldReads: HeldRead[] = [];
-/** Requests written to the socket and not yet taken by a read let through. */
-let queued = 0;
-/** `tgid:fd` of session fds already replaced by the dead /dev/fuse. */
-const swapped = new Set<string>();
-/** A reply that arrived in pieces (a spliced reply over SEQPACKET): the bytes so far. */
-let partial: { want: number; parts: Uint8Array[]; have: number } | null = null;
+const sessions = new Sessions(listener, { fd: sockFd, link: sessionLink });
+const note = (message: string) => post({ t: 'relayError', message });
 
 function post(e: RelayEvent): void {
   port.postMessage(e);
@@ -90,7 +70,7 @@ function relayRequest(): void {
     // ENODEV: unmounted or aborted; the daemon's waiting reads now fail the same way.
     if (n === -ERRNO.ENODEV) post({ t: 'devGone', errno: -n });
     else post({ t: 'relayError', message: `reading /dev/fuse failed: errno ${-n} with a ${fromDev.length}-byte buffer; the relay stops` });
-    for (const r of heldReads.splice(0)) letRead(r);
+    sessions.endAll(devFd, note);
     return;
   }
   const d = decodeRequest(fromDev.subarray(0, n));
@@ -100,31 +80,8 @@ function relayRequest(): void {
   }
   if (!NO_REPLY.has(d.event.opcode)) pending.set(d.event.unique, d.event.opcode);
   post(d.event);
-  const w = sys.write(sockFd, d.forward);
+  const w = sessions.dispatch(d.forward, Date.now());
   if (w < 0) post({ t: 'relayError', message: `forwarding ${d.event.op} to the daemon failed: errno ${-w}` });
-  else {
-    queued++;
-    // A held read may be stale: its thread was interrupted meanwhile (Go preempts threads with
-    // SIGURG) and will come back as a new notification. Try the next then.
-    for (let r = heldReads.shift(); r !== undefined; r = heldReads.shift()) if (letRead(r)) break;
-  }
-}
-
-/**
- * Let a trapped session read run: onto a queued request, or, once the connection has ended,
- * onto the dead /dev/fuse put in the session's place in the reading process (its fd number
- * there: a session fd handed over by fusermount has another number than where it was mounted).
- */
-function letRead(r: HeldRead): boolean {
-  if (connState !== 'up' && !swapped.has(`${r.tgid}:${r.fd}`)) {
-    const added = checkSys.notifAddFd(listener, r.id, devFd, r.fd);
-    if (added >= 0) swapped.add(`${r.tgid}:${r.fd}`);
-    else if (added !== -ERRNO.ENOENT) post({ t: 'relayError', message: `cannot end the daemon's session with ENODEV (SECCOMP_IOCTL_NOTIF_ADDFD: errno ${-added})` });
-  }
-  // ENOENT: the notification is gone (its thread was interrupted); nothing was consumed.
-  const sent = checkSys.notifSend(listener, r.id, { continue: true }) >= 0;
-  if (sent && connState === 'up') queued = Math.max(0, queued - 1);
-  return sent;
 }
 
 /**
@@ -132,8 +89,13 @@ function letRead(r: HeldRead): boolean {
  * connection's /dev/fuse fd aborts the connection (fuse_dev_release → fuse_abort_conn), so
  * waiting requests fail at once instead of hanging: do the same through fusectl.
  */
+function sessionClosed(session: Session): void {
+  if (session.open) sys.close(session.fd);
+  session.open = false;
+  if (!sessions.anyOpen) daemonClosed();
+}
+
 function daemonClosed(): void {
-  sockOpen = false;
   post({ t: 'daemonClosed' });
   if (connState !== 'up') return;
   const r = withConnDir(conn, (dir) => {
@@ -147,16 +109,17 @@ function daemonClosed(): void {
   post({ t: 'relayError', message: r === 0 ? 'the daemon closed its session while the connection was up: fusepass aborted the connection, as the kernel does when the last /dev/fuse fd closes' : 'the daemon closed its session and the connection could not be aborted' });
 }
 
-function relayReply(): void {
-  const n = sys.read(sockFd, fromDaemon);
+function relayReply(session: Session): void {
+  const n = sys.read(session.fd, fromDaemon);
   if (n <= 0) {
     if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
-    daemonClosed();
+    sessionClosed(session);
     return;
   }
   let msg = fromDaemon.slice(0, n);
   // A reply spliced into a SEQPACKET socket arrives in page-sized pieces; the header says how
   // long the whole is.
+  const partial = session.partial;
   if (partial) {
     partial.parts.push(msg);
     partial.have += n;
@@ -168,11 +131,11 @@ function relayReply(): void {
       off += p.length;
     }
     msg = whole;
-    partial = null;
+    session.partial = null;
   } else {
     const h = decodeOutHeader(msg);
     if (h && h.len > n && h.len <= fromDaemon.length) {
-      partial = { want: h.len, parts: [msg], have: n };
+      session.partial = { want: h.len, parts: [msg], have: n };
       return;
     }
   }
@@ -201,13 +164,6 @@ function injected(op: Injection['op'], seq: number): number | undefined {
   return inject.find((r) => r.op === op && (r.seq === null || r.seq === seq))?.errno;
 }
 
-function isSession(tid: number, fd: number): boolean {
-  try {
-    return fs.readlinkSync(`/proc/${tid}/fd/${fd}`) === sessionLink;
-  } catch {
-    return false;
-  }
-}
 
 function fdTarget(tid: number, fd: number): string {
   try {
@@ -347,29 +303,56 @@ function mountConnection(where: string): number | null {
 
 function answer(n: Notif): Answer | 'answered' {
   if (SESSION_READS.includes(n.nr)) {
-    // With {fd} the filter traps the session's number only; in mount mode every read-like call,
-    // and the session is recognised by what the fd is (its number depends on the process).
+    // Every read-like call is trapped; a session is recognised by what the fd is (its number
+    // depends on the process, and clones come and go).
     const fd = Number(BigInt.asIntN(32, n.args[0]!));
-    if (sessionFd < 0 ? !isSession(n.pid, fd) : fd !== sessionFd) return { continue: true };
-    const r: HeldRead = { id: n.id, tgid: tgidOf(n.pid) ?? n.pid, fd };
-    if (connState === 'up' && queued === 0) heldReads.push(r);
-    else letRead(r);
+    const session = sessions.sessionOf(n.pid, fd);
+    if (!session) return { continue: true };
+    sessions.read({ id: n.id, tgid: tgidOf(n.pid) ?? n.pid, fd, session }, connState === 'up', devFd, note);
     return 'answered';
   }
   if (n.nr === NR.mount) return mountFuse(n);
   const fd = Number(BigInt.asIntN(32, n.args[0]!));
   const cmd = Number(n.args[1]! & 0xffffffffn);
-  if (!isSession(n.pid, fd)) {
-    // Not our session (e.g. a fresh /dev/fuse fd asked to CLONE the session): let it run; the
-    // kernel answers as it would for the real device.
+  if (cmd === FUSE_DEV_IOC.CLONE >>> 0) return cloneSession(n, fd);
+  if (!sessions.sessionOf(n.pid, fd)) {
+    // Not our session: let it run; the kernel answers as it would for that fd.
     post({ t: 'trapped', what: `ioctl 0x${cmd.toString(16)} on fd ${fd} (${fdTarget(n.pid, fd)})`, tid: n.pid, result: 0 });
     return { continue: true };
   }
   if (cmd === FUSE_DEV_IOC.BACKING_OPEN >>> 0) return backingOpen(n);
   if (cmd === FUSE_DEV_IOC.BACKING_CLOSE >>> 0) return backingClose(n);
-  // CLONE/SYNC_INIT on the session itself: the relay has one connection and one socket.
-  post({ t: 'trapped', what: cmd === FUSE_DEV_IOC.CLONE >>> 0 ? 'clone' : 'syncInit', tid: n.pid, result: -ERRNO.EINVAL });
+  // SYNC_INIT on the session: the relay's connection is initialised by the kernel already.
+  post({ t: 'trapped', what: 'syncInit', tid: n.pid, result: -ERRNO.EINVAL });
   return { errno: ERRNO.EINVAL };
+}
+
+/**
+ * FUSE_DEV_IOC_CLONE(fd, &session): the daemon opened /dev/fuse (`fd`) to serve the connection
+ * from another thread. The clone gets a socketpair of its own, whose far end replaces `fd` in
+ * the daemon; the relay serves it like the first session. Any other clone runs as made.
+ */
+const CLONED = 'the daemon cloned its session (FUSE_DEV_IOC_CLONE, e.g. libfuse --clone-fd): each clone got a socket of its own';
+
+function cloneSession(n: Notif, fd: number): Answer {
+  const arg = readProcessMemory(n.pid, n.args[2]!, 4);
+  const old = arg ? new DataView(arg.buffer).getUint32(0, true) : -1;
+  if (old < 0 || !sessions.sessionOf(n.pid, old)) return { continue: true };
+  const pair = sys.seqpacketPair();
+  if (typeof pair === 'number') return { errno: -pair };
+  const [ours, theirs] = pair;
+  checkSys.forceBuffers(ours, 8 << 20);
+  checkSys.forceBuffers(theirs, 8 << 20);
+  const link = fs.readlinkSync(`/proc/self/fd/${theirs}`);
+  const placed = checkSys.notifAddFd(listener, n.id, theirs, fd);
+  sys.close(theirs);
+  if (placed < 0) {
+    sys.close(ours);
+    return { errno: ERRNO.EINVAL };
+  }
+  sessions.add(ours, link);
+  post({ t: 'note', message: CLONED });
+  return { val: 0 };
 }
 
 function supervise(): void {
@@ -395,17 +378,17 @@ for (;;) {
   // Each polled fd with what to do when it is readable, and when it hung up without data.
   const watch: [number, () => void, () => void][] = [];
   if (connState === 'up') watch.push([devFd, relayRequest, relayRequest]);
-  if (sockOpen) watch.push([sockFd, relayReply, daemonClosed]);
+  for (const session of sessions.all) if (session.open) watch.push([session.fd, () => relayReply(session), () => sessionClosed(session)]);
   if (listenerOpen) watch.push([listener, supervise, () => (listenerOpen = false)]);
   // Once the connection has ended, a daemon that is still in a read we could not end with
   // ENODEV (one it made before its session was recognised) gets EOF after a grace period.
-  const lingering = connectionEnded() && sockOpen;
-  const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], lingering ? EOF_GRACE_MS : -1);
+  const lingering = connectionEnded() && sessions.anyOpen;
+  const rev = sys.pollIn([wakeFd, ...watch.map((w) => w[0])], lingering ? EOF_GRACE_MS : sessions.pollTimeout);
+  sessions.pollerFallback(Date.now());
   if (typeof rev === 'number') continue;
   if (rev[0]) break; // the battery asked the relay to stop
   if (lingering && rev.every((r) => r === 0)) {
-    sys.close(sockFd);
-    sockOpen = false;
+    sessions.closeAll();
     post({ t: 'relayError', message: `the connection ended but the daemon kept its session open for ${EOF_GRACE_MS} ms: fusepass closed the session (the daemon sees EOF where the kernel gives ENODEV)` });
     continue;
   }
