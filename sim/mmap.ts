@@ -29,13 +29,14 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
   if (ff.isDir) return err(t.vfs('ENODEV', 'do_mmap', 'directories cannot be mapped'));
   if (file.mode === 'w' || (a.shared && a.write && file.mode === 'r')) return err(t.vfs('EACCES', 'do_mmap', 'the mapping needs an fd opened for reading (and writing for a shared writable map)'));
   if (isPt(ff)) {
-    const pf = fusePassthroughMmap(k, file, t);
-    if (typeof pf === 'string') return err(pf);
+    const r = fusePassthroughMmap(k, file, t);
+    if (typeof r === 'string') return err(r);
+    const pf = r.file;
     fi.users++;
     fi.ptMaps++;
     const fb = ff.openedWith;
     if (fb !== null) fb.mapped++;
-    return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: pf, fuseFile: file, inode: fi, fb } };
+    return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: pf, holdsBacking: r.held, fuseFile: file, inode: fi, fb } };
   }
   if (fi.fb !== null) return err(t.fail('ENODEV', 'IOM-11', 'this inode is in passthrough mode: only its PT files can be mapped'));
   if (isDio(ff)) {
@@ -187,7 +188,7 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
     m.inode.ptMaps--;
     if (m.fb !== null) m.fb.mapped--;
     if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
-    k.vfs.fput(m.backing);
+    if (m.holdsBacking !== false) k.vfs.fput(m.backing);
     fuseSuperPutIfIdle(k, t);
     return ok();
   }

@@ -131,8 +131,15 @@ export function fuseFileAccessed(fi: FuseInode, t: Trace): void {
   t.pass('IO-26');
 }
 
-/** backing_file_mmap (IO-11, IO-12): ENODEV without ->mmap; the VMA takes the per-open file. */
-export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace): WFile | Errno {
+/**
+ * backing_file_mmap (IO-11, IO-12): ENODEV without ->mmap; vfs_mmap of the per-open file, whose
+ * own ->mmap decides what the VMA holds. A plain backing file: the VMA takes the per-open file
+ * (LIFE-5). A backing file that is itself a passthrough file of an inner FUSE mount (fusePt1/2):
+ * the inner fuse_file_mmap puts its own backing file in the VMA (vma_set_file), so the VMA holds
+ * no reference to the per-open file and its release follows the FUSE file's (found by fuzz
+ * --target both on 6.18: closing such a file with a live mapping closed the inner file).
+ */
+export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace): { file: WFile; held: boolean } | Errno {
   t.fn('fuse_passthrough_mmap');
   t.fn('backing_file_mmap');
   ptContext(k, file, t);
@@ -140,9 +147,14 @@ export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace
   if (!pf.inode.mount.sb.hasMmap) return t.fail('ENODEV', 'IO-12', 'the backing filesystem has no ->mmap');
   t.pass('IO-11');
   t.pass('IOM-16');
-  t.pass('LIFE-5');
   fuseFileAccessed(file.ff.inode, t);
-  return k.vfs.get(pf);
+  const kind = pf.inode.mount.sb.kind;
+  if (kind === 'fusePt1' || kind === 'fusePt2') {
+    t.fn('vma_set_file');
+    return { file: pf, held: false };
+  }
+  t.pass('LIFE-5');
+  return { file: k.vfs.get(pf), held: true };
 }
 
 function inodeOf(fb: FuseBacking): WFile['inode'] {

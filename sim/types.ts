@@ -146,6 +146,8 @@ export interface Mapping {
   readonly writable: boolean;
   readonly length: number;
   readonly backing: WFile | null;
+  /** Whether the VMA holds a reference to `backing` (not when its ->mmap put another file there). */
+  readonly holdsBacking?: boolean;
   readonly fuseFile: FuseOpenFile | null;
   readonly inode: FuseInode;
   /** The fb of the PT file it was made from (no reference; explains LIFE-18). */
