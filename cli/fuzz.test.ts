@@ -139,8 +139,9 @@ describe('fusepass fuzz under SIGTERM and SIGINT', () => {
       while (!err.includes('fusepass fuzz: sim')) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500));
       child.kill(sig);
-      const exit = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-      expect(exit).toBe(code);
+      // A death by signal shows as the signal's name, not null, so a failure says which one.
+      const exit = await new Promise<number | string | null>((r) => child.once('exit', (c, s) => r(c ?? s)));
+      expect(exit, `stderr: ${err}`).toBe(code);
       expect(out).toMatch(/runs +\d+ cases/);
       expect(out).toContain(`interrupted by ${sig} after`);
     }, 30_000);

@@ -11,7 +11,7 @@ import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughRelease 
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, daemonNode, dropPagesFrom, fuseLookup, fuseSetattrSize, fuseUpdateAttributes } from './dir.ts';
-import { invalidateInodePages2, pageCacheRead, writeDirtyPages, writeRange } from './pagecache.ts';
+import { fileCheckAndAdvanceWbErr, filemapCheckErrors, filemapSampleWbErr, invalidateInodePages2, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
 import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 /** DIRECT_IO non-PT files counted in FuseInode.dioFiles. */
@@ -119,7 +119,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     opened = fuseFileOpen(k, fi, false, t);
     if (typeof opened === 'string') return err(opened);
   }
-  const file: FuseOpenFile = { ff: opened.ff, mode, flags, count: 1, pos: 0 };
+  const file: FuseOpenFile = { ff: opened.ff, mode, flags, count: 1, pos: 0, wbErrSeen: filemapSampleWbErr(fi) };
   const e = fuseFinishOpen(k, file, opened.backingId, t);
   if (e === 'WAIT') return { errno: null, fault: { kind: 'timeout', message: 'the cached open sleeps until the parallel DIO writes end (IOM-5)' } };
   if (e !== null) {
@@ -227,10 +227,8 @@ export function fuseFlush(k: KernelState, file: FuseOpenFile, t: Trace): Errno |
   if (we !== null) return we;
   // filemap_check_errors before FLUSH: an earlier failed time update left AS_EIO (6.18: after an
   // abort, fallocate then close gave EIO, not ENOTCONN; fuzz --target both seed 23).
-  if (ff.inode.asEio === true) {
-    ff.inode.asEio = false;
-    return t.vfs('EIO', 'filemap_check_errors', 'an earlier writeback of this file failed (AS_EIO on the mapping)');
-  }
+  const ce = filemapCheckErrors(ff.inode, t);
+  if (ce !== null) return ce;
   let e: Errno | null = null;
   if (!fc.noFlush) {
     t.pass('IO-14');
@@ -313,7 +311,8 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     if (to_.timesDirty) {
       to_.timesDirty = false;
       t.fn('fuse_flush_time_update');
-      if (k.send(t, 'SETATTR') !== null) to_.asEio = true; // mapping_set_error
+      const se = k.send(t, 'SETATTR');
+      if (se !== null) mappingSetError(to_, se);
       timesJustSet = true;
     }
     if (e !== null) return err(e);
@@ -395,8 +394,11 @@ export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'C
 /** fuse_fsync: write back, then FSYNC to the daemon; the backing file is not synced (IO-13). */
 export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
   t.fn('fuse_fsync');
-  const we = writeDirtyPages(k, file.ff.inode, t);
-  if (we !== null) return err(we);
+  // file_write_and_wait_range (dirty pages), then file_check_and_advance_wb_err (the errseq,
+  // clearing AS_EIO), then sync_inode_metadata (the times as SETATTR).
+  const fi = file.ff.inode;
+  const pe = writePages(k, fi, t) ?? fileCheckAndAdvanceWbErr(file) ?? writeDirtyPages(k, fi, t);
+  if (pe !== null) return err(pe);
   const fc = k.conn!;
   t.pass('IO-13');
   if (fc.noFsync) return ok();
@@ -421,7 +423,8 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
   if (fi.timesDirty) {
     fi.timesDirty = false;
     t.fn('fuse_flush_time_update');
-    if (k.send(t, 'SETATTR') !== null) fi.asEio = true; // mapping_set_error
+    const se = k.send(t, 'SETATTR');
+    if (se !== null) mappingSetError(fi, se);
   }
   return err(e ?? 'EOPNOTSUPP');
 }

@@ -10,7 +10,7 @@ import { fusePassthroughMmap, ptContext } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseInode, FuseOpenFile, Mapping } from './types.ts';
 import { fusePutFile } from './file.ts';
-import { PAGE_SIZE, invalidateInodePages2, pageCacheRead, pageCacheStore, summarize, writeDirtyPages } from './pagecache.ts';
+import { PAGE_SIZE, invalidateInodePages2, pageCacheRead, pageCacheStore, mappingSetError, summarize, writeDirtyPages } from './pagecache.ts';
 import { isDio, isPt } from './rw.ts';
 
 // ---- mmap -----------------------------------------------------------------------------------
@@ -195,7 +195,8 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
   // fuse_vma_close, for private mappings too: write_inode_now (dirty pages, and with the
   // writeback cache the dirty times as SETATTR; 6.18: munmap of a private mapping sent SETATTR);
   // a failure goes to the mapping (mapping_set_error).
-  if (writeDirtyPages(k, m.inode, t) !== null) m.inode.asEio = true;
+  const we = writeDirtyPages(k, m.inode, t);
+  if (we !== null) mappingSetError(m.inode, we);
   fusePutFile(k, m.fuseFile!, t);
   fuseSuperPutIfIdle(k, t);
   return ok();

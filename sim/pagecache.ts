@@ -4,7 +4,7 @@ import type { Errno } from '../spec/errno.ts';
 import { summarizeBytes } from '../spec/observation.ts';
 import type { Trace } from './explain.ts';
 import type { KernelState } from './state.ts';
-import type { FuseInode } from './types.ts';
+import type { FuseInode, FuseOpenFile } from './types.ts';
 import { daemonNode } from './dir.ts';
 
 export const PAGE_SIZE = 4096;
@@ -139,18 +139,58 @@ export function pageCacheStore(fi: FuseInode, pos: number, data: Uint8Array, dir
 }
 
 /**
- * write_inode_now (fuse_vma_close, fsync, flush): dirty pages as WRITE, then with the writeback
- * cache fuse_write_inode flushes the locally updated times as SETATTR.
+ * write_inode_now(inode, 1) (fuse_vma_close, fsync, flush, release) = writeback_single_inode:
+ * a clean inode is skipped; else dirty pages as WRITE, then filemap_fdatawait, whose
+ * filemap_check_errors reports (and clears) an earlier AS_EIO as EIO, then with the writeback
+ * cache fuse_write_inode flushes the locally updated times as SETATTR. The first error wins
+ * (6.18: abort, fallocate, write, close gave EIO although the times' SETATTR failed too).
  */
 export function writeDirtyPages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
-  const e = writePages(k, fi, t);
-  if (e !== null) return e;
+  if (fi.dirty.size === 0 && !fi.timesDirty) return null;
+  let ret = writePages(k, fi, t);
+  ret ??= filemapCheckErrors(fi, t);
   if (fi.timesDirty) {
     fi.timesDirty = false;
     t.fn('fuse_flush_times');
-    return k.send(t, 'SETATTR');
+    const e = k.send(t, 'SETATTR');
+    ret ??= e;
   }
-  return null;
+  return ret;
+}
+
+/** filemap_check_errors: AS_EIO reported once as EIO, then cleared. */
+export function filemapCheckErrors(fi: FuseInode, t: Trace): Errno | null {
+  if (fi.asEio !== true) return null;
+  fi.asEio = false;
+  return t.vfs('EIO', 'filemap_check_errors', 'an earlier writeback of this file failed (AS_EIO on the mapping)');
+}
+
+/** mapping_set_error: AS_EIO for the next filemap_check_errors, and the errseq for fsync. */
+export function mappingSetError(fi: FuseInode, e: Errno): void {
+  fi.asEio = true; // AS_ENOSPC for ENOSPC; both read back as the same one-shot error here
+  fi.wbErr = { errno: e, seq: (fi.wbErr?.seq ?? 0) + 1, seen: false };
+}
+
+/** filemap_sample_wb_err at open: an error nobody has seen yet is still reported to this file. */
+export function filemapSampleWbErr(fi: FuseInode): number {
+  return fi.wbErr?.seen === true ? fi.wbErr.seq : 0;
+}
+
+/**
+ * file_check_and_advance_wb_err (fsync): the mapping's error if it changed since this file
+ * last looked; AS_EIO is cleared whatever the answer (6.18: abort, fallocate, fsync, close gave
+ * fsync ENOTCONN and the close the FLUSH's ENOTCONN, not EIO).
+ */
+export function fileCheckAndAdvanceWbErr(file: FuseOpenFile): Errno | null {
+  const fi = file.ff.inode;
+  let e: Errno | null = null;
+  if (fi.wbErr !== undefined && fi.wbErr.seq !== (file.wbErrSeen ?? 0)) {
+    e = fi.wbErr.errno;
+    fi.wbErr.seen = true;
+    file.wbErrSeen = fi.wbErr.seq;
+  }
+  fi.asEio = false;
+  return e;
 }
 
 export function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {

@@ -1,5 +1,6 @@
 // Kernel objects of fs/fuse (fuse_i.h), as the model holds them.
 import type { Cred, Superblock, WFile } from './world/vfs.ts';
+import type { Errno } from '../spec/errno.ts';
 
 /** struct fuse_backing (LIFE-1, LIFE-6): one registration; `count` is fb->count. */
 export interface FuseBacking {
@@ -94,9 +95,12 @@ export interface FuseInode {
   timesDirty: boolean;
   /**
    * AS_EIO on the mapping: mapping_set_error after a failed fuse_flush_time_update; the next
-   * flush reports EIO once (filemap_check_errors tests and clears it).
+   * filemap_check_errors (fuse_flush, or write_inode_now's filemap_fdatawait) reports EIO once
+   * and clears it, as does fsync's file_check_and_advance_wb_err.
    */
   asEio?: boolean;
+  /** mapping->wb_err (errseq): the last writeback error, its sequence and whether one saw it. */
+  wbErr?: { readonly errno: Errno; readonly seq: number; seen: boolean };
   /** Open struct files and mappings that keep the inode busy (umount EBUSY). */
   users: number;
   /** Open IOM_NONE (DIRECT_IO, non-PT) files (explains IOM-10). */
@@ -138,6 +142,8 @@ export interface FuseOpenFile {
   pos: number;
   /** f_ra.prev_pos: where the last buffered read ended (−1: none yet), for readahead. */
   raPrevPos?: number;
+  /** f_wb_err: the mapping's errseq this file has seen (sampled at open, advanced by fsync). */
+  wbErrSeen?: number;
 }
 
 /** A mapping (VMA). A PT mapping holds the per-open backing file (LIFE-5); others the FUSE file. */
