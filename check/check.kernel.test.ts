@@ -14,6 +14,7 @@ import { main } from '../cli/main.ts';
 import type { CheckReport } from './run.ts';
 import { checkReportSchemaErrors } from '../reports/validate.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
+import { fuseInitOffer, PROFILES } from '../sim/index.ts';
 
 const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
 const CLI = fileURLToPath(new URL('../bin/fusepass.js', import.meta.url));
@@ -111,6 +112,10 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
     expect(rep.findings.filter((f) => f.level !== 'info')).toEqual([]);
     expect(rep.scenarios.flatMap((s) => s.steps.flatMap((x) => x.traffic.requests)).filter((q) => q.op === 'READ')).toEqual([]);
     expect(rep.teardown?.daemonExit).toBe('exited with status 0');
+    // The model's INIT offer (sim fuseInitOffer, 6.18) is the one the kernel sent: the relay
+    // strips only OVER_IO_URING, which 6.18 offers only with the fuse module's enable_uring.
+    const offer = rep.setup.traffic.requests.find((q) => q.op === 'INIT')!.init!;
+    expect([offer.minor, offer.flags]).toEqual([PROFILES['6.18'].protoMinor, fuseInitOffer(PROFILES['6.18'])]);
   }, 60_000);
 
   it('--inject backing-open#2=ELOOP: the mount-wide fallback makes the reopen of a passthrough file fail with EIO, named IOM-2', async () => {

@@ -23,4 +23,5 @@ export type { SimMutation } from './state.ts';
 export { PROFILES, PROFILE_NAMES, getProfile } from './profiles.ts';
 export type { Profile } from './profiles.ts';
 export { overlayStackDepth } from './world/build.ts';
+export { fuseInitOffer } from './inode.ts';
 export { stepInvariantViolations, teardownInvariantViolations, IdUniqueness } from './invariants.ts';

@@ -1,7 +1,7 @@
 // fs/fuse/inode.c: FUSE_INIT negotiation (process_init_reply, INIT-1..12), the superblock's
 // stack depth (STACK-1), and the connection's final put (fuse_conn_put, LIFE-23).
 import type { InitReplySpec } from '../spec/case.ts';
-import { FILESYSTEM_MAX_STACK_DEPTH, FUSE_KERNEL_VERSION, INIT_FLAG_BITS, initFlags } from '../spec/uapi.ts';
+import { FILESYSTEM_MAX_STACK_DEPTH, FUSE_KERNEL_VERSION, INIT_FLAG_BITS, initFlags, type InitFlagName } from '../spec/uapi.ts';
 import { fuseBackingFilesFree } from './backing.ts';
 import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
@@ -12,15 +12,42 @@ import type { Superblock } from './world/vfs.ts';
 const bit = (name: keyof typeof INIT_FLAG_BITS): bigint => 1n << BigInt(INIT_FLAG_BITS[name]);
 
 /**
+ * The flags fuse_send_init offers on every mount, as 6.12's fs/fuse/inode.c lists them, with the
+ * protocol minor that added each flag from 7.41 on (include/uapi/linux/fuse.h changelog).
+ * Every profile (6.9 = 7.40 and later) offers the flags without a minor. Flags that need a
+ * particular mount are left out: MAP_ALIGNMENT and HAS_INODE_DAX need DAX, SUBMOUNTS needs
+ * virtiofs auto_submounts, and OVER_IO_URING needs the fuse module's enable_uring, which is
+ * off by default.
+ */
+const ALWAYS_OFFERED: ReadonlyArray<readonly [InitFlagName, number?]> = [
+  ['ASYNC_READ'], ['POSIX_LOCKS'], ['ATOMIC_O_TRUNC'], ['EXPORT_SUPPORT'], ['BIG_WRITES'],
+  ['DONT_MASK'], ['SPLICE_WRITE'], ['SPLICE_MOVE'], ['SPLICE_READ'], ['FLOCK_LOCKS'],
+  ['HAS_IOCTL_DIR'], ['AUTO_INVAL_DATA'], ['DO_READDIRPLUS'], ['READDIRPLUS_AUTO'], ['ASYNC_DIO'],
+  ['WRITEBACK_CACHE'], ['NO_OPEN_SUPPORT'], ['PARALLEL_DIROPS'], ['HANDLE_KILLPRIV'], ['POSIX_ACL'],
+  ['ABORT_ERROR'], ['MAX_PAGES'], ['CACHE_SYMLINKS'], ['NO_OPENDIR_SUPPORT'], ['EXPLICIT_INVAL_DATA'],
+  ['HANDLE_KILLPRIV_V2'], ['SETXATTR_EXT'], ['INIT_EXT'], ['SECURITY_CTX'], ['CREATE_SUPP_GROUP'],
+  ['HAS_EXPIRE_ONLY'], ['DIRECT_IO_ALLOW_MMAP'], ['NO_EXPORT_SUPPORT'], ['HAS_RESEND'],
+  ['ALLOW_IDMAP', 41], ['REQUEST_TIMEOUT', 43],
+];
+
+/** The INIT flags a profile's kernel offers (fuse_send_init), in bit order. */
+export function fuseInitOffer(profile: Profile): InitFlagName[] {
+  const offered = ALWAYS_OFFERED.filter(([, since]) => since === undefined || profile.protoMinor >= since).map(([f]) => f);
+  // INIT-1: `if (IS_ENABLED(CONFIG_FUSE_PASSTHROUGH)) flags |= FUSE_PASSTHROUGH;`
+  if (profile.passthroughConfigured) offered.push('PASSTHROUGH');
+  return offered.sort((a, b) => INIT_FLAG_BITS[a] - INIT_FLAG_BITS[b]);
+}
+
+/**
  * fuse_send_init: what the INIT request carries (INIT-1, INIT-2), as the mount step reports it:
- * `"<major>.<minor> offers:<INIT_EXT,PASSTHROUGH>"`.
+ * `"<major>.<minor> offers:<INIT_EXT,PASSTHROUGH>"` (the two flags passthrough depends on).
  */
 export function fuseSendInit(profile: Profile, t: Trace): string {
   t.fn('fuse_send_init');
   t.pass('INIT-1');
   t.pass('INIT-2');
-  const offers = profile.passthroughConfigured ? 'INIT_EXT,PASSTHROUGH' : 'INIT_EXT';
-  return `${FUSE_KERNEL_VERSION}.${profile.protoMinor} offers:${offers}`;
+  const offers = fuseInitOffer(profile).filter((f) => f === 'INIT_EXT' || f === 'PASSTHROUGH');
+  return `${FUSE_KERNEL_VERSION}.${profile.protoMinor} offers:${offers.join(',')}`;
 }
 
 /** Decode a reply as the kernel reads fuse_init_out, honouring a short reply (INIT-4). */

@@ -1,6 +1,7 @@
 // Kernel-version profiles (kernel-spec §14): each difference seen through the public API.
 import { describe, expect, it } from 'vitest';
 import { createKernel } from './kernel.ts';
+import { fuseInitOffer } from './inode.ts';
 import { PROFILES } from './profiles.ts';
 import { mounted, ptOpen, registered, WORLD } from './test-helpers.ts';
 
@@ -17,6 +18,22 @@ describe('profiles', () => {
       k.daemon.devOpen('dev');
       expect(k.daemon.mount('dev').value).toBe(`7.${minor} offers:INIT_EXT,PASSTHROUGH`);
     }
+  });
+
+  it('INIT-1, INIT-2: the whole offer follows fuse_send_init: 6.9 (7.40) without ALLOW_IDMAP, 6.12 adds it, 6.18 adds REQUEST_TIMEOUT, nopt drops PASSTHROUGH', () => {
+    // 6.12's fuse_send_init, copied from linux-source-6.12 (fs/fuse/inode.c), in bit order.
+    const linux612 = [
+      'ASYNC_READ', 'POSIX_LOCKS', 'ATOMIC_O_TRUNC', 'EXPORT_SUPPORT', 'BIG_WRITES', 'DONT_MASK', 'SPLICE_WRITE', 'SPLICE_MOVE',
+      'SPLICE_READ', 'FLOCK_LOCKS', 'HAS_IOCTL_DIR', 'AUTO_INVAL_DATA', 'DO_READDIRPLUS', 'READDIRPLUS_AUTO', 'ASYNC_DIO',
+      'WRITEBACK_CACHE', 'NO_OPEN_SUPPORT', 'PARALLEL_DIROPS', 'HANDLE_KILLPRIV', 'POSIX_ACL', 'ABORT_ERROR', 'MAX_PAGES',
+      'CACHE_SYMLINKS', 'NO_OPENDIR_SUPPORT', 'EXPLICIT_INVAL_DATA', 'HANDLE_KILLPRIV_V2', 'SETXATTR_EXT', 'INIT_EXT',
+      'SECURITY_CTX', 'CREATE_SUPP_GROUP', 'HAS_EXPIRE_ONLY', 'DIRECT_IO_ALLOW_MMAP', 'PASSTHROUGH', 'NO_EXPORT_SUPPORT',
+      'HAS_RESEND', 'ALLOW_IDMAP',
+    ];
+    expect(fuseInitOffer(PROFILES['6.12'])).toEqual(linux612);
+    expect(fuseInitOffer(PROFILES['6.9'])).toEqual(linux612.filter((f) => f !== 'ALLOW_IDMAP')); // 7.41 added it
+    expect(fuseInitOffer(PROFILES['6.18'])).toEqual([...linux612, 'REQUEST_TIMEOUT']); // 7.43 (6.14)
+    expect(fuseInitOffer(PROFILES.nopt)).toEqual([...linux612, 'REQUEST_TIMEOUT'].filter((f) => f !== 'PASSTHROUGH'));
   });
 
   it('INIT-1: nopt does not offer PASSTHROUGH, and OPEN with PT is EIO (OPEN-8)', () => {
