@@ -91,6 +91,32 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
     expect(rep.findings.map((f) => f.checks)).toContainEqual(['IO-1', 'IO-4', 'IO-11']);
   }, 60_000);
 
+  it('--profile nopt: the relay offers no FUSE_PASSTHROUGH (INIT-1), passthrough_hp serves every read itself, and the report says what was emulated', async () => {
+    const r = await check(['--profile', 'nopt', '--scenarios', 'read', '--', hp, '--foreground', '{src}', '{fd}']);
+    expect(r.code).toBe(0);
+    const rep = r.report!;
+    const offer = rep.setup.traffic.requests.find((q) => q.op === 'INIT')!.init!;
+    expect(offer.flags).not.toContain('PASSTHROUGH');
+    expect(offer.flags).toEqual(fuseInitOffer(PROFILES.nopt));
+    expect(rep.setup.traffic.replies.find((q) => q.op === 'INIT')!.init!.flags).not.toContain('PASSTHROUGH');
+    expect(rep.findings.filter((f) => f.checks.includes('INIT-1')).map((f) => f.level)).toEqual(['info']);
+    expect(rep.scenarios[0]!.steps.flatMap((x) => x.traffic.requests).some((q) => q.op === 'READ')).toBe(true);
+    expect(rep.profile?.name).toBe('nopt');
+    expect(r.err.some((l) => l.startsWith('profile: nopt: the relay answers as that kernel') && l.includes('BOPEN-2'))).toBe(true);
+    expect(checkReportSchemaErrors(rep)).toEqual([]);
+  }, 60_000);
+
+  it('--profile 6.9: the daemon is offered protocol 7.40 without ALLOW_IDMAP or REQUEST_TIMEOUT, and passthrough still works', async () => {
+    const r = await check(['--profile', '6.9', '--scenarios', 'read', '--', hp, '--foreground', '{src}', '{fd}']);
+    expect(r.code).toBe(0);
+    const rep = r.report!;
+    const offer = rep.setup.traffic.requests.find((q) => q.op === 'INIT')!.init!;
+    expect([offer.minor, offer.flags]).toEqual([40, fuseInitOffer(PROFILES['6.9'])]);
+    expect(offer.flags).not.toContain('ALLOW_IDMAP');
+    expect(rep.scenarios[0]!.steps.flatMap((x) => x.traffic.requests).filter((q) => q.op === 'READ')).toEqual([]);
+    expect(rep.findings.filter((f) => f.level !== 'info')).toEqual([]);
+  }, 60_000);
+
   it('a daemon that mounts by itself (no {fd}): its mount(2) is performed by fusepass in the private namespace, on its own target path, and the battery plays there', async () => {
     const target = mkdtempSync(`${tmpdir()}/fusepass-target-`);
     const r = await check(['--scenarios', 'read,second-file', '--', hp, '--foreground', '{src}', target]);
@@ -171,6 +197,16 @@ describe.skipIf(reason !== null && !required)('fusepass check names known bug pa
       }
     }, 60_000);
   }
+
+  it('--profile nopt: a daemon that registers backing files without looking at the offer gets EOPNOTSUPP from fusepass (BOPEN-2) and its opens still work', async () => {
+    const r = await check(['--profile', 'nopt', '--scenarios', 'read', '--', bin, 'good', '{src}', '{fd}']);
+    const rep = r.report!;
+    const opens = rep.scenarios.flatMap((s) => s.steps.flatMap((x) => x.traffic.backing)).filter((b) => b.op === 'open');
+    expect(opens.length).toBeGreaterThan(0);
+    expect(opens.every((b) => b.result === 'EOPNOTSUPP' && b.answeredBy === 'profile')).toBe(true);
+    expect(rep.findings.some((f) => /failed with EOPNOTSUPP \(the answer of the kernel --profile emulates\)/.test(f.message))).toBe(true);
+    expect(rep.scenarios.every((s) => s.steps.every((x) => x.errno === null))).toBe(true);
+  }, 60_000);
 });
 
 // A daemon that is not ours, in another language, from Debian's packages: gocryptfs (Go, go-fuse

@@ -168,7 +168,7 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
   const wakeFd = sys.eventfd(EFD_CLOEXEC);
   const { port1, port2 } = new MessageChannel();
   const relay = new Worker(new URL('./relay-boot.mjs', import.meta.url), {
-    workerData: { devFd, sockFd: ours, daemonEnd: selfMount ? theirs : -1, listener: daemon.listener, sessionLink, wakeFd, port: port2, inject: m.inject, conn },
+    workerData: { devFd, sockFd: ours, daemonEnd: selfMount ? theirs : -1, listener: daemon.listener, sessionLink, wakeFd, port: port2, inject: m.inject, profile: m.profile, conn },
     transferList: [port2],
   });
   relay.unref();

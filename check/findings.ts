@@ -111,7 +111,7 @@ export function analyze(t: CheckTrace): Finding[] {
           level: 'info',
           checks: [check],
           scenario,
-          message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : ''}`,
+          message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : b.answeredBy === 'profile' ? ' (the answer of the kernel --profile emulates)' : ''}`,
         });
       }
     } else if (ok) registered.delete(b.id!);

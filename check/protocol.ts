@@ -1,7 +1,7 @@
 // What `fusepass check`'s namespace child (check/child-main.ts) and its host (check/run.ts)
 // exchange over Node's IPC channel, and the JSON-safe trace the report is built from. One
 // request at a time; every request gets exactly one reply.
-import type { ClientStep } from '../spec/case.ts';
+import type { ClientStep, ProfileName } from '../spec/case.ts';
 import type { CheckId } from '../spec/check-ids.ts';
 import type { Injection } from './inject.ts';
 import type { WorkloadOptions, WorkloadResult } from './workload.ts';
@@ -50,7 +50,7 @@ export interface TracedBacking {
   id?: number;
   /** The id the kernel gave (open), 0 (close), or the errno name. */
   result: number | string;
-  answeredBy?: 'inject' | 'privilege' | 'fault';
+  answeredBy?: 'inject' | 'privilege' | 'fault' | 'profile';
 }
 
 /** Everything the relay saw while one step ran (and settled). */
@@ -95,6 +95,8 @@ export interface SetupRequest {
   /** The fd number the session socket takes in the daemon. */
   fdNumber: number;
   inject: Injection[];
+  /** --profile: the kernel the relay shows the daemon (profile-emulation.ts), or null. */
+  profile: ProfileName | null;
   /** Files created in {src} before the daemon starts: name → content. */
   sourceFiles: Record<string, string>;
   initTimeoutMs: number;
@@ -150,6 +152,8 @@ export interface CheckReport {
   kernelRelease: string;
   command: string[];
   inject: Injection[];
+  /** --profile: the kernel the relay showed the daemon and what it emulated; null: the running kernel alone. */
+  profile: { name: ProfileName; emulated: string } | null;
   setup: SetupResult;
   scenarios: ScenarioRun[];
   /** The scenario a deadline stopped, when one did. */

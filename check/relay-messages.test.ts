@@ -25,6 +25,21 @@ describe('relay messages (check/relay-messages.ts)', () => {
     expect(decodeRequest(msg)!.forward).toBe(msg);
   });
 
+  it('--profile: the forwarded INIT carries the emulated minor and only flags both kernels offer', () => {
+    const flags = (1 << INIT_FLAG_BITS.INIT_EXT) | (1 << INIT_FLAG_BITS.ASYNC_READ);
+    const flags2 = (1 << (INIT_FLAG_BITS.PASSTHROUGH - 32)) | (1 << (INIT_FLAG_BITS.REQUEST_TIMEOUT - 32));
+    const body = encodeInitIn({ major: 7, minor: 45, maxReadahead: 131072, flags, flags2 });
+    const msg = concat([header(FUSE_OPCODES.INIT, body.length), body]);
+    // A 7.40 kernel without CONFIG_FUSE_PASSTHROUGH offering INIT_EXT and ASYNC_READ only.
+    const mask = (1n << BigInt(INIT_FLAG_BITS.INIT_EXT)) | (1n << BigInt(INIT_FLAG_BITS.ASYNC_READ)) | (1n << BigInt(INIT_FLAG_BITS.WRITEBACK_CACHE));
+    const d = decodeRequest(msg, { minor: 40, mask })!;
+    expect(d.event.init).toEqual({ major: 7, minor: 40, flags: ['ASYNC_READ', 'INIT_EXT'] });
+    const dv = new DataView(d.forward.buffer, d.forward.byteOffset);
+    expect([dv.getUint32(SIZE.inHeader + 4, true), dv.getUint32(SIZE.inHeader + 12, true), dv.getUint32(SIZE.inHeader + 16, true)]).toEqual([40, flags, 0]);
+    expect(d.forward.length).toBe(msg.length);
+    expect(new DataView(msg.buffer, msg.byteOffset).getUint32(SIZE.inHeader + 4, true)).toBe(45); // the kernel's bytes untouched
+  });
+
   it('an OPEN reply gives fh, open flags and the signed backing id', () => {
     const r = decodeReply(encodeReply(7n, 0, encodeOpenOut({ fh: 3n, openFlags: 0x81, backingId: -5 })), FUSE_OPCODES.OPEN)!;
     expect(r.open).toEqual({ fh: 3n, openFlags: 0x81, backingId: -5 });

@@ -6,6 +6,7 @@ import { FUSE_OPCODES, INIT_FLAG_BITS, type FuseOpcodeName, type InitFlagName } 
 import { SIZE } from '../wire/layout.ts';
 import { Reader } from '../wire/bytes.ts';
 import { decodeCreateIn, decodeEntryOut, decodeInHeader, decodeInitIn, decodeInitOut, decodeOpenOut, decodeOutHeader, decodeReadIn, decodeReleaseIn, decodeWriteOut, initFlagWord } from '../wire/structs.ts';
+import type { InitOfferRewrite } from './profile-emulation.ts';
 
 const NAMES = new Map<number, FuseOpcodeName>(Object.entries(FUSE_OPCODES).map(([k, v]) => [v, k as FuseOpcodeName]));
 
@@ -76,7 +77,7 @@ export interface BackingEventOpen {
   /** The id the kernel gave, or −errno. */
   result: number;
   /** Why fusepass answered instead of the kernel (injection, privilege judged on the daemon). */
-  answeredBy?: 'inject' | 'privilege' | 'fault';
+  answeredBy?: 'inject' | 'privilege' | 'fault' | 'profile';
 }
 
 export interface BackingEventClose {
@@ -85,7 +86,7 @@ export interface BackingEventClose {
   tid: number;
   id: number;
   result: number;
-  answeredBy?: 'inject' | 'privilege' | 'fault';
+  answeredBy?: 'inject' | 'privilege' | 'fault' | 'profile';
 }
 
 export interface TrapEvent {
@@ -115,7 +116,7 @@ const STRIP_FLAGS2 = 1 << (INIT_FLAG_BITS.OVER_IO_URING - 32);
  * Decode a request from /dev/fuse; for INIT, return the bytes to forward with the flags the
  * relay cannot carry removed from the offer.
  */
-export function decodeRequest(msg: Uint8Array): { event: RequestEvent; forward: Uint8Array } | null {
+export function decodeRequest(msg: Uint8Array, offer?: InitOfferRewrite): { event: RequestEvent; forward: Uint8Array } | null {
   const h = decodeInHeader(msg);
   if (!h) return null;
   const body = msg.subarray(SIZE.inHeader);
@@ -128,6 +129,17 @@ export function decodeRequest(msg: Uint8Array): { event: RequestEvent; forward: 
         forward = msg.slice();
         new DataView(forward.buffer).setUint32(SIZE.inHeader + 16, (i.flags2 & ~STRIP_FLAGS2) >>> 0, true);
         i.flags2 &= ~STRIP_FLAGS2;
+      }
+      // --profile: the emulated kernel's minor, and only the flags it offers too.
+      if (offer && body.length >= 20) {
+        if (forward === msg) forward = msg.slice();
+        const dv = new DataView(forward.buffer, forward.byteOffset);
+        i.minor = Math.min(i.minor, offer.minor);
+        i.flags = Number(BigInt(i.flags) & offer.mask & 0xffffffffn);
+        i.flags2 = Number(BigInt(i.flags2) & (offer.mask >> 32n));
+        dv.setUint32(SIZE.inHeader + 4, i.minor, true);
+        dv.setUint32(SIZE.inHeader + 12, i.flags >>> 0, true);
+        dv.setUint32(SIZE.inHeader + 16, i.flags2 >>> 0, true);
       }
       event.init = { major: i.major, minor: i.minor, flags: initFlagNames(initFlagWord(i.flags, i.flags2)) };
       break;

@@ -14,6 +14,9 @@ import { decodeReply, decodeRequest, NO_REPLY, type RelayEvent } from './relay-m
 import { Sessions, type Session } from './sessions.ts';
 import { createSupervisor } from './supervisor.ts';
 import type { Injection } from './inject.ts';
+import { initOfferRewrite } from './profile-emulation.ts';
+import { getProfile } from '../sim/index.ts';
+import type { ProfileName } from '../spec/case.ts';
 
 export interface RelayInit {
   /** The mounted /dev/fuse, or −1 until the daemon's own mount(2) is trapped (mount mode). */
@@ -27,12 +30,16 @@ export interface RelayInit {
   wakeFd: number;
   port: MessagePort;
   inject: Injection[];
+  /** --profile: the kernel the relay shows the daemon, or null for the running one. */
+  profile: ProfileName | null;
   /** The mount's connection (fusectl identity), aborted when the daemon's session ends. */
   conn: ConnId | null;
 }
 
 const init = workerData as RelayInit;
 const { sockFd, daemonEnd, listener, sessionLink, wakeFd, port, inject } = init;
+const emulated = init.profile === null ? null : getProfile(init.profile);
+const offer = emulated === null ? undefined : initOfferRewrite(emulated);
 let { devFd, conn } = init;
 /**
  * /dev/fuse refuses a read into a buffer smaller than a whole WRITE request (EINVAL below
@@ -55,6 +62,7 @@ const supervisor = createSupervisor({
   listener,
   sessions,
   inject,
+  profile: emulated,
   daemonEnd,
   post,
   devFd: () => devFd,
@@ -81,7 +89,7 @@ function relayRequest(): void {
     sessions.endAll(devFd, note);
     return;
   }
-  const d = decodeRequest(fromDev.subarray(0, n));
+  const d = decodeRequest(fromDev.subarray(0, n), offer);
   if (!d) {
     post({ t: 'relayError', message: `a request of ${n} bytes is shorter than fuse_in_header` });
     return;

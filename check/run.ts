@@ -10,6 +10,8 @@ import { ownModule } from '../real-kernel/host/runtime.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import { SCENARIOS, SOURCE_FILES } from './battery.ts';
 import type { Injection } from './inject.ts';
+import { emulationNote } from './profile-emulation.ts';
+import type { ProfileName } from '../spec/case.ts';
 import type { CheckReport, FromCheckChild, ScenarioRun, TeardownResult, ToCheckChild } from './protocol.ts';
 
 export type { CheckReport };
@@ -26,6 +28,8 @@ export interface CheckOptions {
   /** The daemon's command line, with `{fd}` where its mountpoint goes and maybe `{src}`. */
   argv: string[];
   inject: Injection[];
+  /** --profile: the kernel the relay shows the daemon, or null for the running one. */
+  profile: ProfileName | null;
   /** Scenario ids to play, in battery order; all when null. */
   scenarios: string[] | null;
   /** Deadline per scenario (and for INIT, and for the daemon's exit after umount), ms. */
@@ -46,7 +50,7 @@ export async function runRelayedWorkload(argv: string[], opts: WorkloadOptions, 
   const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(startDeadlineFromEnv(), CHECK_MAIN);
   if (typeof child === 'string') return { problem: child };
   try {
-    const s = await child.request({ t: 'setup', argv, fdNumber: SESSION_FD, inject: [], sourceFiles: {}, initTimeoutMs: timeoutMs }, timeoutMs + 5000);
+    const s = await child.request({ t: 'setup', argv, fdNumber: SESSION_FD, inject: [], profile: null, sourceFiles: {}, initTimeoutMs: timeoutMs }, timeoutMs + 5000);
     if (!('ok' in s) || s.ok.t !== 'setup' || s.ok.problem) return { problem: 'ok' in s && s.ok.t === 'setup' ? String(s.ok.problem) : 'setup failed' };
     const w = await child.request({ t: 'workload', opts }, 600_000);
     await child.request({ t: 'teardown', timeoutMs }, timeoutMs * 2 + 5000);
@@ -63,7 +67,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { prob
   const child = await KernelChild.spawn<ToCheckChild, FromCheckChild>(startDeadlineFromEnv(), CHECK_MAIN);
   if (typeof child === 'string') return { problem: `cannot start the namespace child: ${child}` };
   try {
-    const s = await child.request({ t: 'setup', argv: opts.argv, fdNumber: SESSION_FD, inject: opts.inject, sourceFiles: { ...SOURCE_FILES }, initTimeoutMs: opts.timeoutMs }, opts.timeoutMs + 5000);
+    const s = await child.request({ t: 'setup', argv: opts.argv, fdNumber: SESSION_FD, inject: opts.inject, profile: opts.profile, sourceFiles: { ...SOURCE_FILES }, initTimeoutMs: opts.timeoutMs }, opts.timeoutMs + 5000);
     if (!('ok' in s) || s.ok.t !== 'setup') return { problem: `the namespace child failed while starting the daemon (${'crash' in s ? s.crash : 'deadline'})` };
     const setup = s.ok;
     if (setup.problem) return { problem: `${setup.problem}${setup.log ? ` (daemon output: ${setup.log.split('\n').slice(-3).join(' | ')})` : ''}` };
@@ -90,6 +94,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { prob
       kernelRelease: os.release(),
       command: setup.argv,
       inject: opts.inject,
+      profile: opts.profile === null ? null : { name: opts.profile, emulated: emulationNote(opts.profile, os.release()) },
       setup,
       scenarios: runs,
       hung,

@@ -15,11 +15,14 @@ import type { RelayEvent } from './relay-messages.ts';
 import { NR, SESSION_READS, type Notif } from './seccomp.ts';
 import type { Sessions } from './sessions.ts';
 import type { Injection } from './inject.ts';
+import type { Profile } from '../sim/index.ts';
 
 export interface SupervisorContext {
   listener: number;
   sessions: Sessions;
   inject: readonly Injection[];
+  /** --profile: answer the backing and SYNC_INIT ioctls as that kernel would (profile-emulation.ts). */
+  profile: Profile | null;
   /** Mount mode: our copy of the daemon's end of the first socket; −1 with {fd}. */
   daemonEnd: number;
   post(e: RelayEvent): void;
@@ -30,10 +33,13 @@ export interface SupervisorContext {
 }
 
 const O_RDWR_CLOEXEC = 0o2 | 0o2000000;
+const O_PATH = 0o10000000;
 
 /** The supervisor over `ctx`: `supervise()` answers one notification (false: listener gone). */
 export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean } {
-  const { listener, sessions, inject, daemonEnd, post } = ctx;
+  const { listener, sessions, inject, daemonEnd, post, profile } = ctx;
+  /** fuse_dev_ioctl_backing_open/close without CONFIG_FUSE_PASSTHROUGH, before copy_from_user. */
+  const noPassthrough = profile !== null && !profile.passthroughConfigured;
   let backingOpens = 0;
   let backingCloses = 0;
 
@@ -51,12 +57,28 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     }
   }
 
+  /** Whether the daemon's fd was opened O_PATH (the octal flags line of /proc/<tid>/fdinfo). */
+  function isOPath(tid: number, fd: number): boolean {
+    try {
+      const m = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/${tid}/fdinfo/${fd}`, 'utf8'));
+      return m !== null && (parseInt(m[1]!, 8) & O_PATH) !== 0;
+    } catch {
+      return false;
+    }
+  }
+
   type Answer = { val: number } | { errno: number } | { continue: true };
 
   function backingOpen(n: Notif): Answer {
     const seq = ++backingOpens;
     const tid = n.pid;
     const map = readProcessMemory(tid, n.args[2]!, SIZE.backingMap);
+    if (noPassthrough) {
+      // Before copy_from_user: EOPNOTSUPP even for an unreadable argument (BOPEN-2).
+      const fd = map ? new DataView(map.buffer).getInt32(0, true) : -1;
+      post({ t: 'backingOpen', seq, tid, fd, target: map ? fdTarget(tid, fd) : '(unreadable argument)', flags: 0, result: -ERRNO.EOPNOTSUPP, answeredBy: 'profile' });
+      return { errno: ERRNO.EOPNOTSUPP };
+    }
     if (!map) {
       post({ t: 'backingOpen', seq, tid, fd: -1, target: '(unreadable argument)', flags: 0, result: -ERRNO.EFAULT, answeredBy: 'fault' });
       return { errno: ERRNO.EFAULT };
@@ -76,6 +98,11 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
       post({ ...base, result: -ERRNO.EPERM, answeredBy: 'privilege' });
       return { errno: ERRNO.EPERM };
     }
+    // 6.9's fget(map->fd) finds no file for an O_PATH fd (6.12 efad7153bf93 took fget_raw).
+    if (profile !== null && !profile.fgetRaw && flags === 0 && padding === 0n && isOPath(tid, fd)) {
+      post({ ...base, result: -ERRNO.EBADF, answeredBy: 'profile' });
+      return { errno: ERRNO.EBADF };
+    }
     const tgid = tgidOf(tid);
     const copy = tgid === null || fd < 0 ? -ERRNO.EBADF : sys.takeFd(tgid, fd);
     let r: number;
@@ -92,6 +119,10 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
   function backingClose(n: Notif): Answer {
     const seq = ++backingCloses;
     const tid = n.pid;
+    if (noPassthrough) {
+      post({ t: 'backingClose', seq, tid, id: 0, result: -ERRNO.EOPNOTSUPP, answeredBy: 'profile' });
+      return { errno: ERRNO.EOPNOTSUPP };
+    }
     const arg = readProcessMemory(tid, n.args[2]!, 4);
     if (!arg) {
       post({ t: 'backingClose', seq, tid, id: 0, result: -ERRNO.EFAULT, answeredBy: 'fault' });
@@ -199,6 +230,11 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     }
     if (cmd === FUSE_DEV_IOC.BACKING_OPEN >>> 0) return backingOpen(n);
     if (cmd === FUSE_DEV_IOC.BACKING_CLOSE >>> 0) return backingClose(n);
+    // DEV-12: before 6.18 fuse_dev_ioctl has no SYNC_INIT and answers ENOTTY.
+    if (profile !== null && !profile.syncInit) {
+      post({ t: 'trapped', what: 'syncInit', tid: n.pid, result: -ERRNO.ENOTTY });
+      return { errno: ERRNO.ENOTTY };
+    }
     // SYNC_INIT on the session: the relay's connection is initialised by the kernel already.
     post({ t: 'trapped', what: 'syncInit', tid: n.pid, result: -ERRNO.EINVAL });
     return { errno: ERRNO.EINVAL };

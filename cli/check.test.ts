@@ -19,6 +19,7 @@ function report(findings: Finding[]): CheckReport {
     kernelRelease: '6.18.0',
     command: ['./myfs', '/dev/fd/4'],
     inject: [],
+    profile: null,
     setup: { t: 'setup', argv: ['./myfs', '/dev/fd/4'], problem: null, traffic },
     scenarios: [
       { id: 'read', title: 'read', steps: [{ step: { op: 'open', node: 'data', as: 'a' }, errno: 'EIO', value: null, traffic }] },
@@ -49,10 +50,10 @@ async function run(argv: string[], result: CheckReport | { problem: string }) {
 const EIO: Finding = { level: 'error', checks: ['IOM-2', 'OPEN-6'], scenario: 'read', message: 'open of data failed with EIO', advice: 'answer with FOPEN_PASSTHROUGH' };
 
 describe('fusepass check (cli/check.ts)', () => {
-  it('passes the daemon command, injections, scenarios and timeout through', async () => {
-    const r = await run(['--inject', 'backing-open#2=ELOOP', '--scenarios', 'read,mmap-read', '--timeout', '3s', '--', './myfs', '-f', '{fd}'], report([]));
+  it('passes the daemon command, injections, profile, scenarios and timeout through', async () => {
+    const r = await run(['--inject', 'backing-open#2=ELOOP', '--profile', '6.12', '--scenarios', 'read,mmap-read', '--timeout', '3s', '--', './myfs', '-f', '{fd}'], report([]));
     expect(r.code).toBe(0);
-    expect(r.given).toEqual({ argv: ['./myfs', '-f', '{fd}'], inject: [{ op: 'backing-open', seq: 2, errno: 40 }], scenarios: ['read', 'mmap-read'], timeoutMs: 3000 });
+    expect(r.given).toEqual({ argv: ['./myfs', '-f', '{fd}'], inject: [{ op: 'backing-open', seq: 2, errno: 40 }], profile: '6.12', scenarios: ['read', 'mmap-read'], timeoutMs: 3000 });
   });
 
   it('exit 1 with an error finding, 0 with warnings only', async () => {
@@ -67,6 +68,7 @@ describe('fusepass check (cli/check.ts)', () => {
     [['--inject', 'backing-open=EWHAT', '--', 'x'], /unknown errno EWHAT/],
     [['--scenarios', 'nope', '--', 'x'], /unknown scenario nope/],
     [['--timeout', 'soon', '--', 'x'], /expected a duration/],
+    [['--profile', '5.4', '--', 'x'], /--profile "5.4": expected one of 6.18, 6.12, 6.9, nopt/],
     [['--frob', '--', 'x'], /unknown option --frob/],
   ] as [string[], RegExp][]) {
     it(`bad arguments ${argv.join(' ')}: one line, exit 2, nothing run`, async () => {

@@ -9,6 +9,9 @@ import { parseDuration } from './fuzz.ts';
 import type { CliIo } from './io.ts';
 import { parseInjection, type Injection } from '../check/inject.ts';
 import { SCENARIO_IDS } from '../check/battery.ts';
+import { PROFILE_NAMES, type ProfileName } from '../spec/case.ts';
+
+const isProfileName = (s: string): s is ProfileName => (PROFILE_NAMES as readonly string[]).includes(s);
 import type { CheckOptions, CheckReport } from '../check/run.ts';
 import { formatCheckReport } from '../reports/check-text.ts';
 import { writeCheckReadable } from '../reports/check-readable.ts';
@@ -32,6 +35,10 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
 
   --inject RULE      answer the daemon's Nth backing ioctl with an errno instead of performing it,
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
+  --profile P        show the daemon the kernel P (${PROFILE_NAMES.join(', ')}) where it differs in
+                     what it offers and answers: the INIT offer, the backing ioctls without
+                     CONFIG_FUSE_PASSTHROUGH, O_PATH on 6.9, SYNC_INIT before 6.18; the rest
+                     is the running kernel's (default: the running kernel alone)
   --scenarios A,B    play only these scenarios: ${SCENARIO_IDS.join(', ')}
   --timeout D        deadline per scenario, for INIT and for the daemon's exit (default 10s)
   --json FILE        also write the report as JSON, with FILE.md, FILE.html and FILE.junit.xml
@@ -61,6 +68,7 @@ function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
         inject: { type: 'string', multiple: true },
         scenarios: { type: 'string' },
         timeout: { type: 'string' },
+        profile: { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,7 +93,9 @@ function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
   }
   const timeoutMs = values.timeout === undefined ? 10_000 : parseDuration(values.timeout);
   if (timeoutMs === null) return { error: `--timeout ${JSON.stringify(values.timeout)}: expected a duration such as 10s, 500ms or 2m` };
-  return { argv: daemon, inject, scenarios, timeoutMs, ...(values.json !== undefined ? { json: values.json } : {}) };
+  const profile = values.profile ?? null;
+  if (profile !== null && !isProfileName(profile)) return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILE_NAMES.join(', ')}` };
+  return { argv: daemon, inject, profile, scenarios, timeoutMs, ...(values.json !== undefined ? { json: values.json } : {}) };
 }
 
 export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = {}): Promise<number> {

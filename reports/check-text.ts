@@ -32,6 +32,7 @@ function outcome(run: ScenarioRun): string {
 export function formatCheckReport(r: CheckReport): string[] {
   const out: string[] = [];
   out.push(`fusepass check on Linux ${r.kernelRelease}: ${r.command.join(' ')}`);
+  if (r.profile !== null) out.push(`profile: ${r.profile.emulated}`);
   if (r.inject.length > 0) out.push(`injected: ${r.inject.map((i) => `${i.op}${i.seq === null ? '' : `#${i.seq}`}=${errnoName(i.errno)}`).join(', ')}`);
   const offer = r.setup.traffic.requests.find((q) => q.op === 'INIT')?.init;
   const reply = r.setup.traffic.replies.find((q) => q.op === 'INIT')?.init;
