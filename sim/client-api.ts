@@ -5,6 +5,7 @@ import { textBytes } from './daemon.ts';
 import { Trace } from './explain.ts';
 import * as dirOps from './dir.ts';
 import * as fileOps from './file.ts';
+import * as fileCallOps from './file-ops.ts';
 import * as ioctlOps from './ioctl.ts';
 import * as mmapOps from './mmap.ts';
 import * as rwOps from './rw.ts';
@@ -15,7 +16,7 @@ import type { Kernel, SimResult } from './kernel.ts';
 import { mountpointUncovered, plainFile, plainOpen, plainStatNode, plainSyscall, type PlainOp } from './mountpoint.ts';
 
 /** The client-side kernel functions, by their model names. */
-const F = { ...dirOps, ...fileOps, ...rwOps, ...mmapOps, ...ioctlOps };
+const F = { ...dirOps, ...fileOps, ...fileCallOps, ...rwOps, ...mmapOps, ...ioctlOps };
 
 /** The client's side: syscalls on the FUSE mount. */
 export class ClientApi {

@@ -263,6 +263,17 @@ export function invalidateRange(k: KernelState, fi: FuseInode, pos: number, len:
 }
 
 /**
+ * ClearPageUptodate on the pages a failed WRITE carried (fuse_send_write_pages): they are no
+ * longer served from the cache, so the next read of them asks the daemon (6.18: read, abort,
+ * write, read gave ENOTCONN, not the cached byte; fuzz --target both seed 1498200536).
+ */
+export function clearPagesUptodate(fi: FuseInode, pos: number, len: number): void {
+  if (len === 0) return;
+  const { from, to } = pageRange(pos, len);
+  for (const p of [...fi.pages.keys()]) if (p >= from && p <= to && !fi.dirty.has(p)) fi.pages.delete(p);
+}
+
+/**
  * invalidate_inode_pages2 (fuse_open without FOPEN_KEEP_CACHE): the whole cache, dirty pages
  * laundered first. Found by fuzz --target both, seed 23: after a writeback-cache write, the next
  * open sent [OPEN, WRITE].

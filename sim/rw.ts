@@ -9,7 +9,7 @@ import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } 
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
+import { clearPagesUptodate, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -228,6 +228,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       if (e !== null) {
         // fuse_perform_write ends with fuse_write_update_attr even when WRITE failed (found by
         // fuzz --target both: the next fstat asks the daemon).
+        clearPagesUptodate(fi, pos, data.length);
         fuseWriteUpdateAttr(fi, pos, 0);
         return err(e);
       }

@@ -1,0 +1,170 @@
+// fs/fuse/file.c, the calls beside read and write: llseek (IO-17..19), fsync (IO-13), fallocate
+// (IO-20) and copy_file_range (IO-21), with the writeback and time flushes they do first.
+import type { Errno } from '../spec/errno.ts';
+import type { Trace } from './explain.ts';
+import { err, ok, type Outcome } from './outcome.ts';
+import { backingDirectIoMisaligned, fusePassthroughRead } from './passthrough.ts';
+import type { KernelState } from './state.ts';
+import type { FuseOpenFile } from './types.ts';
+import { daemonNode, fuseUpdateAttributes } from './dir.ts';
+import { fileCheckAndAdvanceWbErr, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
+import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
+
+export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace): Outcome {
+  t.fn('fuse_copy_file_range');
+  t.pass('IO-21');
+  if (from.mode === 'w' || to.mode === 'r') return err(t.vfs('EBADF', 'vfs_copy_file_range', 'copy_file_range needs a readable source and a writable destination'));
+  if (to.flags.has('O_APPEND')) return err(t.vfs('EBADF', 'generic_copy_file_checks', 'copy_file_range cannot write to an O_APPEND file'));
+  const fi = from.ff.inode;
+  // generic_copy_file_checks shortens the copy to the source's EOF before the overlap check:
+  // at or past EOF nothing overlaps and the copy returns 0 (found by fusepass fuzz on 6.18).
+  const count = from.pos >= fi.iSize ? 0 : Math.min(len, fi.iSize - from.pos);
+  if (fi === to.ff.inode && to.pos < from.pos + count && from.pos < to.pos + count) {
+    return err(t.vfs('EINVAL', 'generic_copy_file_checks', 'source and destination ranges overlap in the same file'));
+  }
+  if (count === 0) return ok(0); // vfs_copy_file_range: nothing to copy, no request
+  const fc = k.conn!;
+  let timesJustSet = false;
+  if (!fc.noCopyFileRange) {
+    // __fuse_copy_file_range: fuse_writeback_range of the source from pos_in to the end of
+    // the file (dirty pages as WRITE), then file_modified(file_out) (GETXATTR, as IO-5; with the
+    // writeback cache the times are kept locally), the destination's writeback range, the
+    // request, and at `out:` fuse_flush_time_update(inode_out) whatever the result (SETATTR for
+    // dirty times). 6.18: [WRITE, GETXATTR, COPY_FILE_RANGE_64, COPY_FILE_RANGE, SETATTR] before
+    // the splice fallback.
+    const to_ = to.ff.inode;
+    const re = writeRange(k, fi, from.pos, Number.MAX_SAFE_INTEGER - from.pos, t);
+    if (re !== null) return err(re);
+    fileRemovePrivs(k, to_, t);
+    if (fc.writebackCache) to_.timesDirty = true;
+    let e = writeRange(k, to_, to.pos, Number.MAX_SAFE_INTEGER - to.pos, t);
+    if (e === null && k.profile.copyFileRange64 && !fc.noCopyFileRange64) {
+      // 6.18 asks the 64-bit request first; the scripted daemon answers ENOSYS, which the
+      // kernel remembers for the connection and then asks the old request.
+      e = k.send(t, 'COPY_FILE_RANGE_64');
+      if (e === null) fc.noCopyFileRange64 = true;
+    }
+    if (e === null) {
+      e = k.send(t, 'COPY_FILE_RANGE');
+      if (e === null) fc.noCopyFileRange = true; // the daemon answers ENOSYS: fallback below
+    }
+    if (to_.timesDirty) {
+      to_.timesDirty = false;
+      t.fn('fuse_flush_time_update');
+      const se = k.send(t, 'SETATTR');
+      if (se !== null) mappingSetError(to_, se);
+      timesJustSet = true;
+    }
+    if (e !== null) return err(e);
+  }
+  const r = fuseReadBytes(k, from, count, t); // do_splice_direct copies the checked count
+  if (typeof r === 'string') return err(r);
+  const w = fuseWrite(k, to, r, undefined, t, true);
+  // The splice fallback's file_update_time runs microseconds after file_modified set the times:
+  // inode_needs_update_time finds them current and dirties nothing (6.18: the destination's
+  // close then sent no SETATTR).
+  if (timesJustSet) to.ff.inode.timesDirty = false;
+  return w.errno !== null ? w : ok(r.length);
+}
+
+export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t: Trace): Uint8Array | Errno {
+  const ff = file.ff;
+  const pos = file.pos;
+  let data: Uint8Array | Errno;
+  if (isPt(ff) && !isDio(ff)) {
+    // The splice fallback reads an O_DIRECT file through ->read_iter (copy_splice_read), so the
+    // backing file's block alignment applies (fuzz --target both seed 156: a 1-byte copy from a
+    // PT O_DIRECT file on disk gave EINVAL after COPY_FILE_RANGE).
+    if (backingDirectIoMisaligned(k, file, pos, len, true)) return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
+    data = fusePassthroughRead(k, file, pos, len, t);
+  } else if (file.flags.has('O_DIRECT') && !isDio(ff)) {
+    // A cached file opened O_DIRECT: copy_splice_read -> fuse_cache_read_iter -> fuse_direct_IO,
+    // a READ every time, the cache bypassed (6.18: a second copy from it sent READ again).
+    if (pos + len > ff.inode.iSize) {
+      const e = fuseUpdateAttributes(k, ff.inode, t, 'size');
+      if (e !== null) return e;
+    }
+    const we = writeRange(k, ff.inode, pos, len, t);
+    if (we !== null) return we;
+    if (pos >= ff.inode.iSize) {
+      data = new Uint8Array(0);
+    } else {
+      const e = k.send(t, 'READ');
+      ff.inode.atimeInvalid = true;
+      if (e !== null) return e;
+      const node = daemonNode(k, ff.inode);
+      data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
+    }
+  } else data = pageCacheRead(k, ff.inode, pos, len, t);
+  if (typeof data !== 'string') file.pos = pos + data.length;
+  return data;
+}
+
+/** fuse_file_llseek (IO-17..19). */
+export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE', offset: number, t: Trace): Outcome {
+  if (unseekable(file.ff)) return err(t.vfs('ESPIPE', 'vfs_llseek', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no lseek'));
+  const fi = file.ff.inode;
+  let pos: number;
+  if (whence === 'SET' || whence === 'CUR') {
+    t.pass('IO-17');
+    pos = whence === 'SET' ? offset : file.pos + offset;
+  } else if (whence === 'END') {
+    t.pass('IO-18');
+    const e = fuseUpdateAttributes(k, fi, t, 'size');
+    if (e !== null) return err(e);
+    pos = fi.iSize + offset;
+  } else {
+    t.pass('IO-19');
+    const fc = k.conn!;
+    if (!fc.noLseek) {
+      const e = k.send(t, 'LSEEK');
+      if (e !== null) return err(e);
+      fc.noLseek = true; // the daemon answers ENOSYS: generic fallback from now on
+    }
+    const e = fuseUpdateAttributes(k, fi, t, 'size');
+    if (e !== null) return err(e);
+    if (offset >= fi.iSize) return err(t.vfs('ENXIO', 'generic_file_llseek_size', 'SEEK_DATA/SEEK_HOLE at or past the end of the file'));
+    pos = whence === 'DATA' ? offset : fi.iSize;
+  }
+  if (pos < 0) return err(t.vfs('EINVAL', 'vfs_setpos', 'negative file position'));
+  file.pos = pos;
+  return ok(pos);
+}
+
+/** fuse_fsync: write back, then FSYNC to the daemon; the backing file is not synced (IO-13). */
+export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
+  t.fn('fuse_fsync');
+  // file_write_and_wait_range (dirty pages), then file_check_and_advance_wb_err (the errseq,
+  // clearing AS_EIO), then sync_inode_metadata (the times as SETATTR).
+  const fi = file.ff.inode;
+  const pe = writePages(k, fi, t) ?? fileCheckAndAdvanceWbErr(file) ?? writeDirtyPages(k, fi, t);
+  if (pe !== null) return err(pe);
+  const fc = k.conn!;
+  t.pass('IO-13');
+  if (fc.noFsync) return ok();
+  const e = k.send(t, file.ff.isDir ? 'FSYNCDIR' : 'FSYNC');
+  return e === null ? ok() : err(e);
+}
+
+/** fuse_file_fallocate: FALLOCATE; ENOSYS becomes EOPNOTSUPP (IO-20). */
+export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
+  if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_fallocate', 'the fd was opened read-only'));
+  const fc = k.conn!;
+  t.pass('IO-20');
+  if (fc.noFallocate) return err('EOPNOTSUPP');
+  // file_modified: remove privileges first (GETXATTR, as IO-5), then update the times, which
+  // the writeback cache keeps locally.
+  const fi = file.ff.inode;
+  fileRemovePrivs(k, fi, t);
+  if (fc.writebackCache) fi.timesDirty = true;
+  const e = k.send(t, 'FALLOCATE');
+  if (e === null) fc.noFallocate = true;
+  // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
+  if (fi.timesDirty) {
+    fi.timesDirty = false;
+    t.fn('fuse_flush_time_update');
+    const se = k.send(t, 'SETATTR');
+    if (se !== null) mappingSetError(fi, se);
+  }
+  return err(e ?? 'EOPNOTSUPP');
+}
