@@ -2,6 +2,7 @@
 // memory), through koffi like real-kernel/ffi/libc.ts, each returning the result or −errno.
 import * as fs from 'node:fs';
 import koffi from 'koffi';
+import { lazyLibc, ret } from '../real-kernel/ffi/koffi-libc.ts';
 import { decodeNotif, NOTIF_ADDFD_SIZE, NOTIF_SIZE, NR, SECCOMP_ADDFD_FLAG_SETFD, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_IOCTL, SECCOMP_SET_MODE_FILTER, encodeNotifResp, type Notif } from './seccomp.ts';
 
 interface Raw {
@@ -11,23 +12,12 @@ interface Raw {
   ioctl: (fd: number, req: number, arg: Uint8Array) => number;
 }
 
-let raw: Raw | null = null;
-function load(): Raw {
-  if (raw) return raw;
-  const lib = koffi.load('libc.so.6');
-  const f = (sig: string): never => lib.func(sig) as never;
-  raw = {
-    syscall3p: f('long syscall(long nr, long a, long b, void *c)'),
-    execve: f('int execve(const char *path, const char **argv, const char **envp)'),
-    setsockopt: f('int setsockopt(int fd, int level, int name, const void *val, unsigned int len)'),
-    ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
-  };
-  return raw;
-}
-
-function ret(r: number): number {
-  return r < 0 ? -koffi.errno() : r;
-}
+const load = lazyLibc<Raw>((f) => ({
+  syscall3p: f('long syscall(long nr, long a, long b, void *c)'),
+  execve: f('int execve(const char *path, const char **argv, const char **envp)'),
+  setsockopt: f('int setsockopt(int fd, int level, int name, const void *val, unsigned int len)'),
+  ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
+}));
 
 const PR_SET_NO_NEW_PRIVS = 38;
 const SOL_SOCKET = 1;

@@ -2,6 +2,7 @@
 // (kernel style), so callers handle errors as values. Loaded lazily: importing this module on a
 // machine without koffi's native part must not crash the sim-only paths.
 import koffi from 'koffi';
+import { lazyLibc, ret } from './koffi-libc.ts';
 import { AT_FDCWD, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './consts.ts';
 
 /** An opaque pointer as koffi returns it (mmap). */
@@ -56,68 +57,56 @@ interface Raw {
   sendmsg: (fd: number, msg: Pointer, flags: number) => number;
 }
 
-let raw: Raw | null = null;
-
-function load(): Raw {
-  if (raw) return raw;
-  const lib = koffi.load('libc.so.6');
-  const f = (sig: string): never => lib.func(sig) as never;
-  raw = {
-    open: f('int open(const char *path, int flags, int mode)'),
-    close: f('int close(int fd)'),
-    read: f('long read(int fd, void *buf, unsigned long n)'),
-    write: f('long write(int fd, const void *buf, unsigned long n)'),
-    pread: f('long pread(int fd, void *buf, unsigned long n, long off)'),
-    pwrite: f('long pwrite(int fd, const void *buf, unsigned long n, long off)'),
-    ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
-    mount: f('int mount(const char *src, const char *tgt, const char *type, unsigned long flags, const char *data)'),
-    umount2: f('int umount2(const char *tgt, int flags)'),
-    capget: f('int capget(void *hdr, void *data)'),
-    capset: f('int capset(void *hdr, void *data)'),
-    unshare: f('int unshare(int flags)'),
-    setns: f('int setns(int fd, int nstype)'),
-    prctl: f('int prctl(int opt, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
-    inotify_init1: f('int inotify_init1(int flags)'),
-    inotify_add_watch: f('int inotify_add_watch(int fd, const char *path, uint32_t mask)'),
-    mmap: f('void *mmap(void *addr, unsigned long len, int prot, int flags, int fd, long off)'),
-    munmap: f('int munmap(void *p, unsigned long len)'),
-    msync: f('int msync(void *p, unsigned long len, int flags)'),
-    splice: f('long splice(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
-    pipe2: f('int pipe2(void *fds, int flags)'),
-    statx: f('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
-    lseek: f('long lseek(int fd, long off, int whence)'),
-    ftruncate: f('int ftruncate(int fd, long len)'),
-    fsync: f('int fsync(int fd)'),
-    fdatasync: f('int fdatasync(int fd)'),
-    fallocate: f('int fallocate(int fd, int mode, long off, long len)'),
-    copy_file_range: f('long copy_file_range(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
-    syscall0: f('long syscall(long nr)'),
-    syscall3: f('long syscall(long nr, long a, long b, long c)'),
-    poll: f('int poll(void *fds, unsigned long n, int timeout)'),
-    eventfd: f('int eventfd(unsigned int initval, int flags)'),
-    mknod: f('int mknod(const char *path, unsigned int mode, unsigned long dev)'),
-    mkfifo: f('int mkfifo(const char *path, unsigned int mode)'),
-    socket: f('int socket(int domain, int type, int proto)'),
-    bind: f('int bind(int fd, const void *addr, unsigned int len)'),
-    getpid: f('int getpid()'),
-    getppid: f('int getppid()'),
-    fgetxattr: f('long fgetxattr(int fd, const char *name, void *buf, unsigned long n)'),
-    _exit: f('void _exit(int code)'),
-    getdents64: f('long syscall(long nr, int fd, void *buf, unsigned long n)'),
-    readlink: f('long readlink(const char *path, void *buf, unsigned long n)'),
-    dlsym: f('void *dlsym(void *handle, const char *name)'),
-    sigaction: f('int sigaction(int sig, const void *act, void *old)'),
-    socketpair: f('int socketpair(int domain, int type, int proto, void *sv)'),
-    sendmsg: f('long sendmsg(int fd, const void *msg, int flags)'),
-  };
-  return raw;
-}
+const load = lazyLibc<Raw>((f) => ({
+  open: f('int open(const char *path, int flags, int mode)'),
+  close: f('int close(int fd)'),
+  read: f('long read(int fd, void *buf, unsigned long n)'),
+  write: f('long write(int fd, const void *buf, unsigned long n)'),
+  pread: f('long pread(int fd, void *buf, unsigned long n, long off)'),
+  pwrite: f('long pwrite(int fd, const void *buf, unsigned long n, long off)'),
+  ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
+  mount: f('int mount(const char *src, const char *tgt, const char *type, unsigned long flags, const char *data)'),
+  umount2: f('int umount2(const char *tgt, int flags)'),
+  capget: f('int capget(void *hdr, void *data)'),
+  capset: f('int capset(void *hdr, void *data)'),
+  unshare: f('int unshare(int flags)'),
+  setns: f('int setns(int fd, int nstype)'),
+  prctl: f('int prctl(int opt, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
+  inotify_init1: f('int inotify_init1(int flags)'),
+  inotify_add_watch: f('int inotify_add_watch(int fd, const char *path, uint32_t mask)'),
+  mmap: f('void *mmap(void *addr, unsigned long len, int prot, int flags, int fd, long off)'),
+  munmap: f('int munmap(void *p, unsigned long len)'),
+  msync: f('int msync(void *p, unsigned long len, int flags)'),
+  splice: f('long splice(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
+  pipe2: f('int pipe2(void *fds, int flags)'),
+  statx: f('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
+  lseek: f('long lseek(int fd, long off, int whence)'),
+  ftruncate: f('int ftruncate(int fd, long len)'),
+  fsync: f('int fsync(int fd)'),
+  fdatasync: f('int fdatasync(int fd)'),
+  fallocate: f('int fallocate(int fd, int mode, long off, long len)'),
+  copy_file_range: f('long copy_file_range(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
+  syscall0: f('long syscall(long nr)'),
+  syscall3: f('long syscall(long nr, long a, long b, long c)'),
+  poll: f('int poll(void *fds, unsigned long n, int timeout)'),
+  eventfd: f('int eventfd(unsigned int initval, int flags)'),
+  mknod: f('int mknod(const char *path, unsigned int mode, unsigned long dev)'),
+  mkfifo: f('int mkfifo(const char *path, unsigned int mode)'),
+  socket: f('int socket(int domain, int type, int proto)'),
+  bind: f('int bind(int fd, const void *addr, unsigned int len)'),
+  getpid: f('int getpid()'),
+  getppid: f('int getppid()'),
+  fgetxattr: f('long fgetxattr(int fd, const char *name, void *buf, unsigned long n)'),
+  _exit: f('void _exit(int code)'),
+  getdents64: f('long syscall(long nr, int fd, void *buf, unsigned long n)'),
+  readlink: f('long readlink(const char *path, void *buf, unsigned long n)'),
+  dlsym: f('void *dlsym(void *handle, const char *name)'),
+  sigaction: f('int sigaction(int sig, const void *act, void *old)'),
+  socketpair: f('int socketpair(int domain, int type, int proto, void *sv)'),
+  sendmsg: f('long sendmsg(int fd, const void *msg, int flags)'),
+}));
 
 /** −errno when the call failed (returned a negative value), else the result. */
-function ret(r: number): number {
-  return r < 0 ? -koffi.errno() : r;
-}
-
 export const sys = {
   open: (path: string, flags: number, mode = 0o644): number => ret(load().open(path, flags, mode)),
   close: (fd: number): number => ret(load().close(fd)),
