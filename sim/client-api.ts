@@ -152,8 +152,8 @@ export class ClientApi {
   }
 
   /** fgetxattr(2) (IO-23). */
-  getxattr(fd: string, _name: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, t), { op: 'getxattr' });
+  getxattr(fd: string, name: string): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, name, t), { op: 'getxattr' });
   }
 
   copyRange(from: string, to: string, length: number): SimResult {

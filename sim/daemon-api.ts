@@ -6,6 +6,8 @@ import { DEFAULT_INIT_REPLY } from '../spec/case.ts';
 import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
 import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
 import { err, ok, setupFault } from './outcome.ts';
+import type { Errno } from '../spec/errno.ts';
+import { replyErrno } from './daemon-port.ts';
 import type { KernelState } from './state.ts';
 import { fuseLookup } from './dir.ts';
 import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred } from './world/vfs.ts';
@@ -149,8 +151,9 @@ export class DaemonApi {
         if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
         // An O_PATH open never calls ->open: no OPEN (found by fuzz --target both).
         if (access !== 'path') {
-          const e = s.send(t, 'OPEN');
-          if (e !== null) return err(e);
+          // The flags are the daemon's own O_RDONLY-style open; the model keeps no handle for it.
+          const r = s.send(t, { op: 'OPEN', nodeid: s.daemon.nodes.get(file)?.nodeid ?? 0, flags: 0 });
+          if (typeof r === 'string') return err(r);
         }
         s.selfFileUsers++;
       }
@@ -183,12 +186,13 @@ export class DaemonApi {
       const onSelf = tf.file.inode.mount.sb.kind === 'fuseUnderTest' && s.conn !== null;
       // filp_close returns ->flush's error, yet the fd is gone: fuse_flush on an aborted
       // connection gives ENOTCONN (found by fusepass fuzz on 6.18).
-      let flushErr: ReturnType<typeof s.send> = null;
+      let flushErr: Errno | null = null;
       if (onSelf) {
         // O_PATH files have no ->flush or ->release.
         if (tf.file.mode !== 'path') {
-          flushErr = s.send(t, 'FLUSH');
-          s.sendAsync(t, 'RELEASE');
+          const on = { nodeid: s.daemon.nodes.get(tf.file.inode.watchName)?.nodeid ?? 0, fh: 0 };
+          flushErr = replyErrno(s.send(t, { op: 'FLUSH', ...on }));
+          s.sendAsync(t, { op: 'RELEASE', ...on, flags: 0 });
         }
         s.selfFileUsers--;
       }

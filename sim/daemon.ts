@@ -1,11 +1,12 @@
-// The modelled FUSE daemon (fixtures/world.ts "scripted daemon's behaviour"): it answers
-// requests as the World and setOpenReply / setDaemonSize steps say, and records every opcode
-// it receives, so observations carry the request list the real daemon would log.
+// The scripted FUSE daemon (fixtures/world.ts "scripted daemon's behaviour"), one implementation
+// of the daemon port (daemon-port.ts): it answers requests as the World and setOpenReply /
+// setDaemonSize steps say. What it does not implement it answers as a minimal libfuse daemon
+// does: ENOSYS (LSEEK, FALLOCATE, COPY_FILE_RANGE, IOCTL) and ENODATA for GETXATTR.
 import type { FuseNodeSpec, OpenReplySpec, World } from '../fixtures/world.ts';
 import { DEFAULT_BACKING_BYTE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../fixtures/world.ts';
 import type { Errno } from '../spec/errno.ts';
-import type { FuseOpcodeName } from '../spec/uapi.ts';
 import { fopenFlags } from '../spec/uapi.ts';
+import type { DaemonPort, DaemonReply, FuseRequest } from './daemon-port.ts';
 
 export interface DaemonNode {
   readonly name: string;
@@ -32,16 +33,13 @@ export function textBytes(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
 
-export class ModelDaemon {
+export class ModelDaemon implements DaemonPort {
   readonly nodes = new Map<string, DaemonNode>();
+  private readonly byNodeid = new Map<number, DaemonNode>();
   private nextNodeid = 2; // 1 is the root (FUSE_ROOT_ID)
   private nextFh = 1;
   createReply: OpenReplySpec;
   rootOpen: OpenReplySpec = {};
-  /** Requests received during the current step, in order. */
-  readonly log: FuseOpcodeName[] = [];
-  /** Every request ever received (for reports and property tests). */
-  total = 0;
 
   constructor(
     world: World,
@@ -64,20 +62,61 @@ export class ModelDaemon {
     const content = isDir ? new Uint8Array(0) : spec.content !== undefined ? textBytes(spec.content) : fillBytes(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE);
     const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {} };
     this.nodes.set(name, node);
+    this.byNodeid.set(node.nodeid, node);
     return node;
   }
 
-  receive(op: FuseOpcodeName): void {
-    this.log.push(op);
-    this.total++;
-  }
-
-  takeLog(): FuseOpcodeName[] {
-    return this.log.splice(0, this.log.length);
+  request(req: FuseRequest): DaemonReply {
+    const node = this.byNodeid.get(req.nodeid);
+    const attr = () => ({ size: node?.size ?? 0, isDir: node?.isDir ?? req.nodeid === 1 });
+    switch (req.op) {
+      case 'INIT':
+        return { error: null }; // the mount step carries the reply
+      case 'LOOKUP': {
+        const n = this.nodes.get(req.name);
+        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: { nodeid: n.nodeid, size: n.size, isDir: n.isDir } };
+      }
+      case 'CREATE': {
+        const r = this.openReply(this.createReply);
+        if (r.error !== null) return { error: r.error };
+        const n = this.addNode(req.name, { content: '', open: this.createReply });
+        return { error: null, entry: { nodeid: n.nodeid, size: 0, isDir: false }, open: r };
+      }
+      case 'GETATTR':
+        return { error: null, attr: attr() };
+      case 'SETATTR':
+        if (req.size !== undefined && node !== undefined) this.truncate(node, req.size);
+        return { error: null, attr: attr() };
+      case 'OPEN':
+      case 'OPENDIR': {
+        const spec = req.op === 'OPENDIR' && req.nodeid === 1 ? this.rootOpen : (node?.open ?? {});
+        const r = this.openReply(spec);
+        return r.error !== null ? { error: r.error } : { error: null, open: r };
+      }
+      case 'READ':
+        return { error: null, data: node === undefined ? new Uint8Array(0) : this.read(node, req.offset, req.size) };
+      case 'WRITE':
+        return { error: null, written: node === undefined ? req.data.length : this.write(node, req.offset, req.data) };
+      case 'READDIR': {
+        // The reply holds ".", ".." and the nodes; the next READDIR returns the empty end.
+        const names = req.offset === 0 ? [...this.nodes.keys()] : [];
+        return { error: null, names, nextOffset: req.offset + names.length + 2 };
+      }
+      case 'GETXATTR':
+        return { error: 'ENODATA' };
+      case 'LSEEK':
+      case 'FALLOCATE':
+      case 'IOCTL':
+      case 'COPY_FILE_RANGE':
+      case 'COPY_FILE_RANGE_64':
+        return { error: 'ENOSYS' };
+      default:
+        return { error: null };
+    }
   }
 
   /** OPEN / OPENDIR / CREATE: the node's OpenReplySpec. */
-  openReply(spec: OpenReplySpec): OpenReply {
+  private openReply(spec: OpenReplySpec): OpenReply {
     if (spec.error !== undefined) return { error: spec.error, fh: 0, openFlags: 0, backingId: 0 };
     const openFlags = (fopenFlags(spec.flags ?? []) | (spec.extraBits ?? 0)) >>> 0;
     const b = spec.backing;
@@ -85,11 +124,11 @@ export class ModelDaemon {
     return { error: null, fh: this.nextFh++, openFlags, backingId };
   }
 
-  read(node: DaemonNode, pos: number, len: number): Uint8Array {
+  private read(node: DaemonNode, pos: number, len: number): Uint8Array {
     return node.content.slice(Math.min(pos, node.content.length), Math.min(pos + len, node.content.length));
   }
 
-  write(node: DaemonNode, pos: number, data: Uint8Array): number {
+  private write(node: DaemonNode, pos: number, data: Uint8Array): number {
     const end = pos + data.length;
     if (end > node.content.length) {
       const grown = new Uint8Array(end);
@@ -102,7 +141,7 @@ export class ModelDaemon {
   }
 
   /** SETATTR with a size truncates or extends the daemon content. */
-  truncate(node: DaemonNode, size: number): void {
+  private truncate(node: DaemonNode, size: number): void {
     const next = new Uint8Array(size);
     next.set(node.content.subarray(0, Math.min(size, node.content.length)));
     node.content = next;

@@ -1,7 +1,7 @@
 // fs/fuse/dir.c and xattr.c: lookup, attributes (fuse_update_get_attr, IO-16, IO-18, IO-24..26,
 // OBS-12), setattr with a size (IO-15) and xattrs (IO-23).
 import type { Errno } from '../spec/errno.ts';
-import type { DaemonNode } from './daemon.ts';
+import { replyErrno, type FuseAttr } from './daemon-port.ts';
 import type { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
@@ -12,27 +12,26 @@ import { fileRemovePrivs } from './rw.ts';
 
 // ---- lookup and attributes ------------------------------------------------------------------
 
-export function daemonNode(k: KernelState, fi: FuseInode): DaemonNode | undefined {
-  return k.daemon.nodes.get(fi.name);
-}
-
-/** fuse_lookup: LOOKUP (noise in observations) gives attributes valid for 3600 s. */
+/**
+ * fuse_lookup: LOOKUP (noise in observations) of a name in the root gives the daemon's nodeid
+ * and attributes, valid for 3600 s (the scripted daemon's timeouts; nothing expires in a case).
+ */
 export function fuseLookup(k: KernelState, name: string, t: Trace): FuseInode | Errno {
   const cached = k.fuseInodes.get(name);
   if (cached !== undefined) return cached;
-  const e = k.send(t, 'LOOKUP');
-  if (e !== null) return e;
-  const node = k.daemon.nodes.get(name);
-  if (node === undefined) return t.vfs('ENOENT', 'fuse_lookup', `the daemon has no node "${name}"`);
-  return addInode(k, node);
+  const r = k.send(t, { op: 'LOOKUP', nodeid: 1, name });
+  if (typeof r === 'string') return r;
+  if (r.error === 'ENOENT' || (r.error === null && r.entry === undefined)) return t.vfs('ENOENT', 'fuse_lookup', `the daemon has no node "${name}"`);
+  if (r.error !== null) return r.error;
+  return addInode(k, name, r.entry!);
 }
 
-export function addInode(k: KernelState, node: DaemonNode): FuseInode {
+export function addInode(k: KernelState, name: string, entry: { nodeid: number } & FuseAttr): FuseInode {
   const fi: FuseInode = {
-    nodeid: node.nodeid,
-    name: node.name,
-    isDir: node.isDir,
-    iSize: node.size,
+    nodeid: entry.nodeid,
+    name,
+    isDir: entry.isDir,
+    iSize: entry.size,
     attrValid: true,
     atimeInvalid: false,
     iocachectr: 0,
@@ -49,7 +48,7 @@ export function addInode(k: KernelState, node: DaemonNode): FuseInode {
     sizeExtendedLocally: false,
     ptMaps: 0,
   };
-  k.fuseInodes.set(node.name, fi);
+  k.fuseInodes.set(name, fi);
   return fi;
 }
 
@@ -75,15 +74,16 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
   t.fn('fuse_do_getattr');
   if (fi.staleByPtWrite) t.pass('IO-25');
   if (fi.atimeInvalid) t.pass('IO-26');
-  const e = k.send(t, 'GETATTR');
+  const r = k.send(t, { op: 'GETATTR', nodeid: fi.nodeid });
+  const e = replyErrno(r);
   if (e !== null) return e;
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;
-  const node = daemonNode(k, fi);
+  const daemonSize = typeof r === 'string' ? 0 : (r.attr?.size ?? 0);
   // fuse_change_attributes_i: with the writeback cache a regular file's i_size is the kernel's
   // own (fuse_get_cache_mask has STATX_SIZE): the daemon's size is ignored after the inode was
   // made (6.18: after an atomic O_TRUNC open, stat said 0 while the daemon still held 4096).
-  const size = k.conn?.writebackCache === true && !fi.isDir ? fi.iSize : node?.size ?? 0;
+  const size = k.conn?.writebackCache === true && !fi.isDir ? fi.iSize : daemonSize;
   const oldSize = fi.iSize;
   fi.iSize = size;
   // fuse_change_attributes_i: a new size truncates the page cache and invalidates it
@@ -161,10 +161,8 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
   t.fn('do_truncate');
   if (removePrivs) fileRemovePrivs(k, fi, t);
   t.fn('fuse_do_setattr');
-  const e = k.send(t, 'SETATTR');
+  const e = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid, size }));
   if (e !== null) return e;
-  const node = daemonNode(k, fi);
-  if (node !== undefined) k.daemon.truncate(node, size);
   if (fi.fb !== null) {
     const bi = fi.fb.file.inode.target ?? fi.fb.file.inode;
     bi.notes.add('IO-15');
@@ -202,10 +200,16 @@ export function fuseFtruncate(k: KernelState, file: FuseOpenFile, size: number, 
  */
 
 /** fgetxattr: GETXATTR to the daemon, unchanged by passthrough (IO-23); the daemon: ENODATA. */
-export function fuseGetxattr(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
+export function fuseGetxattr(k: KernelState, file: FuseOpenFile, name: string, t: Trace): Outcome {
   t.fn('fuse_getxattr');
   t.pass('IO-23');
   if (k.conn!.noGetxattr) return err('EOPNOTSUPP');
-  const e = k.send(t, 'GETXATTR');
-  return err(e ?? 'ENODATA');
+  const r = k.send(t, { op: 'GETXATTR', nodeid: file.ff.inode.nodeid, name, size: 0 });
+  const e = replyErrno(r);
+  // fuse_getxattr: ENOSYS marks the connection and answers EOPNOTSUPP from then on.
+  if (e === 'ENOSYS') {
+    k.conn!.noGetxattr = true;
+    return err('EOPNOTSUPP');
+  }
+  return e === null ? ok(typeof r === 'string' ? 0 : (r.xattrSize ?? 0)) : err(e);
 }

@@ -6,8 +6,9 @@ import { err, ok, type Outcome } from './outcome.ts';
 import { backingDirectIoMisaligned, fusePassthroughRead } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
-import { daemonNode, fuseUpdateAttributes } from './dir.ts';
-import { fileCheckAndAdvanceWbErr, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
+import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
+import { replyErrno, type Sent } from './daemon-port.ts';
+import { fileCheckAndAdvanceWbErr, fuseSendRead, invalidateRange, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
 import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace): Outcome {
@@ -38,24 +39,42 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     fileRemovePrivs(k, to_, t);
     if (fc.writebackCache) to_.timesDirty = true;
     let e = writeRange(k, to_, to.pos, Number.MAX_SAFE_INTEGER - to.pos, t);
+    const req = { nodeid: fi.nodeid, fh: from.ff.fh, offset: from.pos, nodeidOut: to_.nodeid, fhOut: to.ff.fh, offsetOut: to.pos, size: count };
+    let copied: Sent | null = null;
     if (e === null && k.profile.copyFileRange64 && !fc.noCopyFileRange64) {
-      // 6.18 asks the 64-bit request first; the scripted daemon answers ENOSYS, which the
-      // kernel remembers for the connection and then asks the old request.
-      e = k.send(t, 'COPY_FILE_RANGE_64');
-      if (e === null) fc.noCopyFileRange64 = true;
+      // 6.18 asks the 64-bit request first; ENOSYS is remembered for the connection and the
+      // old request asked instead.
+      copied = k.send(t, { op: 'COPY_FILE_RANGE_64', ...req });
+      if (replyErrno(copied) === 'ENOSYS') {
+        fc.noCopyFileRange64 = true;
+        copied = null;
+      }
     }
-    if (e === null) {
-      e = k.send(t, 'COPY_FILE_RANGE');
-      if (e === null) fc.noCopyFileRange = true; // the daemon answers ENOSYS: fallback below
+    if (e === null && copied === null) {
+      copied = k.send(t, { op: 'COPY_FILE_RANGE', ...req });
+      if (replyErrno(copied) === 'ENOSYS') {
+        fc.noCopyFileRange = true; // the splice fallback below
+        copied = null;
+      }
+    }
+    e ??= copied === null ? null : replyErrno(copied);
+    if (e === null && copied !== null && typeof copied !== 'string') {
+      // The daemon copied: the destination's cached range goes, its size and times are stale.
+      const n = Math.min(copied.written ?? 0, count);
+      invalidateRange(k, to_, to.pos, n, t);
+      fuseWriteUpdateAttr(to_, to.pos + n, n);
+      from.pos += n;
+      to.pos += n;
     }
     if (to_.timesDirty) {
       to_.timesDirty = false;
       t.fn('fuse_flush_time_update');
-      const se = k.send(t, 'SETATTR');
+      const se = replyErrno(k.send(t, { op: 'SETATTR', nodeid: to_.nodeid }));
       if (se !== null) mappingSetError(to_, se);
       timesJustSet = true;
     }
     if (e !== null) return err(e);
+    if (copied !== null && typeof copied !== 'string') return ok(Math.min(copied.written ?? 0, count));
   }
   const r = fuseReadBytes(k, from, count, t); // do_splice_direct copies the checked count
   if (typeof r === 'string') return err(r);
@@ -89,11 +108,10 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
     if (pos >= ff.inode.iSize) {
       data = new Uint8Array(0);
     } else {
-      const e = k.send(t, 'READ');
+      const r = fuseSendRead(k, ff, pos, len, t);
       ff.inode.atimeInvalid = true;
-      if (e !== null) return e;
-      const node = daemonNode(k, ff.inode);
-      data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
+      if (typeof r === 'string') return r;
+      data = r;
     }
   } else data = pageCacheRead(k, ff.inode, pos, len, t);
   if (typeof data !== 'string') file.pos = pos + data.length;
@@ -117,9 +135,14 @@ export function fuseLseek(k: KernelState, file: FuseOpenFile, whence: 'SET' | 'C
     t.pass('IO-19');
     const fc = k.conn!;
     if (!fc.noLseek) {
-      const e = k.send(t, 'LSEEK');
-      if (e !== null) return err(e);
-      fc.noLseek = true; // the daemon answers ENOSYS: generic fallback from now on
+      const r = k.send(t, { op: 'LSEEK', nodeid: fi.nodeid, fh: file.ff.fh, offset, whence: whence === 'DATA' ? 3 : 4 });
+      const e = replyErrno(r);
+      if (e === 'ENOSYS') fc.noLseek = true; // the generic fallback from now on
+      else if (e !== null) return err(e);
+      else if (typeof r !== 'string') {
+        file.pos = r.offset ?? 0;
+        return ok(file.pos);
+      }
     }
     const e = fuseUpdateAttributes(k, fi, t, 'size');
     if (e !== null) return err(e);
@@ -142,7 +165,12 @@ export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome
   const fc = k.conn!;
   t.pass('IO-13');
   if (fc.noFsync) return ok();
-  const e = k.send(t, file.ff.isDir ? 'FSYNCDIR' : 'FSYNC');
+  const e = replyErrno(k.send(t, { op: file.ff.isDir ? 'FSYNCDIR' : 'FSYNC', nodeid: fi.nodeid, fh: file.ff.fh }));
+  // fuse_fsync_common: ENOSYS marks the connection; the fsync succeeds.
+  if (e === 'ENOSYS') {
+    if (!file.ff.isDir) fc.noFsync = true;
+    return ok();
+  }
   return e === null ? ok() : err(e);
 }
 
@@ -157,14 +185,17 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
   const fi = file.ff.inode;
   fileRemovePrivs(k, fi, t);
   if (fc.writebackCache) fi.timesDirty = true;
-  const e = k.send(t, 'FALLOCATE');
-  if (e === null) fc.noFallocate = true;
+  let e = replyErrno(k.send(t, { op: 'FALLOCATE', nodeid: fi.nodeid, fh: file.ff.fh }));
+  if (e === 'ENOSYS') {
+    fc.noFallocate = true;
+    e = 'EOPNOTSUPP';
+  }
   // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
   if (fi.timesDirty) {
     fi.timesDirty = false;
     t.fn('fuse_flush_time_update');
-    const se = k.send(t, 'SETATTR');
+    const se = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid }));
     if (se !== null) mappingSetError(fi, se);
   }
-  return err(e ?? 'EOPNOTSUPP');
+  return e === null ? ok() : err(e);
 }

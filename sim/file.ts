@@ -2,7 +2,7 @@
 // (IO-14, LIFE-14); llseek, fsync, fallocate and copy_file_range are in file-ops.ts.
 import type { OpenFlagName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
-import { FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PASSTHROUGH } from '../spec/uapi.ts';
+import { FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PASSTHROUGH, OPEN_FLAG_BITS, openFlagWord } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
 import { fuseFileIoOpen, fuseFileIoRelease } from './iomode.ts';
 import { fuseSuperPutIfIdle } from './mount.ts';
@@ -10,7 +10,8 @@ import { err, ok, type Outcome } from './outcome.ts';
 import { fusePassthroughRelease } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
-import { addInode, daemonNode, dropPagesFrom, fuseLookup, fuseSetattrSize } from './dir.ts';
+import { addInode, dropPagesFrom, fuseLookup, fuseSetattrSize } from './dir.ts';
+import { replyErrno } from './daemon-port.ts';
 import { filemapCheckErrors, filemapSampleWbErr, invalidateInodePages2, writeDirtyPages } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
 
@@ -27,23 +28,29 @@ export function accessMode(flags: readonly OpenFlagName[]): 'r' | 'w' | 'rw' {
   return 'r';
 }
 
+/** fuse_open_in.flags (fuse_file_open): f_flags without O_CREAT, O_EXCL, O_NOCTTY, and O_TRUNC unless atomic. */
+export function fuseOpenInFlags(flags: readonly OpenFlagName[], atomicOTrunc: boolean): number {
+  const NOCTTY = 0o400;
+  let w = openFlagWord(flags) & ~(OPEN_FLAG_BITS.O_CREAT | OPEN_FLAG_BITS.O_EXCL | NOCTTY);
+  if (!atomicOTrunc) w &= ~OPEN_FLAG_BITS.O_TRUNC;
+  return w;
+}
+
 /** fuse_file_open: send OPEN/OPENDIR/CREATE reply handling (OPEN-2..5, OPEN-19). */
-export function fuseFileOpen(k: KernelState, fi: FuseInode, isDir: boolean, t: Trace, opcode: 'OPEN' | 'OPENDIR' | 'CREATE' = isDir ? 'OPENDIR' : 'OPEN'): { ff: FuseFile; backingId: number } | Errno {
+export function fuseFileOpen(k: KernelState, fi: FuseInode, isDir: boolean, t: Trace, openFlags = 0): { ff: FuseFile; backingId: number } | Errno {
   t.fn('fuse_file_open');
   const fc = k.conn!;
   const noOpen = isDir ? fc.noOpendir : fc.noOpen;
-  if (noOpen && opcode !== 'CREATE') {
+  if (noOpen) {
     t.pass('OPEN-4');
     return { ff: newFf(fi, 0, FOPEN_KEEP_CACHE, false, isDir), backingId: 0 };
   }
-  const e = k.send(t, opcode);
-  if (e !== null) return e;
-  const node = daemonNode(k, fi);
-  const spec = isDir && fi.nodeid === 1 ? k.daemon.rootOpen : opcode === 'CREATE' ? k.daemon.createReply : node?.open ?? {};
-  const r = k.daemon.openReply(spec);
+  const sent = k.send(t, { op: isDir ? 'OPENDIR' : 'OPEN', nodeid: fi.nodeid, flags: openFlags });
+  if (typeof sent === 'string') return sent;
+  const r = sent.error !== null ? { error: sent.error, fh: 0, openFlags: 0, backingId: 0 } : { error: null, fh: 0, openFlags: 0, backingId: 0, ...sent.open };
   if (!isDir) t.pass('OPEN-2');
   if (r.error !== null) {
-    if (r.error === 'ENOSYS' && opcode !== 'CREATE') {
+    if (r.error === 'ENOSYS') {
       if (isDir) fc.noOpendir = true;
       else fc.noOpen = true;
       t.pass('OPEN-4');
@@ -95,17 +102,16 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     // fuse_create_open: CREATE adds an empty node (fixtures: World.create reply).
     t.fn('fuse_create_open');
     if (k.conn!.noCreate) return err(t.vfs('ENOSYS', 'fuse_create_open', 'the daemon answered CREATE with ENOSYS before'));
-    const e = k.send(t, 'CREATE');
-    if (e !== null) return err(e);
-    const r = k.daemon.openReply(k.daemon.createReply);
+    const r = k.send(t, { op: 'CREATE', nodeid: 1, name: a.node, flags: openFlagWord(a.flags), mode: 0o100644 });
+    if (typeof r === 'string') return err(r);
     if (r.error !== null) {
       if (r.error === 'ENOSYS') k.conn!.noCreate = true;
       return err(r.error);
     }
-    const node = k.daemon.addNode(a.node, { content: '', open: k.daemon.createReply });
-    fi = addInode(k, node);
+    if (r.entry === undefined || r.open === undefined) return err(t.vfs('EIO', 'fuse_create_open', 'the CREATE reply carries no entry or no open reply'));
+    fi = addInode(k, a.node, { ...r.entry, isDir: false });
     t.pass('OPEN-17');
-    opened = { ff: newFf(fi, r.fh, r.openFlags, true, false), backingId: r.backingId };
+    opened = { ff: newFf(fi, r.open.fh, r.open.openFlags, true, false), backingId: r.open.backingId };
     created = true;
   } else {
     if (flags.has('O_CREAT') && flags.has('O_EXCL')) return err(t.vfs('EEXIST', 'do_open', 'O_CREAT|O_EXCL of an existing node'));
@@ -116,7 +122,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     t.fn('fuse_open');
     // OPEN-1: generic_file_open refuses a large file without O_LARGEFILE (32-bit caller).
     if (a.compat32 === true && fi.iSize > 0x7fffffff) return err(t.fail('EOVERFLOW', 'OPEN-1'));
-    opened = fuseFileOpen(k, fi, false, t);
+    opened = fuseFileOpen(k, fi, false, t, fuseOpenInFlags(a.flags, k.conn!.atomicOTrunc));
     if (typeof opened === 'string') return err(opened);
   }
   const file: FuseOpenFile = { ff: opened.ff, mode, flags, count: 1, pos: 0, wbErrSeen: filemapSampleWbErr(fi) };
@@ -176,7 +182,12 @@ export function fuseFinishOpen(k: KernelState, file: FuseOpenFile, backingId: nu
 export function fuseSyncRelease(k: KernelState, ff: FuseFile, t: Trace): void {
   t.fn('fuse_sync_release');
   ff.released = true;
-  if (ff.hasArgs) k.send(t, ff.isDir ? 'RELEASEDIR' : 'RELEASE');
+  if (ff.hasArgs) k.send(t, releaseRequest(ff));
+}
+
+/** fuse_release_args: RELEASE or RELEASEDIR of the file's handle. */
+export function releaseRequest(ff: FuseFile) {
+  return { op: ff.isDir ? ('RELEASEDIR' as const) : ('RELEASE' as const), nodeid: ff.inode.nodeid, fh: ff.fh, flags: 0 };
 }
 
 /** fuse_dir_open: OPENDIR; a PT flag in the reply is ignored, no io-mode (OPEN-19). */
@@ -184,7 +195,8 @@ export function fuseDirOpen(k: KernelState, fi: FuseInode, t: Trace): Outcome & 
   t.fn('fuse_dir_open');
   const gate = clientGate(k, t);
   if (gate !== null) return gate;
-  const opened = fuseFileOpen(k, fi, true, t);
+  // opendir(3): O_RDONLY|O_NONBLOCK|O_DIRECTORY (O_CLOEXEC is not an f_flag).
+  const opened = fuseFileOpen(k, fi, true, t, openFlagWord(['O_NONBLOCK']) | 0o200000);
   if (typeof opened === 'string') return err(opened);
   fi.users++;
   return { errno: null, file: { ff: opened.ff, mode: 'r', flags: new Set(), count: 1, pos: 0 } };
@@ -194,13 +206,23 @@ export function fuseDirOpen(k: KernelState, fi: FuseInode, t: Trace): Outcome & 
 export function fuseReaddir(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
   t.fn('fuse_readdir');
   if (!file.ff.isDir) return err(t.vfs('ENOTDIR', 'iterate_dir', 'readdir of a regular file'));
-  const e = k.send(t, 'READDIR');
-  if (e !== null) return err(e);
+  const req = { op: 'READDIR' as const, nodeid: file.ff.inode.nodeid, fh: file.ff.fh, size: 4096 };
+  const r = k.send(t, { ...req, offset: 0 });
+  if (typeof r === 'string') return err(r);
+  if (r.error !== null) return err(r.error);
   t.pass('OPEN-20');
-  // The reply holds ".", ".." and the nodes; a second READDIR returns the empty end.
-  k.send(t, 'READDIR');
+  // getdents reads on until a READDIR returns nothing (the scripted daemon: the second).
+  const names = [...(r.names ?? [])];
+  let next = r.nextOffset ?? 0;
+  for (let more = names.length > 0 || next > 0; more; ) {
+    const r2 = k.send(t, { ...req, offset: next });
+    if (typeof r2 === 'string' || r2.error !== null) break;
+    names.push(...(r2.names ?? []));
+    more = (r2.names ?? []).length > 0 && (r2.nextOffset ?? next) !== next;
+    next = r2.nextOffset ?? next;
+  }
   // Value: the entry names without "." and "..", sorted, comma-separated.
-  return ok([...k.daemon.nodes.keys()].sort().join(','));
+  return ok(names.sort().join(','));
 }
 
 /**
@@ -232,7 +254,12 @@ export function fuseFlush(k: KernelState, file: FuseOpenFile, t: Trace): Errno |
   let e: Errno | null = null;
   if (!fc.noFlush) {
     t.pass('IO-14');
-    e = k.send(t, 'FLUSH');
+    e = replyErrno(k.send(t, { op: 'FLUSH', nodeid: ff.inode.nodeid, fh: ff.fh }));
+    // fuse_flush: ENOSYS marks the connection; the close succeeds.
+    if (e === 'ENOSYS') {
+      fc.noFlush = true;
+      e = null;
+    }
   }
   // inval_attr_out: with the writeback cache the cached i_blocks may be wrong; the next stat asks.
   if (e === null && fc.writebackCache) ff.inode.blocksInvalid = true;
@@ -266,6 +293,6 @@ export function fuseRelease(k: KernelState, file: FuseOpenFile, t: Trace): void 
   }
   // RELEASE is queued asynchronously; the step settles it (spec/target.ts), unless an abort or
   // the umount that follows first ends it unread.
-  if (ff.hasArgs) k.sendAsync(t, ff.isDir ? 'RELEASEDIR' : 'RELEASE');
+  if (ff.hasArgs) k.sendAsync(t, releaseRequest(ff));
   fuseSuperPutIfIdle(k, t);
 }

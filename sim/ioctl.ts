@@ -4,7 +4,9 @@ import type { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
-import { fuseFileOpen } from './file.ts';
+import type { Errno } from '../spec/errno.ts';
+import { replyErrno } from './daemon-port.ts';
+import { fuseFileOpen, releaseRequest } from './file.ts';
 
 const FS_IOC_FILEATTR = new Set([0x80086601, 0x40086602, 0x801c581f, 0x401c5820, 0x80046601, 0x40046602]);
 
@@ -35,13 +37,17 @@ export function fuseFileIoctl(k: KernelState, file: FuseOpenFile, cmd: number, t
     t.pass('OPEN-21');
     const opened = fuseFileOpen(k, file.ff.inode, file.ff.isDir, t);
     if (typeof opened === 'string') return err(opened);
-    const e = k.send(t, 'IOCTL');
-    if (opened.ff.hasArgs) k.sendAsync(t, file.ff.isDir ? 'RELEASEDIR' : 'RELEASE');
-    return err(e ?? 'ENOTTY');
+    const e = replyErrno(k.send(t, { op: 'IOCTL', nodeid: opened.ff.inode.nodeid, fh: opened.ff.fh }));
+    if (opened.ff.hasArgs) k.sendAsync(t, releaseRequest(opened.ff));
+    return ioctlResult(e);
   }
   t.fn('fuse_file_ioctl');
-  const e = k.send(t, 'IOCTL');
-  return err(e ?? 'ENOTTY');
+  return ioctlResult(replyErrno(k.send(t, { op: 'IOCTL', nodeid: file.ff.inode.nodeid, fh: file.ff.fh })));
+}
+
+/** fuse_do_ioctl: ENOSYS becomes ENOTTY (the daemon does not implement ioctl). */
+function ioctlResult(e: Errno | null): Outcome {
+  return e === 'ENOSYS' ? err('ENOTTY') : e === null ? ok() : err(e);
 }
 
 /**

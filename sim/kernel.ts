@@ -97,7 +97,7 @@ export class Kernel {
     const evs = this.state.vfs.takeEvents();
     // inotify merges identical consecutive events (OBS-8).
     if (canonicalEvents(evs).length < evs.length) t.pass('OBS-8');
-    return this.observation(o, t, this.state.daemon.takeLog(), evs);
+    return this.observation(o, t, this.state.takeRequestLog(), evs);
   }
 
   private observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {

@@ -3,7 +3,7 @@
 // superblock's connection reference (LIFE-23..25).
 import type { InitReplySpec } from '../spec/case.ts';
 import type { Trace } from './explain.ts';
-import { fuseAbortConn, fuseConnPutIfUnused, fuseSendInit, processInitReply } from './inode.ts';
+import { fuseAbortConn, fuseConnPutIfUnused, fuseInitOffer, fuseSendInit, processInitReply } from './inode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { failedMount } from './dev.ts';
 import type { DevFile, KernelState } from './state.ts';
@@ -23,8 +23,10 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
   dev.conn = fc;
   k.fuseSb.stackDepth = 0;
   k.fuseInodes.clear();
-  k.daemon.receive('INIT');
   const value = fuseSendInit(k.profile, t);
+  // The daemon's INIT reply: the step's, unless the daemon behind the port answers itself.
+  const answered = k.send(t, { op: 'INIT', nodeid: 0, minor: k.profile.protoMinor, flags: fuseInitOffer(k.profile) });
+  if (typeof answered !== 'string' && answered.init !== undefined) init = answered.init;
   if (sync) {
     t.pass('INIT-14');
     if (deferInit) return { errno: null, value, fault: { kind: 'timeout', message: 'a SYNC_INIT mount waits in fill_super for the INIT reply' } };

@@ -5,9 +5,41 @@ import { summarizeBytes } from '../spec/observation.ts';
 import type { Trace } from './explain.ts';
 import type { KernelState } from './state.ts';
 import type { FuseInode, FuseOpenFile } from './types.ts';
-import { daemonNode } from './dir.ts';
+import { replyErrno } from './daemon-port.ts';
 
 export const PAGE_SIZE = 4096;
+
+// ---- READ and WRITE requests ----------------------------------------------------------------
+
+/** fuse_send_read: READ of [pos, pos + len) on handle `ff.fh`: the daemon's bytes (at most len). */
+export function fuseSendRead(k: KernelState, ff: { inode: FuseInode; fh: number }, pos: number, len: number, t: Trace): Uint8Array | Errno {
+  const r = k.send(t, { op: 'READ', nodeid: ff.inode.nodeid, fh: ff.fh, offset: pos, size: len });
+  if (typeof r === 'string') return r;
+  if (r.error !== null) return r.error;
+  const data = r.data ?? new Uint8Array(0);
+  return data.length > len ? data.subarray(0, len) : data;
+}
+
+/** fuse_send_write: WRITE of `data` at `pos`: the size the daemon says it wrote. */
+export function fuseSendWrite(k: KernelState, fi: FuseInode, fh: number, pos: number, data: Uint8Array, t: Trace): number | Errno {
+  const r = k.send(t, { op: 'WRITE', nodeid: fi.nodeid, fh, offset: pos, data });
+  if (typeof r === 'string') return r;
+  if (r.error !== null) return r.error;
+  // fuse_perform_write / fuse_send_write: a reply claiming more than was sent is EIO.
+  const n = r.written ?? data.length;
+  return n > data.length ? 'EIO' : n;
+}
+
+/**
+ * The handle a page-cache request goes out on. Writeback: fuse_write_file_get takes a file open
+ * for writing (fi->write_files); a read: the file being read. The model takes the first open the
+ * client holds on the inode that fits.
+ */
+export function pageCacheFh(k: KernelState, fi: FuseInode, forWrite: boolean): number {
+  for (const f of k.clientFiles.values()) if (f.ff.inode === fi && !f.ff.released && (!forWrite || f.mode !== 'r')) return f.ff.fh;
+  for (const f of k.clientFiles.values()) if (f.ff.inode === fi && !f.ff.released) return f.ff.fh;
+  return 0;
+}
 
 // ---- the page cache of non-PT files ---------------------------------------------------------
 
@@ -17,16 +49,15 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
   if (end <= pos) return new Uint8Array(0);
   const first = Math.floor(pos / PAGE_SIZE);
   const last = Math.floor((end - 1) / PAGE_SIZE);
-  const node = daemonNode(k, fi);
   let stop = end;
+  const fh = pageCacheFh(k, fi, false);
   for (let p = first; p <= last; p++) {
     if (fi.pages.has(p)) continue;
-    const e = k.send(t, 'READ');
+    const got = fuseSendRead(k, { inode: fi, fh }, p * PAGE_SIZE, PAGE_SIZE, t);
     // fuse_readpages_end runs for a failed READ too, invalidating atime.
     fi.atimeInvalid = true;
-    if (e !== null) return e;
+    if (typeof got === 'string') return got;
     const page = new Uint8Array(PAGE_SIZE);
-    const got = node === undefined ? new Uint8Array(0) : k.daemon.read(node, p * PAGE_SIZE, PAGE_SIZE);
     page.set(got);
     fi.pages.set(p, page);
     // fuse_readpages_end: the read invalidates atime (the next stat asks the daemon)...
@@ -110,11 +141,10 @@ export function fuseWriteBegin(k: KernelState, fi: FuseInode, pos: number, len: 
     const start = p * PAGE_SIZE;
     const whole = pos <= start && end >= start + PAGE_SIZE;
     if (fi.pages.has(p) || whole || fi.iSize <= start) continue;
-    const e = k.send(t, 'READ');
-    if (e !== null) return e;
+    const got = fuseSendRead(k, { inode: fi, fh: pageCacheFh(k, fi, true) }, start, PAGE_SIZE, t);
+    if (typeof got === 'string') return got;
     const page = new Uint8Array(PAGE_SIZE);
-    const node = daemonNode(k, fi);
-    if (node !== undefined) page.set(k.daemon.read(node, start, PAGE_SIZE));
+    page.set(got);
     fi.pages.set(p, page);
   }
   return null;
@@ -152,7 +182,7 @@ export function writeDirtyPages(k: KernelState, fi: FuseInode, t: Trace): Errno 
   if (fi.timesDirty) {
     fi.timesDirty = false;
     t.fn('fuse_flush_times');
-    const e = k.send(t, 'SETATTR');
+    const e = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid }));
     ret ??= e;
   }
   return ret;
@@ -195,19 +225,14 @@ export function fileCheckAndAdvanceWbErr(file: FuseOpenFile): Errno | null {
 
 export function writePages(k: KernelState, fi: FuseInode, t: Trace): Errno | null {
   if (fi.dirty.size === 0) return null;
-  const node = daemonNode(k, fi);
+  const fh = pageCacheFh(k, fi, true);
   for (const p of [...fi.dirty].sort((x, y) => x - y)) {
-    const e = k.send(t, 'WRITE');
+    const start = p * PAGE_SIZE;
+    const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
+    fuseSendWrite(k, fi, fh, start, fi.pages.get(p)!.subarray(0, n), t);
     // fuse_send_writepage: a WRITE the connection cannot queue (aborted, failed INIT) is freed
     // without an error on the mapping: the page is clean and its data lost (6.18: after an
     // abort, write then fallocate then close gave the fallocate's EIO, not the WRITE's ENOTCONN).
-    if (e !== null) {
-      fi.dirty.delete(p);
-      continue;
-    }
-    const start = p * PAGE_SIZE;
-    const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
-    if (node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
     fi.dirty.delete(p);
   }
   return null;
@@ -220,13 +245,11 @@ function pageRange(pos: number, len: number): { from: number; to: number } {
 
 /** Write dirty page `p` to the daemon: one WRITE (fuse_writepages / fuse_launder_folio). */
 function writeOnePage(k: KernelState, fi: FuseInode, p: number, t: Trace): Errno | null {
-  const e = k.send(t, 'WRITE');
-  fi.dirty.delete(p);
-  const node = daemonNode(k, fi);
   const start = p * PAGE_SIZE;
   const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
-  if (e === null && node !== undefined) k.daemon.write(node, start, fi.pages.get(p)!.subarray(0, n));
-  return e;
+  const w = fuseSendWrite(k, fi, pageCacheFh(k, fi, true), start, fi.pages.get(p)!.subarray(0, n), t);
+  fi.dirty.delete(p);
+  return typeof w === 'string' ? w : null;
 }
 
 /**

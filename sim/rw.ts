@@ -8,8 +8,8 @@ import { err, ok, type Outcome } from './outcome.ts';
 import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
-import { daemonNode, fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { clearPagesUptodate, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
+import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
+import { clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -61,12 +61,10 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     // went to the daemon as WRITE before the READ).
     const we = writeRange(k, ff.inode, pos, len, t);
     if (we !== null) return err(we);
-    const e = k.send(t, 'READ');
+    const r = fuseSendRead(k, ff, pos, len, t);
     ff.inode.atimeInvalid = true; // __fuse_direct_read invalidates atime whatever the result
-    if (e !== null) return err(e);
-    const node = daemonNode(k, ff.inode);
-    data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
-    ff.inode.atimeInvalid = true; // __fuse_direct_read: fuse_invalidate_atime
+    if (typeof r === 'string') return err(r);
+    data = r;
   } else if (isPt(ff)) {
     if (backingDirectIoMisaligned(k, file, pos, len, true)) return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
     data = fusePassthroughRead(k, file, pos, len, t);
@@ -84,12 +82,10 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       if (we !== null) return err(we);
       t.fn('fuse_direct_IO');
       if (pos >= ff.inode.iSize) return ok(summarize(new Uint8Array(0)));
-      const e = k.send(t, 'READ');
+      const r = fuseSendRead(k, ff, pos, len, t);
       ff.inode.atimeInvalid = true;
-      if (e !== null) return err(e);
-      const node = daemonNode(k, ff.inode);
-      data = node === undefined ? new Uint8Array(0) : k.daemon.read(node, pos, len);
-      ff.inode.atimeInvalid = true;
+      if (typeof r === 'string') return err(r);
+      data = r;
     } else {
       const re = syncReadahead(k, ff.inode, file, pos, len, t);
       data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
@@ -113,9 +109,13 @@ export function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
   if (fi.nosec) return;
   const fc = k.conn!;
   if (!fc.noGetxattr) {
-    const e = k.send(t, 'GETXATTR');
-    // The daemon answers ENODATA (ENOSYS would set no_getxattr); errors mean "nothing to kill".
-    if (e === null) t.pass('IO-5');
+    // security_inode_need_killpriv -> cap_inode_need_killpriv: __vfs_getxattr of
+    // security.capability with size 0; any answer but a value means "nothing to kill".
+    const r = k.send(t, { op: 'GETXATTR', nodeid: fi.nodeid, name: 'security.capability', size: 0 });
+    if (typeof r !== 'string') {
+      t.pass('IO-5');
+      if (r.error === 'ENOSYS') fc.noGetxattr = true;
+    }
   }
   if (fc.handleKillprivV2) fi.nosec = true;
 }
@@ -126,17 +126,16 @@ export function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
  * sends WRITE, kiocb_invalidate_post_direct_write drops the range again; fuse_direct_IO ends with
  * fuse_write_update_attr whatever the result.
  */
-function genericFileDirectWrite(k: KernelState, fi: FuseInode, pos: number, data: Uint8Array, t: Trace): Errno | number {
+function genericFileDirectWrite(k: KernelState, fi: FuseInode, fh: number, pos: number, data: Uint8Array, t: Trace): Errno | number {
   const fe = writeRange(k, fi, pos, data.length, t);
   if (fe !== null) return fe;
   invalidateRange(k, fi, pos, data.length, t);
   t.fn('fuse_direct_IO');
-  const we = k.send(t, 'WRITE');
+  const w = fuseSendWrite(k, fi, fh, pos, data, t);
+  const we = typeof w === 'string' ? w : null;
   let written = 0;
-  if (we === null) {
-    const node = daemonNode(k, fi);
-    if (node !== undefined) k.daemon.write(node, pos, data);
-    written = data.length;
+  if (typeof w === 'number') {
+    written = w;
     invalidateRange(k, fi, pos, data.length, t);
   }
   fuseWriteUpdateAttr(fi, pos + written, written);
@@ -174,12 +173,9 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       return err(we);
     }
     invalidateRange(k, fi, pos, data.length, t);
-    const e = k.send(t, 'WRITE');
-    if (e === null) {
-      const node = daemonNode(k, fi);
-      if (node !== undefined) k.daemon.write(node, pos, data);
-      written = data.length;
-    }
+    const w = fuseSendWrite(k, fi, ff.fh, pos, data, t);
+    const e = typeof w === 'string' ? w : null;
+    if (typeof w === 'number') written = w;
     // fuse_direct_write_iter calls fuse_write_update_attr whatever the result: attrs go stale.
     fuseWriteUpdateAttr(fi, pos + written, written);
     if (started) fuseInodeUncachedIoEnd(k, fi, t);
@@ -203,7 +199,7 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       fileRemovePrivs(k, fi, t);
       fi.timesDirty = true;
       if (file.flags.has('O_DIRECT')) {
-        const r = genericFileDirectWrite(k, fi, pos, data, t);
+        const r = genericFileDirectWrite(k, fi, ff.fh, pos, data, t);
         if (typeof r === 'string') return err(r);
         written = r;
       } else {
@@ -218,24 +214,23 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
       fileRemovePrivs(k, fi, t);
       // Without the writeback cache too, an O_DIRECT write leaves no page of its range cached
       // (6.18: the next read through another fd sent READ).
-      const r = genericFileDirectWrite(k, fi, pos, data, t);
+      const r = genericFileDirectWrite(k, fi, ff.fh, pos, data, t);
       if (typeof r === 'string') return err(r);
       written = r;
     } else {
       if (append) pos = fi.iSize;
       fileRemovePrivs(k, fi, t);
-      const e = k.send(t, 'WRITE');
-      if (e !== null) {
+      const w = fuseSendWrite(k, fi, ff.fh, pos, data, t);
+      if (typeof w === 'string') {
+        const e = w;
         // fuse_perform_write ends with fuse_write_update_attr even when WRITE failed (found by
         // fuzz --target both: the next fstat asks the daemon).
         clearPagesUptodate(fi, pos, data.length);
         fuseWriteUpdateAttr(fi, pos, 0);
         return err(e);
       }
-      const node = daemonNode(k, fi);
-      if (node !== undefined) k.daemon.write(node, pos, data);
-      pageCacheStore(fi, pos, data, false);
-      written = data.length;
+      pageCacheStore(fi, pos, data.subarray(0, w), false);
+      written = w;
       fuseWriteUpdateAttr(fi, pos + written, written);
     }
     if (offset === undefined && !stream) file.pos = pos + written;

@@ -1,9 +1,9 @@
 // The whole modelled machine: one FUSE mount under test with its connection, the daemon task
 // and its /dev/fuse fds, the client task's open files and mappings, and the backing world.
 import type { World } from '../fixtures/world.ts';
-import type { Errno } from '../spec/errno.ts';
 import type { FuseOpcodeName } from '../spec/uapi.ts';
 import { ModelDaemon } from './daemon.ts';
+import type { DaemonPort, FuseRequest, Sent } from './daemon-port.ts';
 import { newFuseConn } from './inode.ts';
 import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
@@ -37,6 +37,11 @@ export interface KernelOptions {
   rlimitNofile?: number;
   /** Tests only: a planted bug (see SimMutation). */
   mutation?: SimMutation;
+  /**
+   * The daemon the kernel talks to; default: the scripted daemon of the world. A real daemon's
+   * port (check/sim-port.ts) answers with what the program replied.
+   */
+  port?: DaemonPort;
 }
 
 let nextConnMinor = 40;
@@ -44,7 +49,12 @@ let nextConnMinor = 40;
 export class KernelState {
   readonly vfs = new Vfs();
   readonly daemonTask: Task;
+  /** The scripted daemon's nodes and replies (what the daemon steps of a case change). */
   readonly daemon: ModelDaemon;
+  /** Who answers the kernel's requests: the scripted daemon, or a real one. */
+  readonly port: DaemonPort;
+  /** Requests sent during the current step, in order (the observation's request list). */
+  private readonly requestLog: FuseOpcodeName[] = [];
   readonly fuseSb: Superblock = { kind: 'fuseUnderTest', stackDepth: 0, hasMmap: true, directIo: true };
   readonly fuseMount: Mount = { sb: this.fuseSb, readOnly: false };
   readonly backing: BackingWorld;
@@ -85,6 +95,7 @@ export class KernelState {
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0);
+    this.port = opts.port ?? this.daemon;
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
   }
 
@@ -97,31 +108,34 @@ export class KernelState {
     return newFuseConn(this.fuseSb, nextConnMinor++);
   }
 
-  /**
-   * fuse_simple_request: null when the daemon received the request; else the errno the
-   * caller sees. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);
-   * after a failed INIT every request fails with ECONNREFUSED (INIT-3).
-   */
+  /** Requests sent since the last call, in order. */
+  takeRequestLog(): FuseOpcodeName[] {
+    return this.requestLog.splice(0, this.requestLog.length);
+  }
+
   /** Background requests (async RELEASE) queued but not yet read by the daemon. */
-  readonly background: FuseOpcodeName[] = [];
+  readonly background: FuseRequest[] = [];
 
   /**
    * fuse_simple_background: queue a request the caller does not wait for (RELEASE at close,
    * LIFE-14). The daemon reads it when the step settles; an abort before that ends it unread.
    */
-  sendAsync(t: Trace, op: FuseOpcodeName): void {
+  sendAsync(t: Trace, req: FuseRequest): void {
     const c = this.conn;
     if (c === null || c.freed || c.connError || !c.connected) return;
     t.fn('fuse_simple_background');
-    this.background.push(op);
+    this.background.push(req);
   }
 
   /** The daemon reads the queued background requests, unless the connection was aborted. */
   deliverBackground(): void {
-    const ops = this.background.splice(0, this.background.length);
+    const reqs = this.background.splice(0, this.background.length);
     const c = this.conn;
     if (c === null || c.freed || !c.connected) return;
-    for (const op of ops) this.daemon.receive(op);
+    for (const req of reqs) {
+      this.requestLog.push(req.op);
+      this.port.request(req);
+    }
   }
 
   /**
@@ -133,7 +147,12 @@ export class KernelState {
   /** Daemon-held files on the FUSE mount under test (a world file `on: 'self'`). */
   selfFileUsers = 0;
 
-  send(t: Trace, op: FuseOpcodeName): Errno | null {
+  /**
+   * fuse_simple_request: the daemon's reply, or the errno the caller sees when the request is
+   * never sent. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);
+   * after a failed INIT every request fails with ECONNREFUSED (INIT-3).
+   */
+  send(t: Trace, req: FuseRequest): Sent {
     const c = this.conn;
     if (c === null || c.freed) return 'ENOTCONN';
     // fuse_get_req tests fc->connected before fc->conn_error: an aborted connection answers
@@ -146,7 +165,7 @@ export class KernelState {
       t.pass('INIT-3');
       return 'ECONNREFUSED';
     }
-    this.daemon.receive(op);
-    return null;
+    this.requestLog.push(req.op);
+    return this.port.request(req);
   }
 }

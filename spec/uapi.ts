@@ -1,5 +1,6 @@
 // Constants of include/uapi/linux/fuse.h and friends that the passthrough path uses
 // (kernel-spec.md §1). Shared by the sim (as semantics) and the kernel target (on the wire).
+import type { OpenFlagName } from './case.ts';
 
 export const FUSE_KERNEL_VERSION = 7;
 /** Minor that introduced passthrough (6.9). */
@@ -153,4 +154,28 @@ export function initFlags(names: readonly InitFlagName[]): bigint {
 /** Build `open_flags` from names. */
 export function fopenFlags(names: readonly FopenFlagName[]): number {
   return names.reduce((acc, n) => acc | (1 << FOPEN_BITS[n]), 0) >>> 0;
+}
+
+/** open(2) flag bits of x86-64 (include/uapi/asm-generic/fcntl.h), by the case format's names. */
+export const OPEN_FLAG_BITS: Readonly<Record<OpenFlagName, number>> = {
+  O_RDONLY: 0o0,
+  O_WRONLY: 0o1,
+  O_RDWR: 0o2,
+  O_CREAT: 0o100,
+  O_EXCL: 0o200,
+  O_TRUNC: 0o1000,
+  O_APPEND: 0o2000,
+  O_NONBLOCK: 0o4000,
+  O_DIRECT: 0o40000,
+  O_NOATIME: 0o1000000,
+  O_SYNC: 0o4010000,
+};
+/** force_o_largefile() on a 64-bit kernel: every open carries O_LARGEFILE. */
+export const O_LARGEFILE = 0o100000;
+
+/** f_flags of a 64-bit open with these flags. */
+export function openFlagWord(flags: readonly OpenFlagName[]): number {
+  let w = O_LARGEFILE;
+  for (const f of flags) w |= OPEN_FLAG_BITS[f];
+  return w;
 }
