@@ -13,7 +13,6 @@ import { enterNamespaceChild, publishConnections, startGuardian } from '../real-
 import { sleepMs, waitingCount } from '../real-kernel/child/observers.ts';
 import { ClientSteps } from '../real-kernel/child/client-steps.ts';
 import { entryPath } from '../real-kernel/child/scratch-path.ts';
-import { summarizeBytes } from '../spec/observation.ts';
 import { errnoName } from '../spec/errno.ts';
 import type { ClientStep } from '../spec/case.ts';
 import { checkSys } from './ffi.ts';
@@ -21,6 +20,7 @@ import { launchDaemon, LaunchError, type DaemonProcess } from './daemon-process.
 import { FUSE_OPCODES } from '../spec/uapi.ts';
 import { NO_REPLY, type RelayEvent } from './relay-messages.ts';
 import { toTraffic } from './traffic.ts';
+import { Shadow } from './shadow.ts';
 import { mountsByItself, substitute } from './substitute.ts';
 import { ensureBenchFile, runWorkload } from './workload.ts';
 import type { FromCheckChild, Scenario, ScenarioRun, SetupRequest, SetupResult, TeardownResult, ToCheckChild, TracedStep } from './protocol.ts';
@@ -239,45 +239,6 @@ function seedThroughMount(l: Live): RelayEvent[] {
   l.client.releaseAll();
   events.push({ t: 'note', message: `the battery's files (${[...l.sources.keys()].join(', ')}) were written through the mount: the command line has no {src}` });
   return events;
-}
-
-/**
- * What the file behind each client fd should hold: the source files as fusepass wrote them,
- * plus what the scenario's own writes put there. A read's value is compared with it.
- */
-class Shadow {
-  private readonly files = new Map<string, Uint8Array>();
-  /** Client fd and mapping names → node (mappings start at offset 0). */
-  private readonly nodeOf = new Map<string, string>();
-
-  constructor(sources: ReadonlyMap<string, Uint8Array>) {
-    for (const [k, v] of sources) this.files.set(k, v);
-  }
-
-  /** Record the step's effect (after it succeeded); return the expected value of a read. */
-  apply(step: ClientStep, ok: boolean): string | undefined {
-    if (step.op === 'open' && ok) {
-      this.nodeOf.set(step.as, step.node);
-      if (!this.files.has(step.node) || step.flags?.includes('O_TRUNC')) this.files.set(step.node, new Uint8Array(0));
-    }
-    if (step.op === 'mmap' && ok) this.nodeOf.set(step.as, this.nodeOf.get(step.fd) ?? '');
-    const name = 'fd' in step && typeof step.fd === 'string' ? step.fd : step.op === 'mapRead' ? step.map : undefined;
-    const node = name === undefined ? undefined : this.nodeOf.get(name);
-    const bytes = node === undefined ? undefined : this.files.get(node);
-    if (step.op === 'write' && ok && node !== undefined && bytes) {
-      const data = new TextEncoder().encode(step.data);
-      const off = step.offset ?? 0;
-      const next = new Uint8Array(Math.max(bytes.length, off + data.length));
-      next.set(bytes);
-      next.set(data, off);
-      this.files.set(node, next);
-    }
-    if ((step.op === 'read' || step.op === 'mapRead') && bytes) {
-      const off = step.offset ?? 0;
-      return summarizeBytes(bytes.subarray(off, off + step.length));
-    }
-    return undefined;
-  }
 }
 
 function playScenario(l: Live, scenario: Scenario): ScenarioRun {

@@ -148,7 +148,9 @@ export interface Finding {
 /** The report of one `fusepass check` run (reports/check-report.schema.json). */
 export interface CheckReport {
   tool: 'fusepass check';
-  target: 'kernel';
+  /** kernel: the running kernel judged the daemon; sim: the fusepass model of `profile` did. */
+  target: 'kernel' | 'sim';
+  /** The release of the machine fusepass ran on. */
   kernelRelease: string;
   command: string[];
   inject: Injection[];

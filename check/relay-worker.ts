@@ -126,35 +126,9 @@ function daemonClosed(): void {
 }
 
 function relayReply(session: Session): void {
-  const n = sys.read(session.fd, fromDaemon);
-  if (n <= 0) {
-    if (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN) return;
-    sessionClosed(session);
-    return;
-  }
-  let msg = fromDaemon.slice(0, n);
-  // A reply spliced into a SEQPACKET socket arrives in page-sized pieces; the header says how
-  // long the whole is.
-  const partial = session.partial;
-  if (partial) {
-    partial.parts.push(msg);
-    partial.have += n;
-    if (partial.have < partial.want) return;
-    const whole = new Uint8Array(partial.have);
-    let off = 0;
-    for (const p of partial.parts) {
-      whole.set(p, off);
-      off += p.length;
-    }
-    msg = whole;
-    session.partial = null;
-  } else {
-    const h = decodeOutHeader(msg);
-    if (h && h.len > n && h.len <= fromDaemon.length) {
-      session.partial = { want: h.len, parts: [msg], have: n };
-      return;
-    }
-  }
+  const msg = sessions.receive(session, fromDaemon);
+  if (msg === 'closed') return sessionClosed(session);
+  if (msg === null || msg === 'again') return;
   const h = decodeOutHeader(msg);
   const opcode = h ? (pending.get(h.unique) ?? null) : null;
   if (h) pending.delete(h.unique);

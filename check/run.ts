@@ -34,6 +34,8 @@ export interface CheckOptions {
   scenarios: string[] | null;
   /** Deadline per scenario (and for INIT, and for the daemon's exit after umount), ms. */
   timeoutMs: number;
+  /** kernel (default): the running kernel behind a relay; sim: the model in its place (sim-run.ts). */
+  target?: 'kernel' | 'sim';
 }
 
 

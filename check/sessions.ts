@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import { sys } from '../real-kernel/ffi/libc.ts';
 import { ERRNO } from '../spec/errno.ts';
 import { checkSys } from './ffi.ts';
+import { concat } from '../wire/bytes.ts';
+import { decodeOutHeader } from '../wire/structs.ts';
 
 /** How long requests wait for a first read before the relay takes the daemon for a poller. */
 const POLLER_GRACE_MS = 200;
@@ -133,6 +135,9 @@ export class Sessions {
    * handed over by fusermount has another number than where it was mounted).
    */
   private letRead(r: HeldRead, up: boolean, devFd = -1, post?: (message: string) => void): boolean {
+    // No /dev/fuse at all (--target sim): the read itself fails with ENODEV, as the kernel's
+    // fuse_dev_do_read does once the connection is gone.
+    if (!up && devFd < 0) return checkSys.notifSend(this.listener, r.id, { errno: ERRNO.ENODEV }) >= 0;
     if (!up && !this.swapped.has(`${r.tgid}:${r.fd}`)) {
       const added = checkSys.notifAddFd(this.listener, r.id, devFd, r.fd);
       if (added >= 0) this.swapped.add(`${r.tgid}:${r.fd}`);
@@ -142,6 +147,31 @@ export class Sessions {
     const sent = checkSys.notifSend(this.listener, r.id, { continue: true }) >= 0;
     if (sent && up) r.session.queued = Math.max(0, r.session.queued - 1);
     return sent;
+  }
+
+  /**
+   * Read one message the daemon wrote to `session` into `buf`: the whole reply, `null` while a
+   * reply spliced into the SEQPACKET socket arrives in page-sized pieces (the header says how
+   * long the whole is), 'again' when interrupted, 'closed' when the daemon closed its end.
+   */
+  receive(session: Session, buf: Uint8Array): Uint8Array | null | 'again' | 'closed' {
+    const n = sys.read(session.fd, buf);
+    if (n <= 0) return n === -ERRNO.EINTR || n === -ERRNO.EAGAIN ? 'again' : 'closed';
+    const msg = buf.slice(0, n);
+    const partial = session.partial;
+    if (partial) {
+      partial.parts.push(msg);
+      partial.have += n;
+      if (partial.have < partial.want) return null;
+      session.partial = null;
+      return concat(partial.parts);
+    }
+    const h = decodeOutHeader(msg);
+    if (h && h.len > n && h.len <= buf.length) {
+      session.partial = { want: h.len, parts: [msg], have: n };
+      return null;
+    }
+    return msg;
   }
 
   get anyOpen(): boolean {

@@ -17,7 +17,20 @@ import type { Sessions } from './sessions.ts';
 import type { Injection } from './inject.ts';
 import type { Profile } from '../sim/index.ts';
 
+/**
+ * --target sim: the kernel model answers the backing ioctls (check/sim-port.ts). `copy` is
+ * fusepass's duplicate of the daemon's fd (pidfd_getfd), or −1 when the number is no open file.
+ */
+export interface ModelBacking {
+  backingOpen(a: { tid: number; fd: number; copy: number; flags: number; padding: bigint }): number;
+  backingClose(a: { tid: number; id: number }): number;
+  /** Any other ioctl on the session: the model's fuse_dev_ioctl answer (0 or −errno). */
+  devIoctl(a: { tid: number; cmd: number }): number;
+}
+
 export interface SupervisorContext {
+  /** --target sim: the model in the kernel's place; absent: the real /dev/fuse. */
+  model?: ModelBacking;
   listener: number;
   sessions: Sessions;
   inject: readonly Injection[];
@@ -94,6 +107,14 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
       post({ ...base, result: -inj, answeredBy: 'inject' });
       return { errno: inj };
     }
+    if (ctx.model !== undefined) {
+      const tgid = tgidOf(tid);
+      const copy = tgid === null || fd < 0 ? -ERRNO.EBADF : sys.takeFd(tgid, fd);
+      const r = ctx.model.backingOpen({ tid, fd, copy, flags, padding });
+      if (copy >= 0) sys.close(copy);
+      post({ ...base, result: r });
+      return r < 0 ? { errno: -r } : { val: r };
+    }
     if (!hasInitNsSysAdmin(tid)) {
       post({ ...base, result: -ERRNO.EPERM, answeredBy: 'privilege' });
       return { errno: ERRNO.EPERM };
@@ -134,6 +155,11 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
       post({ t: 'backingClose', seq, tid, id, result: -inj, answeredBy: 'inject' });
       return { errno: inj };
     }
+    if (ctx.model !== undefined) {
+      const r = ctx.model.backingClose({ tid, id });
+      post({ t: 'backingClose', seq, tid, id, result: r });
+      return r < 0 ? { errno: -r } : { val: r };
+    }
     if (!hasInitNsSysAdmin(tid)) {
       post({ t: 'backingClose', seq, tid, id, result: -ERRNO.EPERM, answeredBy: 'privilege' });
       return { errno: ERRNO.EPERM };
@@ -171,6 +197,7 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
       post({ t: 'trapped', what: `mount ${type} on ${target}: ${why}`, tid, result: -errno });
       return { errno };
     };
+    if (ctx.model !== undefined) return refuse(ERRNO.EPERM, 'with --target sim the daemon is given its session with {fd}; fusepass does not mount');
     if (daemonEnd < 0 || ctx.state() !== 'waiting') return refuse(ERRNO.EBUSY, 'fusepass relays one FUSE mount per check');
     if (target === null || !fdOpt) return refuse(ERRNO.EINVAL, 'no target or no fd= option');
     let where: string;
@@ -230,6 +257,11 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     }
     if (cmd === FUSE_DEV_IOC.BACKING_OPEN >>> 0) return backingOpen(n);
     if (cmd === FUSE_DEV_IOC.BACKING_CLOSE >>> 0) return backingClose(n);
+    if (ctx.model !== undefined) {
+      const r = ctx.model.devIoctl({ tid: n.pid, cmd });
+      post({ t: 'trapped', what: `ioctl 0x${cmd.toString(16)} on the session`, tid: n.pid, result: r });
+      return r < 0 ? { errno: -r } : { val: r };
+    }
     // DEV-12: before 6.18 fuse_dev_ioctl has no SYNC_INIT and answers ENOTTY.
     if (profile !== null && !profile.syncInit) {
       post({ t: 'trapped', what: 'syncInit', tid: n.pid, result: -ERRNO.ENOTTY });
@@ -251,6 +283,11 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     const arg = readProcessMemory(n.pid, n.args[2]!, 4);
     const old = arg ? new DataView(arg.buffer).getUint32(0, true) : -1;
     if (old < 0 || !sessions.sessionOf(n.pid, old)) return { continue: true };
+    if (ctx.model !== undefined) {
+      // The model has one session; the daemon serves the connection from it (libfuse falls back).
+      post({ t: 'note', message: 'the daemon cloned its session (FUSE_DEV_IOC_CLONE): --target sim does not model clones yet and answered EINVAL' });
+      return { errno: ERRNO.EINVAL };
+    }
     const pair = sys.seqpacketPair();
     if (typeof pair === 'number') return { errno: -pair };
     const [ours, theirs] = pair;

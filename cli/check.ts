@@ -22,7 +22,8 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
   its /dev/fuse session is relayed through a socket and its backing ioctls are trapped (seccomp)
   and performed on the real /dev/fuse. A battery of client scenarios runs on the mount; what the
   daemon answered is turned into findings with the spec's check ids. Needs root (the kernel judges
-  CAP_SYS_ADMIN on your daemon), /dev/fuse and a passthrough kernel.
+  CAP_SYS_ADMIN on your daemon), /dev/fuse and a passthrough kernel; with --target sim the model
+  of the kernel takes its place and none of these is needed.
 
   In the daemon's command line:
     {src}   a directory fusepass fills with the battery's files (data, other); pass it where the
@@ -33,6 +34,9 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
     in a private mount namespace (never on the host's mounts), on the path the daemon names;
     {mnt} gives it an empty directory for that.
 
+  --target T         kernel (default): the running kernel judges the daemon, through a relay;
+                     sim: the fusepass model of the kernel (--profile, default 6.18) takes the
+                     kernel's place: no root, no /dev/fuse, no mount, any profile; needs {fd}
   --inject RULE      answer the daemon's Nth backing ioctl with an errno instead of performing it,
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
   --profile P        show the daemon the kernel P (${PROFILE_NAMES.join(', ')}) where it differs in
@@ -46,6 +50,7 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
   Exit status: 0 no error finding; 1 an error finding; 2 bad usage, or the daemon could not be checked.
 
   e.g. sudo npx fusepass check -- ./passthrough_hp --foreground {src} {fd}
+       npx fusepass check --target sim --profile 6.9 -- ./passthrough_hp --foreground {src} {fd}
        sudo npx fusepass check -- ./passthrough_hp --foreground {src} /mnt/pt`;
 
 export interface CheckDeps {
@@ -69,6 +74,7 @@ function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
         scenarios: { type: 'string' },
         timeout: { type: 'string' },
         profile: { type: 'string' },
+        target: { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -95,7 +101,10 @@ function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
   if (timeoutMs === null) return { error: `--timeout ${JSON.stringify(values.timeout)}: expected a duration such as 10s, 500ms or 2m` };
   const profile = values.profile ?? null;
   if (profile !== null && !isProfileName(profile)) return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILE_NAMES.join(', ')}` };
-  return { argv: daemon, inject, profile, scenarios, timeoutMs, ...(values.json !== undefined ? { json: values.json } : {}) };
+  const target = values.target ?? 'kernel';
+  if (target !== 'kernel' && target !== 'sim') return { error: `--target ${JSON.stringify(target)}: expected kernel or sim` };
+  if (target === 'sim' && !daemon.some((a) => a.includes('{fd}'))) return { error: '--target sim needs {fd} in the daemon command line: the model hands the daemon its session there (fusepass does not mount)' };
+  return { argv: daemon, inject, profile, scenarios, timeoutMs, target, ...(values.json !== undefined ? { json: values.json } : {}) };
 }
 
 export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = {}): Promise<number> {
@@ -117,7 +126,7 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
       return 2;
     }
   }
-  const run = deps.run ?? (await import('../check/run.ts')).runCheck;
+  const run = deps.run ?? (args.target === 'sim' ? (await import('../check/sim-run.ts')).runSimCheck : (await import('../check/run.ts')).runCheck);
   const report = await run(args);
   if ('problem' in report) {
     if (args.json !== undefined && args.json !== '-') rmSync(args.json, { force: true });

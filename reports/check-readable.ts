@@ -2,6 +2,7 @@
 // with the same building blocks as `run`'s (markdown.ts and html.ts cells, check links, index
 // and styles; junit.ts suites): a test case per scenario, failing on its error findings.
 import { writeFileSync } from 'node:fs';
+import { checkedOn } from './check-text.ts';
 import type { CheckReport, Finding } from '../check/protocol.ts';
 import { checkIndex, checkLinks, cell } from './markdown.ts';
 import { junitDocument, renderSuite, type JunitCase } from './junit.ts';
@@ -15,7 +16,7 @@ function findingLine(f: Finding): string {
 }
 
 export function renderCheckMarkdown(r: CheckReport): string {
-  const out: string[] = [`# fusepass check: ${cell(r.command.join(' '))}`, '', `Linux ${r.kernelRelease}. ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.infos} info.`, ''];
+  const out: string[] = [`# fusepass check: ${cell(r.command.join(' '))}`, '', `${checkedOn(r)}. ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.infos} info.`, ''];
   out.push('## Findings', '', '| level | checks | scenario | finding |', '|---|---|---|---|', ...r.findings.map(findingLine), '');
   out.push('## Scenarios', '');
   for (const s of r.scenarios) {
@@ -61,7 +62,7 @@ export function renderCheckHtml(r: CheckReport): string {
 <style>${CSS}${CHECK_CSS}</style></head>
 <body>
 <header><h1>fusepass check</h1>
-<div class="sub">${esc(r.command.join(' '))} · Linux ${esc(r.kernelRelease)}</div>
+<div class="sub">${esc(r.command.join(' '))} · ${esc(checkedOn(r))}</div>
 ${verdict}
 </header>
 <main>

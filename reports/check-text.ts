@@ -29,9 +29,14 @@ function outcome(run: ScenarioRun): string {
     .join('; ');
 }
 
+/** The kernel the daemon met: the running one, or the model of a profile (--target sim). */
+export function checkedOn(r: CheckReport): string {
+  return r.target === 'sim' ? `the fusepass model of Linux ${r.profile?.name ?? '6.18'} (--target sim)` : `Linux ${r.kernelRelease}`;
+}
+
 export function formatCheckReport(r: CheckReport): string[] {
   const out: string[] = [];
-  out.push(`fusepass check on Linux ${r.kernelRelease}: ${r.command.join(' ')}`);
+  out.push(`fusepass check on ${checkedOn(r)}: ${r.command.join(' ')}`);
   if (r.profile !== null) out.push(`profile: ${r.profile.emulated}`);
   if (r.inject.length > 0) out.push(`injected: ${r.inject.map((i) => `${i.op}${i.seq === null ? '' : `#${i.seq}`}=${errnoName(i.errno)}`).join(', ')}`);
   const offer = r.setup.traffic.requests.find((q) => q.op === 'INIT')?.init;

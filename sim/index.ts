@@ -25,3 +25,5 @@ export type { Profile } from './profiles.ts';
 export { overlayStackDepth } from './world/build.ts';
 export { fuseInitOffer } from './inode.ts';
 export { stepInvariantViolations, teardownInvariantViolations, IdUniqueness } from './invariants.ts';
+export type { DaemonPort, DaemonReply, FuseRequest, FuseAttr } from './daemon-port.ts';
+export type { ExternalBytes, InodeType, Mount, Superblock } from './world/vfs.ts';

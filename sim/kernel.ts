@@ -13,6 +13,7 @@ import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { getProfile, type Profile } from './profiles.ts';
 import { KernelState, type KernelOptions, type SimMutation } from './state.ts';
+import type { DaemonPort } from './daemon-port.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
 import type { WFile } from './world/vfs.ts';
 import { DaemonApi } from './daemon-api.ts';
@@ -31,6 +32,8 @@ export interface CreateKernelOptions {
   rlimitNofile?: number;
   /** Tests only: a planted bug for the fuzzer to find (sim/state.ts SimMutation). */
   mutation?: SimMutation;
+  /** The daemon the kernel talks to (sim/daemon-port.ts); default: the world's scripted daemon. */
+  port?: DaemonPort;
 }
 
 
@@ -65,6 +68,7 @@ export class Kernel {
     const stateOpts: KernelOptions = {};
     if (opts.rlimitNofile !== undefined) stateOpts.rlimitNofile = opts.rlimitNofile;
     if (opts.mutation !== undefined) stateOpts.mutation = opts.mutation;
+    if (opts.port !== undefined) stateOpts.port = opts.port;
     this.state = new KernelState(getProfile(opts.profile ?? '6.18'), opts.world ?? {}, stateOpts);
     this.daemon = new DaemonApi(this);
     this.client = new ClientApi(this);

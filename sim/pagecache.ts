@@ -43,7 +43,17 @@ export function pageCacheFh(k: KernelState, fi: FuseInode, forWrite: boolean): n
 
 // ---- the page cache of non-PT files ---------------------------------------------------------
 
-/** Read through the page cache: READ for pages not cached, bounded by i_size. */
+/**
+ * FUSE_DEFAULT_MAX_PAGES_PER_REQ: a READ carries at most this many pages (fc->max_pages; the
+ * scripted daemon does not negotiate FUSE_MAX_PAGES).
+ */
+const MAX_PAGES_PER_READ = 32;
+
+/**
+ * Read through the page cache, bounded by i_size: each run of pages not cached goes to the
+ * daemon as one READ (fuse_readahead / fuse_send_readpages batch contiguous pages, up to
+ * max_pages per request).
+ */
 export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Uint8Array | Errno {
   const end = Math.min(pos + len, fi.iSize);
   if (end <= pos) return new Uint8Array(0);
@@ -53,21 +63,25 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
   const fh = pageCacheFh(k, fi, false);
   for (let p = first; p <= last; p++) {
     if (fi.pages.has(p)) continue;
-    const got = fuseSendRead(k, { inode: fi, fh }, p * PAGE_SIZE, PAGE_SIZE, t);
+    let n = 1;
+    while (p + n <= last && n < MAX_PAGES_PER_READ && !fi.pages.has(p + n)) n++;
+    const got = fuseSendRead(k, { inode: fi, fh }, p * PAGE_SIZE, n * PAGE_SIZE, t);
     // fuse_readpages_end runs for a failed READ too, invalidating atime.
     fi.atimeInvalid = true;
     if (typeof got === 'string') return got;
-    const page = new Uint8Array(PAGE_SIZE);
-    page.set(got);
-    fi.pages.set(p, page);
-    // fuse_readpages_end: the read invalidates atime (the next stat asks the daemon)...
-    fi.atimeInvalid = true;
-    // ...and a short reply means EOF: fuse_short_read shrinks i_size (not with writeback cache).
+    for (let i = 0; i < n; i++) {
+      const page = new Uint8Array(PAGE_SIZE);
+      page.set(got.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+      fi.pages.set(p + i, page);
+    }
+    // fuse_readpages_end: a short reply means EOF: fuse_short_read shrinks i_size (not with
+    // the writeback cache).
     const eof = p * PAGE_SIZE + got.length;
-    if (got.length < PAGE_SIZE && eof < fi.iSize && !k.conn!.writebackCache) {
+    if (got.length < n * PAGE_SIZE && eof < fi.iSize && !k.conn!.writebackCache) {
       fi.iSize = eof;
       stop = Math.min(stop, eof);
     }
+    p += n - 1;
   }
   const end2 = Math.max(pos, stop);
   const out = new Uint8Array(end2 - pos);

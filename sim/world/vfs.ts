@@ -29,6 +29,17 @@ export interface Mount {
 
 export type InodeType = 'file' | 'dir' | 'fifo' | 'socket' | 'chardev' | 'symlink';
 
+/**
+ * The bytes of a file that lives outside the model: a real daemon's backing file under
+ * `fusepass check --target sim`, read and written through an fd the host holds. Synchronous,
+ * as the data path of the model is.
+ */
+export interface ExternalBytes {
+  pread(pos: number, len: number): Uint8Array;
+  pwrite(pos: number, data: Uint8Array): void;
+  size(): number;
+}
+
 export interface WInode {
   readonly ino: number;
   readonly type: InodeType;
@@ -47,6 +58,8 @@ export interface WInode {
   target?: WInode;
   /** This inode is the /dev/fuse character device. */
   devFuse?: boolean;
+  /** Bytes kept outside the model (a real file); memfs holds them otherwise. */
+  external?: ExternalBytes;
   /** Check ids of things done to this file through FUSE (explains inspectBacking). */
   notes: Set<CheckId>;
 }
@@ -111,11 +124,16 @@ export class Vfs {
     return { ino, type, watchName, mount, dataPath, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
   }
 
+  /** An inode whose bytes live outside the model (a real daemon's backing file). */
+  newExternalInode(type: InodeType, mount: Mount, bytes: ExternalBytes): WInode {
+    return { ...this.newInode(type === 'file' ? 'dir' : type, '', mount), type, external: bytes };
+  }
+
   /** Create a struct file (do_dentry_open): IN_OPEN unless O_PATH (FMODE_NONOTIFY, LIFE-8). */
   openFile(inode: WInode, mode: AccessMode, flags: ReadonlySet<string>, role: WFile['role']): WFile {
     const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role, count: 1, releases: 0, memFd: null };
     if (this.trackFiles) this.allFiles.push(f);
-    if (inode.type === 'file' && mode !== 'path') f.memFd = this.inodeFd(inode);
+    if (inode.type === 'file' && mode !== 'path' && inode.external === undefined) f.memFd = this.inodeFd(inode);
     if (mode !== 'path') this.notify(inode, 'open');
     return f;
   }
@@ -160,10 +178,12 @@ export class Vfs {
   // ---- bytes --------------------------------------------------------------------------------
 
   size(inode: WInode): number {
+    if (inode.external !== undefined) return inode.external.size();
     return this.vol.statSync(inode.dataPath).size as number;
   }
 
   readBytes(inode: WInode, pos: number, len: number): Uint8Array {
+    if (inode.external !== undefined) return inode.external.pread(pos, len);
     const size = this.size(inode);
     const n = Math.max(0, Math.min(len, size - pos));
     const buf = new Uint8Array(n);
@@ -193,16 +213,19 @@ export class Vfs {
   /** pread on the file's bytes: at most `len`, fewer at EOF. */
   pread(f: WFile, pos: number, len: number): Uint8Array {
     if (len <= 0) return new Uint8Array(0);
+    if (f.inode.external !== undefined) return f.inode.external.pread(pos, len);
     const buf = new Uint8Array(len);
     const n = this.vol.readSync(this.inodeFd(f.inode), buf, 0, len, pos);
     return n === len ? buf : buf.subarray(0, n);
   }
 
   pwrite(f: WFile, pos: number, data: Uint8Array): void {
-    if (data.length > 0) this.vol.writeSync(this.inodeFd(f.inode), data, 0, data.length, pos);
+    if (f.inode.external !== undefined) f.inode.external.pwrite(pos, data);
+    else if (data.length > 0) this.vol.writeSync(this.inodeFd(f.inode), data, 0, data.length, pos);
   }
 
   fileSize(f: WFile): number {
+    if (f.inode.external !== undefined) return f.inode.external.size();
     return this.vol.fstatSync(this.inodeFd(f.inode)).size as number;
   }
 }
