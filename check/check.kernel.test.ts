@@ -15,25 +15,12 @@ import type { CheckReport } from './run.ts';
 import { checkReportSchemaErrors } from '../reports/validate.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import { fuseInitOffer, PROFILES } from '../sim/index.ts';
+import { buildBuggy, passthroughHp } from './test-daemons.ts';
 
-const BUILD = fileURLToPath(new URL('../scripts/build-passthrough-hp.sh', import.meta.url));
 const CLI = fileURLToPath(new URL('../bin/fusepass.js', import.meta.url));
-const BUGGY = fileURLToPath(new URL('./test-fixtures/buggy_pt.c', import.meta.url));
 const required = process.env.FUSEPASS_REQUIRE_KERNEL === '1';
 const reason = staticUnavailableReason();
 if (reason && !required) console.warn(`fusepass check tests skipped: ${reason}`);
-
-function passthroughHp(): string {
-  return execFileSync('sh', [BUILD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim().split('\n').pop()!;
-}
-
-/** test-fixtures/buggy_pt.c, compiled against the libfuse passthroughHp() was built with. */
-function buildBuggy(): string {
-  const libfuse = passthroughHp().replace(/\/build\/example\/passthrough_hp$/, '');
-  const bin = `${mkdtempSync(`${tmpdir()}/fusepass-buggy-`)}/buggy_pt`;
-  execFileSync('gcc', ['-O1', '-Wall', `-I${libfuse}/include`, `-I${libfuse}/build`, '-o', bin, BUGGY, `-L${libfuse}/build/lib`, '-lfuse3', `-Wl,-rpath,${libfuse}/build/lib`], { stdio: 'inherit' });
-  return bin;
-}
 
 async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

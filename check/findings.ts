@@ -17,6 +17,11 @@ export interface CheckTrace {
   scenarios: ScenarioRun[];
   hung: string | null;
   teardown: TeardownResult | null;
+  /**
+   * The kernel that judged the daemon when it was the model (--target sim): its profile decides
+   * what the INIT reply negotiates. Absent: the running kernel (6.18 rules).
+   */
+  writebackDisablesPassthrough?: boolean;
 }
 
 /** What the kernel's state says about one open file of the daemon's. */
@@ -48,7 +53,7 @@ function bits(open: NonNullable<TracedReply['open']>): number {
 }
 
 /** The negotiation of INIT (§2), from the kernel's offer and the daemon's reply. */
-function negotiation(setup: SetupResult): { on: boolean; findings: Finding[] } {
+function negotiation(setup: SetupResult, writebackDisablesPassthrough: boolean): { on: boolean; findings: Finding[] } {
   const offer = setup.traffic.requests.find((r) => r.op === 'INIT')?.init;
   const reply = setup.traffic.replies.find((r) => r.op === 'INIT')?.init;
   const out: Finding[] = [];
@@ -57,11 +62,19 @@ function negotiation(setup: SetupResult): { on: boolean; findings: Finding[] } {
   const asked = reply.flags.includes('PASSTHROUGH');
   const wb = reply.flags.includes('WRITEBACK_CACHE');
   const msdOk = reply.maxStackDepth >= 1 && reply.maxStackDepth <= 2;
-  const on = offered && asked && msdOk && !wb;
+  const on = offered && asked && msdOk && !(wb && writebackDisablesPassthrough);
   const proto = `kernel ${offer.major}.${offer.minor}, daemon ${reply.major}.${reply.minor}`;
   if (!offered) out.push({ level: 'info', checks: ['INIT-1'], scenario: null, message: `the kernel does not offer FUSE_PASSTHROUGH (${proto})` });
   else if (!asked) out.push({ level: 'info', checks: ['INIT-10'], scenario: null, message: `the daemon did not ask for passthrough in its INIT reply (${proto}): every read and write goes through the daemon` });
-  else if (wb) {
+  else if (wb && !writebackDisablesPassthrough && msdOk) {
+    out.push({
+      level: 'warn',
+      checks: ['INIT-9'],
+      scenario: null,
+      message: `the daemon asks for PASSTHROUGH together with WRITEBACK_CACHE: this kernel negotiates both and passthrough works, but from 6.11 on the kernel turns passthrough off and keeps writeback caching, silently (${proto})`,
+      advice: 'ask for FUSE_PASSTHROUGH only when writeback caching is off (libfuse: do not set FUSE_CAP_PASSTHROUGH with FUSE_CAP_WRITEBACK_CACHE)',
+    });
+  } else if (wb) {
     out.push({
       level: 'warn',
       checks: ['INIT-9'],
@@ -85,7 +98,7 @@ function negotiation(setup: SetupResult): { on: boolean; findings: Finding[] } {
 
 /** Follow the kernel's state through the trace and report what the daemon's answers caused. */
 export function analyze(t: CheckTrace): Finding[] {
-  const { on, findings } = negotiation(t.setup);
+  const { on, findings } = negotiation(t.setup, t.writebackDisablesPassthrough ?? true);
   const initReply = t.setup.traffic.replies.find((r) => r.op === 'INIT')?.init ?? { flags: [], maxStackDepth: 0 };
   const registered = new Set<number>();
   const files = new Map<string, OpenFile>(); // fh → file
@@ -109,9 +122,9 @@ export function analyze(t: CheckTrace): Finding[] {
         const check = b.result === 'EPERM' && !on ? 'BOPEN-4' : (BOPEN_CHECK[b.result as string] ?? 'BOPEN-13');
         findings.push({
           level: 'info',
-          checks: [check],
+          checks: b.checks ?? [check],
           scenario,
-          message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : b.answeredBy === 'profile' ? ' (the answer of the kernel --profile emulates)' : ''}`,
+          message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${b.why ? ` (${b.why})` : ''}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : b.answeredBy === 'profile' ? ' (the answer of the kernel --profile emulates)' : ''}`,
         });
       }
     } else if (ok) registered.delete(b.id!);

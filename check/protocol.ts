@@ -51,6 +51,9 @@ export interface TracedBacking {
   /** The id the kernel gave (open), 0 (close), or the errno name. */
   result: number | string;
   answeredBy?: 'inject' | 'privilege' | 'fault' | 'profile';
+  /** --target sim: the model's explanation (kernel-spec.md ids, the deciding check first) and its words. */
+  checks?: CheckId[];
+  why?: string;
 }
 
 /** Everything the relay saw while one step ran (and settled). */

@@ -2,6 +2,7 @@
 // into events the battery attributes to steps and the findings read. Pure: the relay worker
 // (relay-worker.ts) does the I/O. Every opcode is kept by number; names come from spec/uapi.ts
 // where they exist, so nothing the daemon receives is dropped for lack of a name.
+import type { CheckId } from '../spec/check-ids.ts';
 import { FUSE_OPCODES, INIT_FLAG_BITS, type FuseOpcodeName, type InitFlagName } from '../spec/uapi.ts';
 import { SIZE } from '../wire/layout.ts';
 import { Reader } from '../wire/bytes.ts';
@@ -78,6 +79,9 @@ export interface BackingEventOpen {
   result: number;
   /** Why fusepass answered instead of the kernel (injection, privilege judged on the daemon). */
   answeredBy?: 'inject' | 'privilege' | 'fault' | 'profile';
+  /** --target sim: the model's explanation, the deciding check first, and its words. */
+  checks?: CheckId[];
+  why?: string;
 }
 
 export interface BackingEventClose {
@@ -87,6 +91,8 @@ export interface BackingEventClose {
   id: number;
   result: number;
   answeredBy?: 'inject' | 'privilege' | 'fault' | 'profile';
+  checks?: CheckId[];
+  why?: string;
 }
 
 export interface TrapEvent {

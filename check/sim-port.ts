@@ -6,7 +6,7 @@
 // middle of the client step that sent the OPEN, as the kernel would.
 import * as fs from 'node:fs';
 import { sys } from '../real-kernel/ffi/libc.ts';
-import type { DaemonPort, DaemonReply, FuseRequest, Kernel } from '../sim/index.ts';
+import type { DaemonPort, DaemonReply, FuseRequest, Kernel, SimResult } from '../sim/index.ts';
 import type { ExternalBytes, InodeType, Mount } from '../sim/index.ts';
 import { ERRNO } from '../spec/errno.ts';
 import { FUSE_OPCODES } from '../spec/uapi.ts';
@@ -14,7 +14,8 @@ import { decodeOutHeader } from '../wire/structs.ts';
 import { decodeReply, decodeRequest, type RelayEvent } from './relay-messages.ts';
 import type { Sessions } from './sessions.ts';
 import { BadReply, decodeSimReply, encodeSimRequest, type Caller } from './sim-wire.ts';
-import type { ModelBacking } from './supervisor.ts';
+import type { ModelAnswer, ModelBacking } from './supervisor.ts';
+import { decidingCheck } from '../spec/deciding-check.ts';
 
 /** The daemon did not answer a request before the deadline. */
 export class DaemonHung extends Error {}
@@ -206,13 +207,19 @@ export function modelBacking(k: Kernel, devName: string, opened: number[]): Mode
     }
     return mount;
   };
-  const errnoOf = (r: { errno: string | null; value?: unknown }) => (r.errno === null ? (typeof r.value === 'number' ? r.value : 0) : -(ERRNO[r.errno as keyof typeof ERRNO] ?? ERRNO.EIO));
+  const errnoOf = (r: SimResult) => (r.errno === null ? (typeof r.value === 'number' ? r.value : 0) : -(ERRNO[r.errno] ?? ERRNO.EIO));
+  const answer = (r: SimResult): ModelAnswer => {
+    if (r.errno === null) return { result: errnoOf(r) };
+    const decided = decidingCheck(r.explain.checks, r.errno, r.explain.cause);
+    const checks = decided ? [decided, ...r.explain.checks.filter((c) => c !== decided)] : r.explain.checks;
+    return { result: errnoOf(r), checks, ...(r.explain.advice ? { why: r.explain.advice } : {}) };
+  };
   return {
     backingOpen({ tid, fd, copy, flags, padding }) {
       // The number is no open file in the daemon: the model's fdget fails as the kernel's does.
       if (copy < 0) {
         s.daemonTask.fds.delete(fd);
-        return errnoOf(k.daemon.backingOpen({ dev: devName, fd, flags, padding: Number(padding), cred: 'root' }));
+        return answer(k.daemon.backingOpen({ dev: devName, fd, flags, padding: Number(padding), cred: 'root' }));
       }
       const st = fs.fstatSync(copy);
       const m = fdMount(tid, fd);
@@ -226,16 +233,16 @@ export function modelBacking(k: Kernel, devName: string, opened: number[]): Mode
       if (type === 'chardev' && st.rdev === (10 << 8) + 229) inode.devFuse = true;
       const file = s.vfs.openFile(inode, isPath ? 'path' : acc === 2 ? 'rw' : acc === 1 ? 'w' : 'r', new Set(), 'user');
       const slot = s.daemonTask.fds.get(fd);
-      if (slot?.kind === 'dev') return -ERRNO.EBADF; // never: the session sits at its own number
+      if (slot?.kind === 'dev') return { result: -ERRNO.EBADF }; // never: the session sits at its own number
       s.daemonTask.fds.set(fd, { kind: 'world', file });
       const r = k.daemon.backingOpen({ dev: devName, fd, flags, padding: Number(padding), cred: 'root' });
       // The daemon's own reference goes with the call; the registration holds its own (LIFE-6).
       s.daemonTask.fds.delete(fd);
       s.vfs.fput(file);
-      return errnoOf(r);
+      return answer(r);
     },
     backingClose({ id }) {
-      return errnoOf(k.daemon.backingClose({ dev: devName, id, cred: 'root' }));
+      return answer(k.daemon.backingClose({ dev: devName, id, cred: 'root' }));
     },
     devIoctl({ cmd }) {
       return errnoOf(k.daemon.devIoctl(devName, cmd));

@@ -253,7 +253,7 @@ export async function runSimCheck(opts: CheckOptions): Promise<CheckReport | { p
     let td: TeardownResult | null = null;
     if (hung === null) td = await teardown(live, opts.timeoutMs);
     if (gone !== null && td) td.traffic.notes.push(`the daemon left during ${gone}`);
-    const findings: Finding[] = analyze({ setup, scenarios: runs, hung, teardown: td });
+    const findings: Finding[] = analyze({ setup, scenarios: runs, hung, teardown: td, writebackDisablesPassthrough: k.profile.writebackDisablesPassthrough });
     const count = (level: Finding['level']) => findings.filter((f) => f.level === level).length;
     return {
       tool: 'fusepass check',

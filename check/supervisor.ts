@@ -3,6 +3,7 @@
 // daemon (BOPEN-5, BCLOSE-5) or answered from --inject; the daemon's mount(2) of FUSE is
 // performed in the private namespace with the relay's socket put in place of its /dev/fuse fd;
 // a clone of the session gets a socket of its own; reads of a session go to sessions.ts.
+import type { CheckId } from '../spec/check-ids.ts';
 import * as fs from 'node:fs';
 import { sys } from '../real-kernel/ffi/libc.ts';
 import { connIdentity, type ConnId } from '../real-kernel/child/fusectl.ts';
@@ -22,10 +23,18 @@ import type { Profile } from '../sim/index.ts';
  * fusepass's duplicate of the daemon's fd (pidfd_getfd), or −1 when the number is no open file.
  */
 export interface ModelBacking {
-  backingOpen(a: { tid: number; fd: number; copy: number; flags: number; padding: bigint }): number;
-  backingClose(a: { tid: number; id: number }): number;
+  /** The id or −errno, and the check that decided it. */
+  backingOpen(a: { tid: number; fd: number; copy: number; flags: number; padding: bigint }): ModelAnswer;
+  backingClose(a: { tid: number; id: number }): ModelAnswer;
   /** Any other ioctl on the session: the model's fuse_dev_ioctl answer (0 or −errno). */
   devIoctl(a: { tid: number; cmd: number }): number;
+}
+
+export interface ModelAnswer {
+  result: number;
+  /** The model's explanation, the deciding check first, and its words. */
+  checks?: CheckId[];
+  why?: string;
 }
 
 export interface SupervisorContext {
@@ -110,10 +119,10 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     if (ctx.model !== undefined) {
       const tgid = tgidOf(tid);
       const copy = tgid === null || fd < 0 ? -ERRNO.EBADF : sys.takeFd(tgid, fd);
-      const r = ctx.model.backingOpen({ tid, fd, copy, flags, padding });
+      const a = ctx.model.backingOpen({ tid, fd, copy, flags, padding });
       if (copy >= 0) sys.close(copy);
-      post({ ...base, result: r });
-      return r < 0 ? { errno: -r } : { val: r };
+      post({ ...base, result: a.result, ...(a.checks ? { checks: a.checks } : {}), ...(a.why ? { why: a.why } : {}) });
+      return a.result < 0 ? { errno: -a.result } : { val: a.result };
     }
     if (!hasInitNsSysAdmin(tid)) {
       post({ ...base, result: -ERRNO.EPERM, answeredBy: 'privilege' });
@@ -156,9 +165,9 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
       return { errno: inj };
     }
     if (ctx.model !== undefined) {
-      const r = ctx.model.backingClose({ tid, id });
-      post({ t: 'backingClose', seq, tid, id, result: r });
-      return r < 0 ? { errno: -r } : { val: r };
+      const a = ctx.model.backingClose({ tid, id });
+      post({ t: 'backingClose', seq, tid, id, result: a.result, ...(a.checks ? { checks: a.checks } : {}), ...(a.why ? { why: a.why } : {}) });
+      return a.result < 0 ? { errno: -a.result } : { val: a.result };
     }
     if (!hasInitNsSysAdmin(tid)) {
       post({ t: 'backingClose', seq, tid, id, result: -ERRNO.EPERM, answeredBy: 'privilege' });

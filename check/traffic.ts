@@ -40,10 +40,10 @@ export function toTraffic(events: readonly RelayEvent[]): Traffic {
         break;
       }
       case 'backingOpen':
-        t.backing.push({ at, op: 'open', seq: e.seq, tid: e.tid, fd: e.fd, target: e.target, flags: e.flags, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
+        t.backing.push({ at, op: 'open', seq: e.seq, tid: e.tid, fd: e.fd, target: e.target, flags: e.flags, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}), ...(e.checks ? { checks: e.checks } : {}), ...(e.why ? { why: e.why } : {}) });
         break;
       case 'backingClose':
-        t.backing.push({ at, op: 'close', seq: e.seq, tid: e.tid, id: e.id, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}) });
+        t.backing.push({ at, op: 'close', seq: e.seq, tid: e.tid, id: e.id, result: e.result < 0 ? errnoName(e.result) : e.result, ...(e.answeredBy ? { answeredBy: e.answeredBy } : {}), ...(e.checks ? { checks: e.checks } : {}), ...(e.why ? { why: e.why } : {}) });
         break;
       case 'trapped':
         t.notes.push(`trapped ${e.what}: ${e.result < 0 ? errnoName(e.result) : 'let through'}`);

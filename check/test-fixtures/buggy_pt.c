@@ -12,9 +12,14 @@
  *                         answering later opens with it                            (OPEN-12)
  *         double-close    closes the id twice at the last release                  (BCLOSE-7)
  *         hang-open       never answers OPEN (a hung daemon: deadlines and cleanup)
+ *         opath           registers an O_PATH fd of the file: 6.9's BACKING_OPEN refuses it
+ *                         with EBADF, 6.12 on accept it                           (BOPEN-16)
+ *         writeback       asks WRITEBACK_CACHE with PASSTHROUGH: 6.9 negotiates both, from
+ *                         6.11 on passthrough is silently off                     (INIT-9)
  *
  * Built against the libfuse 3.18.2 that scripts/build-passthrough-hp.sh builds.
  */
+#define _GNU_SOURCE /* O_PATH */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 18)
 #include <fuse_lowlevel.h>
 #include <errno.h>
@@ -26,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum mode { GOOD, KEEP_CACHE, PER_OPEN_IDS, CLOSE_IN_USE, DOUBLE_CLOSE, HANG_OPEN };
+enum mode { GOOD, KEEP_CACHE, PER_OPEN_IDS, CLOSE_IN_USE, DOUBLE_CLOSE, HANG_OPEN, OPATH, WRITEBACK };
 static enum mode mode;
 static int src_fd;
 static struct fuse_session *se;
@@ -56,6 +61,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	if (!fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH))
 		fprintf(stderr, "buggy_pt: the kernel does not offer passthrough\n");
+	if (mode == WRITEBACK)
+		fuse_set_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);
 	conn->max_backing_stack_depth = 0; /* libfuse sends this + 1: max_stack_depth 1 */
 }
 
@@ -123,6 +130,12 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (mode == PER_OPEN_IDS) {
 		id = fuse_passthrough_open(req, fd);
+	} else if (mode == OPATH) {
+		int pfd = openat(src_fd, n->name, O_PATH);
+		if (n->backing_id <= 0)
+			n->backing_id = fuse_passthrough_open(req, pfd);
+		close(pfd);
+		id = n->backing_id;
 	} else {
 		if (n->backing_id <= 0)
 			n->backing_id = fuse_passthrough_open(req, fd);
@@ -196,17 +209,18 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
-	static const char *names[] = { "good", "keep-cache", "per-open-ids", "close-in-use", "double-close", "hang-open" };
+	static const char *names[] = { "good", "keep-cache", "per-open-ids", "close-in-use", "double-close", "hang-open", "opath", "writeback" };
+	const int nnames = (int)(sizeof(names) / sizeof(names[0]));
 	char *fargv[] = { argv[0], NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, fargv);
 	int i, r;
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s good|keep-cache|per-open-ids|close-in-use|double-close|hang-open SRC /dev/fd/N\n", argv[0]);
+		fprintf(stderr, "usage: %s good|keep-cache|per-open-ids|close-in-use|double-close|hang-open|opath|writeback SRC /dev/fd/N\n", argv[0]);
 		return 2;
 	}
-	for (i = 0; i < 6 && strcmp(argv[1], names[i]) != 0; i++)
+	for (i = 0; i < nnames && strcmp(argv[1], names[i]) != 0; i++)
 		;
-	if (i == 6) {
+	if (i == nnames) {
 		fprintf(stderr, "buggy_pt: unknown mode %s\n", argv[1]);
 		return 2;
 	}
