@@ -53,7 +53,9 @@ describe('fusepass check (cli/check.ts)', () => {
   it('passes the daemon command, injections, profile, scenarios and timeout through', async () => {
     const r = await run(['--inject', 'backing-open#2=ELOOP', '--profile', '6.12', '--scenarios', 'read,mmap-read', '--timeout', '3s', '--', './myfs', '-f', '{fd}'], report([]));
     expect(r.code).toBe(0);
-    expect(r.given).toEqual({ argv: ['./myfs', '-f', '{fd}'], inject: [{ op: 'backing-open', seq: 2, errno: 40 }], profile: '6.12', scenarios: ['read', 'mmap-read'], timeoutMs: 3000 });
+    expect(r.given).toEqual({ argv: ['./myfs', '-f', '{fd}'], inject: [{ op: 'backing-open', seq: 2, errno: 40 }], profile: '6.12', scenarios: ['read', 'mmap-read'], timeoutMs: 3000, target: 'kernel' });
+    const sim = await run(['--target', 'sim', '--profile', '6.9', '--', './myfs', '{fd}'], report([]));
+    expect([sim.code, sim.given?.target, sim.given?.profile]).toEqual([0, 'sim', '6.9']);
   });
 
   it('exit 1 with an error finding, 0 with warnings only', async () => {
@@ -64,6 +66,8 @@ describe('fusepass check (cli/check.ts)', () => {
   for (const [argv, why] of [
     [['./myfs'], /the daemon command goes after --|no daemon command/],
     [['--'], /no daemon command/],
+    [['--target', 'qemu', '--', 'x', '{fd}'], /--target "qemu": expected kernel or sim/],
+    [['--target', 'sim', '--', 'x', '/mnt'], /--target sim needs \{fd\}/],
     [['--inject', 'backing-open#0=ELOOP', '--', 'x'], /counted from 1/],
     [['--inject', 'backing-open=EWHAT', '--', 'x'], /unknown errno EWHAT/],
     [['--scenarios', 'nope', '--', 'x'], /unknown scenario nope/],
