@@ -151,8 +151,11 @@ export interface Finding {
 /** The report of one `fusepass check` run (reports/check-report.schema.json). */
 export interface CheckReport {
   tool: 'fusepass check';
-  /** kernel: the running kernel judged the daemon; sim: the fusepass model of `profile` did. */
-  target: 'kernel' | 'sim';
+  /**
+   * kernel: the running kernel judged the daemon; sim: the fusepass model of `profile` did;
+   * both: the kernel did (this report) and the model ran the same battery (`comparison`).
+   */
+  target: 'kernel' | 'sim' | 'both';
   /** The release of the machine fusepass ran on. */
   kernelRelease: string;
   command: string[];
@@ -165,5 +168,34 @@ export interface CheckReport {
   hung: string | null;
   teardown: TeardownResult | null;
   findings: Finding[];
-  summary: { errors: number; warnings: number; infos: number };
+  /** --target both: the model's run of the same battery and where it differed. */
+  comparison?: CheckComparison;
+  summary: {
+    errors: number;
+    warnings: number;
+    infos: number;
+    /** --target both: divergences between the kernel and the model no known divergence explains. */
+    unexplainedDivergences?: number;
+  };
+}
+
+/** The model's run beside the kernel's (--target both). */
+export interface CheckComparison {
+  /** The profile the model ran. */
+  profile: ProfileName;
+  sim: { setup: SetupResult; scenarios: ScenarioRun[]; hung: string | null; teardown: TeardownResult | null; findings: Finding[] };
+  divergences: CheckDivergence[];
+}
+
+/** One place where the kernel and the model saw the daemon differently. */
+export interface CheckDivergence {
+  /** `setup`, a scenario id, or `teardown`. */
+  where: string;
+  /** The step's index in its scenario; null for setup, a scenario's cleanup and teardown. */
+  step: number | null;
+  what: 'errno' | 'value' | 'requests' | 'backing' | 'finding' | 'offer' | 'daemonExit' | 'hung';
+  kernel: string;
+  sim: string;
+  /** The known divergence that explains it (check/known-divergences.ts); absent: unexplained. */
+  explainedBy?: string;
 }

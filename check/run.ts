@@ -34,8 +34,11 @@ export interface CheckOptions {
   scenarios: string[] | null;
   /** Deadline per scenario (and for INIT, and for the daemon's exit after umount), ms. */
   timeoutMs: number;
-  /** kernel (default): the running kernel behind a relay; sim: the model in its place (sim-run.ts). */
-  target?: 'kernel' | 'sim';
+  /**
+   * kernel (default): the running kernel behind a relay; sim: the model in its place
+   * (sim-run.ts); both: one after the other, compared (both.ts).
+   */
+  target?: 'kernel' | 'sim' | 'both';
 }
 
 

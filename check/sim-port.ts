@@ -54,14 +54,19 @@ export class ExternalDaemonPort implements DaemonPort {
     return this.waitReply(req, unique);
   }
 
-  /** Serve the daemon's trapped calls for up to `ms` (between steps, at teardown). */
-  serve(ms: number): void {
-    const end = Date.now() + ms;
+  /**
+   * Serve the daemon's trapped calls until none has come for `quietMs`, for at most `boundMs`:
+   * what the daemon does after its last reply of a step (a BACKING_CLOSE right after replying)
+   * belongs to that step, as the kernel would have run it at once.
+   */
+  settle(quietMs = 10, boundMs = 2000): void {
+    const end = Date.now() + boundMs;
     while (Date.now() < end && this.listenerOpen) {
-      const rev = sys.pollIn([this.o.listener], Math.max(0, end - Date.now()));
+      const rev = sys.pollIn([this.o.listener], Math.min(quietMs, Math.max(0, end - Date.now())));
       if (typeof rev === 'number') continue;
+      if (rev[0] === 0) return;
       if (rev[0]! & POLLIN) this.listenerOpen = this.o.supervise();
-      else if (rev[0]) this.listenerOpen = false;
+      else this.listenerOpen = false;
     }
   }
 
@@ -77,12 +82,10 @@ export class ExternalDaemonPort implements DaemonPort {
       const rev = sys.pollIn(fds, Math.ceil(timeout));
       sessions.pollerFallback(Date.now());
       if (typeof rev === 'number') continue;
-      let k = 0;
-      if (this.listenerOpen) {
-        const r = rev[k++]!;
-        if (r & POLLIN) this.listenerOpen = this.o.supervise();
-        else if (r) this.listenerOpen = false;
-      }
+      const listenerRev = this.listenerOpen ? rev[0]! : 0;
+      // The sessions first: a reply the daemon wrote before its next trapped call (a BACKING_CLOSE
+      // right after replying to OPEN) reached the kernel before that call did.
+      let k = this.listenerOpen ? 1 : 0;
       for (const session of open) {
         const r = rev[k++]!;
         if (!r) continue;
@@ -113,6 +116,8 @@ export class ExternalDaemonPort implements DaemonPort {
           return { error: 'EIO' };
         }
       }
+      if (listenerRev & POLLIN) this.listenerOpen = this.o.supervise();
+      else if (listenerRev) this.listenerOpen = false;
     }
   }
 }

@@ -102,6 +102,7 @@ function playScenario(l: Live, scenario: Scenario, timeoutMs: number): ScenarioR
       continue;
     }
     const out = play(l, step);
+    l.port.settle();
     const t: TracedStep = { step, errno: out.errno, value: out.value, traffic: take(l) };
     const exp = shadow.apply(step, out.fault === undefined && out.errno === null);
     if (exp !== undefined) t.expected = exp;
@@ -110,6 +111,7 @@ function playScenario(l: Live, scenario: Scenario, timeoutMs: number): ScenarioR
   }
   const leftOpen = l.k.state.clientFiles.size + l.k.state.maps.size;
   closeAll(l);
+  l.port.settle();
   const rest = take(l);
   return { id: scenario.id, title: scenario.title, steps, ...(leftOpen > 0 || rest.requests.length > 0 ? { cleanup: rest } : {}) };
 }
@@ -143,7 +145,7 @@ async function teardown(l: Live, timeoutMs: number): Promise<TeardownResult> {
   void l.daemon.exited.then((x) => (exit = x));
   const end = Date.now() + timeoutMs;
   while (exit === null && Date.now() < end) {
-    l.port.serve(20);
+    l.port.settle(20, 20);
     await new Promise((r) => setImmediate(r));
   }
   let daemonExit: string;
@@ -227,6 +229,7 @@ export async function runSimCheck(opts: CheckOptions): Promise<CheckReport | { p
       dev.fd = SESSION_FD;
       const m = k.daemon.mount(DEV, DEFAULT_INIT_REPLY);
       if (m.errno !== null) throw new DaemonGone(`the model's mount failed with ${m.errno}`);
+      port.settle();
       if (!opts.argv.some((a) => a.includes('{src}'))) seedThroughMount(live);
       setup = { t: 'setup', argv, problem: null, traffic: take(live) };
     } catch (e) {

@@ -41,6 +41,9 @@ function body(req: FuseRequest): Uint8Array {
       return cstr(req.name);
     case 'CREATE':
       return encodeCreateIn({ flags: req.flags, mode: req.mode, umask: 0o022, openFlags: 0, name: req.name });
+    case 'MKNOD':
+      // fuse_mknod_in: mode, rdev, umask, padding; then the name.
+      return concat([new Writer(16).u32(0, req.mode).u32(8, 0o022).bytes, cstr(req.name)]);
     case 'GETATTR':
       return new Uint8Array(SIZE.getattrIn);
     case 'SETATTR': {
@@ -98,8 +101,8 @@ function needs(b: Uint8Array, size: number, what: string): void {
   if (b.length < size) throw new BadReply(`${what}: ${b.length} bytes where the kernel needs ${size}`);
 }
 
-function attrOf(mode: number, size: number): { size: number; isDir: boolean } {
-  return { size, isDir: (mode & S_IFMT) === S_IFDIR };
+function attrOf(mode: number, size: number, attrTimeout: number): { size: number; isDir: boolean; attrTimeout: number } {
+  return { size, isDir: (mode & S_IFMT) === S_IFDIR, attrTimeout };
 }
 
 /** fuse_init_out as the case format writes an INIT reply (unnamed flag bits are dropped: the kernel ignores them). */
@@ -122,24 +125,25 @@ export function decodeSimReply(req: FuseRequest, msg: Uint8Array): DaemonReply {
   switch (req.op) {
     case 'INIT':
       return { error: null, init: initSpec(b) };
-    case 'LOOKUP': {
-      needs(b, SIZE.entryOut, 'LOOKUP reply');
+    case 'LOOKUP':
+    case 'MKNOD': {
+      needs(b, SIZE.entryOut, `${req.op} reply`);
       const e = decodeEntryOut(b);
       // fuse_lookup_name: a zero nodeid is a negative entry (ENOENT, cached).
       if (e.nodeid === 0n) return { error: 'ENOENT' };
-      return { error: null, entry: { nodeid: Number(e.nodeid), ...attrOf(e.attr.mode, e.attr.size) } };
+      return { error: null, entry: { nodeid: Number(e.nodeid), entryTimeout: e.entryValid, ...attrOf(e.attr.mode, e.attr.size, e.attrValid) } };
     }
     case 'CREATE': {
       needs(b, SIZE.entryOut + SIZE.openOut, 'CREATE reply');
       const e = decodeEntryOut(b);
       const o = decodeOpenOut(b.subarray(SIZE.entryOut));
-      return { error: null, entry: { nodeid: Number(e.nodeid), ...attrOf(e.attr.mode, e.attr.size) }, open: { fh: Number(o.fh), openFlags: o.openFlags, backingId: o.backingId } };
+      return { error: null, entry: { nodeid: Number(e.nodeid), entryTimeout: e.entryValid, ...attrOf(e.attr.mode, e.attr.size, e.attrValid) }, open: { fh: Number(o.fh), openFlags: o.openFlags, backingId: o.backingId } };
     }
     case 'GETATTR':
     case 'SETATTR': {
       needs(b, SIZE.attrOut, `${req.op} reply`);
       const a = decodeAttrOut(b);
-      return { error: null, attr: attrOf(a.attr.mode, a.attr.size) };
+      return { error: null, attr: attrOf(a.attr.mode, a.attr.size, a.attrValid) };
     }
     case 'OPEN':
     case 'OPENDIR': {

@@ -66,7 +66,7 @@ describe('fusepass check (cli/check.ts)', () => {
   for (const [argv, why] of [
     [['./myfs'], /the daemon command goes after --|no daemon command/],
     [['--'], /no daemon command/],
-    [['--target', 'qemu', '--', 'x', '{fd}'], /--target "qemu": expected kernel or sim/],
+    [['--target', 'qemu', '--', 'x', '{fd}'], /--target "qemu": expected kernel, sim or both/],
     [['--target', 'sim', '--', 'x', '/mnt'], /--target sim needs \{fd\}/],
     [['--inject', 'backing-open#0=ELOOP', '--', 'x'], /counted from 1/],
     [['--inject', 'backing-open=EWHAT', '--', 'x'], /unknown errno EWHAT/],

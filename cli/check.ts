@@ -36,7 +36,9 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
 
   --target T         kernel (default): the running kernel judges the daemon, through a relay;
                      sim: the fusepass model of the kernel (--profile, default 6.18) takes the
-                     kernel's place: no root, no /dev/fuse, no mount, any profile; needs {fd}
+                     kernel's place: no root, no /dev/fuse, no mount, any profile; needs {fd};
+                     both: the kernel, then the model, compared step by step (exit 1 on a
+                     divergence no known one explains)
   --inject RULE      answer the daemon's Nth backing ioctl with an errno instead of performing it,
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
   --profile P        show the daemon the kernel P (${PROFILE_NAMES.join(', ')}) where it differs in
@@ -102,8 +104,8 @@ function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
   const profile = values.profile ?? null;
   if (profile !== null && !isProfileName(profile)) return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILE_NAMES.join(', ')}` };
   const target = values.target ?? 'kernel';
-  if (target !== 'kernel' && target !== 'sim') return { error: `--target ${JSON.stringify(target)}: expected kernel or sim` };
-  if (target === 'sim' && !daemon.some((a) => a.includes('{fd}'))) return { error: '--target sim needs {fd} in the daemon command line: the model hands the daemon its session there (fusepass does not mount)' };
+  if (target !== 'kernel' && target !== 'sim' && target !== 'both') return { error: `--target ${JSON.stringify(target)}: expected kernel, sim or both` };
+  if (target !== 'kernel' && !daemon.some((a) => a.includes('{fd}'))) return { error: `--target ${target} needs {fd} in the daemon command line: the model hands the daemon its session there (fusepass does not mount)` };
   return { argv: daemon, inject, profile, scenarios, timeoutMs, target, ...(values.json !== undefined ? { json: values.json } : {}) };
 }
 
@@ -126,7 +128,7 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
       return 2;
     }
   }
-  const run = deps.run ?? (args.target === 'sim' ? (await import('../check/sim-run.ts')).runSimCheck : (await import('../check/run.ts')).runCheck);
+  const run = deps.run ?? (args.target === 'sim' ? (await import('../check/sim-run.ts')).runSimCheck : args.target === 'both' ? (await import('../check/both.ts')).runBoth : (await import('../check/run.ts')).runCheck);
   const report = await run(args);
   if ('problem' in report) {
     if (args.json !== undefined && args.json !== '-') rmSync(args.json, { force: true });
@@ -151,5 +153,5 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
       }
     }
   }
-  return report.summary.errors > 0 ? 1 : 0;
+  return report.summary.errors > 0 || (report.summary.unexplainedDivergences ?? 0) > 0 ? 1 : 0;
 }

@@ -31,7 +31,9 @@ function outcome(run: ScenarioRun): string {
 
 /** The kernel the daemon met: the running one, or the model of a profile (--target sim). */
 export function checkedOn(r: CheckReport): string {
-  return r.target === 'sim' ? `the fusepass model of Linux ${r.profile?.name ?? '6.18'} (--target sim)` : `Linux ${r.kernelRelease}`;
+  if (r.target === 'sim') return `the fusepass model of Linux ${r.profile?.name ?? '6.18'} (--target sim)`;
+  if (r.target === 'both') return `Linux ${r.kernelRelease} and the fusepass model of ${r.comparison?.profile ?? '6.18'} (--target both)`;
+  return `Linux ${r.kernelRelease}`;
 }
 
 export function formatCheckReport(r: CheckReport): string[] {
@@ -61,7 +63,13 @@ export function formatCheckReport(r: CheckReport): string[] {
     out.push(`  ${f.level.padEnd(5)} ${f.checks.length > 0 ? `[${f.checks.join(', ')}] ` : ''}${f.scenario ? `(${f.scenario}) ` : ''}${f.message}`);
     if (f.advice) out.push(`        what to change: ${f.advice}`);
   }
+  if (r.comparison) {
+    const c = r.comparison;
+    out.push('');
+    out.push(`the model (${c.profile}) beside this kernel: ${c.divergences.length === 0 ? 'the same in every step' : `${c.divergences.length} divergence(s), ${r.summary.unexplainedDivergences ?? 0} unexplained`}`);
+    for (const d of c.divergences) out.push(`  ${d.where}${d.step === null ? '' : ` step ${d.step + 1}`} ${d.what}: kernel ${d.kernel} | model ${d.sim}${d.explainedBy ? ` (known: ${d.explainedBy})` : ''}`);
+  }
   out.push('');
-  out.push(`summary: ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.infos} info`);
+  out.push(`summary: ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.infos} info${r.summary.unexplainedDivergences !== undefined ? `, ${r.summary.unexplainedDivergences} unexplained divergence(s)` : ''}`);
   return out;
 }

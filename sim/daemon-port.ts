@@ -22,6 +22,7 @@ export type FuseRequest =
   | { op: 'INIT'; nodeid: 0; minor: number; flags: readonly string[] }
   | (On & { op: 'LOOKUP'; name: string })
   | (On & { op: 'CREATE'; name: string; flags: number; mode: number })
+  | (On & { op: 'MKNOD'; name: string; mode: number })
   | (On & { op: 'GETATTR' })
   | (On & { op: 'SETATTR'; size?: number; fh?: number })
   | (On & { op: 'OPEN' | 'OPENDIR'; flags: number })
@@ -34,17 +35,22 @@ export type FuseRequest =
   | (OnFile & { op: 'COPY_FILE_RANGE' | 'COPY_FILE_RANGE_64'; offset: number; nodeidOut: number; fhOut: number; offsetOut: number; size: number })
   | (On & { op: 'GETXATTR'; name: string; size: number });
 
-/** The attributes the model keeps of a FUSE inode. */
+/**
+ * The attributes the model keeps of a FUSE inode. Timeouts are in seconds; the model has no
+ * clock, so 0 expires at once and anything longer outlives the run (the scripted daemon's 3600 s).
+ */
 export interface FuseAttr {
   size: number;
   isDir: boolean;
+  /** attr_valid of the reply; absent: long. */
+  attrTimeout?: number;
 }
 
 /** A decoded reply. `error` is the daemon's errno (its fuse_out_header.error); null: success. */
 export interface DaemonReply {
   error: Errno | null;
-  /** LOOKUP, CREATE. */
-  entry?: { nodeid: number } & FuseAttr;
+  /** LOOKUP, CREATE, MKNOD; `entryTimeout` is entry_valid (absent: long). */
+  entry?: { nodeid: number; entryTimeout?: number } & FuseAttr;
   /** GETATTR, SETATTR. */
   attr?: FuseAttr;
   /** OPEN, OPENDIR, CREATE: fuse_open_out. */

@@ -1,7 +1,8 @@
 // The scripted FUSE daemon (fixtures/world.ts "scripted daemon's behaviour"), one implementation
 // of the daemon port (daemon-port.ts): it answers requests as the World and setOpenReply /
 // setDaemonSize steps say. What it does not implement it answers as a minimal libfuse daemon
-// does: ENOSYS (LSEEK, FALLOCATE, COPY_FILE_RANGE, IOCTL) and ENODATA for GETXATTR.
+// does, as the kernel target's scripted daemon (real-kernel/daemon/logic.ts) does: ENOSYS
+// (MKNOD, LSEEK, FALLOCATE, COPY_FILE_RANGE, IOCTL) and ENODATA for GETXATTR.
 import type { FuseNodeSpec, OpenReplySpec, World } from '../fixtures/world.ts';
 import { DEFAULT_BACKING_BYTE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../fixtures/world.ts';
 import type { Errno } from '../spec/errno.ts';
@@ -104,6 +105,7 @@ export class ModelDaemon implements DaemonPort {
       }
       case 'GETXATTR':
         return { error: 'ENODATA' };
+      case 'MKNOD':
       case 'LSEEK':
       case 'FALLOCATE':
       case 'IOCTL':

@@ -18,21 +18,32 @@ import { fileRemovePrivs } from './rw.ts';
  */
 export function fuseLookup(k: KernelState, name: string, t: Trace): FuseInode | Errno {
   const cached = k.fuseInodes.get(name);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined && cached.entryTtlZero !== true) return cached;
+  // fuse_dentry_revalidate of an expired entry: LOOKUP again; the same nodeid keeps the inode
+  // and takes the reply's attributes (fuse_change_attributes).
+  if (cached !== undefined) t.fn('fuse_dentry_revalidate');
   const r = k.send(t, { op: 'LOOKUP', nodeid: 1, name });
   if (typeof r === 'string') return r;
   if (r.error === 'ENOENT' || (r.error === null && r.entry === undefined)) return t.vfs('ENOENT', 'fuse_lookup', `the daemon has no node "${name}"`);
   if (r.error !== null) return r.error;
-  return addInode(k, name, r.entry!);
+  const entry = r.entry!;
+  if (cached !== undefined && cached.nodeid === entry.nodeid) {
+    cached.entryTtlZero = entry.entryTimeout === 0;
+    fuseChangeAttributes(k, cached, entry, t);
+    return cached;
+  }
+  return addInode(k, name, entry);
 }
 
-export function addInode(k: KernelState, name: string, entry: { nodeid: number } & FuseAttr): FuseInode {
+export function addInode(k: KernelState, name: string, entry: { nodeid: number; entryTimeout?: number } & FuseAttr): FuseInode {
   const fi: FuseInode = {
     nodeid: entry.nodeid,
     name,
     isDir: entry.isDir,
     iSize: entry.size,
-    attrValid: true,
+    attrValid: entry.attrTimeout !== 0,
+    attrTtlZero: entry.attrTimeout === 0,
+    entryTtlZero: entry.entryTimeout === 0,
     atimeInvalid: false,
     iocachectr: 0,
     fb: null,
@@ -77,9 +88,15 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
   const r = k.send(t, { op: 'GETATTR', nodeid: fi.nodeid });
   const e = replyErrno(r);
   if (e !== null) return e;
+  fuseChangeAttributes(k, fi, typeof r === 'string' ? { size: 0, isDir: fi.isDir } : (r.attr ?? { size: 0, isDir: fi.isDir }), t);
+  return null;
+}
+
+/** fuse_change_attributes: fresh attributes from a GETATTR or LOOKUP reply. */
+function fuseChangeAttributes(k: KernelState, fi: FuseInode, attr: FuseAttr, t: Trace): void {
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;
-  const daemonSize = typeof r === 'string' ? 0 : (r.attr?.size ?? 0);
+  const daemonSize = attr.size;
   // fuse_change_attributes_i: with the writeback cache a regular file's i_size is the kernel's
   // own (fuse_get_cache_mask has STATX_SIZE): the daemon's size is ignored after the inode was
   // made (6.18: after an atomic O_TRUNC open, stat said 0 while the daemon still held 4096).
@@ -92,14 +109,14 @@ export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, ma
     truncatePagecache(fi, size);
     invalidateInodePages2(k, fi, t);
   }
-  fi.attrValid = true;
+  fi.attrTtlZero = attr.attrTimeout === 0;
+  fi.attrValid = !fi.attrTtlZero;
   fi.atimeInvalid = false;
   fi.blocksInvalid = false;
   // fuse_change_attributes_common: refreshed attributes clear S_NOSEC (another client may have
   // set suid or security.capability), so the next write or truncate asks GETXATTR again
   // (6.18 with HANDLE_KILLPRIV_V2: stat, then an O_TRUNC open sent [OPEN, GETXATTR, SETATTR]).
   fi.nosec = false;
-  return null;
 }
 
 export function dropPagesFrom(fi: FuseInode, size: number): void {
@@ -173,7 +190,7 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
   // The SETATTR reply carries fresh attributes: nothing is stale any more, and S_NOSEC is
   // cleared as by every attribute refresh (fuse_change_attributes_common).
   fi.nosec = false;
-  fi.attrValid = true;
+  fi.attrValid = fi.attrTtlZero !== true;
   fi.atimeInvalid = false;
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;

@@ -11,7 +11,7 @@ import { fusePassthroughRelease } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, dropPagesFrom, fuseLookup, fuseSetattrSize } from './dir.ts';
-import { replyErrno } from './daemon-port.ts';
+import { replyErrno, type Sent } from './daemon-port.ts';
 import { filemapCheckErrors, filemapSampleWbErr, invalidateInodePages2, writeDirtyPages } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
 
@@ -99,20 +99,36 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
   let opened: { ff: FuseFile; backingId: number } | Errno;
   if (typeof fi === 'string') {
     if (fi !== 'ENOENT' || !flags.has('O_CREAT')) return err(fi);
-    // fuse_create_open: CREATE adds an empty node (fixtures: World.create reply).
-    t.fn('fuse_create_open');
-    if (k.conn!.noCreate) return err(t.vfs('ENOSYS', 'fuse_create_open', 'the daemon answered CREATE with ENOSYS before'));
-    const r = k.send(t, { op: 'CREATE', nodeid: 1, name: a.node, flags: openFlagWord(a.flags), mode: 0o100644 });
-    if (typeof r === 'string') return err(r);
-    if (r.error !== null) {
-      if (r.error === 'ENOSYS') k.conn!.noCreate = true;
-      return err(r.error);
-    }
-    if (r.entry === undefined || r.open === undefined) return err(t.vfs('EIO', 'fuse_create_open', 'the CREATE reply carries no entry or no open reply'));
-    fi = addInode(k, a.node, { ...r.entry, isDir: false });
-    t.pass('OPEN-17');
-    opened = { ff: newFf(fi, r.open.fh, r.open.openFlags, true, false), backingId: r.open.backingId };
+    // fuse_atomic_open: CREATE adds an empty node (fixtures: World.create reply); a daemon that
+    // answers ENOSYS gets MKNOD then OPEN from then on (fc->no_create).
     created = true;
+    let r: Sent | null = null;
+    if (!k.conn!.noCreate) {
+      t.fn('fuse_create_open');
+      r = k.send(t, { op: 'CREATE', nodeid: 1, name: a.node, flags: openFlagWord(a.flags), mode: 0o100644 });
+      if (typeof r === 'string') return err(r);
+      if (r.error === 'ENOSYS') {
+        k.conn!.noCreate = true;
+        r = null;
+      } else if (r.error !== null) return err(r.error);
+    }
+    if (r !== null) {
+      if (r.entry === undefined || r.open === undefined) return err(t.vfs('EIO', 'fuse_create_open', 'the CREATE reply carries no entry or no open reply'));
+      fi = addInode(k, a.node, { ...r.entry, isDir: false });
+      t.pass('OPEN-17');
+      opened = { ff: newFf(fi, r.open.fh, r.open.openFlags, true, false), backingId: r.open.backingId };
+    } else {
+      // fuse_mknod, then finish_no_open: the VFS opens the new inode with ->open (OPEN).
+      t.fn('fuse_mknod');
+      const m = k.send(t, { op: 'MKNOD', nodeid: 1, name: a.node, mode: 0o100644 });
+      if (typeof m === 'string') return err(m);
+      if (m.error !== null) return err(m.error);
+      if (m.entry === undefined) return err(t.vfs('EIO', 'fuse_mknod', 'the MKNOD reply carries no entry'));
+      fi = addInode(k, a.node, { ...m.entry, isDir: false });
+      t.fn('fuse_open');
+      opened = fuseFileOpen(k, fi, false, t, fuseOpenInFlags(a.flags, k.conn!.atomicOTrunc));
+      if (typeof opened === 'string') return err(opened);
+    }
   } else {
     if (flags.has('O_CREAT') && flags.has('O_EXCL')) return err(t.vfs('EEXIST', 'do_open', 'O_CREAT|O_EXCL of an existing node'));
     if (fi.isDir) {

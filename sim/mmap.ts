@@ -10,7 +10,7 @@ import { fusePassthroughMmap, ptContext } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseInode, FuseOpenFile, Mapping } from './types.ts';
 import { fusePutFile } from './file.ts';
-import { PAGE_SIZE, invalidateInodePages2, pageCacheRead, pageCacheStore, mappingSetError, summarize, writeDirtyPages } from './pagecache.ts';
+import { PAGE_SIZE, RA_PAGES, invalidateInodePages2, pageCacheRead, pageCacheStore, mappingSetError, summarize, writeDirtyPages } from './pagecache.ts';
 import { isDio, isPt } from './rw.ts';
 
 // ---- mmap -----------------------------------------------------------------------------------
@@ -80,12 +80,16 @@ function fileView(k: KernelState, m: Mapping, offset: number, n: number, t: Trac
 /**
  * A page fault reads the whole page (filemap_fault -> READ when not cached), even when the bytes
  * touched lie past EOF in the file's last page (6.18: a store at offset 100 of an 8-byte file
- * sent READ).
+ * sent READ). A fault on a page not cached reads around it: do_sync_mmap_readahead's window of
+ * ra_pages starting ra_pages / 2 before the page, bounded by EOF (6.18: a shared mapping of a
+ * 16-page file read both of its first two pages with one READ).
  */
 function faultIn(k: KernelState, fi: FuseInode, offset: number, n: number, t: Trace): Errno | null {
   for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + n && p * PAGE_SIZE < fi.iSize; p++) {
     if (fi.pages.has(p)) continue;
-    const r = pageCacheRead(k, fi, p * PAGE_SIZE, PAGE_SIZE, t);
+    t.fn('do_sync_mmap_readahead');
+    const start = Math.max(0, p - RA_PAGES / 2);
+    const r = pageCacheRead(k, fi, start * PAGE_SIZE, RA_PAGES * PAGE_SIZE, t);
     if (typeof r === 'string') return r;
   }
   return null;

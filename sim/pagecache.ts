@@ -101,6 +101,18 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
  */
 export const RA_PAGES = 32;
 
+/**
+ * page_cache_prev_miss: scanning back from `index` over at most `maxScan` pages, the first one
+ * not cached; the last one scanned when all are; null (ULONG_MAX) when the scan ran past page 0.
+ */
+function pageCachePrevMiss(fi: FuseInode, index: number, maxScan: number): number | null {
+  for (let i = index, n = 0; n < maxScan; i--, n++) {
+    if (i < 0) return null;
+    if (!fi.pages.has(i) || n === maxScan - 1) return i;
+  }
+  return index;
+}
+
 /** mm/readahead.c get_init_ra_size: the first window for a request of `size` pages. */
 function initRaSize(size: number, max: number): number {
   let n = 1;
@@ -135,10 +147,18 @@ export function syncReadahead(k: KernelState, fi: FuseInode, ra: { raPrevPos?: n
   if (index === 0 || req > RA_PAGES || (prevIndex !== null && index >= prevIndex && index - prevIndex <= 1)) {
     size = initRaSize(req, RA_PAGES);
   } else {
-    // page_cache_prev_miss: cached history right before `index` is a sequential stream.
-    let contig = 0;
-    while (contig < RA_PAGES && index - contig - 1 >= 0 && fi.pages.has(index - contig - 1)) contig++;
-    size = contig === 0 ? req : Math.min(contig + req, RA_PAGES);
+    // page_cache_prev_miss(index - 1, max_pages): the cached history a sequential stream leaves
+    // behind; contig_count = index - miss - 1 (max_pages - 1 when the whole scan is cached).
+    const miss = pageCachePrevMiss(fi, index - 1, RA_PAGES);
+    let contig = miss === null ? index : index - miss - 1;
+    // A standalone, small random read is read as is (6.18: with pages 5 and 6 cached, a read
+    // of page 6 through a fresh fd asked page 6 alone, and page 7 then a window of 3).
+    if (contig <= req) size = req;
+    else {
+      // Cached from the beginning of the file: a strong sign of a long stream.
+      if (miss === null) contig *= 2;
+      size = Math.min(contig + req, RA_PAGES);
+    }
   }
   const windowEnd = Math.min((index + size) * PAGE_SIZE, fi.iSize);
   const r = pageCacheRead(k, fi, index * PAGE_SIZE, windowEnd - index * PAGE_SIZE, t);

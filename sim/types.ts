@@ -76,6 +76,10 @@ export interface FuseInode {
   iSize: number;
   /** Attributes fetched and not invalidated (3600 s timeouts never expire within a case). */
   attrValid: boolean;
+  /** The daemon's attr_valid is 0: fetched attributes are stale at once (passthrough_hp --nocache). */
+  attrTtlZero?: boolean;
+  /** The daemon's entry_valid is 0: every path walk revalidates the name with LOOKUP. */
+  entryTtlZero?: boolean;
   /** fuse_invalidate_atime (IO-26): the next stat refreshes. */
   atimeInvalid: boolean;
   /** STATX_BLOCKS invalidated (flush with the writeback cache): the next stat refreshes. */
