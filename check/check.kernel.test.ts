@@ -155,6 +155,35 @@ describe.skipIf(reason !== null && !required)('fusepass check on the kernel with
   }, 60_000);
 });
 
+// --target both: the same daemon on this kernel and on the model, step by step. The model must
+// see what the kernel saw, for the real daemon in its three cache modes and for every bug pattern
+// of our fixture; a divergence no known one explains fails the check (exit 1).
+describe.skipIf(reason !== null && !required)('fusepass check --target both: the model beside this kernel', () => {
+  let hp = '';
+  let bin = '';
+  beforeAll(() => {
+    hp = passthroughHp();
+    bin = buildBuggy();
+  }, 320_000);
+
+  const daemons: [string, () => string[]][] = [
+    ['passthrough_hp', () => [hp, '--foreground', '{src}', '{fd}']],
+    ['passthrough_hp --nocache (entry and attr timeouts 0)', () => [hp, '--foreground', '--nocache', '{src}', '{fd}']],
+    ['passthrough_hp --nopassthrough (writeback cache, page cache reads and readahead)', () => [hp, '--foreground', '--nopassthrough', '{src}', '{fd}']],
+    ...['good', 'keep-cache', 'per-open-ids', 'close-in-use', 'double-close', 'opath', 'writeback'].map((m): [string, () => string[]] => [`buggy_pt ${m}`, () => [bin, m, '{src}', '{fd}']]),
+  ];
+  for (const [name, argv] of daemons) {
+    it(`${name}: no unexplained divergence`, async () => {
+      const r = await check(['--target', 'both', '--', ...argv()]);
+      const rep = r.report!;
+      expect(rep.target).toBe('both');
+      expect(rep.comparison?.divergences).toEqual([]);
+      expect(rep.summary.unexplainedDivergences).toBe(0);
+      expect(checkReportSchemaErrors(rep)).toEqual([]);
+    }, 120_000);
+  }
+});
+
 // Our own small libfuse daemon (test-fixtures/buggy_pt.c), one known passthrough mistake per
 // mode: each must come out as an error finding with the check kernel-spec.md gives that mistake,
 // and the mistake-free mode with none.
