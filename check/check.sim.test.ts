@@ -78,6 +78,19 @@ describe('fusepass check --target sim with libfuse passthrough_hp, unprivileged'
     for (const x of rep.scenarios.flatMap((s) => s.steps.filter((y) => y.expected !== undefined))) expect(x.value).toBe(x.expected);
   }, 130_000);
 
+  it('--profile all: one report with a run per profile; the run of nopt has reads served by the daemon, the others none', () => {
+    const r = simCheck(['--profile', 'all', '--scenarios', 'read', '--', hp, '--foreground', '{src}', '{fd}']);
+    expect(r.code).toBe(0);
+    const rep = r.report!;
+    expect(checkReportSchemaErrors(rep)).toEqual([]);
+    expect(rep.profiles!.map((p) => p.name)).toEqual(['6.18', '6.12', '6.9', 'nopt']);
+    for (const p of rep.profiles!) {
+      const reads = p.scenarios.flatMap((s) => s.steps.flatMap((x) => x.traffic.requests)).filter((q) => q.op === 'READ');
+      expect([p.name, reads.length > 0]).toEqual([p.name, p.name === 'nopt']);
+    }
+    expect(rep.summary.infos).toBe(rep.profiles!.reduce((n, p) => n + p.summary.infos, 0));
+  }, 130_000);
+
   it('leaves nothing behind: no work directory and no daemon after the run', () => {
     simCheck(['--scenarios', 'read', '--', hp, '--foreground', '{src}', '{fd}']);
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('fusepass-check-sim-'))).toEqual([]);

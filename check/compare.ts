@@ -4,16 +4,10 @@
 // backing ioctls and what they returned, the findings, the INIT offer and the daemon's exit.
 // Uniques, nodeids and file handles are the daemon's own numbering and are not compared.
 import type { CheckDivergence, CheckReport, Finding, ScenarioRun, Traffic } from './protocol.ts';
+import { requestCounts } from './traffic.ts';
 
 /** "FLUSH×3 LOOKUP OPEN×2": how many requests of each opcode, in opcode-name order. */
-export function opCounts(traffic: readonly Traffic[]): string {
-  const n = new Map<string, number>();
-  for (const t of traffic) for (const q of t.requests) n.set(q.op, (n.get(q.op) ?? 0) + 1);
-  return [...n.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([op, c]) => (c === 1 ? op : `${op}×${c}`))
-    .join(' ');
-}
+export const opCounts = (traffic: readonly Traffic[]) => requestCounts(traffic, true);
 
 /** "open=1 open=EBADF close(1)=0": the backing ioctls in order, with what they returned. */
 function backingText(traffic: readonly Traffic[]): string {

@@ -170,6 +170,11 @@ export interface CheckReport {
   findings: Finding[];
   /** --target both: the model's run of the same battery and where it differed. */
   comparison?: CheckComparison;
+  /**
+   * --target sim --profile all: the battery on every profile, in PROFILE_NAMES order (the
+   * report's own fields are the first's; the summary counts them all).
+   */
+  profiles?: ProfileRun[];
   summary: {
     errors: number;
     warnings: number;
@@ -177,6 +182,17 @@ export interface CheckReport {
     /** --target both: divergences between the kernel and the model no known divergence explains. */
     unexplainedDivergences?: number;
   };
+}
+
+/** One profile's run of --profile all. */
+export interface ProfileRun {
+  name: ProfileName;
+  setup: SetupResult;
+  scenarios: ScenarioRun[];
+  hung: string | null;
+  teardown: TeardownResult | null;
+  findings: Finding[];
+  summary: { errors: number; warnings: number; infos: number };
 }
 
 /** The model's run beside the kernel's (--target both). */

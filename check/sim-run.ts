@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { sys } from '../real-kernel/ffi/libc.ts';
 import { createKernel, type Kernel } from '../sim/index.ts';
 import { playStep } from '../conformance/targets/sim-target.ts';
-import { DEFAULT_INIT_REPLY, type ClientStep, type ProfileName } from '../spec/case.ts';
+import { DEFAULT_INIT_REPLY, PROFILE_NAMES, type ClientStep, type ProfileName } from '../spec/case.ts';
 import { errnoName } from '../spec/errno.ts';
 import { SCENARIOS, SOURCE_FILES } from './battery.ts';
 import { launchDaemon, LaunchError, type DaemonProcess } from './daemon-process.ts';
@@ -281,4 +281,21 @@ export async function runSimCheck(opts: CheckOptions): Promise<CheckReport | { p
     for (const fd of opened) sys.close(fd);
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** --profile all: the battery on the model of every profile, one report with a run per profile. */
+export async function runSimCheckAll(opts: CheckOptions): Promise<CheckReport | { problem: string }> {
+  const runs: CheckReport[] = [];
+  for (const name of PROFILE_NAMES) {
+    const r = await runSimCheck({ ...opts, profile: name });
+    if ('problem' in r) return { problem: `on profile ${name}: ${r.problem}` };
+    runs.push(r);
+  }
+  const first = runs[0]!;
+  const sum = (k: 'errors' | 'warnings' | 'infos') => runs.reduce((n, r) => n + r.summary[k], 0);
+  return {
+    ...first,
+    profiles: runs.map((r) => ({ name: r.profile!.name, setup: r.setup, scenarios: r.scenarios, hung: r.hung, teardown: r.teardown, findings: r.findings, summary: r.summary })),
+    summary: { errors: sum('errors'), warnings: sum('warnings'), infos: sum('infos') },
+  };
 }

@@ -67,3 +67,15 @@ export function toTraffic(events: readonly RelayEvent[]): Traffic {
   });
   return t;
 }
+
+/**
+ * "LOOKUP×2 OPEN": how many requests of each opcode reached the daemon, in the order they first
+ * came (or by opcode name, to compare runs); '' when none did.
+ */
+export function requestCounts(traffic: readonly Traffic[], byName = false): string {
+  const n = new Map<string, number>();
+  for (const t of traffic) for (const q of t.requests) n.set(q.op, (n.get(q.op) ?? 0) + 1);
+  const entries = [...n.entries()];
+  if (byName) entries.sort(([a], [b]) => a.localeCompare(b));
+  return entries.map(([op, c]) => (c === 1 ? op : `${op}×${c}`)).join(' ');
+}

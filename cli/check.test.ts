@@ -66,6 +66,7 @@ describe('fusepass check (cli/check.ts)', () => {
   for (const [argv, why] of [
     [['./myfs'], /the daemon command goes after --|no daemon command/],
     [['--'], /no daemon command/],
+    [['--profile', 'all', '--', 'x', '{fd}'], /--profile all goes with --target sim/],
     [['--target', 'qemu', '--', 'x', '{fd}'], /--target "qemu": expected kernel, sim or both/],
     [['--target', 'sim', '--', 'x', '/mnt'], /--target sim needs \{fd\}/],
     [['--inject', 'backing-open#0=ELOOP', '--', 'x'], /counted from 1/],

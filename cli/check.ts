@@ -41,7 +41,8 @@ export const CHECK_USAGE = `usage: fusepass check [options] -- <daemon> <args...
                      divergence no known one explains)
   --inject RULE      answer the daemon's Nth backing ioctl with an errno instead of performing it,
                      e.g. backing-open#2=ELOOP (repeatable; without #N: every call)
-  --profile P        show the daemon the kernel P (${PROFILE_NAMES.join(', ')}) where it differs in
+  --profile P        with --target sim: the kernel the model is (${PROFILE_NAMES.join(', ')}), or all:
+                     every one, a column each. With the kernel: show the daemon the kernel P where it differs in
                      what it offers and answers: the INIT offer, the backing ioctls without
                      CONFIG_FUSE_PASSTHROUGH, O_PATH on 6.9, SYNC_INIT before 6.18; the rest
                      is the running kernel's (default: the running kernel alone)
@@ -59,7 +60,7 @@ export interface CheckDeps {
   run?: (opts: CheckOptions) => Promise<CheckReport | { problem: string }>;
 }
 
-type Parsed = CheckOptions & { json?: string };
+type Parsed = CheckOptions & { json?: string; allProfiles?: boolean };
 
 function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
   const dashes = argv.indexOf('--');
@@ -102,11 +103,13 @@ function parseCheckArgs(argv: string[]): Parsed | { error: string } | 'help' {
   const timeoutMs = values.timeout === undefined ? 10_000 : parseDuration(values.timeout);
   if (timeoutMs === null) return { error: `--timeout ${JSON.stringify(values.timeout)}: expected a duration such as 10s, 500ms or 2m` };
   const profile = values.profile ?? null;
-  if (profile !== null && !isProfileName(profile)) return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILE_NAMES.join(', ')}` };
+  const all = profile === 'all';
+  if (profile !== null && !all && !isProfileName(profile)) return { error: `--profile ${JSON.stringify(profile)}: expected one of ${PROFILE_NAMES.join(', ')}${values.target === 'sim' ? ', or all' : ''}` };
   const target = values.target ?? 'kernel';
   if (target !== 'kernel' && target !== 'sim' && target !== 'both') return { error: `--target ${JSON.stringify(target)}: expected kernel, sim or both` };
   if (target !== 'kernel' && !daemon.some((a) => a.includes('{fd}'))) return { error: `--target ${target} needs {fd} in the daemon command line: the model hands the daemon its session there (fusepass does not mount)` };
-  return { argv: daemon, inject, profile, scenarios, timeoutMs, target, ...(values.json !== undefined ? { json: values.json } : {}) };
+  if (all && target !== 'sim') return { error: '--profile all goes with --target sim (the model of every profile)' };
+  return { argv: daemon, inject, profile: all ? null : (profile as ProfileName | null), scenarios, timeoutMs, target, ...(all ? { allProfiles: true } : {}), ...(values.json !== undefined ? { json: values.json } : {}) };
 }
 
 export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = {}): Promise<number> {
@@ -128,7 +131,8 @@ export async function checkCommand(argv: string[], io: CliIo, deps: CheckDeps = 
       return 2;
     }
   }
-  const run = deps.run ?? (args.target === 'sim' ? (await import('../check/sim-run.ts')).runSimCheck : args.target === 'both' ? (await import('../check/both.ts')).runBoth : (await import('../check/run.ts')).runCheck);
+  const simRun = args.allProfiles ? 'runSimCheckAll' : 'runSimCheck';
+  const run = deps.run ?? (args.target === 'sim' ? (await import('../check/sim-run.ts'))[simRun] : args.target === 'both' ? (await import('../check/both.ts')).runBoth : (await import('../check/run.ts')).runCheck);
   const report = await run(args);
   if ('problem' in report) {
     if (args.json !== undefined && args.json !== '-') rmSync(args.json, { force: true });

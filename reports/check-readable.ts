@@ -6,7 +6,7 @@ import { checkedOn } from './check-text.ts';
 import type { CheckReport, Finding } from '../check/protocol.ts';
 import { checkIndex, checkLinks, cell } from './markdown.ts';
 import { junitDocument, renderSuite, type JunitCase } from './junit.ts';
-import { formatCheckReport, requestCounts } from './check-text.ts';
+import { formatCheckReport, requestCountsText } from './check-text.ts';
 import { describeStep } from './view.ts';
 import { readablePaths, type ReadablePaths } from './write.ts';
 import { CSS, checkIndex as checkIndexHtml, checkLinks as checkLinksHtml, esc } from './html.ts';
@@ -26,7 +26,7 @@ export function renderCheckMarkdown(r: CheckReport): string {
       const replies = x.traffic.replies.filter((p) => p.open).map((p) => `${p.open!.openFlags.join('\\|')} id ${p.open!.backingId}`).join('; ');
       const backing = x.traffic.backing.map((b) => (b.op === 'open' ? `open #${b.seq} → ${b.result}` : `close ${b.id} → ${b.result}`)).join('; ');
       const wrong = x.expected !== undefined && x.value !== x.expected ? ` (source: ${x.expected})` : '';
-      out.push(`| ${cell(describeStep(x.step))} | ${cell(result + wrong)} | ${requestCounts([x.traffic])} | ${replies || '-'} | ${cell(backing) || '-'} |`);
+      out.push(`| ${cell(describeStep(x.step))} | ${cell(result + wrong)} | ${requestCountsText([x.traffic])} | ${replies || '-'} | ${cell(backing) || '-'} |`);
     }
     out.push('');
   }
@@ -51,7 +51,7 @@ export function renderCheckHtml(r: CheckReport): string {
       const wrong = x.expected !== undefined && x.value !== x.expected;
       const replies = x.traffic.replies.filter((p) => p.open).map((p) => `${p.open!.openFlags.join('|')} id ${p.open!.backingId}`).join('; ');
       const backing = x.traffic.backing.map((b) => (b.op === 'open' ? `open #${b.seq} → ${b.result}` : `close ${b.id} → ${b.result}`)).join('; ');
-      return `<tr class="${x.errno || wrong ? 'bad' : ''}"><td><code>${esc(describeStep(x.step))}</code></td><td>${esc(result)}${wrong ? ` <b>(source: ${esc(x.expected!)})</b>` : ''}</td><td>${esc(requestCounts([x.traffic]))}</td><td>${esc(replies || '-')}</td><td>${esc(backing || '-')}</td></tr>`;
+      return `<tr class="${x.errno || wrong ? 'bad' : ''}"><td><code>${esc(describeStep(x.step))}</code></td><td>${esc(result)}${wrong ? ` <b>(source: ${esc(x.expected!)})</b>` : ''}</td><td>${esc(requestCountsText([x.traffic]))}</td><td>${esc(replies || '-')}</td><td>${esc(backing || '-')}</td></tr>`;
     });
     return `<section><h3>${esc(run.id)}: ${esc(run.title)}</h3><table class="ck"><thead><tr><th>step</th><th>result</th><th>requests to the daemon</th><th>open replies</th><th>backing ioctls</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></section>`;
   };

@@ -121,6 +121,7 @@ function fuseChangeAttributes(k: KernelState, fi: FuseInode, attr: FuseAttr, t: 
 
 export function dropPagesFrom(fi: FuseInode, size: number): void {
   for (const p of [...fi.pages.keys()]) if ((p + 1) * PAGE_SIZE > size) { fi.pages.delete(p); fi.dirty.delete(p); }
+  for (const p of [...(fi.notUptodate ?? [])]) if ((p + 1) * PAGE_SIZE > size) fi.notUptodate!.delete(p);
 }
 
 /**
@@ -137,6 +138,7 @@ export function truncatePagecache(fi: FuseInode, size: number): void {
       page.fill(0, size - start);
     }
   }
+  for (const p of [...(fi.notUptodate ?? [])]) if (p * PAGE_SIZE >= size) fi.notUptodate!.delete(p);
 }
 
 /** fuse_write_update_attr: extend i_size, invalidate size and times. */

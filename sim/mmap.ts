@@ -89,8 +89,13 @@ function faultIn(k: KernelState, fi: FuseInode, offset: number, n: number, t: Tr
     if (fi.pages.has(p)) continue;
     t.fn('do_sync_mmap_readahead');
     const start = Math.max(0, p - RA_PAGES / 2);
-    const r = pageCacheRead(k, fi, start * PAGE_SIZE, RA_PAGES * PAGE_SIZE, t);
+    const r = pageCacheRead(k, fi, start * PAGE_SIZE, RA_PAGES * PAGE_SIZE, t, true);
     if (typeof r === 'string') return r;
+    // A page the window left (present, not uptodate) is read alone (filemap_read_folio).
+    if (!fi.pages.has(p)) {
+      const one = pageCacheRead(k, fi, p * PAGE_SIZE, PAGE_SIZE, t);
+      if (typeof one === 'string') return one;
+    }
   }
   return null;
 }

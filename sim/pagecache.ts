@@ -54,17 +54,21 @@ const MAX_PAGES_PER_READ = 32;
  * daemon as one READ (fuse_readahead / fuse_send_readpages batch contiguous pages, up to
  * max_pages per request).
  */
-export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): Uint8Array | Errno {
+export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace, readahead = false): Uint8Array | Errno {
   const end = Math.min(pos + len, fi.iSize);
   if (end <= pos) return new Uint8Array(0);
   const first = Math.floor(pos / PAGE_SIZE);
   const last = Math.floor((end - 1) / PAGE_SIZE);
   let stop = end;
   const fh = pageCacheFh(k, fi, false);
+  const present = (p: number) => fi.pages.has(p) || fi.notUptodate?.has(p) === true;
   for (let p = first; p <= last; p++) {
     if (fi.pages.has(p)) continue;
+    // A page present but not uptodate: readahead leaves it, a read reads it alone.
+    const stale = fi.notUptodate?.has(p) === true;
+    if (stale && readahead) continue;
     let n = 1;
-    while (p + n <= last && n < MAX_PAGES_PER_READ && !fi.pages.has(p + n)) n++;
+    while (!stale && p + n <= last && n < MAX_PAGES_PER_READ && !present(p + n)) n++;
     const got = fuseSendRead(k, { inode: fi, fh }, p * PAGE_SIZE, n * PAGE_SIZE, t);
     // fuse_readpages_end runs for a failed READ too, invalidating atime.
     fi.atimeInvalid = true;
@@ -73,6 +77,7 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
       const page = new Uint8Array(PAGE_SIZE);
       page.set(got.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
       fi.pages.set(p + i, page);
+      fi.notUptodate?.delete(p + i);
     }
     // fuse_readpages_end: a short reply means EOF: fuse_short_read shrinks i_size (not with
     // the writeback cache).
@@ -84,6 +89,7 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
     p += n - 1;
   }
   const end2 = Math.max(pos, stop);
+  if (readahead) return new Uint8Array(0); // the window is in the cache; the caller reads from it
   const out = new Uint8Array(end2 - pos);
   for (let off = pos; off < end2; ) {
     const p = Math.floor(off / PAGE_SIZE);
@@ -139,6 +145,8 @@ export function syncReadahead(k: KernelState, fi: FuseInode, ra: { raPrevPos?: n
   let index = first;
   while (index <= last && fi.pages.has(index)) index++;
   if (index > last) return null; // all cached: no sync readahead
+  // The first page not uptodate is in the cache: filemap_update_page reads it, no readahead.
+  if (fi.notUptodate?.has(index) === true) return null;
   t.fn('page_cache_sync_ra');
   const req = last - index + 1;
   const prevPos = ra.raPrevPos ?? -1;
@@ -161,7 +169,7 @@ export function syncReadahead(k: KernelState, fi: FuseInode, ra: { raPrevPos?: n
     }
   }
   const windowEnd = Math.min((index + size) * PAGE_SIZE, fi.iSize);
-  const r = pageCacheRead(k, fi, index * PAGE_SIZE, windowEnd - index * PAGE_SIZE, t);
+  const r = pageCacheRead(k, fi, index * PAGE_SIZE, windowEnd - index * PAGE_SIZE, t, true);
   return typeof r === 'string' ? r : null;
 }
 
@@ -184,6 +192,11 @@ export function fuseWriteBegin(k: KernelState, fi: FuseInode, pos: number, len: 
   return null;
 }
 
+/**
+ * Store written bytes in the page cache: dirty (the writeback cache) or written through. A write
+ * through fills the pages it grabbed (fuse_fill_write_pages): a page it covers whole becomes
+ * uptodate, a page it covers in part stays in the cache not uptodate unless it was uptodate.
+ */
 export function pageCacheStore(fi: FuseInode, pos: number, data: Uint8Array, dirty: boolean): void {
   for (let off = 0; off < data.length; ) {
     const at = pos + off;
@@ -192,9 +205,14 @@ export function pageCacheStore(fi: FuseInode, pos: number, data: Uint8Array, dir
     const n = Math.min(PAGE_SIZE - inPage, data.length - off);
     let page = fi.pages.get(p);
     if (page === undefined) {
-      if (!dirty) { off += n; continue; }
+      if (!dirty && n < PAGE_SIZE) {
+        (fi.notUptodate ??= new Set()).add(p);
+        off += n;
+        continue;
+      }
       page = new Uint8Array(PAGE_SIZE);
       fi.pages.set(p, page);
+      fi.notUptodate?.delete(p);
     }
     page.set(data.subarray(off, off + n), inPage);
     if (dirty) fi.dirty.add(p);
@@ -309,8 +327,9 @@ export function writeRange(k: KernelState, fi: FuseInode, pos: number, len: numb
  * drops its page: the error goes to the mapping, not to the caller.
  */
 export function invalidateRange(k: KernelState, fi: FuseInode, pos: number, len: number, t: Trace): void {
-  if (fi.pages.size === 0) return; // the common case: nothing cached (dirty pages are cached pages)
+  if (fi.pages.size === 0 && (fi.notUptodate?.size ?? 0) === 0) return; // the common case: nothing cached
   const { from, to } = pageRange(pos, len);
+  for (const p of [...(fi.notUptodate ?? [])]) if (p >= from && p <= to) fi.notUptodate!.delete(p);
   for (const p of [...fi.dirty].sort((x, y) => x - y)) {
     if (p < from || p > to) continue;
     t.fn('fuse_launder_folio');
@@ -327,7 +346,11 @@ export function invalidateRange(k: KernelState, fi: FuseInode, pos: number, len:
 export function clearPagesUptodate(fi: FuseInode, pos: number, len: number): void {
   if (len === 0) return;
   const { from, to } = pageRange(pos, len);
-  for (const p of [...fi.pages.keys()]) if (p >= from && p <= to && !fi.dirty.has(p)) fi.pages.delete(p);
+  for (let p = from; p <= to; p++) {
+    if (fi.dirty.has(p)) continue;
+    fi.pages.delete(p);
+    (fi.notUptodate ??= new Set()).add(p);
+  }
 }
 
 /**

@@ -90,8 +90,14 @@ export interface FuseInode {
   fb: FuseBacking | null;
   /** FUSE_I_CACHE_IO_MODE. */
   cacheIoModeBit: boolean;
-  /** Page cache: page index -> bytes, with the dirty set. */
+  /** Page cache: page index -> bytes of the uptodate pages, with the dirty set. */
   readonly pages: Map<number, Uint8Array>;
+  /**
+   * Pages in the cache that are not uptodate: a partial write-through grabbed them
+   * (fuse_fill_write_pages), a failed WRITE cleared them. Readahead skips them as present; a
+   * read asks READ for each alone (filemap_update_page -> fuse_read_folio).
+   */
+  notUptodate?: Set<number>;
   readonly dirty: Set<number>;
   /** S_NOSEC after file_remove_privs found nothing to remove (IO-5). */
   nosec: boolean;
