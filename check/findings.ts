@@ -120,12 +120,11 @@ export function analyze(t: CheckTrace): Finding[] {
       else {
         fallbackAfter ??= b;
         const check = b.result === 'EPERM' && !on ? 'BOPEN-4' : (BOPEN_CHECK[b.result as string] ?? 'BOPEN-13');
-        findings.push({
-          level: 'info',
-          checks: b.checks ?? [check],
-          scenario,
-          message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${b.why ? ` (${b.why})` : ''}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : b.answeredBy === 'profile' ? ' (the answer of the kernel --profile emulates)' : ''}`,
-        });
+        const reason = `${b.why ? ` (${b.why})` : ''}${b.answeredBy === 'inject' ? ' (injected by --inject)' : b.answeredBy === 'privilege' ? ' (the daemon thread lacks CAP_SYS_ADMIN in the initial user namespace)' : b.answeredBy === 'profile' ? ' (the answer of the kernel --profile emulates)' : ''}`;
+        const f: Finding = { level: 'info', checks: b.checks ?? [check], scenario, message: `BACKING_OPEN #${b.seq} of ${b.target} failed with ${String(b.result)}${reason}` };
+        // Failures alike in one scenario are one finding listing the calls.
+        foldAs.set(f, { key: `BACKING_OPEN failed with ${String(b.result)}${reason}`, item: `#${b.seq} of ${b.target}` });
+        findings.push(f);
       }
     } else if (ok) registered.delete(b.id!);
     else if (b.result === 'ENOENT') {
@@ -279,21 +278,30 @@ export function analyze(t: CheckTrace): Finding[] {
   return fold(findings);
 }
 
-/** The same finding seen several times in one scenario is one finding, with its count. */
+/** Findings that differ only in which call they saw, folded under one message (fold). */
+const foldAs = new WeakMap<Finding, { key: string; item: string }>();
+
+/**
+ * The same finding seen several times in one scenario is one finding, with its count; failed
+ * backing ioctls alike are one finding that lists the calls.
+ */
 function fold(findings: readonly Finding[]): Finding[] {
   const out: Finding[] = [];
-  const seen = new Map<string, { f: Finding; n: number }>();
+  const seen = new Map<string, { f: Finding; n: number; items: string[]; key: string | null }>();
   for (const f of findings) {
-    const key = `${f.level}|${f.checks.join(',')}|${f.scenario}|${f.message}`;
+    const as = foldAs.get(f);
+    const key = `${f.level}|${f.checks.join(',')}|${f.scenario}|${as?.key ?? f.message}`;
     const prev = seen.get(key);
-    if (prev) prev.n++;
-    else {
-      const entry = { f: { ...f }, n: 1 };
+    if (prev) {
+      prev.n++;
+      if (as) prev.items.push(as.item);
+    } else {
+      const entry = { f: { ...f }, n: 1, items: as ? [as.item] : [], key: as?.key ?? null };
       seen.set(key, entry);
       out.push(entry.f);
     }
   }
-  for (const { f, n } of seen.values()) if (n > 1) f.message = `${f.message} (${n} times)`;
+  for (const { f, n, items, key } of seen.values()) if (n > 1) f.message = key !== null ? `${key}: ${n} calls (${items.join(', ')})` : `${f.message} (${n} times)`;
   return out;
 }
 

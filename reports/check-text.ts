@@ -36,8 +36,8 @@ export function checkedOn(r: CheckReport): string {
   return `Linux ${r.kernelRelease}`;
 }
 
-function table(head: string[], rows: string[][]): string[] {
-  const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((row) => row[i]!.length))));
+function table(head: string[], rows: string[][], cap = 48): string[] {
+  const widths = head.map((h, i) => Math.min(cap, Math.max(h.length, ...rows.map((row) => row[i]!.length))));
   return [head, ...rows].map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
@@ -58,9 +58,9 @@ function profileLines(runs: readonly ProfileRun[]): string[] {
     const traffic = [...s.steps.map((x) => x.traffic), ...(s.cleanup ? [s.cleanup] : [])];
     const io = traffic.flatMap((t) => t.requests).filter((q) => q.op === 'READ' || q.op === 'WRITE').length;
     const fails = traffic.flatMap((t) => t.backing).filter((b) => typeof b.result !== 'number').length;
-    return [outcome(s), io > 0 ? `${io} READ/WRITE to the daemon` : '', fails > 0 ? `${fails} backing ioctl(s) failed` : ''].filter(Boolean).join(', ');
+    return [outcome(s), io > 0 ? `${io} READ/WRITE to the daemon` : '', fails > 0 ? `${fails} ioctl(s) failed` : ''].filter(Boolean).join(', ');
   };
-  const out = table(['scenario', ...runs.map((p) => p.name)], ids.map((id) => [id, ...runs.map((p) => cell(p, id))]));
+  const out = table(['scenario', ...runs.map((p) => p.name)], ids.map((id) => [id, ...runs.map((p) => cell(p, id))]), 64);
   for (const p of runs) {
     out.push('', `findings on ${p.name}: ${p.summary.errors} error(s), ${p.summary.warnings} warning(s), ${p.summary.infos} info`);
     out.push(...findingLines(p.findings));
