@@ -69,7 +69,6 @@ export class ModelDaemon implements DaemonPort {
 
   request(req: FuseRequest): DaemonReply {
     const node = this.byNodeid.get(req.nodeid);
-    const attr = () => ({ size: node?.size ?? 0, isDir: node?.isDir ?? req.nodeid === 1 });
     switch (req.op) {
       case 'INIT':
         return { error: null }; // the mount step carries the reply
@@ -84,10 +83,10 @@ export class ModelDaemon implements DaemonPort {
         return { error: null, entry: { nodeid: n.nodeid, size: 0, isDir: false }, open: r };
       }
       case 'GETATTR':
-        return { error: null, attr: attr() };
+        return { error: null, attr: { size: node?.size ?? 0, isDir: node?.isDir ?? req.nodeid === 1 } };
       case 'SETATTR':
         if (req.size !== undefined && node !== undefined) this.truncate(node, req.size);
-        return { error: null, attr: attr() };
+        return { error: null, attr: { size: node?.size ?? 0, isDir: node?.isDir ?? req.nodeid === 1 } };
       case 'OPEN':
       case 'OPENDIR': {
         const spec = req.op === 'OPENDIR' && req.nodeid === 1 ? this.rootOpen : (node?.open ?? {});

@@ -72,10 +72,18 @@ export function canonicalEvents(raw: readonly BackingEvent[]): BackingEvent[] {
  */
 export function summarizeBytes(bytes: Uint8Array): string {
   const runs: string[] = [];
+  // Runs of one byte are the common case (pages of one letter): compare 4 bytes at a time where
+  // the view is aligned for it.
+  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
     let j = i + 1;
+    if (words !== null) {
+      while (j < bytes.length && j % 4 !== 0 && bytes[j] === b) j++;
+      const w = (b * 0x01010101) >>> 0;
+      while (j % 4 === 0 && j + 4 <= bytes.length && words[j >>> 2] === w) j += 4;
+    }
     while (j < bytes.length && bytes[j] === b) j++;
     const ch = b >= 0x21 && b <= 0x7e && b !== 0x2a && b !== 0x2b ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
     runs.push(`${ch}*${j - i}`);

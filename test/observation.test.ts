@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
 
@@ -9,6 +10,31 @@ describe('canonical observations', () => {
     expect(summarizeBytes(bytes('BBBB'))).toBe('B*4');
     expect(summarizeBytes(bytes('XXDBB'))).toBe('X*2+D*1+B*2');
     expect(summarizeBytes(new Uint8Array([0, 0, 0x2a, 0x2b]))).toBe('\\x00*2+\\x2a*1+\\x2b*1');
+  });
+
+  it('property: the word-at-a-time run scan says what a byte-by-byte scan says, for any bytes at any alignment', () => {
+    const slow = (b: Uint8Array) => {
+      const runs: string[] = [];
+      for (let i = 0; i < b.length; ) {
+        let j = i;
+        while (j < b.length && b[j] === b[i]) j++;
+        const x = b[i]!;
+        runs.push(`${x >= 0x21 && x <= 0x7e && x !== 0x2a && x !== 0x2b ? String.fromCharCode(x) : `\\x${x.toString(16).padStart(2, '0')}`}*${j - i}`);
+        i = j;
+      }
+      return runs.join('+');
+    };
+    // Long runs of few values, so the 4-byte comparisons meet run ends at every offset.
+    const runs = fc.array(fc.tuple(fc.constantFrom(0, 0x41, 0x42, 0xff), fc.integer({ min: 1, max: 13 })), { maxLength: 40 });
+    fc.assert(
+      fc.property(runs, fc.integer({ min: 0, max: 7 }), (rs, skew) => {
+        const flat = rs.flatMap(([v, n]) => Array<number>(n).fill(v));
+        const buf = new Uint8Array(flat.length + skew);
+        buf.set(flat, skew);
+        const view = buf.subarray(skew);
+        expect(summarizeBytes(view)).toBe(slow(view));
+      }),
+    );
   });
 
   it('drops dcache noise from requests and collapses repeats, keeping order', () => {
