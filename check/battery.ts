@@ -1,6 +1,7 @@
 // The battery: client scenarios `fusepass check` plays on the daemon's mount, written as
 // case-format client steps (spec/case.ts) over files fusepass puts in the daemon's source
 // directory ({src}). Each looks at one thing daemon authors get wrong with passthrough.
+import type { ClientStep } from '../spec/case.ts';
 import type { Scenario } from './protocol.ts';
 
 const PAGE = 4096;
@@ -108,3 +109,19 @@ export const SCENARIOS: readonly Scenario[] = [
 
 /** The ids, in battery order, for --scenarios and its error message. */
 export const SCENARIO_IDS = SCENARIOS.map((s) => s.id);
+
+/**
+ * A daemon not told to serve {src} (an encrypting or remote one) gets the battery's files
+ * written through its own mount: open O_CREAT|O_TRUNC, write, close, under the fd name `seed`.
+ */
+export function seedSteps(name: string, bytes: Uint8Array): ClientStep[] {
+  return [
+    { op: 'open', node: name, flags: ['O_CREAT', 'O_WRONLY', 'O_TRUNC'], as: 'seed' },
+    { op: 'write', fd: 'seed', data: new TextDecoder().decode(bytes), offset: 0 },
+    { op: 'close', fd: 'seed' },
+  ];
+}
+
+export function seededNote(names: Iterable<string>): string {
+  return `the battery's files (${[...names].join(', ')}) were written through the mount: the command line has no {src}`;
+}

@@ -14,13 +14,13 @@ import { sleepMs, waitingCount } from '../real-kernel/child/observers.ts';
 import { ClientSteps } from '../real-kernel/child/client-steps.ts';
 import { entryPath } from '../real-kernel/child/scratch-path.ts';
 import { errnoName } from '../spec/errno.ts';
-import type { ClientStep } from '../spec/case.ts';
 import { checkSys } from './ffi.ts';
-import { launchDaemon, LaunchError, type DaemonProcess } from './daemon-process.ts';
+import { killGroup, launchDaemon, LaunchError, tail, type DaemonProcess } from './daemon-process.ts';
 import { FUSE_OPCODES } from '../spec/uapi.ts';
 import { NO_REPLY, type RelayEvent } from './relay-messages.ts';
 import { toTraffic } from './traffic.ts';
 import { Shadow } from './shadow.ts';
+import { seedSteps, seededNote } from './battery.ts';
 import { mountsByItself, substitute } from './substitute.ts';
 import { ensureBenchFile, runWorkload } from './workload.ts';
 import type { FromCheckChild, Scenario, ScenarioRun, SetupRequest, SetupResult, TeardownResult, ToCheckChild, TracedStep } from './protocol.ts';
@@ -96,22 +96,6 @@ function settle(l: Live, boundMs = 2000): RelayEvent[] {
     sleepMs(5);
   }
   return events;
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    /* the group is gone */
-  }
-}
-
-function tail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
-  } catch {
-    return '';
-  }
 }
 
 async function setup(m: SetupRequest): Promise<SetupResult> {
@@ -218,12 +202,7 @@ async function setup(m: SetupRequest): Promise<SetupResult> {
 function seedThroughMount(l: Live): RelayEvent[] {
   const events: RelayEvent[] = [];
   for (const [name, bytes] of l.sources) {
-    const steps: ClientStep[] = [
-      { op: 'open', node: name, flags: ['O_CREAT', 'O_WRONLY', 'O_TRUNC'], as: 'seed' },
-      { op: 'write', fd: 'seed', data: new TextDecoder().decode(bytes), offset: 0 },
-      { op: 'close', fd: 'seed' },
-    ];
-    for (const step of steps) {
+    for (const step of seedSteps(name, bytes)) {
       if (step.op !== 'open' && !l.client.fds.has('seed')) break;
       let failed: string | null = null;
       try {
@@ -237,7 +216,7 @@ function seedThroughMount(l: Live): RelayEvent[] {
     }
   }
   l.client.releaseAll();
-  events.push({ t: 'note', message: `the battery's files (${[...l.sources.keys()].join(', ')}) were written through the mount: the command line has no {src}` });
+  events.push({ t: 'note', message: seededNote(l.sources.keys()) });
   return events;
 }
 

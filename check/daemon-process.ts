@@ -87,3 +87,21 @@ export async function launchDaemon(argv: readonly string[], session: { fd: numbe
   ctl.write('1');
   return { proc, pid: proc.pid, listener, logFile, exited };
 }
+
+/** SIGKILL the daemon's process group (it leads one, launcher.mjs): whatever it started goes too. */
+export function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* the group is gone */
+  }
+}
+
+/** The last lines of the daemon's log, for a report. */
+export function tail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
+  } catch {
+    return '';
+  }
+}

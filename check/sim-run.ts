@@ -13,8 +13,8 @@ import { createKernel, type Kernel } from '../sim/index.ts';
 import { playStep } from '../conformance/targets/sim-target.ts';
 import { DEFAULT_INIT_REPLY, PROFILE_NAMES, type ClientStep, type ProfileName } from '../spec/case.ts';
 import { errnoName } from '../spec/errno.ts';
-import { SCENARIOS, SOURCE_FILES } from './battery.ts';
-import { launchDaemon, LaunchError, type DaemonProcess } from './daemon-process.ts';
+import { SCENARIOS, SOURCE_FILES, seedSteps, seededNote } from './battery.ts';
+import { killGroup, launchDaemon, LaunchError, tail, type DaemonProcess } from './daemon-process.ts';
 import { analyze } from './findings.ts';
 import type { CheckReport, Finding, Scenario, ScenarioRun, SetupResult, TeardownResult, TracedStep } from './protocol.ts';
 import type { RelayEvent } from './relay-messages.ts';
@@ -46,22 +46,6 @@ function removeStaleWorkDirs(): void {
     } catch {
       fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
     }
-  }
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    /* the group is gone */
-  }
-}
-
-function tail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
-  } catch {
-    return '';
   }
 }
 
@@ -119,18 +103,13 @@ function playScenario(l: Live, scenario: Scenario, timeoutMs: number): ScenarioR
 /** The battery's files written through the model's mount (the command line has no {src}). */
 function seedThroughMount(l: Live): void {
   for (const [name, bytes] of l.sources) {
-    const steps: ClientStep[] = [
-      { op: 'open', node: name, flags: ['O_CREAT', 'O_WRONLY', 'O_TRUNC'], as: 'seed' },
-      { op: 'write', fd: 'seed', data: new TextDecoder().decode(bytes), offset: 0 },
-      { op: 'close', fd: 'seed' },
-    ];
-    for (const step of steps) {
+    for (const step of seedSteps(name, bytes)) {
       if (step.op !== 'open' && !l.k.state.clientFiles.has('seed')) break;
       const out = play(l, step);
       if (out.errno !== null || out.fault !== undefined) l.events.push({ t: 'relayError', message: `writing the battery's file ${name} through the mount: ${step.op} gave ${out.errno ?? out.fault}` });
     }
   }
-  l.events.push({ t: 'note', message: `the battery's files (${[...l.sources.keys()].join(', ')}) were written through the mount: the command line has no {src}` });
+  l.events.push({ t: 'note', message: seededNote(l.sources.keys()) });
 }
 
 async function teardown(l: Live, timeoutMs: number): Promise<TeardownResult> {

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { relative, resolve } from 'node:path';
 import type { ProfileName } from '../spec/case.ts';
 import { CHECK_IDS, type CheckId } from '../spec/check-ids.ts';
-import type { Target, TargetName } from '../spec/target.ts';
+import type { Target } from '../spec/target.ts';
 import { ALL_PROFILES, coverageByProfile, coverageFor, percent } from '../conformance/coverage.ts';
 import { knownLabel, loadKnownDivergences, KNOWN_DIVERGENCES_FILE } from '../conformance/known-divergences.ts';
 import { formatLoadError, loadCases, CASES_DIR } from '../conformance/load.ts';

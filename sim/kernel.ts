@@ -6,7 +6,7 @@ import type { ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
-import type { FuseOpcodeName, ObservedOpcode } from '../spec/uapi.ts';
+import type { ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
 import { Trace } from './explain.ts';
 import { err, ok, setupFault, type Outcome } from './outcome.ts';

@@ -1,7 +1,6 @@
 // fs/fuse/file.c fuse_file_mmap (IOM-11..17, IO-11, IO-12) and loads, stores and munmap of the
 // mappings it makes (LIFE-5, LIFE-16..18, IOM-24).
 import type { Errno } from '../spec/errno.ts';
-import { FOPEN_DIRECT_IO } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
 import { fuseFileCachedIoOpen } from './iomode.ts';
 import { fuseSuperPutIfIdle } from './mount.ts';

@@ -4,7 +4,6 @@
 // (PR_SET_PDEATHSIG in the child, SIGKILL on exit here), so nothing outlives a run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeArgs, ownModule } from './runtime.ts';
 import type { FromChild, ToChild } from '../child/protocol.ts';
