@@ -16,6 +16,7 @@ import { checkReportSchemaErrors } from '../reports/validate.ts';
 import { staticUnavailableReason } from '../real-kernel/host/availability.ts';
 import { fuseInitOffer, PROFILES } from '../sim/index.ts';
 import { buildBuggy, passthroughHp } from './test-daemons.ts';
+import { CLOSE_AFTER_OPEN_REPLY } from './compare.ts';
 
 const CLI = fileURLToPath(new URL('../bin/fusepass.js', import.meta.url));
 const required = process.env.FUSEPASS_REQUIRE_KERNEL === '1';
@@ -177,7 +178,10 @@ describe.skipIf(reason !== null && !required)('fusepass check --target both: the
       const r = await check(['--target', 'both', '--', ...argv()]);
       const rep = r.report!;
       expect(rep.target).toBe('both');
-      expect(rep.comparison?.divergences).toEqual([]);
+      // close-in-use races the kernel (compare.ts CLOSE_AFTER_OPEN_REPLY): its divergences, when
+      // the close wins on this run, must all be that known one; every other daemon shows none.
+      const allowed = name === 'buggy_pt close-in-use' ? [CLOSE_AFTER_OPEN_REPLY] : [];
+      expect(rep.comparison!.divergences.filter((d) => !allowed.includes(d.explainedBy ?? ''))).toEqual([]);
       expect(rep.summary.unexplainedDivergences).toBe(0);
       expect(checkReportSchemaErrors(rep)).toEqual([]);
     }, 120_000);

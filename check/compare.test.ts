@@ -3,7 +3,7 @@
 // (a step's errno or value, how many requests of an opcode, a backing ioctl's result, a finding)
 // is one divergence naming where it was and both sides.
 import { describe, expect, it } from 'vitest';
-import { compareRuns, opCounts } from './compare.ts';
+import { CLOSE_AFTER_OPEN_REPLY, compareRuns, opCounts } from './compare.ts';
 import type { CheckReport, Finding, TracedStep, Traffic } from './protocol.ts';
 
 const traffic = (ops: string[], backing: Traffic['backing'] = []): Traffic => ({
@@ -50,6 +50,15 @@ describe('compareRuns', () => {
       { where: 'findings', step: null, what: 'finding', kernel: 'error OPEN-9 (read)', sim: '-' },
       { where: 'findings', step: null, what: 'finding', kernel: '-', sim: 'warn OPEN-9 (read)' },
     ]);
+  });
+
+  it('a daemon that closes the id it just answered OPEN with races the kernel: what follows is explained, not counted', () => {
+    const reply = { at: 1, op: 'OPEN', unique: '2', error: 0, open: { fh: '1', openFlags: ['PASSTHROUGH'], extraBits: 0, backingId: 1 } };
+    const close = { at: 2, op: 'close' as const, seq: 1, tid: 1, id: 1, result: 0 };
+    const simStep = step(null, null, { ...traffic(['OPEN']), replies: [reply], backing: [close] });
+    const d = compareRuns(run([step('EIO', null, traffic(['OPEN', 'RELEASE']))]), run([simStep]));
+    expect(d.length).toBeGreaterThan(0);
+    expect(d.every((x) => x.explainedBy === CLOSE_AFTER_OPEN_REPLY)).toBe(true);
   });
 
   it('opCounts lists opcodes by name with their counts', () => {

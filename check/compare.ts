@@ -23,6 +23,26 @@ function findingKey(f: Finding): string {
 
 const show = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
 
+/**
+ * A known divergence: the daemon closes a backing id right after answering OPEN with it, before
+ * the open(2) has returned. On the kernel the opener's fuse_passthrough_open (after it wakes) and
+ * the daemon's BACKING_CLOSE race: the open succeeds or fails with EIO (OPEN-12) depending on
+ * which runs first, and the ids of later registrations shift with it. The model takes the reply
+ * first. Everything from the step where the model saw it on is explained by the race.
+ */
+export const CLOSE_AFTER_OPEN_REPLY = 'close-after-open-reply race: the daemon closed a backing id right after answering OPEN with it (OPEN-12 on the kernel when the close wins)';
+
+/** Where the model's run shows that race: [scenario index, step index], or null. */
+function closeAfterOpenReply(run: Pick<CheckReport, 'scenarios'>): [number, number] | null {
+  for (const [si, s] of run.scenarios.entries()) {
+    for (const [i, st] of s.steps.entries()) {
+      const ids = new Set(st.traffic.replies.flatMap((r) => (r.open && r.open.backingId > 0 ? [r.open.backingId] : [])));
+      if (st.traffic.backing.some((b) => b.op === 'close' && b.id !== undefined && ids.has(b.id))) return [si, i];
+    }
+  }
+  return null;
+}
+
 /** Every difference between the kernel's run and the model's, in report order. */
 export function compareRuns(kernel: Pick<CheckReport, 'setup' | 'scenarios' | 'hung' | 'teardown' | 'findings'>, sim: Pick<CheckReport, 'setup' | 'scenarios' | 'hung' | 'teardown' | 'findings'>): CheckDivergence[] {
   const out: CheckDivergence[] = [];
@@ -62,6 +82,15 @@ export function compareRuns(kernel: Pick<CheckReport, 'setup' | 'scenarios' | 'h
   // explanation holds it: the model explains a failed ioctl by its whole path (an EPERM
   // BACKING_OPEN without passthrough: DEV-8 at the ioctl, then BOPEN-4), the kernel's rules name
   // one check of it.
+  // The race's consequences are explained, not counted.
+  const race = closeAfterOpenReply(sim);
+  if (race !== null) {
+    const order = new Map(sim.scenarios.map((s, i) => [s.id, i]));
+    for (const d of out) {
+      const si = order.get(d.where);
+      if (si === undefined ? d.where === 'teardown' : si > race[0] || (si === race[0] && (d.step === null || d.step >= race[1]))) d.explainedBy = CLOSE_AFTER_OPEN_REPLY;
+    }
+  }
   const unmatched = [...sim.findings];
   for (const kf of kernel.findings) {
     const i = unmatched.findIndex((sf) => sf.level === kf.level && sf.scenario === kf.scenario && (sf.checks.includes(kf.checks[0]!) || kf.checks.includes(sf.checks[0]!) || (kf.checks.length === 0 && sf.checks.length === 0)));
@@ -69,5 +98,6 @@ export function compareRuns(kernel: Pick<CheckReport, 'setup' | 'scenarios' | 'h
     else out.push({ where: 'findings', step: null, what: 'finding', kernel: findingKey(kf), sim: '-' });
   }
   for (const sf of unmatched) out.push({ where: 'findings', step: null, what: 'finding', kernel: '-', sim: findingKey(sf) });
+  if (race !== null) for (const d of out) if (d.where === 'findings') d.explainedBy = CLOSE_AFTER_OPEN_REPLY;
   return out;
 }
