@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sys } from '../real-kernel/ffi/libc.ts';
-import { createKernel, type Kernel } from '../sim/index.ts';
+import { createKernel, getProfile, type Kernel } from '../sim/index.ts';
 import { playStep } from '../conformance/targets/sim-target.ts';
 import { DEFAULT_INIT_REPLY, PROFILE_NAMES, type ClientStep, type ProfileName } from '../spec/case.ts';
 import { errnoName } from '../spec/errno.ts';
@@ -33,7 +33,7 @@ const WORK_PREFIX = 'fusepass-check-sim-';
 
 /** What the report says about the kernel the daemon met. */
 export function simNote(profile: ProfileName): string {
-  return `the kernel is the fusepass model of ${profile} (sim/): no real /dev/fuse or mount was used; the daemon's backing ioctls were answered by the model, which judges them with the daemon taken as privileged (CAP_SYS_ADMIN), as when it runs as root`;
+  return `the kernel is the fusepass model of ${profile} (sim/; last confirmed on ${getProfile(profile).confirmedOn}): no real /dev/fuse or mount was used; the daemon's backing ioctls were answered by the model, which judges them with the daemon taken as privileged (CAP_SYS_ADMIN), as when it runs as root`;
 }
 
 /** Work directories of earlier runs whose process is gone (killed before it could clean up). */

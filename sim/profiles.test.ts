@@ -44,10 +44,11 @@ describe('profiles', () => {
     expect([r.errno, r.explain.cause]).toEqual(['EIO', 'EINVAL']);
   });
 
-  it('BOPEN-9: 6.12 (before the 6.17 fix) accepts non-regular files', () => {
-    expect(bopen('6.12', 'fifo').value).toBe(1);
-    expect(bopen('6.12', 'dir').value).toBe(1);
+  it("BOPEN-8, BOPEN-9: 6.12 as Debian ships it (6.12.118, stable backport of the 6.17 fix) rejects non-regular files as 6.18 does; 6.9 has no such check and takes a fifo", () => {
+    expect(bopen('6.12', 'fifo').errno).toBe('EINVAL');
+    expect(bopen('6.12', 'dir').errno).toBe('EISDIR');
     expect(bopen('6.18', 'fifo').errno).toBe('EINVAL');
+    expect(bopen('6.9', 'fifo').value).toBe(1);
   });
 
   it('BOPEN-16: 6.9 uses fget: an O_PATH fd is EBADF; 6.12 accepts it', () => {
@@ -85,9 +86,9 @@ describe('profiles', () => {
   });
 });
 
-describe('registering /dev/fuse itself before 6.17', () => {
-  it('BOPEN-9: on 6.12 the registered /dev/fuse file keeps its connection alive after close and umount', () => {
-    const k = mounted({ profile: '6.12' });
+describe('registering /dev/fuse itself before the regular-file check', () => {
+  it('BOPEN-9: on 6.9 (it has read_iter and write_iter) the registered /dev/fuse file keeps its connection alive after close and umount', () => {
+    const k = mounted({ profile: '6.9' });
     k.daemon.open('devfuse:dev', 'rdwr', 'self');
     expect(k.daemon.backingOpen({ dev: 'dev', fd: 'self' }).value).toBe(1);
     k.daemon.umount();

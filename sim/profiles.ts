@@ -4,6 +4,11 @@ import type { ProfileName } from '../spec/case.ts';
 
 export interface Profile {
   readonly name: ProfileName;
+  /**
+   * The real kernel that last confirmed the profile (the case library with --target both, no
+   * unexplained divergence), or how the profile was made when no kernel of it was booted.
+   */
+  readonly confirmedOn: string;
   /** INIT-2: the minor the kernel sends in FUSE_INIT. */
   readonly protoMinor: number;
   /** CONFIG_FUSE_PASSTHROUGH=y (INIT-1, BOPEN-2, BCLOSE-2, OPEN-8). */
@@ -32,6 +37,7 @@ export interface Profile {
 
 const P618: Profile = {
   name: '6.18',
+  confirmedOn: 'Linux 6.18.44, the CI machine (npm test)',
   protoMinor: 45,
   passthroughConfigured: true,
   syncInit: true,
@@ -48,13 +54,16 @@ const P618: Profile = {
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   '6.18': P618,
-  // Plain v6.12.0: before the 6.17 non-regular-file fix, no SYNC_INIT, no fdinfo connection id.
+  // 6.12 as people run it: Debian's 6.12.118 (stable 6.12.y) carries the 6.17 non-regular-file
+  // fix (a directory gave EISDIR, /dev/null EINVAL under npm run matrix), which plain v6.12.0
+  // lacks; no SYNC_INIT, no fdinfo connection id.
   '6.12': {
     ...P618,
     name: '6.12',
+    confirmedOn: "Debian's 6.12.118+deb12-amd64 under QEMU (npm run matrix, in CI)",
     protoMinor: 41,
     syncInit: false,
-    rejectNonRegular: false,
+    rejectNonRegular: true,
     fdinfoConnection: false,
     requestTracepoints: false,
     copyFileRange64: false,
@@ -64,6 +73,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   '6.9': {
     ...P618,
     name: '6.9',
+    confirmedOn: 'no 6.9 kernel booted: from the v6.9 sources and the changes since (kernel-spec.md §14)',
     protoMinor: 40,
     syncInit: false,
     rejectNonRegular: false,
@@ -76,7 +86,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     copyFileRange64: false,
   },
   // CONFIG_FUSE_PASSTHROUGH=n on an otherwise 6.18 kernel.
-  nopt: { ...P618, name: 'nopt', passthroughConfigured: false },
+  nopt: { ...P618, name: 'nopt', confirmedOn: 'no such kernel booted: the 6.18 sources with CONFIG_FUSE_PASSTHROUGH=n', passthroughConfigured: false },
 };
 
 export { PROFILE_NAMES } from '../spec/case.ts';
