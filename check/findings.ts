@@ -39,6 +39,7 @@ interface OpenFile {
 const BOPEN_CHECK: Record<string, CheckId> = {
   EPERM: 'BOPEN-5',
   EOPNOTSUPP: 'BOPEN-2',
+  ENOTTY: 'DEV-1',
   EFAULT: 'BOPEN-3',
   EBADF: 'BOPEN-7',
   EISDIR: 'BOPEN-8',

@@ -27,7 +27,7 @@ export function emulationNote(name: ProfileName, release: string): string {
   const p = getProfile(name);
   const answers = [
     `INIT offer 7.${p.protoMinor}`,
-    ...(p.passthroughConfigured ? [] : ['backing ioctls EOPNOTSUPP (BOPEN-2, BCLOSE-2)']),
+    ...(p.passthroughConfigured ? [] : p.backingIoctls ? ['backing ioctls EOPNOTSUPP (BOPEN-2, BCLOSE-2)'] : ['backing ioctls ENOTTY (DEV-1: no such ioctl before 6.9)']),
     ...(p.fgetRaw ? [] : ['EBADF for an O_PATH backing fd (BOPEN-16)']),
     ...(p.syncInit ? [] : ['SYNC_INIT ENOTTY (DEV-12)']),
   ];

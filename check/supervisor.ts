@@ -60,8 +60,12 @@ const O_PATH = 0o10000000;
 /** The supervisor over `ctx`: `supervise()` answers one notification (false: listener gone). */
 export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean } {
   const { listener, sessions, inject, daemonEnd, post, profile } = ctx;
-  /** fuse_dev_ioctl_backing_open/close without CONFIG_FUSE_PASSTHROUGH, before copy_from_user. */
+  /**
+   * fuse_dev_ioctl_backing_open/close without CONFIG_FUSE_PASSTHROUGH (EOPNOTSUPP, before
+   * copy_from_user), or a kernel before 6.9 that has no such ioctl (ENOTTY, DEV-1).
+   */
   const noPassthrough = profile !== null && !profile.passthroughConfigured;
+  const refusal = profile !== null && !profile.backingIoctls ? ERRNO.ENOTTY : ERRNO.EOPNOTSUPP;
   let backingOpens = 0;
   let backingCloses = 0;
 
@@ -98,8 +102,8 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     if (noPassthrough) {
       // Before copy_from_user: EOPNOTSUPP even for an unreadable argument (BOPEN-2).
       const fd = map ? new DataView(map.buffer).getInt32(0, true) : -1;
-      post({ t: 'backingOpen', seq, tid, fd, target: map ? fdTarget(tid, fd) : '(unreadable argument)', flags: 0, result: -ERRNO.EOPNOTSUPP, answeredBy: 'profile' });
-      return { errno: ERRNO.EOPNOTSUPP };
+      post({ t: 'backingOpen', seq, tid, fd, target: map ? fdTarget(tid, fd) : '(unreadable argument)', flags: 0, result: -refusal, answeredBy: 'profile' });
+      return { errno: refusal };
     }
     if (!map) {
       post({ t: 'backingOpen', seq, tid, fd: -1, target: '(unreadable argument)', flags: 0, result: -ERRNO.EFAULT, answeredBy: 'fault' });
@@ -150,8 +154,8 @@ export function createSupervisor(ctx: SupervisorContext): { supervise(): boolean
     const seq = ++backingCloses;
     const tid = n.pid;
     if (noPassthrough) {
-      post({ t: 'backingClose', seq, tid, id: 0, result: -ERRNO.EOPNOTSUPP, answeredBy: 'profile' });
-      return { errno: ERRNO.EOPNOTSUPP };
+      post({ t: 'backingClose', seq, tid, id: 0, result: -refusal, answeredBy: 'profile' });
+      return { errno: refusal };
     }
     const arg = readProcessMemory(tid, n.args[2]!, 4);
     if (!arg) {

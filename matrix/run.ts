@@ -29,7 +29,11 @@ interface KernelSpec {
   profile: ProfileName;
 }
 
-export const KERNELS: readonly KernelSpec[] = [{ name: '6.12', pkg: /^linux-image-6\.12\.\d+\+deb12-amd64-unsigned$/, profile: '6.12' }];
+export const KERNELS: readonly KernelSpec[] = [
+  { name: '6.12', pkg: /^linux-image-6\.12\.\d+\+deb12-amd64-unsigned$/, profile: '6.12' },
+  // Debian 12's own kernel: no passthrough at all (the cases of profile 6.1).
+  { name: '6.1', pkg: /^linux-image-6\.1\.0-\d+-amd64-unsigned$/, profile: '6.1' },
+];
 
 export interface KernelResult {
   name: string;

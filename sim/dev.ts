@@ -48,6 +48,7 @@ export interface BackingIoctlArgs {
 
 /** fuse_dev_ioctl_backing_open: BOPEN-1 -> BOPEN-2 -> BOPEN-3 -> fuse_backing_open. */
 export function fuseDevIoctlBackingOpen(k: KernelState, dev: DevFile, map: BackingMap, a: BackingIoctlArgs, t: Trace): Outcome {
+  if (!k.profile.backingIoctls) return err(t.fail('ENOTTY', 'DEV-1', 'before 6.9 fuse_dev_ioctl knows only FUSE_DEV_IOC_CLONE: no passthrough on this kernel'));
   t.fn('fuse_dev_ioctl_backing_open');
   const fc = fuseGetDev(k, dev, a.interruptible, t);
   if (!isConn(fc)) {
@@ -72,6 +73,7 @@ export function fuseDevIoctlBackingOpen(k: KernelState, dev: DevFile, map: Backi
 /** fuse_dev_ioctl_backing_close: BCLOSE-1 -> BCLOSE-2 -> BCLOSE-3 -> fuse_backing_close. */
 export function fuseDevIoctlBackingClose(k: KernelState, dev: DevFile, id: number, a: BackingIoctlArgs, t: Trace): Outcome {
   t.fn('fuse_dev_ioctl_backing_close');
+  if (!k.profile.backingIoctls) return err(t.fail('ENOTTY', 'DEV-1', 'before 6.9 fuse_dev_ioctl knows only FUSE_DEV_IOC_CLONE: no passthrough on this kernel'));
   const fc = fuseGetDev(k, dev, a.interruptible, t);
   if (!isConn(fc)) {
     if (fc.errno === 'EPERM') {

@@ -13,6 +13,11 @@ export interface Profile {
   readonly protoMinor: number;
   /** CONFIG_FUSE_PASSTHROUGH=y (INIT-1, BOPEN-2, BCLOSE-2, OPEN-8). */
   readonly passthroughConfigured: boolean;
+  /**
+   * fuse_dev_ioctl knows BACKING_OPEN and BACKING_CLOSE (6.9 on, with or without
+   * CONFIG_FUSE_PASSTHROUGH); before, only FUSE_DEV_IOC_CLONE and the rest is ENOTTY (DEV-1).
+   */
+  readonly backingIoctls: boolean;
   /** FUSE_DEV_IOC_SYNC_INIT exists (6.18; DEV-10..13, else ENOTTY DEV-12). */
   readonly syncInit: boolean;
   /** 6.17 fix e9c8da670e74: non-regular backing files rejected (BOPEN-8, BOPEN-9). */
@@ -40,6 +45,7 @@ const P618: Profile = {
   confirmedOn: 'Linux 6.18.44, the CI machine (npm test)',
   protoMinor: 45,
   passthroughConfigured: true,
+  backingIoctls: true,
   syncInit: true,
   rejectNonRegular: true,
   fgetRaw: true,
@@ -87,6 +93,23 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   },
   // CONFIG_FUSE_PASSTHROUGH=n on an otherwise 6.18 kernel.
   nopt: { ...P618, name: 'nopt', confirmedOn: 'no such kernel booted: the 6.18 sources with CONFIG_FUSE_PASSTHROUGH=n', passthroughConfigured: false },
+  // Before passthrough: protocol 7.38, no backing ioctls (ENOTTY), no io modes. Only what its own
+  // cases say is checked on it; the rest of the model is 6.18's.
+  '6.1': {
+    ...P618,
+    name: '6.1',
+    confirmedOn: "Debian's 6.1.0-57-amd64 (6.1.192) under QEMU (npm run matrix, in CI)",
+    protoMinor: 38,
+    passthroughConfigured: false,
+    backingIoctls: false,
+    syncInit: false,
+    rejectNonRegular: false,
+    writebackDisablesPassthrough: false,
+    extendSizeAfterPtWrite: false,
+    fdinfoConnection: false,
+    requestTracepoints: false,
+    copyFileRange64: false,
+  },
 };
 
 export { PROFILE_NAMES } from '../spec/case.ts';

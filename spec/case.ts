@@ -52,10 +52,13 @@ export type S32 = number;
  */
 export type IoText = string;
 
-/** Kernel-version profiles (sim/profiles). `nopt`: CONFIG_FUSE_PASSTHROUGH=n or pre-6.9. */
-export type ProfileName = '6.18' | '6.12' | '6.9' | 'nopt';
-/** Every profile, newest first. */
-export const PROFILE_NAMES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt'];
+/**
+ * Kernel-version profiles (sim/profiles). `nopt`: 6.18 with CONFIG_FUSE_PASSTHROUGH=n; `6.1`: a
+ * kernel before passthrough (Debian 12's; 5.15 and 5.14 are alike: no backing ioctls at all).
+ */
+export type ProfileName = '6.18' | '6.12' | '6.9' | 'nopt' | '6.1';
+/** Every profile, newest first (nopt beside the 6.18 it is built from). */
+export const PROFILE_NAMES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'nopt', '6.1'];
 
 /** The daemon's FUSE_INIT reply (kernel-spec.md §1.2, §2). */
 export interface InitReplySpec {

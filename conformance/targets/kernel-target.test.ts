@@ -8,7 +8,7 @@ describe('kernel target profile (kernel-spec §14)', () => {
     expect(profileOf('6.12.117')).toBe('6.12');
     expect(profileOf('6.15.2')).toBe('6.12');
     expect(profileOf('6.9.0')).toBe('6.9');
-    expect(profileOf('6.8.12')).toBe('nopt');
-    expect(profileOf('5.15.0')).toBe('nopt');
+    expect(profileOf('6.8.12')).toBe('6.1');
+    expect(profileOf('5.15.0')).toBe('6.1');
   });
 });

@@ -8,6 +8,7 @@ import type { Observation, TargetFault } from '../../spec/observation.ts';
 import type { CaseSession, Target, TargetInfo } from '../../spec/target.ts';
 import { KernelChild, startDeadlineFromEnv } from '../../real-kernel/host/child-host.ts';
 import { staticUnavailableReason } from '../../real-kernel/host/availability.ts';
+import { getProfile } from '../../sim/index.ts';
 
 export interface KernelTargetOptions {
   /** Hard deadline per case (start, steps and finish together), ms. Default 5000. */
@@ -35,7 +36,8 @@ export function profileOf(release: string): ProfileName {
   if (v >= 6018) return '6.18';
   if (v >= 6012) return '6.12';
   if (v >= 6009) return '6.9';
-  return 'nopt';
+  // Before 6.9 there are no backing ioctls at all (Debian 12's 6.1, Ubuntu 22.04's 5.15).
+  return '6.1';
 }
 
 function faultObs(fault: TargetFault): Observation {
@@ -47,6 +49,8 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
   const startDeadlineMs = opts.startDeadlineMs ?? startDeadlineFromEnv();
   let child: KernelChild | null = null;
   let reason: Promise<string | null> | null = null;
+  /** The probe mount's INIT offer offered FUSE_PASSTHROUGH (null: not probed). */
+  let offersPassthrough: boolean | null = null;
 
   async function getChild(): Promise<KernelChild | string> {
     if (child?.alive) return child;
@@ -69,7 +73,9 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
     if (!('ok' in m) || m.ok.t !== 'obs') return 'the probe mount timed out';
     const v = m.ok.obs.value;
     if (m.ok.obs.errno) return `mounting FUSE failed: ${m.ok.obs.errno}`;
-    if (typeof v !== 'string' || !v.includes('PASSTHROUGH')) return `the kernel does not offer FUSE passthrough in INIT (${String(v)})`;
+    if (typeof v !== 'string') return `the probe mount reported no INIT offer (${String(v)})`;
+    offersPassthrough = v.includes('PASSTHROUGH');
+    // A kernel without passthrough is a target too: of the profile without it (info below).
     return null;
   }
 
@@ -80,7 +86,10 @@ export function createKernelTarget(opts: KernelTargetOptions = {}): Target {
       return reason;
     },
     async info(): Promise<TargetInfo> {
-      return { name: 'kernel', profile: profileOf(os.release()), kernelRelease: os.release() };
+      const byRelease = profileOf(os.release());
+      // No FUSE_PASSTHROUGH in the offer of a 6.9+ kernel: built without CONFIG_FUSE_PASSTHROUGH.
+      const profile = offersPassthrough === false && getProfile(byRelease).passthroughConfigured ? 'nopt' : byRelease;
+      return { name: 'kernel', profile, kernelRelease: os.release() };
     },
     async start(kase: Case): Promise<CaseSession> {
       let dead: TargetFault | null = null;

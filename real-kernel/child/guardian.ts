@@ -35,8 +35,6 @@ const GUARDIAN = fileURLToPath(new URL('./guardian.sh', import.meta.url));
 
 /** Guard `dir` (created here) for this process, whose runner is `runnerPid`. */
 export function startGuardian(dir: string, runnerPid: string): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(`${dir}/conns`, '');
   // The runner's mount namespace (the host's), held open for the guardian: it moves there
   // before it waits, even if the runner is gone by the time it starts (guardian.sh).
   let hostNs: number | 'ignore' = 'ignore';
@@ -53,6 +51,10 @@ export function startGuardian(dir: string, runnerPid: string): void {
   });
   if (typeof hostNs === 'number') fs.closeSync(hostNs);
   guardian.unref();
+  // The directory only once the guardian watches: killed between the two, we leave nothing (a
+  // SIGKILL right after the directory appeared left it behind on a loaded machine).
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(`${dir}/conns`, '');
 }
 
 /**
