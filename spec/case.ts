@@ -54,7 +54,8 @@ export type IoText = string;
 
 /**
  * Kernel-version profiles (sim/profiles). `nopt`: 6.18 with CONFIG_FUSE_PASSTHROUGH=n; `6.1`: a
- * kernel before passthrough (Debian 12's; 5.15 and 5.14 are alike: no backing ioctls at all).
+ * kernel before passthrough (Debian 12's, booted by npm run matrix; Ubuntu 22.04's 5.15 and
+ * RHEL 9's 5.14 have no backing ioctls either, but were not booted here).
  */
 export type ProfileName = '6.18' | '6.12' | '6.9' | 'nopt' | '6.1';
 /** Every profile, newest first (nopt beside the 6.18 it is built from). */
