@@ -5,7 +5,7 @@
 set -eu
 PATH=$PATH:/usr/sbin:/sbin
 missing=
-for tool in qemu-system-x86_64 busybox cpio depmod mkfs.ext4 debugfs xz; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+for tool in qemu-system-x86_64 busybox cpio depmod mkfs.ext4 e2fsck debugfs xz; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "matrix: missing$missing; install as root: apt-get install -y qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils" >&2

@@ -114,6 +114,15 @@ function boot(kernel: { vmlinuz: string; initrd: string }, img: string, log: str
   });
 }
 
+/** Replay what the guest left in the scratch disk's journal (debugfs reads without it). */
+function recoverDisk(img: string): void {
+  try {
+    sh('e2fsck', ['-fy', img]);
+  } catch {
+    /* e2fsck exits 1 when it fixed something: the disk is readable now */
+  }
+}
+
 /** A file the guest wrote to the scratch disk, or null. */
 function readBack(img: string, file: string): string | null {
   try {
@@ -134,6 +143,7 @@ export async function runKernel(k: KernelSpec, timeoutMs: number, outDir: string
     const img = scratchDisk(work, k.profile, cases);
     const log = path.join(outDir, `matrix-${k.name}-console.log`);
     const how = await boot(kernel, img, log, timeoutMs);
+    recoverDisk(img);
     result.release = readBack(img, '/out/release')?.trim() ?? null;
     const report = readBack(img, '/out/report.json');
     const runLog = readBack(img, '/out/run.log');

@@ -21,6 +21,10 @@ cd /tmp/proj
 FUSEPASS_START_DEADLINE_MS=90000 node bin/fusepass.js run --target both --profile "$PROFILE" --json /tmp/out/report.json $CASES > /tmp/out/run.log 2>&1
 echo $? > /tmp/out/exit
 echo "@@fusepass-matrix: done ($(cat /tmp/out/exit))"
+# Checkpoint the journal (the host reads the disk with debugfs, which does not replay it).
+sync
+umount /var/tmp 2>/dev/null
+mount -o remount,ro /tmp 2>/dev/null
 sync
 echo o > /proc/sysrq-trigger
 sleep 60

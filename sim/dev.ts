@@ -149,7 +149,7 @@ export function fuseDevIoctl(k: KernelState, dev: DevFile, cmd: number, nullArg:
     case FUSE_DEV_IOC.SYNC_INIT:
       return fuseDevIoctlSyncInit(k, dev, t);
     case FUSE_DEV_IOC.BACKING_OPEN:
-      // A zeroed fuse_backing_map names fd 0, which the daemon's table does not hold here.
+      // A zeroed fuse_backing_map names fd 0: the daemon's stdin, /dev/null.
       return fuseDevIoctlBackingOpen(k, dev, { file: fdToFile(k, 0), flags: 0, padding: 0 }, { nullArg, cred, interruptible: false }, t);
     case FUSE_DEV_IOC.BACKING_CLOSE:
       return fuseDevIoctlBackingClose(k, dev, 0, { nullArg, cred, interruptible: false }, t);
@@ -164,7 +164,9 @@ export function fuseDevIoctl(k: KernelState, dev: DevFile, cmd: number, nullArg:
 /** The struct file behind a daemon fd number, as fget_raw sees it. */
 export function fdToFile(k: KernelState, fd: number): BackingMap['file'] {
   const tf = k.daemonTask.fds.get(fd);
-  if (tf === undefined) return null;
+  // fds 0..2 are the daemon's stdio: /dev/null, as both targets start their daemon (a zeroed
+  // fuse_backing_map names fd 0; 6.18 answers EINVAL for the character device, BOPEN-9).
+  if (tf === undefined) return fd >= 0 && fd <= 2 ? k.daemonStdio() : null;
   if (tf.kind === 'world') return tf.file;
   return k.devFuseFile(tf.devName);
 }

@@ -99,6 +99,22 @@ export class KernelState {
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
   }
 
+  private stdio: WFile | null = null;
+
+  /**
+   * The daemon's fds 0..2: /dev/null open read-write for the whole run (not one of the run's own
+   * files, so the teardown's release accounting leaves it out).
+   */
+  daemonStdio(): WFile {
+    if (this.stdio === null) {
+      const track = this.vfs.trackFiles;
+      this.vfs.trackFiles = false;
+      this.stdio = this.vfs.openFile(this.backing.devNull, 'rw', new Set(), 'user');
+      this.vfs.trackFiles = track;
+    }
+    return this.stdio;
+  }
+
   /** The /dev/fuse struct file of a dev fd name. */
   devFuseFile(name: string): WFile | null {
     return this.devFiles.get(name)?.file ?? null;
