@@ -11,7 +11,7 @@ import { fusePassthroughRelease } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { addInode, dropPagesFrom, fuseLookup, fuseSetattrSize } from './dir.ts';
-import { replyErrno, type Sent } from './daemon-port.ts';
+import { replyErrno, type FuseRequest, type Sent } from './daemon-port.ts';
 import { filemapCheckErrors, filemapSampleWbErr, invalidateInodePages2, writeDirtyPages } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
 
@@ -202,8 +202,8 @@ export function fuseSyncRelease(k: KernelState, ff: FuseFile, t: Trace): void {
 }
 
 /** fuse_release_args: RELEASE or RELEASEDIR of the file's handle. */
-export function releaseRequest(ff: FuseFile) {
-  return { op: ff.isDir ? ('RELEASEDIR' as const) : ('RELEASE' as const), nodeid: ff.inode.nodeid, fh: ff.fh, flags: 0 };
+export function releaseRequest(ff: FuseFile): FuseRequest {
+  return { op: ff.isDir ? 'RELEASEDIR' : 'RELEASE', nodeid: ff.inode.nodeid, fh: ff.fh, flags: 0 };
 }
 
 /** fuse_dir_open: OPENDIR; a PT flag in the reply is ignored, no io-mode (OPEN-19). */
