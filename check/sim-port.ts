@@ -221,9 +221,10 @@ export function modelBacking(k: Kernel, devName: string, opened: number[]): Mode
   };
   return {
     backingOpen({ tid, fd, copy, flags, padding }) {
-      // The number is no open file in the daemon: the model's fdget fails as the kernel's does.
-      if (copy < 0) {
-        s.daemonTask.fds.delete(fd);
+      // The session itself (the daemon's /dev/fuse, as far as it knows): the model answers as for
+      // /dev/fuse registered as a backing file. A number that is no open file: fdget fails.
+      if (s.daemonTask.fds.get(fd)?.kind === 'dev' || copy < 0) {
+        if (copy < 0) s.daemonTask.fds.delete(fd);
         return answer(k.daemon.backingOpen({ dev: devName, fd, flags, padding: Number(padding), cred: 'root' }));
       }
       const st = fs.fstatSync(copy);
@@ -237,8 +238,6 @@ export function modelBacking(k: Kernel, devName: string, opened: number[]): Mode
       // The /dev/fuse character device (10:229) registered as a backing file (BOPEN-9).
       if (type === 'chardev' && st.rdev === (10 << 8) + 229) inode.devFuse = true;
       const file = s.vfs.openFile(inode, isPath ? 'path' : acc === 2 ? 'rw' : acc === 1 ? 'w' : 'r', new Set(), 'user');
-      const slot = s.daemonTask.fds.get(fd);
-      if (slot?.kind === 'dev') return { result: -ERRNO.EBADF }; // never: the session sits at its own number
       s.daemonTask.fds.set(fd, { kind: 'world', file });
       const r = k.daemon.backingOpen({ dev: devName, fd, flags, padding: Number(padding), cred: 'root' });
       // The daemon's own reference goes with the call; the registration holds its own (LIFE-6).
