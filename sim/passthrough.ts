@@ -110,8 +110,11 @@ export function fusePassthroughWrite(k: KernelState, file: FuseOpenFile, pos: nu
   return { written: data.length, end };
 }
 
-/** fuse_passthrough_end_write -> fuse_write_update_attr (IO-24, IO-25, IO-28). */
-function fusePassthroughEndWrite(k: KernelState, fi: FuseInode, end: number, written: number, t: Trace): void {
+/**
+ * fuse_passthrough_end_write -> fuse_write_update_attr (IO-24, IO-25, IO-28). backing_file_write_iter
+ * calls it with a failed write's error too: the attributes go stale whatever the result.
+ */
+export function fusePassthroughEndWrite(k: KernelState, fi: FuseInode, end: number, written: number, t: Trace): void {
   if (written > 0 && end > fi.iSize) {
     if (k.profile.extendSizeAfterPtWrite) {
       fi.iSize = end;

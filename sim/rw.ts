@@ -5,7 +5,7 @@ import { FOPEN_BITS, FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../sp
 import type { Trace } from './explain.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { backingDirectIoMisaligned, fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
+import { backingDirectIoMisaligned, fusePassthroughEndWrite, fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
@@ -184,7 +184,12 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
   } else if (isPt(ff)) {
     if (splice) t.pass('IO-9');
     fileRemovePrivs(k, fi, t);
-    if (backingDirectIoMisaligned(k, file, pos, data.length)) return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+    if (backingDirectIoMisaligned(k, file, pos, data.length)) {
+      // The backing write fails, and end_write still runs (fuzz --target both seed 869197813:
+      // a misaligned O_DIRECT PT write, then SEEK_HOLE asked GETATTR on 6.18).
+      fusePassthroughEndWrite(k, fi, pos, 0, t);
+      return err(t.vfs('EINVAL', 'ext4_dio_write_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+    }
     const r = fusePassthroughWrite(k, file, pos, data, t);
     written = r.written;
     if (offset === undefined && !stream) file.pos = r.end;
