@@ -2,7 +2,7 @@
 // in-process. Every call returns what the syscall returned plus what it caused: the FUSE
 // requests the daemon received, the inotify events on world files, and the explanation.
 import type { World } from '../fixtures/world.ts';
-import type { ProfileName } from '../spec/case.ts';
+import type { ObserveStep, ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
 import { canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
@@ -130,7 +130,7 @@ export class Kernel {
   }
 
   /** Kernel observables of spec §13 as canonical values (see spec/case.ts ObserveStep). */
-  observe(what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'fuseTracepoints', ref: { dev?: string; fd?: string; map?: string; file?: string } = {}): SimResult {
+  observe(what: ObserveStep['what'], ref: { dev?: string; fd?: string; map?: string; file?: string } = {}): SimResult {
     return this.run((t) => {
       const s = this.state;
       switch (what) {
@@ -169,6 +169,10 @@ export class Kernel {
         case 'fuseTracepoints':
           t.pass('OBS-10');
           return ok(s.profile.requestTracepoints ? 'fuse_request_end,fuse_request_send' : '');
+        case 'initOffer':
+          t.pass('INIT-1');
+          t.pass('INIT-2');
+          return ok(s.lastInitOffer ?? '');
       }
     });
   }

@@ -160,6 +160,9 @@ export class KernelState {
    */
   daemonWinsReleaseRace = false;
 
+  /** The INIT request of the last mount as the initOffer observable shows it, or null. */
+  lastInitOffer: string | null = null;
+
   /** Daemon-held files on the FUSE mount under test (a world file `on: 'self'`). */
   selfFileUsers = 0;
 

@@ -285,10 +285,12 @@ export interface InspectBackingStep { op: 'inspectBacking'; file: string; length
  * - `fdTableHasFile`: `yes` when any fd of the daemon's process refers to world file `file`,
  *   as lsof would show it, else `no` (OBS-9)
  * - `fuseTracepoints`: sorted names under tracefs events/fuse/ (OBS-10)
+ * - `initOffer`: the whole INIT request the kernel sent at the last mount, `<major>.<minor>
+ *   <FLAG,FLAG,...>` in bit order (INIT-1, INIT-2); empty before the first mount
  */
 export interface ObserveStep {
   op: 'observe';
-  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'fuseTracepoints';
+  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'fuseTracepoints' | 'initOffer';
   dev?: string;
   fd?: string;
   map?: string;

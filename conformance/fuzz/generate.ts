@@ -52,7 +52,7 @@ export type Intent =
 export type IntentKind = Intent['k'];
 
 export type ObserveWhat = Extract<Action, { op: 'observe' }>['what'];
-export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fdTableHasFile', 'fuseTracepoints'];
+export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fdTableHasFile', 'fuseTracepoints', 'initOffer'];
 
 /** World files the generator may put in a case: several stack depths and file types (STACK-*, BOPEN-8/9). */
 export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [

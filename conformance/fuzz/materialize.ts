@@ -373,6 +373,7 @@ function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
       // Also after umount: both targets answer ENOENT once the superblock is gone (OBS-5).
       return { op: 'observe', what };
     case 'fuseTracepoints':
+    case 'initOffer':
       return { op: 'observe', what };
   }
 }

@@ -21,6 +21,8 @@ export interface ObserveContext {
   mounted: boolean;
   /** st_dev minor of the mount under test (its connection number), or null. */
   fuseMinor: number | null;
+  /** The INIT request of the last mount as `<major>.<minor> <FLAGS>`, or '' before one. */
+  initOffer: string;
 }
 
 /**
@@ -89,6 +91,8 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
       });
       return { errno: null, value: has ? 'yes' : 'no' };
     }
+    case 'initOffer':
+      return { errno: null, value: c.initOffer };
     case 'fuseTracepoints': {
       for (const dir of ['/sys/kernel/tracing/events/fuse', '/sys/kernel/debug/tracing/events/fuse']) {
         try {

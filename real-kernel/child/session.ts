@@ -45,6 +45,8 @@ export class CaseSession {
   /** The client's fds and mappings, and the executor of client steps (client-steps.ts). */
   private readonly client: ClientSteps;
   private mountDev: string | null = null;
+  /** What the initOffer observable shows (kernel-observables.ts). */
+  private initOffer = '';
   private mounted = false;
   private conn: number | null = null;
   /** The mount's connection with its fusectl identity (fusectl.ts): numbers are reused. */
@@ -331,6 +333,9 @@ export class CaseSession {
     this.inotify.drain();
     const req = this.daemon.initRequest();
     const word = BigInt(req.flags) | (BigInt(req.flags2) << 32n);
+    // initFlagWord semantics: the high word counts only with INIT_EXT (INIT-6).
+    const all = (Object.keys(INIT_FLAG_BITS) as (keyof typeof INIT_FLAG_BITS)[]).filter((n) => word & (1n << BigInt(INIT_FLAG_BITS[n])) && (INIT_FLAG_BITS[n] < 32 || word & (1n << BigInt(INIT_FLAG_BITS.INIT_EXT))));
+    this.initOffer = `${req.major}.${req.minor} ${all.sort((a, b) => INIT_FLAG_BITS[a] - INIT_FLAG_BITS[b]).join(',')}`;
     const offers = (['INIT_EXT', 'PASSTHROUGH'] as const).filter((n) => word & (1n << BigInt(INIT_FLAG_BITS[n])));
     return { errno: null, value: `${req.major}.${req.minor} offers:${offers.join(',')}` };
   }
@@ -415,6 +420,7 @@ export class CaseSession {
       connDir: (use) => withConnDir(this.connId, use),
       mounted: this.mounted,
       fuseMinor: this.conn,
+      initOffer: this.initOffer,
       filePath: (n) => this.filePath(n),
     });
   }
