@@ -37,6 +37,8 @@ export function fuseInitOffer(profile: Profile): InitFlagName[] {
   const offered = ALWAYS_OFFERED.filter(([, since]) => since === undefined || profile.protoMinor >= since).map(([f]) => f);
   // INIT-1: `if (IS_ENABLED(CONFIG_FUSE_PASSTHROUGH)) flags |= FUSE_PASSTHROUGH;`
   if (profile.passthroughConfigured) offered.push('PASSTHROUGH');
+  // `#ifdef CONFIG_FUSE_DAX ... if (fuse_is_inode_dax_mode(fm->fc->dax_mode)) flags |= FUSE_HAS_INODE_DAX;`
+  if (profile.fuseDax) offered.push('HAS_INODE_DAX');
   return offered.sort((a, b) => INIT_FLAG_BITS[a] - INIT_FLAG_BITS[b]);
 }
 

@@ -20,7 +20,7 @@ describe('profiles', () => {
     }
   });
 
-  it('INIT-1, INIT-2: the whole offer follows fuse_send_init: 6.9 (7.40) without ALLOW_IDMAP, 6.12 adds it, 6.18 adds REQUEST_TIMEOUT, nopt drops PASSTHROUGH', () => {
+  it('INIT-1, INIT-2: the whole offer follows fuse_send_init: 6.9 (7.40) without ALLOW_IDMAP, 6.12 adds it (and HAS_INODE_DAX, CONFIG_FUSE_DAX), 6.18 adds REQUEST_TIMEOUT, nopt drops PASSTHROUGH', () => {
     // 6.12's fuse_send_init, copied from linux-source-6.12 (fs/fuse/inode.c), in bit order.
     const linux612 = [
       'ASYNC_READ', 'POSIX_LOCKS', 'ATOMIC_O_TRUNC', 'EXPORT_SUPPORT', 'BIG_WRITES', 'DONT_MASK', 'SPLICE_WRITE', 'SPLICE_MOVE',
@@ -30,7 +30,8 @@ describe('profiles', () => {
       'SECURITY_CTX', 'CREATE_SUPP_GROUP', 'HAS_EXPIRE_ONLY', 'DIRECT_IO_ALLOW_MMAP', 'PASSTHROUGH', 'NO_EXPORT_SUPPORT',
       'HAS_RESEND', 'ALLOW_IDMAP',
     ];
-    expect(fuseInitOffer(PROFILES['6.12'])).toEqual(linux612);
+    // Debian's 6.12 is built with CONFIG_FUSE_DAX: HAS_INODE_DAX too (measured in the matrix).
+    expect(fuseInitOffer(PROFILES['6.12'])).toEqual([...linux612.slice(0, 29), 'HAS_INODE_DAX', ...linux612.slice(29)]);
     expect(fuseInitOffer(PROFILES['6.9'])).toEqual(linux612.filter((f) => f !== 'ALLOW_IDMAP')); // 7.41 added it
     expect(fuseInitOffer(PROFILES['6.18'])).toEqual([...linux612, 'REQUEST_TIMEOUT']); // 7.43 (6.14)
     expect(fuseInitOffer(PROFILES.nopt)).toEqual([...linux612, 'REQUEST_TIMEOUT'].filter((f) => f !== 'PASSTHROUGH'));

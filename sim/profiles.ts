@@ -18,6 +18,12 @@ export interface Profile {
    * CONFIG_FUSE_PASSTHROUGH); before, only FUSE_DEV_IOC_CLONE and the rest is ENOTTY (DEV-1).
    */
   readonly backingIoctls: boolean;
+  /**
+   * CONFIG_FUSE_DAX=y: fuse_send_init offers HAS_INODE_DAX on every mount (a /dev/fuse mount's
+   * dax_mode is the default, which fuse_is_inode_dax_mode counts). Debian builds it; the CI
+   * machine's 6.18 does not (both measured with the initOffer observable).
+   */
+  readonly fuseDax: boolean;
   /** FUSE_DEV_IOC_SYNC_INIT exists (6.18; DEV-10..13, else ENOTTY DEV-12). */
   readonly syncInit: boolean;
   /** 6.17 fix e9c8da670e74: non-regular backing files rejected (BOPEN-8, BOPEN-9). */
@@ -46,6 +52,7 @@ const P618: Profile = {
   protoMinor: 45,
   passthroughConfigured: true,
   backingIoctls: true,
+  fuseDax: false,
   syncInit: true,
   rejectNonRegular: true,
   fgetRaw: true,
@@ -68,6 +75,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     name: '6.12',
     confirmedOn: "Debian's 6.12.118+deb12-amd64 under QEMU (npm run matrix, in CI)",
     protoMinor: 41,
+    fuseDax: true,
     syncInit: false,
     rejectNonRegular: true,
     fdinfoConnection: false,
@@ -102,6 +110,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     protoMinor: 38,
     passthroughConfigured: false,
     backingIoctls: false,
+    fuseDax: true,
     syncInit: false,
     rejectNonRegular: false,
     writebackDisablesPassthrough: false,
