@@ -55,7 +55,7 @@ export function plainOpen(k: KernelState, name: string, flags: readonly OpenFlag
   }
   const mode = flags.includes('O_RDWR') ? 'rw' : flags.includes('O_WRONLY') ? 'w' : 'r';
   const file = k.vfs.openFile(inode, mode, new Set(flags), 'user');
-  if (flags.includes('O_TRUNC') && mode !== 'r') k.vfs.vol.truncateSync(inode.dataPath, 0);
+  if (flags.includes('O_TRUNC') && mode !== 'r') k.vfs.truncate(inode, 0);
   d.files.set(as, { file, pos: 0 });
   return ok();
 }
@@ -109,7 +109,7 @@ export function plainSyscall(k: KernelState, p: PlainFile, o: PlainOp, t: Trace)
     }
     case 'ftruncate':
       if (!isWriteMode(f.mode)) return err(t.vfs('EINVAL', 'do_ftruncate', 'ftruncate needs a file opened for writing'));
-      k.vfs.vol.truncateSync(f.inode.dataPath, o.size);
+      k.vfs.truncate(f.inode, o.size);
       return ok();
     case 'fsync':
       return ok();

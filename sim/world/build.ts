@@ -1,5 +1,5 @@
 // Build the backing side of a fixtures/world.ts World: superblocks with the stack depths of
-// kernel-spec §12, mounts, and world files whose bytes live in memfs.
+// kernel-spec §12, mounts, and world files whose bytes live in memory (vfs.ts FileBytes).
 import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts';
 import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
 import type { Errno } from '../../spec/errno.ts';

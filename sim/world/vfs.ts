@@ -1,7 +1,6 @@
 // The small VFS the model runs in: superblocks with a stack depth, mounts (read-only too),
-// inodes whose bytes live in memfs, struct file objects with reference counts (f_count), tasks
+// inodes whose bytes live in memory (FileBytes), struct file objects with reference counts (f_count), tasks
 // with credentials, an fd table and RLIMIT_NOFILE, and inotify-like events on world files.
-import { Volume } from 'memfs';
 import type { BackingEvent, BackingEventKind } from '../../spec/observation.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
 import type { BackingFs } from '../../fixtures/world.ts';
@@ -30,14 +29,56 @@ export interface Mount {
 export type InodeType = 'file' | 'dir' | 'fifo' | 'socket' | 'chardev' | 'symlink';
 
 /**
- * The bytes of a file that lives outside the model: a real daemon's backing file under
- * `fusepass check --target sim`, read and written through an fd the host holds. Synchronous,
- * as the data path of the model is.
+ * The bytes of a regular file: in memory for the model's own files (FileBytes), or a file
+ * outside the model, a real daemon's backing file under `fusepass check --target sim`, read and
+ * written through an fd the host holds. Synchronous, as the data path of the model is.
  */
 export interface ExternalBytes {
   pread(pos: number, len: number): Uint8Array;
   pwrite(pos: number, data: Uint8Array): void;
   size(): number;
+  truncate?(size: number): void;
+}
+
+/** A model file's bytes: a buffer that grows by doubling; what lies past the size is zero. */
+export class FileBytes implements ExternalBytes {
+  private buf: Uint8Array;
+  private len: number;
+
+  constructor(init: Uint8Array) {
+    this.buf = init.slice();
+    this.len = init.length;
+  }
+
+  pread(pos: number, len: number): Uint8Array {
+    const end = Math.min(this.len, pos + len);
+    return end <= pos ? new Uint8Array(0) : this.buf.slice(pos, end);
+  }
+
+  pwrite(pos: number, data: Uint8Array): void {
+    if (data.length === 0) return;
+    const end = pos + data.length;
+    this.reserve(end);
+    this.buf.set(data, pos);
+    if (end > this.len) this.len = end;
+  }
+
+  size(): number {
+    return this.len;
+  }
+
+  truncate(size: number): void {
+    if (size < this.len) this.buf.fill(0, size, this.len);
+    else this.reserve(size);
+    this.len = size;
+  }
+
+  private reserve(n: number): void {
+    if (n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(n, this.buf.length * 2));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
 }
 
 export interface WInode {
@@ -46,8 +87,6 @@ export interface WInode {
   /** The world file name inotify reports it under ('' for anonymous inodes). */
   readonly watchName: string;
   readonly mount: Mount;
-  /** memfs path holding the bytes of a regular file. */
-  readonly dataPath: string;
   /** i_writecount < 0: write opens fail with ETXTBSY (PTF-4). */
   denyWrite: boolean;
   /** security_file_open denies with EACCES (PTF-6). */
@@ -58,8 +97,8 @@ export interface WInode {
   target?: WInode;
   /** This inode is the /dev/fuse character device. */
   devFuse?: boolean;
-  /** Bytes kept outside the model (a real file); memfs holds them otherwise. */
-  external?: ExternalBytes;
+  /** A regular file's bytes (FileBytes, or a real file's under check --target sim). */
+  bytes?: ExternalBytes;
   /** Check ids of things done to this file through FUSE (explains inspectBacking). */
   notes: Set<CheckId>;
 }
@@ -80,8 +119,6 @@ export interface WFile {
   count: number;
   /** Times it was released: must end at exactly 1 (property tests). */
   releases: number;
-  /** Whether the file may touch the bytes (not O_PATH, a regular file). */
-  memFd: number | null;
 }
 
 export function isWriteMode(m: AccessMode): boolean {
@@ -105,8 +142,6 @@ export function capableSysAdmin(c: Cred): boolean {
 }
 
 export class Vfs {
-  /** @internal The bytes' storage (memfs): not part of the package's API, whose types need no memfs. */
-  readonly vol = new Volume();
   private nextIno = 100;
   private readonly events: BackingEvent[] = [];
   private readonly deferredFput: WFile[] = [];
@@ -119,21 +154,20 @@ export class Vfs {
 
   newInode(type: InodeType, watchName: string, mount: Mount, bytes?: Uint8Array): WInode {
     const ino = this.nextIno++;
-    const dataPath = `/i${ino}`;
-    if (type === 'file') this.vol.writeFileSync(dataPath, bytes ?? new Uint8Array(0));
-    return { ino, type, watchName, mount, dataPath, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
+    const inode: WInode = { ino, type, watchName, mount, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
+    if (type === 'file') inode.bytes = new FileBytes(bytes ?? new Uint8Array(0));
+    return inode;
   }
 
   /** An inode whose bytes live outside the model (a real daemon's backing file). */
   newExternalInode(type: InodeType, mount: Mount, bytes: ExternalBytes): WInode {
-    return { ...this.newInode(type === 'file' ? 'dir' : type, '', mount), type, external: bytes };
+    return { ...this.newInode(type === 'file' ? 'dir' : type, '', mount), type, bytes };
   }
 
   /** Create a struct file (do_dentry_open): IN_OPEN unless O_PATH (FMODE_NONOTIFY, LIFE-8). */
   openFile(inode: WInode, mode: AccessMode, flags: ReadonlySet<string>, role: WFile['role']): WFile {
-    const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role, count: 1, releases: 0, memFd: null };
+    const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role, count: 1, releases: 0 };
     if (this.trackFiles) this.allFiles.push(f);
-    if (inode.type === 'file' && mode !== 'path' && inode.external === undefined) f.memFd = this.inodeFd(inode);
     if (mode !== 'path') this.notify(inode, 'open');
     return f;
   }
@@ -161,7 +195,6 @@ export class Vfs {
       const f = this.deferredFput.pop()!;
       f.releases++;
       if (f.releases > 1) this.bugs.push(`file #${f.serial} released twice`);
-      f.memFd = null;
       // O_PATH files are FMODE_NONOTIFY: no close event (LIFE-8).
       if (f.mode !== 'path') this.notify(f.inode, isWriteMode(f.mode) ? 'close_write' : 'close_nowrite');
     }
@@ -177,58 +210,38 @@ export class Vfs {
 
   // ---- bytes --------------------------------------------------------------------------------
 
+  /** A regular file's bytes (an empty store for any other inode). */
+  private bytesOf(inode: WInode): ExternalBytes {
+    return inode.bytes ?? EMPTY;
+  }
+
   size(inode: WInode): number {
-    if (inode.external !== undefined) return inode.external.size();
-    return this.vol.statSync(inode.dataPath).size as number;
+    return this.bytesOf(inode).size();
   }
 
   readBytes(inode: WInode, pos: number, len: number): Uint8Array {
-    if (inode.external !== undefined) return inode.external.pread(pos, len);
-    const size = this.size(inode);
-    const n = Math.max(0, Math.min(len, size - pos));
-    const buf = new Uint8Array(n);
-    if (n > 0) {
-      const fd = this.vol.openSync(inode.dataPath, 'r');
-      this.vol.readSync(fd, buf, 0, n, pos);
-      this.vol.closeSync(fd);
-    }
-    return buf;
-  }
-
-  /**
-   * One memfs descriptor per inode, opened on first use and kept: the model's struct files share
-   * it (memfs opens cost a permission check each).
-   */
-  private readonly inodeFds = new Map<WInode, number>();
-
-  private inodeFd(inode: WInode): number {
-    let fd = this.inodeFds.get(inode);
-    if (fd === undefined) {
-      fd = this.vol.openSync(inode.dataPath, 'r+');
-      this.inodeFds.set(inode, fd);
-    }
-    return fd;
+    return this.bytesOf(inode).pread(pos, len);
   }
 
   /** pread on the file's bytes: at most `len`, fewer at EOF. */
   pread(f: WFile, pos: number, len: number): Uint8Array {
-    if (len <= 0) return new Uint8Array(0);
-    if (f.inode.external !== undefined) return f.inode.external.pread(pos, len);
-    const buf = new Uint8Array(len);
-    const n = this.vol.readSync(this.inodeFd(f.inode), buf, 0, len, pos);
-    return n === len ? buf : buf.subarray(0, n);
+    return len <= 0 ? new Uint8Array(0) : this.bytesOf(f.inode).pread(pos, len);
   }
 
   pwrite(f: WFile, pos: number, data: Uint8Array): void {
-    if (f.inode.external !== undefined) f.inode.external.pwrite(pos, data);
-    else if (data.length > 0) this.vol.writeSync(this.inodeFd(f.inode), data, 0, data.length, pos);
+    this.bytesOf(f.inode).pwrite(pos, data);
   }
 
   fileSize(f: WFile): number {
-    if (f.inode.external !== undefined) return f.inode.external.size();
-    return this.vol.fstatSync(this.inodeFd(f.inode)).size as number;
+    return this.bytesOf(f.inode).size();
+  }
+
+  truncate(inode: WInode, size: number): void {
+    this.bytesOf(inode).truncate?.(size);
   }
 }
+
+const EMPTY: ExternalBytes = { pread: () => new Uint8Array(0), pwrite: () => {}, size: () => 0 };
 
 /** A task: credentials, an fd table and RLIMIT_NOFILE (BID-9, OBS-9). */
 export class Task {
