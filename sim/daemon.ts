@@ -19,7 +19,7 @@ export interface DaemonNode {
   open: OpenReplySpec;
 }
 
-export interface OpenReply {
+interface OpenReply {
   error: Errno | null;
   fh: number;
   openFlags: number;

@@ -36,7 +36,7 @@ export function fuseOpenInFlags(flags: readonly OpenFlagName[], atomicOTrunc: bo
   return w;
 }
 
-/** fuse_file_open: send OPEN/OPENDIR/CREATE reply handling (OPEN-2..5, OPEN-19). */
+/** fuse_file_open: OPEN or OPENDIR and the reply handling (OPEN-2..5, OPEN-19); CREATE is fuse_create_open. */
 export function fuseFileOpen(k: KernelState, fi: FuseInode, isDir: boolean, t: Trace, openFlags = 0): { ff: FuseFile; backingId: number } | Errno {
   t.fn('fuse_file_open');
   const fc = k.conn!;
