@@ -155,7 +155,11 @@ export function fuseDevIoctl(k: KernelState, dev: DevFile, cmd: number, nullArg:
       return fuseDevIoctlBackingClose(k, dev, 0, { nullArg, cred, interruptible: false }, t);
     case FUSE_DEV_IOC.CLONE:
       // get_user(oldfd) reads 0 from the zeroed buffer: fd 0 is not a /dev/fuse fd.
-      return err(nullArg ? 'EFAULT' : 'EINVAL');
+      return err(
+        nullArg
+          ? t.vfs('EFAULT', 'fuse_dev_ioctl_clone', 'the argument must point to the old /dev/fuse fd number')
+          : t.vfs('EINVAL', 'fuse_dev_ioctl_clone', 'the fd to clone (here fd 0, from a zeroed argument) must be a mounted /dev/fuse fd or a clone of one'),
+      );
     default:
       return err(t.fail('ENOTTY', 'DEV-1', 'not a /dev/fuse ioctl (check the size and direction bits of the command word)'));
   }

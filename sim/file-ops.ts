@@ -160,7 +160,7 @@ export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome
   // file_write_and_wait_range (dirty pages), then file_check_and_advance_wb_err (the errseq,
   // clearing AS_EIO), then sync_inode_metadata (the times as SETATTR).
   const fi = file.ff.inode;
-  const pe = writePages(k, fi, t) ?? fileCheckAndAdvanceWbErr(file) ?? writeDirtyPages(k, fi, t);
+  const pe = writePages(k, fi, t) ?? fileCheckAndAdvanceWbErr(file, t) ?? writeDirtyPages(k, fi, t);
   if (pe !== null) return err(pe);
   const fc = k.conn!;
   t.pass('IO-13');

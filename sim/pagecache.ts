@@ -263,11 +263,11 @@ export function filemapSampleWbErr(fi: FuseInode): number {
  * last looked; AS_EIO is cleared whatever the answer (6.18: abort, fallocate, fsync, close gave
  * fsync ENOTCONN and the close the FLUSH's ENOTCONN, not EIO).
  */
-export function fileCheckAndAdvanceWbErr(file: FuseOpenFile): Errno | null {
+export function fileCheckAndAdvanceWbErr(file: FuseOpenFile, t: Trace): Errno | null {
   const fi = file.ff.inode;
   let e: Errno | null = null;
   if (fi.wbErr !== undefined && fi.wbErr.seq !== (file.wbErrSeen ?? 0)) {
-    e = fi.wbErr.errno;
+    e = t.vfs(fi.wbErr.errno, 'file_check_and_advance_wb_err', 'an earlier write-back of this file failed (a WRITE or the SETATTR of its times); each open file is told once');
     fi.wbErr.seen = true;
     file.wbErrSeen = fi.wbErr.seq;
   }
