@@ -167,6 +167,15 @@ describe('case loader: bad input names file, JSON path and what was expected', (
           expect(lines).toEqual([expect.stringMatching(/\/world\/files\/d\/size: expected an integer from 0 to 16777216/)]);
         }
       });
+      it('a node whose live size comes from a FUSE world file (the daemon would stat its own mount) or from no world file', () => {
+        const world = (sizeFrom: string) => ({ files: { inner: { on: 'fuse' } }, nodes: { n: { sizeFrom } } });
+        expect(loadCaseFile(write('live-fuse.json', { ...minimal('live-fuse'), world: world('inner') })).errors.map(formatLoadError)).toEqual([
+          expect.stringMatching(/live-fuse\.json: \/world\/nodes\/n\/sizeFrom: "inner" is on fuse \(expected a world file on disk, tmpfs, overlay, roBind\)/),
+        ]);
+        expect(loadCaseFile(write('live-none.json', { ...minimal('live-none'), world: world('innr') })).errors.map(formatLoadError)).toEqual([
+          expect.stringMatching(/\/world\/nodes\/n\/sizeFrom: "innr" is not a file of the world .*did you mean "inner"/),
+        ]);
+      });
       it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
         expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);
         expect(loadCaseFile(write('dups.json', { ...minimal('dups'), checks: ['DEV-3', 'DEV-3'] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/checks: "DEV-3" appears more than once/)]);

@@ -145,6 +145,9 @@ const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> =
 
 const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
 
+/** Filesystems a `sizeFrom` world file may live on: not FUSE, so the daemon's stat cannot wait on a daemon. */
+const LIVE_SIZE_FS = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+
 /** Semantic issues of a schema-valid case; empty when it is sound. */
 export function checkNames(kase: Case): Issue[] {
   const issues: Issue[] = [];
@@ -196,6 +199,16 @@ export function checkNames(kase: Case): Issue[] {
       message: `"${file}" is not a file of the world (expected one of world.files: ${worldFiles.join(', ') || '(none)'}, or devfuse:<dev>)${didYouMean(file, worldFiles)}`,
     });
   };
+
+  // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own
+  // mount or of an inner FUSE mount would make the daemon wait on itself.
+  for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {
+    if (spec.sizeFrom === undefined) continue;
+    const at = `/world/nodes/${pointerSegment(node)}/sizeFrom`;
+    const on = kase.world.files?.[spec.sizeFrom]?.on;
+    if (on === undefined) checkFile(at, spec.sizeFrom);
+    else if (!LIVE_SIZE_FS.has(on)) issues.push({ path: at, message: `"${spec.sizeFrom}" is on ${on} (expected a world file on ${[...LIVE_SIZE_FS].join(', ')})` });
+  }
 
   // Open replies in the world name registrations that steps make; the registration must exist
   // by the time the node is first opened (the daemon answers OPEN from it then).

@@ -3,11 +3,11 @@
 // setDaemonSize steps say. What it does not implement it answers as a minimal libfuse daemon
 // does, as the kernel target's scripted daemon (real-kernel/daemon/logic.ts) does: ENOSYS
 // (MKNOD, LSEEK, FALLOCATE, COPY_FILE_RANGE, IOCTL) and ENODATA for GETXATTR.
-import type { FuseNodeSpec, OpenReplySpec, World } from '../fixtures/world.ts';
+import type { DaemonSettings, FuseNodeSpec, OpenReplySpec, World } from '../fixtures/world.ts';
 import { DEFAULT_BACKING_BYTE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../fixtures/world.ts';
 import type { Errno } from '../spec/errno.ts';
 import { fopenFlags } from '../spec/uapi.ts';
-import type { DaemonPort, DaemonReply, FuseRequest } from './daemon-port.ts';
+import type { DaemonPort, DaemonReply, FuseAttr, FuseRequest } from './daemon-port.ts';
 
 export interface DaemonNode {
   readonly name: string;
@@ -17,6 +17,14 @@ export interface DaemonNode {
   /** The size GETATTR reports (IO-25, IO-28). */
   size: number;
   open: OpenReplySpec;
+  /** The world file whose live size the daemon reports (FuseNodeSpec.sizeFrom). */
+  readonly sizeFrom?: string;
+}
+
+/** The world files a `sizeFrom` node reads and truncates, as the daemon's backing files. */
+export interface LiveSizeFiles {
+  size(file: string): number;
+  truncate(file: string, size: number): void;
 }
 
 interface OpenReply {
@@ -41,13 +49,16 @@ export class ModelDaemon implements DaemonPort {
   private nextFh = 1;
   createReply: OpenReplySpec;
   rootOpen: OpenReplySpec = {};
+  private readonly settings: DaemonSettings;
 
   constructor(
     world: World,
     /** Resolves a registration name in an open reply to the id it got. */
     private readonly resolveId: (name: string) => number,
+    private readonly files: LiveSizeFiles,
   ) {
     this.createReply = world.create ?? {};
+    this.settings = world.daemon ?? {};
     for (const [name, spec] of Object.entries(world.nodes ?? {})) this.addNode(name, spec);
     // World files `on: 'self'` are files of the mount under test: the daemon serves them as
     // nodes with the file's bytes (as the kernel target does).
@@ -61,7 +72,7 @@ export class ModelDaemon implements DaemonPort {
   addNode(name: string, spec: FuseNodeSpec): DaemonNode {
     const isDir = spec.type === 'dir';
     const content = isDir ? new Uint8Array(0) : spec.content !== undefined ? textBytes(spec.content) : fillBytes(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE);
-    const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {} };
+    const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
     this.nodes.set(name, node);
     this.byNodeid.set(node.nodeid, node);
     return node;
@@ -74,19 +85,19 @@ export class ModelDaemon implements DaemonPort {
         return { error: null }; // the mount step carries the reply
       case 'LOOKUP': {
         const n = this.nodes.get(req.name);
-        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: { nodeid: n.nodeid, size: n.size, isDir: n.isDir } };
+        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, req.nodeid) } };
       }
       case 'CREATE': {
         const r = this.openReply(this.createReply);
         if (r.error !== null) return { error: r.error };
         const n = this.addNode(req.name, { content: '', open: this.createReply });
-        return { error: null, entry: { nodeid: n.nodeid, size: 0, isDir: false }, open: r };
+        return { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, n.nodeid) }, open: r };
       }
       case 'GETATTR':
-        return { error: null, attr: { size: node?.size ?? 0, isDir: node?.isDir ?? req.nodeid === 1 } };
+        return { error: null, attr: this.attrOf(node, req.nodeid) };
       case 'SETATTR':
         if (req.size !== undefined && node !== undefined) this.truncate(node, req.size);
-        return { error: null, attr: { size: node?.size ?? 0, isDir: node?.isDir ?? req.nodeid === 1 } };
+        return { error: null, attr: this.attrOf(node, req.nodeid) };
       case 'OPEN':
       case 'OPENDIR': {
         const spec = req.op === 'OPENDIR' && req.nodeid === 1 ? this.rootOpen : (node?.open ?? {});
@@ -103,7 +114,7 @@ export class ModelDaemon implements DaemonPort {
         return { error: null, names, nextOffset: req.offset + names.length + 2 };
       }
       case 'GETXATTR':
-        return { error: 'ENODATA' };
+        return { error: this.settings.getxattr ?? 'ENODATA' };
       case 'MKNOD':
       case 'LSEEK':
       case 'FALLOCATE':
@@ -114,6 +125,16 @@ export class ModelDaemon implements DaemonPort {
       default:
         return { error: null };
     }
+  }
+
+  /** The attributes of a node (or the root), with the settings' attr timeout. */
+  private attrOf(node: DaemonNode | undefined, nodeid: number): FuseAttr {
+    const size = node === undefined ? 0 : node.sizeFrom !== undefined ? this.files.size(node.sizeFrom) : node.size;
+    return { size, isDir: node?.isDir ?? nodeid === 1, ...(this.settings.attrTimeout === undefined ? {} : { attrTimeout: this.settings.attrTimeout }) };
+  }
+
+  private entryTimeouts(): { entryTimeout?: number } {
+    return this.settings.entryTimeout === undefined ? {} : { entryTimeout: this.settings.entryTimeout };
   }
 
   /** OPEN / OPENDIR / CREATE: the node's OpenReplySpec. */
@@ -141,8 +162,9 @@ export class ModelDaemon implements DaemonPort {
     return data.length;
   }
 
-  /** SETATTR with a size truncates or extends the daemon content. */
+  /** SETATTR with a size truncates or extends the daemon content (and a `sizeFrom` file). */
   private truncate(node: DaemonNode, size: number): void {
+    if (node.sizeFrom !== undefined) this.files.truncate(node.sizeFrom, size);
     const next = new Uint8Array(size);
     next.set(node.content.subarray(0, Math.min(size, node.content.length)));
     node.content = next;

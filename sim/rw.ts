@@ -116,6 +116,8 @@ export function fileRemovePrivs(k: KernelState, fi: FuseInode, t: Trace): void {
       t.pass('IO-5');
       if (r.error === 'ENOSYS') fc.noGetxattr = true;
     }
+  } else {
+    t.pass('IO-5'); // fuse_getxattr answers EOPNOTSUPP without a request: nothing to kill
   }
   if (fc.handleKillprivV2) fi.nosec = true;
 }
@@ -197,7 +199,8 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     t.fn('fuse_cache_write_iter');
     const fc = k.conn!;
     if (fc.writebackCache) {
-      const e = fuseUpdateAttributes(k, fi, t, 'size');
+      // STATX_SIZE | STATX_MODE: the EOF optimisation and SUID clearing.
+      const e = fuseUpdateAttributes(k, fi, t, 'sizeMode');
       if (e !== null) return err(e);
       if (append) pos = fi.iSize;
       // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).

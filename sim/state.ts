@@ -94,9 +94,19 @@ export class KernelState {
     this.daemonInUserns = world.daemonInUserns === true;
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
-    this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0);
-    this.port = opts.port ?? this.daemon;
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
+    const worldInode = (file: string) => this.backing.files.get(file)?.inode;
+    this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0, {
+      size: (file) => {
+        const i = worldInode(file);
+        return i === undefined ? 0 : this.vfs.size(i);
+      },
+      truncate: (file, size) => {
+        const i = worldInode(file);
+        if (i !== undefined) this.vfs.truncate(i, size);
+      },
+    });
+    this.port = opts.port ?? this.daemon;
   }
 
   private stdio: WFile | null = null;

@@ -4,7 +4,7 @@
 // list of intents, and every list fast-check shrinks it to, turns into a well-formed case
 // (materialize.ts resolves the positions against the sim's state; impossible intents vanish).
 import fc from 'fast-check';
-import type { BackingFileSpec } from '../../fixtures/world.ts';
+import type { BackingFileSpec, DaemonSettings } from '../../fixtures/world.ts';
 import type { Action, Cred, DaemonOpenMode, InitReplySpec, OpenFlagName } from '../../spec/case.ts';
 import type { Errno } from '../../spec/errno.ts';
 import type { FopenFlagName } from '../../spec/uapi.ts';
@@ -79,7 +79,23 @@ export interface FuzzProgram {
   /** undefined = the mount step's default INIT reply (PT, msd 1). */
   init: InitReplySpec | undefined;
   intents: Intent[];
+  /** The scripted daemon's timeouts and GETXATTR answer (World.daemon); undefined: the defaults. */
+  daemon?: DaemonSettings | undefined;
+  /** Node `n` reports the live size of `b` (FuseNodeSpec.sizeFrom), as passthrough_hp does. */
+  liveSize?: boolean | undefined;
 }
+
+/** Mostly the defaults; otherwise each setting a daemon author may pick (passthrough_hp --nocache is both timeouts 0). */
+const DAEMON_CHOICES: fc.Arbitrary<DaemonSettings | undefined> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      { entryTimeout: fc.constantFrom<0 | 3600>(0, 3600), attrTimeout: fc.constantFrom<0 | 3600>(0, 3600), getxattr: fc.constantFrom<Errno>('ENODATA', 'ENOSYS', 'EOPNOTSUPP') },
+      { requiredKeys: [] },
+    ),
+  },
+);
 
 export interface GenOptions {
   /** Allow sim-only intents (simFailAlloc, simIdCursor); the case is then marked simOnly. */
@@ -209,6 +225,8 @@ export function programArb(opts: GenOptions = {}): fc.Arbitrary<FuzzProgram> {
     // palette index 0 is `b`, always present; pick extras among the rest
     files: fc.subarray(FILE_PALETTE.map((_, i) => i).slice(1), { maxLength: 4 }),
     init: INIT_CHOICES,
+    daemon: DAEMON_CHOICES,
+    liveSize: fc.boolean(),
     intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24, size: 'medium' }),
   });
 }

@@ -35,7 +35,9 @@ export function worldOf(p: FuzzProgram): World {
     const entry = FILE_PALETTE[i];
     if (entry) files[entry[0]] = { ...entry[1] };
   }
-  return { files, nodes: Object.fromEntries(NODES.map((n) => [n, {}])) };
+  const nodes: NonNullable<World['nodes']> = Object.fromEntries(NODES.map((n) => [n, {}]));
+  if (p.liveSize === true) nodes['n'] = { sizeFrom: 'b' };
+  return { files, nodes, ...(p.daemon === undefined ? {} : { daemon: p.daemon }) };
 }
 
 /** `list[len-1-(pick mod len)]`: position 0 is the most recent name. */

@@ -312,7 +312,16 @@ export class CaseSession {
 
   private mount(devName: string, init: InitReplySpec | null): Outcome {
     const fd = this.dev(devName);
-    this.daemon.serve({ t: 'serve', devFd: fd, nodes: this.nodes, createReply: this.kase.world.create ?? {}, init, backingIds: Object.fromEntries(this.ids) });
+    this.daemon.serve({
+      t: 'serve',
+      devFd: fd,
+      nodes: this.nodes,
+      createReply: this.kase.world.create ?? {},
+      init,
+      backingIds: Object.fromEntries(this.ids),
+      ...(this.kase.world.daemon === undefined ? {} : { settings: this.kase.world.daemon }),
+      filePaths: Object.fromEntries([...this.world.files.values()].map((f) => [f.name, f.path])),
+    });
     const d = this.devs.get(devName)!;
     d.served = true;
     this.mountDev = devName;

@@ -1,7 +1,7 @@
 // The scripted daemon's answers (fixtures/world.ts, doc comment at the end), as a pure function
 // from a request message to a reply message. The worker (daemon-worker.ts) moves bytes between
 // this and /dev/fuse; tests drive it with encoded requests.
-import type { FuseNodeSpec, OpenReplySpec } from '../../fixtures/world.ts';
+import type { DaemonSettings, FuseNodeSpec, OpenReplySpec } from '../../fixtures/world.ts';
 import { DAEMON_ATTR_TIMEOUT_S, DAEMON_MAX_WRITE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
 import type { InitReplySpec } from '../../spec/case.ts';
 import { ERRNO } from '../../spec/errno.ts';
@@ -38,6 +38,14 @@ export interface NodeState {
   content: Uint8Array;
   size: number;
   open: OpenReplySpec;
+  /** A world file whose live size the node reports (FuseNodeSpec.sizeFrom). */
+  sizeFrom?: string;
+}
+
+/** The world files `sizeFrom` nodes report and truncate; the worker reads them with stat(2). */
+export interface LiveSizeFiles {
+  size(file: string): number;
+  truncate(file: string, size: number): void;
 }
 
 /** Everything the daemon knows; plain data so it can be built from messages. */
@@ -53,13 +61,17 @@ export interface DaemonState {
   init: InitReplySpec | null;
   initRequest: InitIn | null;
   pendingInit: bigint | null;
+  settings: DaemonSettings;
+  files: LiveSizeFiles;
 }
+
+const NO_FILES: LiveSizeFiles = { size: () => 0, truncate: () => {} };
 
 export function fillBytes(byte: string, n: number): Uint8Array {
   return new Uint8Array(n).fill(byte.charCodeAt(0));
 }
 
-export function newDaemonState(nodes: Record<string, FuseNodeSpec>, createReply: OpenReplySpec = {}): DaemonState {
+export function newDaemonState(nodes: Record<string, FuseNodeSpec>, createReply: OpenReplySpec = {}, settings: DaemonSettings = {}, files: LiveSizeFiles = NO_FILES): DaemonState {
   const s: DaemonState = {
     nodes: new Map(),
     nextNodeid: 2n,
@@ -70,6 +82,8 @@ export function newDaemonState(nodes: Record<string, FuseNodeSpec>, createReply:
     init: {},
     initRequest: null,
     pendingInit: null,
+    settings,
+    files,
   };
   for (const [name, spec] of Object.entries(nodes)) addNode(s, name, spec);
   return s;
@@ -78,7 +92,7 @@ export function newDaemonState(nodes: Record<string, FuseNodeSpec>, createReply:
 export function addNode(s: DaemonState, name: string, spec: FuseNodeSpec): NodeState {
   const isDir = spec.type === 'dir';
   const content = isDir ? new Uint8Array(0) : spec.content !== undefined ? new TextEncoder().encode(spec.content) : fillBytes(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE);
-  const node: NodeState = { name, nodeid: s.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {} };
+  const node: NodeState = { name, nodeid: s.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
   s.nodes.set(name, node);
   return node;
 }
@@ -90,9 +104,9 @@ export interface Handled {
   reply: Uint8Array | null;
 }
 
-function attrOf(n: NodeState | 'root'): Attr {
+function attrOf(s: DaemonState, n: NodeState | 'root'): Attr {
   const dir = n === 'root' || n.isDir;
-  const size = n === 'root' ? 0 : n.size;
+  const size = n === 'root' ? 0 : n.sizeFrom !== undefined ? s.files.size(n.sizeFrom) : n.size;
   return {
     ino: n === 'root' ? ROOT_ID : n.nodeid,
     size,
@@ -115,8 +129,12 @@ function byId(s: DaemonState, id: bigint): NodeState | 'root' | null {
   return null;
 }
 
-function entryFor(n: NodeState): Uint8Array {
-  return encodeEntryOut({ nodeid: n.nodeid, generation: 0n, entryValid: DAEMON_ATTR_TIMEOUT_S, attrValid: DAEMON_ATTR_TIMEOUT_S, attr: attrOf(n) });
+function attrValid(s: DaemonState): number {
+  return s.settings.attrTimeout ?? DAEMON_ATTR_TIMEOUT_S;
+}
+
+function entryFor(s: DaemonState, n: NodeState): Uint8Array {
+  return encodeEntryOut({ nodeid: n.nodeid, generation: 0n, entryValid: s.settings.entryTimeout ?? DAEMON_ATTR_TIMEOUT_S, attrValid: attrValid(s), attr: attrOf(s, n) });
 }
 
 /** The fuse_open_out for an OpenReplySpec, or its errno. */
@@ -176,14 +194,14 @@ export function handleRequest(s: DaemonState, msg: Uint8Array): Handled | null {
     case O.LOOKUP: {
       const name = new Reader(body).cstring(0);
       const n = h.nodeid === ROOT_ID ? s.nodes.get(name) : undefined;
-      return n ? ok(entryFor(n)) : err(ERRNO.ENOENT);
+      return n ? ok(entryFor(s, n)) : err(ERRNO.ENOENT);
     }
     case O.FORGET:
     case O.BATCH_FORGET:
     case O.INTERRUPT:
       return { opcode: h.opcode, unique: h.unique, reply: null };
     case O.GETATTR:
-      return node ? ok(encodeAttrOut({ attrValid: DAEMON_ATTR_TIMEOUT_S, attr: attrOf(node) })) : err(ERRNO.ENOENT);
+      return node ? ok(encodeAttrOut({ attrValid: attrValid(s), attr: attrOf(s, node) })) : err(ERRNO.ENOENT);
     case O.SETATTR: {
       if (!node) return err(ERRNO.ENOENT);
       const sa = decodeSetattrIn(body);
@@ -192,8 +210,9 @@ export function handleRequest(s: DaemonState, msg: Uint8Array): Handled | null {
         next.set(node.content.subarray(0, Math.min(sa.size, node.content.length)));
         node.content = next;
         node.size = sa.size;
+        if (node.sizeFrom !== undefined) s.files.truncate(node.sizeFrom, sa.size);
       }
-      return ok(encodeAttrOut({ attrValid: DAEMON_ATTR_TIMEOUT_S, attr: attrOf(node) }));
+      return ok(encodeAttrOut({ attrValid: attrValid(s), attr: attrOf(s, node) }));
     }
     case O.OPEN:
     case O.OPENDIR: {
@@ -207,7 +226,7 @@ export function handleRequest(s: DaemonState, msg: Uint8Array): Handled | null {
       const r = openOut(s, s.createReply);
       if (typeof r === 'number') return err(-r);
       const n = s.nodes.get(c.name) ?? addNode(s, c.name, { content: '', open: s.createReply });
-      return ok(encodeCreateOut_(n, r));
+      return ok(encodeCreateOut_(s, n, r));
     }
     case O.READ: {
       if (!node || node === 'root') return err(ERRNO.EIO);
@@ -252,7 +271,7 @@ export function handleRequest(s: DaemonState, msg: Uint8Array): Handled | null {
       return ok(encodeDirents(picked));
     }
     case O.GETXATTR:
-      return err(ERRNO.ENODATA);
+      return err(ERRNO[s.settings.getxattr ?? 'ENODATA']);
     case O.STATFS:
       return ok(encodeStatfsOut(ZERO_STATFS));
     case O.DESTROY:
@@ -262,9 +281,9 @@ export function handleRequest(s: DaemonState, msg: Uint8Array): Handled | null {
   }
 }
 
-function encodeCreateOut_(n: NodeState, open: Uint8Array): Uint8Array {
+function encodeCreateOut_(s: DaemonState, n: NodeState, open: Uint8Array): Uint8Array {
   const out = new Uint8Array(SIZE.entryOut + SIZE.openOut);
-  out.set(entryFor(n), 0);
+  out.set(entryFor(s, n), 0);
   out.set(open, SIZE.entryOut);
   return out;
 }

@@ -33,7 +33,17 @@ export const LOG_CAP = 4096;
 export const SAB_WORDS = LOG_BASE + LOG_CAP;
 
 export type ToWorker =
-  | { t: 'serve'; devFd: number; nodes: Record<string, import('../../fixtures/world.ts').FuseNodeSpec>; createReply: import('../../fixtures/world.ts').OpenReplySpec; init: import('../../spec/case.ts').InitReplySpec | null; backingIds: Record<string, number> }
+  | {
+      t: 'serve';
+      devFd: number;
+      nodes: Record<string, import('../../fixtures/world.ts').FuseNodeSpec>;
+      createReply: import('../../fixtures/world.ts').OpenReplySpec;
+      init: import('../../spec/case.ts').InitReplySpec | null;
+      backingIds: Record<string, number>;
+      settings?: import('../../fixtures/world.ts').DaemonSettings;
+      /** World file name -> path, for nodes whose size is a world file's (FuseNodeSpec.sizeFrom). */
+      filePaths?: Record<string, string>;
+    }
   | { t: 'setOpen'; node: string; reply: import('../../fixtures/world.ts').OpenReplySpec }
   | { t: 'setSize'; node: string; size: number }
   | { t: 'ids'; backingIds: Record<string, number> }

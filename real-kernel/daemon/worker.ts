@@ -2,12 +2,13 @@
 // thread's doorbell), answers requests through handleRequest and logs each opcode in shared
 // memory. koffi calls block this thread only, so client syscalls on the case thread can never
 // deadlock against the daemon (DESIGN.md "Real-kernel target").
+import { statSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { sys } from '../ffi/libc.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_OPCODES } from '../../spec/uapi.ts';
 import { DAEMON_MAX_WRITE } from '../../fixtures/world.ts';
-import { addNode, handleRequest, initReply, newDaemonState, type DaemonState } from './logic.ts';
+import { addNode, handleRequest, initReply, newDaemonState, type DaemonState, type LiveSizeFiles } from './logic.ts';
 import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
 
 interface Init {
@@ -32,11 +33,34 @@ function writeReply(reply: Uint8Array): number {
   return devFd >= 0 ? sys.write(devFd, reply) : -ERRNO.EBADF;
 }
 
+/**
+ * The files `sizeFrom` nodes report, by path (never on the mount this worker serves: the loader
+ * allows only disk, tmpfs, overlay and roBind files). A file gone reports 0.
+ */
+function liveSizeFiles(paths: Record<string, string>): LiveSizeFiles {
+  return {
+    size: (file) => {
+      const p = paths[file];
+      try {
+        return p === undefined ? 0 : statSync(p).size;
+      } catch {
+        return 0;
+      }
+    },
+    truncate: (file, size) => {
+      // truncate(2) by path, not fs.truncateSync (an open and a close the case would see as
+      // inotify events on the world file). Its failure does not fail the SETATTR.
+      const p = paths[file];
+      if (p !== undefined) sys.truncate(p, size);
+    },
+  };
+}
+
 function apply(m: ToWorker): void {
   switch (m.t) {
     case 'serve':
       devFd = m.devFd;
-      state = newDaemonState(m.nodes, m.createReply);
+      state = newDaemonState(m.nodes, m.createReply, m.settings, liveSizeFiles(m.filePaths ?? {}));
       state.init = m.init;
       state.backingIds = m.backingIds;
       for (const i of [SLOT.logCount, SLOT.busy, SLOT.initState, SLOT.gone, SLOT.initWriteErrno]) Atomics.store(words, i, 0);

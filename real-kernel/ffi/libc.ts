@@ -18,6 +18,7 @@ interface Raw {
   ioctl: (fd: number, req: number, arg: Uint8Array | null) => number;
   mount: (src: string | null, tgt: string, type: string | null, flags: number, data: string | null) => number;
   umount2: (tgt: string, flags: number) => number;
+  truncate: (path: string, len: number) => number;
   capget: (hdr: Uint8Array, data: Uint8Array) => number;
   capset: (hdr: Uint8Array, data: Uint8Array) => number;
   unshare: (flags: number) => number;
@@ -67,6 +68,7 @@ const load = lazyLibc<Raw>((f) => ({
   ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
   mount: f('int mount(const char *src, const char *tgt, const char *type, unsigned long flags, const char *data)'),
   umount2: f('int umount2(const char *tgt, int flags)'),
+  truncate: f('int truncate(const char *path, long len)'),
   capget: f('int capget(void *hdr, void *data)'),
   capset: f('int capset(void *hdr, void *data)'),
   unshare: f('int unshare(int flags)'),
@@ -118,6 +120,8 @@ export const sys = {
   mount: (src: string | null, tgt: string, type: string | null, flags: number, data: string | null): number =>
     ret(load().mount(src, tgt, type, flags, data)),
   umount2: (tgt: string, flags: number): number => ret(load().umount2(tgt, flags)),
+  /** truncate(2) by path: no open, so no inotify open/close events on the file. */
+  truncate: (path: string, len: number): number => ret(load().truncate(path, len)),
   capget: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capget(hdr, data)),
   capset: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capset(hdr, data)),
   unshare: (flags: number): number => ret(load().unshare(flags)),
