@@ -38,6 +38,8 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
   const pos = offset ?? (stream ? 0 : file.pos);
   let data: Uint8Array | Errno;
+  /** The bytes came through filemap_read or filemap_splice_read (readahead state to update). */
+  let viaPageCache = false;
   if (splice && file.flags.has('O_DIRECT')) {
     // do_splice_read: an O_DIRECT file is read with copy_splice_read, i.e. through ->read_iter
     // like read(2) (found by fuzz --target both: the size check sends GETATTR).
@@ -51,7 +53,11 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       data = fusePassthroughRead(k, file, pos, len, t);
     } else {
       if (isPt(ff)) t.pass('IO-8');
-      data = pageCacheRead(k, ff.inode, pos, len, t);
+      // filemap_splice_read: filemap_get_pages reads ahead as filemap_read does (fuzz --target
+      // both seed 30437040: a 1-byte splice at 0 read the whole 2-page file on 6.18).
+      const re = syncReadahead(k, ff.inode, file, pos, len, t);
+      data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
+      viaPageCache = true;
     }
   } else if (isDio(ff)) {
     t.fn('fuse_direct_read_iter');
@@ -89,11 +95,12 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     } else {
       const re = syncReadahead(k, ff.inode, file, pos, len, t);
       data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
+      viaPageCache = true;
     }
   }
   if (typeof data === 'string') return err(data);
-  // filemap_read: f_ra.prev_pos is where this read ended.
-  if (!isDio(ff) && !isPt(ff)) file.raPrevPos = pos + data.length;
+  // filemap_read and filemap_splice_read: f_ra.prev_pos is where this read ended.
+  if (viaPageCache) file.raPrevPos = pos + data.length;
   if (offset === undefined && !stream) file.pos = pos + data.length;
   return { errno: null, value: summarize(data) };
 }
