@@ -74,10 +74,9 @@ export function rootInode(k: KernelState): FuseInode {
 }
 
 /** fuse_update_get_attr: GETATTR only when the cache is stale (IO-16, IO-18, IO-25, IO-26). */
-export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, mask: 'size' | 'sizeMode' | 'basic' = 'basic'): Errno | null {
+export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, mask: 'size' | 'basic' = 'basic'): Errno | null {
   // fuse_update_get_attr syncs when the requested mask meets an invalid attribute: a stat asks
-  // for atime too (IO-26); SEEK_END and reads past EOF ask for the size only, a writeback-cache
-  // write for the size and the mode.
+  // for atime too (IO-26); SEEK_END, reads past EOF and writeback writes ask for the size.
   if (fi.attrValid && (mask !== 'basic' || (!fi.atimeInvalid && fi.blocksInvalid !== true))) return null;
   // With the writeback cache the size of a regular file is in fuse_get_cache_mask: a size-only
   // request (SEEK_END, a read past EOF) never syncs for an invalidated size (6.18: a read past

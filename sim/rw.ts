@@ -206,8 +206,9 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     t.fn('fuse_cache_write_iter');
     const fc = k.conn!;
     if (fc.writebackCache) {
-      // STATX_SIZE | STATX_MODE: the EOF optimisation and SUID clearing.
-      const e = fuseUpdateAttributes(k, fi, t, 'sizeMode');
+      // STATX_SIZE | STATX_MODE (the EOF optimisation, SUID clearing): the model's invalidations
+      // are FUSE_STATX_MODSIZE, which holds no MODE, so this asks as a size-only request does.
+      const e = fuseUpdateAttributes(k, fi, t, 'size');
       if (e !== null) return err(e);
       if (append) pos = fi.iSize;
       // generic_file_write_iter: file_remove_privs, then file_update_time (times kept locally).
