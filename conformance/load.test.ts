@@ -176,6 +176,14 @@ describe('case loader: bad input names file, JSON path and what was expected', (
           expect.stringMatching(/\/world\/nodes\/n\/sizeFrom: "innr" is not a file of the world .*did you mean "inner"/),
         ]);
       });
+      it('daemonWrite through an fd of /dev/fuse or of a FUSE world file (a write the scripted daemon would answer to itself)', () => {
+        const steps = (file: string) => [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file, mode: 'rdwr', as: 'bf' }, { op: 'daemonWrite', fd: 'bf', data: 'x' }];
+        const world = { files: { inner: { on: 'fuse' }, d: { on: 'disk' } } };
+        const errs = (file: string) => loadCaseFile(write('dw.json', { ...minimal('dw'), world, steps: steps(file) })).errors.map(formatLoadError);
+        expect(errs('inner')).toEqual([expect.stringMatching(/dw\.json: \/steps\/2\/fd: "bf" is an fd of "inner" on fuse \(expected an fd of a world file on disk, tmpfs, overlay, roBind\)/)]);
+        expect(errs('devfuse:dev')).toEqual([expect.stringMatching(/\/steps\/2\/fd: "bf" is an fd of \/dev\/fuse/)]);
+        expect(errs('d')).toEqual([]);
+      });
       it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
         expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);
         expect(loadCaseFile(write('dups.json', { ...minimal('dups'), checks: ['DEV-3', 'DEV-3'] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/checks: "DEV-3" appears more than once/)]);

@@ -63,6 +63,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'daemonOpen':
       return step.file.startsWith('devfuse:') ? use('file', 'dev', step.file.slice('devfuse:'.length)) : [];
     case 'daemonClose':
+    case 'daemonWrite':
       return use('fd', 'daemonFd', step.fd);
     case 'backingOpen':
       return [...use('dev', 'dev', step.dev), ...use('fd', 'daemonFd', step.fd)];
@@ -145,7 +146,10 @@ const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> =
 
 const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
 
-/** Filesystems a `sizeFrom` world file may live on: not FUSE, so the daemon's stat cannot wait on a daemon. */
+/**
+ * Filesystems a `sizeFrom` or `daemonWrite` world file may live on: not FUSE, so the daemon's
+ * stat or write cannot wait on a daemon.
+ */
 const LIVE_SIZE_FS = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
 
 /** Semantic issues of a schema-valid case; empty when it is sound. */
@@ -219,13 +223,25 @@ export function checkNames(kase: Case): Issue[] {
   if (typeof kase.world.create?.backing === 'string') worldReplyUses.push({ at: '/world/create/backing', name: kase.world.create.backing, node: null });
   const worldReplyChecked = new Set<string>();
 
+  /** Daemon fd name -> the file its latest daemonOpen opened. */
+  const daemonFdFile = new Map<string, string>();
   const visit = (step: Action, at: string, i: number) => {
     for (const u of usesOf(step)) checkUse(`${at}/${u.prop}`, u.kind, u.name, i);
 
     switch (step.op) {
       case 'daemonOpen':
         if (!step.file.startsWith('devfuse:')) checkFile(`${at}/file`, step.file);
+        daemonFdFile.set(step.as, step.file);
         break;
+      case 'daemonWrite': {
+        // A write through FUSE would be a request the scripted daemon answers to itself.
+        const file = daemonFdFile.get(step.fd);
+        const on = file === undefined ? undefined : kase.world.files?.[file]?.on;
+        if (file !== undefined && (on === undefined || !LIVE_SIZE_FS.has(on))) {
+          issues.push({ path: `${at}/fd`, message: `"${step.fd}" is an fd of ${file.startsWith('devfuse:') ? '/dev/fuse' : `"${file}" on ${on ?? 'no filesystem'}`} (expected an fd of a world file on ${[...LIVE_SIZE_FS].join(', ')})` });
+        }
+        break;
+      }
       case 'inspectBacking':
         checkFile(`${at}/file`, step.file);
         break;

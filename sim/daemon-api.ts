@@ -12,6 +12,13 @@ import type { KernelState } from './state.ts';
 import { fuseLookup } from './dir.ts';
 import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
+import { textBytes } from './daemon.ts';
+
+/**
+ * Superblocks a daemonWrite may write: a roBind file lives on the disk superblock (its mount is
+ * read-only), a world `chardev` is /dev/null on devtmpfs.
+ */
+const HOST_FS = new Set(['disk', 'tmpfs', 'overlay', 'devtmpfs']);
 
 const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
 
@@ -169,6 +176,27 @@ export class DaemonApi {
   }
 
   /** close(2) of a daemon fd: no event while BACKING_OPEN still holds the file (LIFE-9). */
+  /** pwrite(2) through a daemon fd on a host world file (spec/case.ts DaemonWriteStep). */
+  write(fdName: string, data: string, offset: number): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      const fd = s.daemonFds.get(fdName);
+      if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
+      const tf = s.daemonTask.fds.get(fd);
+      if (tf === undefined) return err('EBADF');
+      if (tf.kind !== 'world') return setupFault('daemonWrite writes world files only, not /dev/fuse');
+      const f = tf.file;
+      if (!HOST_FS.has(f.inode.mount.sb.kind)) return setupFault('daemonWrite writes files on disk, tmpfs or overlay only, not through FUSE');
+      // ksys_pwrite64: fdget skips O_PATH files, FMODE_PWRITE comes before vfs_write's FMODE_WRITE.
+      if (f.mode === 'path') return err(t.vfs('EBADF', 'ksys_pwrite64', 'an O_PATH fd cannot be written'));
+      if (f.inode.type === 'fifo') return err(t.vfs('ESPIPE', 'ksys_pwrite64', 'a fifo has no file position: pwrite(2) needs a seekable file'));
+      if (f.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
+      const bytes = textBytes(data);
+      if (f.inode.type === 'file') s.vfs.pwrite(f, offset, bytes);
+      return ok(bytes.length);
+    });
+  }
+
   close(fdName: string): SimResult {
     return this.k.run((t) => {
       const s = this.s;

@@ -162,6 +162,12 @@ export interface DaemonOpenStep {
   as: string;
 }
 export interface DaemonCloseStep { op: 'daemonClose'; fd: string }
+/**
+ * pwrite(2) through a daemon fd on a world file: the daemon (or any process) writes the backing
+ * file behind the FUSE kernel's back. A PT file sees the bytes at once; the FUSE inode's size and
+ * page cache do not change (IO-28). Only fds of files on disk, tmpfs, overlay or roBind.
+ */
+export interface DaemonWriteStep { op: 'daemonWrite'; fd: string; data: IoText; offset?: IoBytes }
 /** FUSE_DEV_IOC_BACKING_OPEN (§4). On success the returned id is named `as`. */
 export interface BackingOpenStep {
   op: 'backingOpen';
@@ -328,6 +334,7 @@ export type DaemonStep =
   | DevCloseStep
   | DaemonOpenStep
   | DaemonCloseStep
+  | DaemonWriteStep
   | BackingOpenStep
   | BackingCloseStep
   | SetOpenReplyStep

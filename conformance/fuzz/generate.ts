@@ -17,6 +17,7 @@ export type Access = 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR';
 export type Intent =
   | { k: 'daemonOpen'; file: number; mode: DaemonOpenMode }
   | { k: 'daemonClose'; pick: number }
+  | { k: 'daemonWrite'; pick: number; offset: number }
   | { k: 'backingOpen'; dev: number; pick: number; cred: Cred; bad: 'none' | 'flags' | 'padding' | 'rawFd' | 'devFuse' }
   | { k: 'backingClose'; dev: number; id: IdRef; cred: Cred }
   | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null }
@@ -161,6 +162,8 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
   const choices = [
     w(5, fc.record({ k: fc.constant('daemonOpen' as const), file, mode: daemonMode }), 'daemonOpen'),
     w(2, fc.record({ k: fc.constant('daemonClose' as const), pick }), 'daemonClose'),
+    // Behind the kernel's back: PT reads and mappings see it, the FUSE size does not (IO-28).
+    w(2, fc.record({ k: fc.constant('daemonWrite' as const), pick, offset: fc.constantFrom(0, 10, 4095, 8190) }), 'daemonWrite'),
     w(
       5,
       fc.record({

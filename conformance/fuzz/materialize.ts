@@ -107,6 +107,16 @@ class Builder {
     return this.liveDaemonFds().some((n) => this.daemonFdOnSelf.has(n));
   }
   readonly daemonFdOnSelf = new Set<string>();
+  /** Daemon fds of world files on disk, tmpfs, overlay or roBind: the ones daemonWrite may use. */
+  readonly hostFileFds = new Set<string>();
+
+  /** A daemonOpen of a world file succeeded as `name`. */
+  noteDaemonFd(name: string, file: string): void {
+    this.daemonFds.push(name);
+    const on = this.k.state.world.files?.[file]?.on;
+    if (on === 'self') this.daemonFdOnSelf.add(name);
+    if (on === 'disk' || on === 'tmpfs' || on === 'overlay' || on === 'roBind') this.hostFileFds.add(name);
+  }
 
   /** Any FUSE struct file still held: a client fd, a mapping, a daemon fd on the mount. */
   fuseFileHeld(): boolean {
@@ -139,14 +149,19 @@ function play(b: Builder, it: Intent): void {
       if (file === undefined) return;
       const as = b.fresh('bf');
       if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as })?.errno === null) {
-        b.daemonFds.push(as);
-        if (b.k.state.world.files?.[file]?.on === 'self') b.daemonFdOnSelf.add(as);
+        b.noteDaemonFd(as, file);
       }
       return;
     }
     case 'daemonClose': {
       const name = recent(b.liveDaemonFds(), it.pick);
       if (name !== undefined) b.emit({ op: 'daemonClose', fd: name });
+      return;
+    }
+    case 'daemonWrite': {
+      // Only fds of files on the host's filesystems (conformance/validate.ts).
+      const name = recent(b.liveDaemonFds().filter((n) => b.hostFileFds.has(n)), it.pick);
+      if (name !== undefined) b.emit({ op: 'daemonWrite', fd: name, data: 'ww', offset: it.offset });
       return;
     }
     case 'backingOpen': {
@@ -197,8 +212,7 @@ function play(b: Builder, it: Intent): void {
       if (file === undefined || dev === undefined) return;
       const bf = b.fresh('bf');
       if (b.emit({ op: 'daemonOpen', file, mode: it.mode, as: bf })?.errno !== null) return;
-      b.daemonFds.push(bf);
-      if (b.k.state.world.files?.[file]?.on === 'self') b.daemonFdOnSelf.add(bf);
+      b.noteDaemonFd(bf, file);
       const reg = b.fresh('b');
       if (b.emit({ op: 'backingOpen', dev, fd: bf, as: reg })?.errno !== null) return;
       b.regs.push(reg);

@@ -35,6 +35,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return d.open(step.file, step.mode, step.as);
     case 'daemonClose':
       return d.close(step.fd);
+    case 'daemonWrite':
+      return d.write(step.fd, step.data, step.offset ?? 0);
     case 'backingOpen': {
       const a: Parameters<typeof d.backingOpen>[0] = { dev: step.dev, fd: step.fd };
       if (step.flags !== undefined) a.flags = step.flags;

@@ -197,6 +197,13 @@ export class CaseSession {
         this.daemonFds.delete(s.fd);
         return res(r);
       }
+      case 'daemonWrite': {
+        const d = this.daemonFds.get(s.fd);
+        if (!d) throw new Error(`no daemon fd named ${s.fd}`);
+        const bytes = new TextEncoder().encode(s.data);
+        const n = sys.pwrite(d.fd, bytes, bytes.length, s.offset ?? 0);
+        return res(n, n);
+      }
       case 'backingOpen': {
         const fd = typeof s.fd === 'number' ? s.fd : this.daemonFds.get(s.fd)?.fd;
         if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
