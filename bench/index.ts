@@ -15,7 +15,19 @@ const BENCHES: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'reports', run: () => benchReports() },
 ];
 
-const only = process.argv.slice(2);
+// `versus [<rev>]` (bench/versus.ts) compares with an older commit; it runs only when named.
+const args = process.argv.slice(2);
+if (args[0] === 'versus') {
+  const { benchVersus } = await import('./versus.ts');
+  try {
+    await benchVersus(args[1]);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+const only = args;
 const unknown = only.filter((name) => !BENCHES.some((b) => b.name === name));
 if (unknown.length > 0) {
   // A typo would otherwise run nothing and exit 0.

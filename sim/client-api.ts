@@ -78,7 +78,8 @@ export class ClientApi {
   }
 
   write(fd: string, data: string, offset?: number): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, textBytes(data), offset, t), offset === undefined ? { op: 'write', data: textBytes(data) } : { op: 'write', data: textBytes(data), offset });
+    const bytes = textBytes(data);
+    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, bytes, offset, t), offset === undefined ? { op: 'write', data: bytes } : { op: 'write', data: bytes, offset });
   }
 
   spliceRead(fd: string, length: number, offset?: number): SimResult {

@@ -17,6 +17,8 @@ export interface DaemonNode {
   /** The size GETATTR reports (IO-25, IO-28). */
   size: number;
   open: OpenReplySpec;
+  /** `content` is a shared default (sharedFill): copied before the first write. */
+  contentShared?: boolean;
   /** The world file whose live size the daemon reports (FuseNodeSpec.sizeFrom). */
   readonly sizeFrom?: string;
 }
@@ -38,8 +40,34 @@ export function fillBytes(byte: string, n: number): Uint8Array {
   return new Uint8Array(n).fill(byte.charCodeAt(0));
 }
 
+const SHARED_FILLS = new Map<string, Uint8Array>();
+
+/**
+ * `n` bytes of `byte`, one buffer per (byte, n) for the whole process: never to be written.
+ * Every case's files and nodes start as 4096 'B's or 'D's; filling them anew was the fuzzer's
+ * largest single cost. Holders copy before a change (FileBytes, DaemonNode.contentShared).
+ */
+export function sharedFill(byte: string, n: number): Uint8Array {
+  const key = `${byte}${n}`;
+  let b = SHARED_FILLS.get(key);
+  if (b === undefined) SHARED_FILLS.set(key, (b = fillBytes(byte, n)));
+  return b;
+}
+
+const UTF8 = new TextEncoder();
+
+/** A step's text as UTF-8; short ASCII text (most steps' data) without TextEncoder's call cost. */
 export function textBytes(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  if (s.length <= 64) {
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return UTF8.encode(s);
+      out[i] = c;
+    }
+    return out;
+  }
+  return UTF8.encode(s);
 }
 
 export class ModelDaemon implements DaemonPort {
@@ -71,8 +99,9 @@ export class ModelDaemon implements DaemonPort {
 
   addNode(name: string, spec: FuseNodeSpec): DaemonNode {
     const isDir = spec.type === 'dir';
-    const content = isDir ? new Uint8Array(0) : spec.content !== undefined ? textBytes(spec.content) : fillBytes(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE);
-    const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
+    const shared = !isDir && spec.content === undefined;
+    const content = isDir ? new Uint8Array(0) : shared ? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE) : textBytes(spec.content!);
+    const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(shared ? { contentShared: true } : {}), ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
     this.nodes.set(name, node);
     this.byNodeid.set(node.nodeid, node);
     return node;
@@ -152,6 +181,10 @@ export class ModelDaemon implements DaemonPort {
 
   private write(node: DaemonNode, pos: number, data: Uint8Array): number {
     const end = pos + data.length;
+    if (node.contentShared === true) {
+      node.content = node.content.slice();
+      node.contentShared = false;
+    }
     if (end > node.content.length) {
       const grown = new Uint8Array(end);
       grown.set(node.content);
@@ -168,6 +201,7 @@ export class ModelDaemon implements DaemonPort {
     const next = new Uint8Array(size);
     next.set(node.content.subarray(0, Math.min(size, node.content.length)));
     node.content = next;
+    node.contentShared = false;
     node.size = size;
   }
 }

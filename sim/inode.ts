@@ -33,7 +33,16 @@ const ALWAYS_OFFERED: ReadonlyArray<readonly [InitFlagName, number?]> = [
 ];
 
 /** The INIT flags a profile's kernel offers (fuse_send_init), in bit order. */
-export function fuseInitOffer(profile: Profile): InitFlagName[] {
+export function fuseInitOffer(profile: Profile): readonly InitFlagName[] {
+  // Every mount asks; a profile's offer never changes.
+  let known = OFFER_BY_PROFILE.get(profile);
+  if (known === undefined) OFFER_BY_PROFILE.set(profile, (known = computeInitOffer(profile)));
+  return known;
+}
+
+const OFFER_BY_PROFILE = new WeakMap<Profile, readonly InitFlagName[]>();
+
+function computeInitOffer(profile: Profile): readonly InitFlagName[] {
   const offered = ALWAYS_OFFERED.filter(([, since]) => since === undefined || profile.protoMinor >= since).map(([f]) => f);
   // INIT-1: `if (IS_ENABLED(CONFIG_FUSE_PASSTHROUGH)) flags |= FUSE_PASSTHROUGH;`
   if (profile.passthroughConfigured) offered.push('PASSTHROUGH');

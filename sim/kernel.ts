@@ -98,18 +98,20 @@ export class Kernel {
     // unless the same syscall aborted the connection (e.g. the close that kills a lazily
     // unmounted superblock).
     this.state.deliverBackground();
-    const evs = this.state.vfs.takeEvents();
+    const raw = this.state.vfs.takeEvents();
+    const evs = canonicalEvents(raw);
     // inotify merges identical consecutive events (OBS-8).
-    if (canonicalEvents(evs).length < evs.length) t.pass('OBS-8');
+    if (evs.length < raw.length) t.pass('OBS-8');
     return this.observation(o, t, this.state.takeRequestLog(), evs);
   }
 
+  /** `evs` are canonical already (canonicalEvents). */
   private observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {
     const r: SimResult = {
       errno: o.errno,
       value: o.value ?? null,
       requests: canonicalRequests(reqs),
-      events: canonicalEvents(evs),
+      events: evs,
       explain: t.toExplanation(),
     };
     if (o.fault !== undefined) r.fault = o.fault as TargetFault;
@@ -269,7 +271,7 @@ export class Kernel {
     if (!pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
     s.daemonWinsReleaseRace = false;
-    return this.observation(ok(), t, reqs, evs);
+    return this.observation(ok(), t, reqs, canonicalEvents(evs));
   }
 
   /** The hidden state (OBS-11): what the kernel knows and userspace cannot read. */

@@ -75,16 +75,22 @@ export function summarizeBytes(bytes: Uint8Array): string {
   // Runs of one byte are the common case (pages of one letter): compare 4 bytes at a time where
   // the view is aligned for it.
   const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+  const n = bytes.length;
+  const wordEnd = n >>> 2;
   let i = 0;
-  while (i < bytes.length) {
+  while (i < n) {
     const b = bytes[i]!;
     let j = i + 1;
     if (words !== null) {
-      while (j < bytes.length && j % 4 !== 0 && bytes[j] === b) j++;
-      const w = (b * 0x01010101) >>> 0;
-      while (j % 4 === 0 && j + 4 <= bytes.length && words[j >>> 2] === w) j += 4;
+      while (j < n && (j & 3) !== 0 && bytes[j] === b) j++;
+      if ((j & 3) === 0) {
+        const w = (b * 0x01010101) >>> 0;
+        let wi = j >>> 2;
+        while (wi < wordEnd && words[wi] === w) wi++;
+        j = wi << 2;
+      }
     }
-    while (j < bytes.length && bytes[j] === b) j++;
+    while (j < n && bytes[j] === b) j++;
     const ch = b >= 0x21 && b <= 0x7e && b !== 0x2a && b !== 0x2b ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
     runs.push(`${ch}*${j - i}`);
     i = j;

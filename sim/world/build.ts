@@ -4,7 +4,7 @@ import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts'
 import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
 import type { Errno } from '../../spec/errno.ts';
 import { FILESYSTEM_MAX_STACK_DEPTH } from '../../spec/uapi.ts';
-import { fillBytes, textBytes } from '../daemon.ts';
+import { sharedFill, textBytes } from '../daemon.ts';
 import type { Mount, Superblock, Vfs, WInode } from './vfs.ts';
 import type { InitReplySpec } from '../../spec/case.ts';
 import { Trace } from '../explain.ts';
@@ -70,7 +70,9 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
   const files = new Map<string, { spec: BackingFileSpec; inode: WInode }>();
   for (const [name, spec] of Object.entries(world.files ?? {})) {
     const mount = spec.on === 'self' ? fuseUnderTest : mounts[spec.on];
-    const bytes = spec.content !== undefined ? textBytes(spec.content) : fillBytes(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE);
+    // The default content is one shared buffer, copied by the file's first change.
+    const shared = spec.content === undefined;
+    const bytes = shared ? sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE) : textBytes(spec.content!);
     const type = spec.type ?? 'file';
     let inode: WInode;
     if (type === 'chardev') {
@@ -79,9 +81,9 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
       // A symlink to a regular file `<name>.target`. The watch is on the link itself
       // (IN_DONT_FOLLOW, as the kernel target sets it), so opens of the target report nothing.
       inode = vfs.newInode('symlink', name, mount);
-      inode.target = vfs.newInode('file', '', mount, bytes);
+      inode.target = vfs.newInode('file', '', mount, bytes, shared);
     } else {
-      inode = vfs.newInode(type, name, mount, type === 'file' ? bytes : undefined);
+      inode = vfs.newInode(type, name, mount, type === 'file' ? bytes : undefined, shared);
     }
     const traits = (spec as { simTraits?: readonly string[] }).simTraits ?? [];
     const reg = inode.target ?? inode;
@@ -94,7 +96,8 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
       if (traits.includes('noMmap')) own.hasMmap = false;
       if (traits.includes('noDirectIo')) own.directIo = false;
       const m: Mount = { sb: own, readOnly: mount.readOnly };
-      inode = vfs.newInode(type === 'symlink' ? 'file' : type, name, m, type === 'file' || type === 'symlink' ? bytes : undefined);
+      // `bytes` may be the discarded inode's too: shared either way, so copied before a change.
+      inode = vfs.newInode(type === 'symlink' ? 'file' : type, name, m, type === 'file' || type === 'symlink' ? bytes : undefined, true);
     }
     files.set(name, { spec, inode });
   }

@@ -34,6 +34,10 @@ export type InodeType = 'file' | 'dir' | 'fifo' | 'socket' | 'chardev' | 'symlin
  * written through an fd the host holds. Synchronous, as the data path of the model is.
  */
 export interface ExternalBytes {
+  /**
+   * The bytes of [pos, pos + len) up to the size. May be a view of the file's own buffer, valid
+   * until its next pwrite or truncate: a caller that keeps them copies them (the page cache does).
+   */
   pread(pos: number, len: number): Uint8Array;
   pwrite(pos: number, data: Uint8Array): void;
   size(): number;
@@ -44,20 +48,30 @@ export interface ExternalBytes {
 export class FileBytes implements ExternalBytes {
   private buf: Uint8Array;
   private len: number;
+  /** `buf` is shared (a default content): copied before the first change. */
+  private shared: boolean;
 
-  constructor(init: Uint8Array) {
-    this.buf = init.slice();
+  /**
+   * Takes `init` as its own buffer, or with `shared` as a read-only one it copies before the
+   * first write (every world file starts as the same 4096 'B's).
+   */
+  constructor(init: Uint8Array, shared = false) {
+    this.buf = init;
     this.len = init.length;
+    this.shared = shared;
   }
 
   pread(pos: number, len: number): Uint8Array {
     const end = Math.min(this.len, pos + len);
-    return end <= pos ? new Uint8Array(0) : this.buf.slice(pos, end);
+    // A view, not a copy: a PT read of a page per operation made the copy a quarter of the
+    // model's time (npm run bench sim).
+    return end <= pos ? new Uint8Array(0) : this.buf.subarray(pos, end);
   }
 
   pwrite(pos: number, data: Uint8Array): void {
     if (data.length === 0) return;
     const end = pos + data.length;
+    this.own();
     this.reserve(end);
     this.buf.set(data, pos);
     if (end > this.len) this.len = end;
@@ -68,9 +82,16 @@ export class FileBytes implements ExternalBytes {
   }
 
   truncate(size: number): void {
+    this.own();
     if (size < this.len) this.buf.fill(0, size, this.len);
     else this.reserve(size);
     this.len = size;
+  }
+
+  private own(): void {
+    if (!this.shared) return;
+    this.buf = this.buf.slice();
+    this.shared = false;
   }
 
   private reserve(n: number): void {
@@ -152,10 +173,11 @@ export class Vfs {
   /** Switched off by the benchmark, which creates many files. */
   trackFiles = true;
 
-  newInode(type: InodeType, watchName: string, mount: Mount, bytes?: Uint8Array): WInode {
+  /** `sharedBytes`: `bytes` is a shared default content (FileBytes copies it before a change). */
+  newInode(type: InodeType, watchName: string, mount: Mount, bytes?: Uint8Array, sharedBytes = false): WInode {
     const ino = this.nextIno++;
     const inode: WInode = { ino, type, watchName, mount, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
-    if (type === 'file') inode.bytes = new FileBytes(bytes ?? new Uint8Array(0));
+    if (type === 'file') inode.bytes = new FileBytes(bytes ?? new Uint8Array(0), sharedBytes);
     return inode;
   }
 
