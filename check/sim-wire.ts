@@ -38,7 +38,11 @@ function body(req: FuseRequest): Uint8Array {
     case 'INIT':
       return encodeInitIn({ major: 7, minor: req.minor, maxReadahead: MAX_READAHEAD, ...initFlagsWords(req.flags) });
     case 'LOOKUP':
+    case 'UNLINK':
       return cstr(req.name);
+    case 'RENAME':
+      // fuse_rename_in: newdir (the same directory); then both names.
+      return concat([new Writer(8).u64(0, BigInt(req.nodeid)).bytes, cstr(req.name), cstr(req.newName)]);
     case 'CREATE':
       return encodeCreateIn({ flags: req.flags, mode: req.mode, umask: 0o022, openFlags: 0, name: req.name });
     case 'MKNOD':

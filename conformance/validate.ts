@@ -100,6 +100,8 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'devOpen':
     case 'replyInit':
     case 'setDaemonSize':
+    case 'unlink':
+    case 'rename':
     case 'abort':
     case 'umount':
     case 'open':
@@ -247,7 +249,12 @@ export function checkNames(kase: Case): Issue[] {
         break;
       case 'setOpenReply':
       case 'setDaemonSize':
+      case 'unlink':
         checkNode(`${at}/node`, step.node);
+        break;
+      case 'rename':
+        checkNode(`${at}/from`, step.from);
+        nodes.add(step.to); // a new name from here on, as an O_CREAT open makes one
         break;
       case 'opendir':
         if (step.node !== undefined) checkNode(`${at}/node`, step.node);
@@ -341,6 +348,7 @@ export function checkEntryNames(kase: Case): Issue[] {
       // Only an open may name a node the world lacks (O_CREAT); other node and file fields must
       // already name world entries (checkNames), which this function has checked above.
       if (action.op === 'open') check(`${at}/node`, action.node);
+      if (action.op === 'rename') check(`${at}/to`, action.to);
     }
   });
   return issues;

@@ -132,6 +132,15 @@ export class ClientApi {
     return this.k.run((t) => (mountpointUncovered(this.s) ? plainStatNode(this.s, ref.node ?? '', t) : F.statNode(this.s, ref.node ?? '', ref.dontSync === true, t)));
   }
 
+  /** unlink(2) of a node of the FUSE mount (a plain file when the mountpoint is uncovered). */
+  unlink(node: string): SimResult {
+    return this.k.run((t) => (mountpointUncovered(this.s) ? err(t.vfs('ENOENT', 'do_unlinkat', 'the FUSE mount is not there: the mountpoint directory has no such file')) : F.fuseUnlink(this.s, node, t)));
+  }
+
+  rename(from: string, to: string): SimResult {
+    return this.k.run((t) => (mountpointUncovered(this.s) ? err(t.vfs('ENOENT', 'do_renameat2', 'the FUSE mount is not there: the mountpoint directory has no such file')) : F.fuseRename(this.s, from, to, t)));
+  }
+
   lseek(fd: string, whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE', offset: number): SimResult {
     return this.withFile(fd, (f, t) => F.fuseLseek(this.s, f, whence, offset, t), { op: 'lseek', whence, offset });
   }

@@ -273,9 +273,10 @@ export class DaemonApi {
         this.s.daemon.rootOpen = reply;
         return ok();
       }
+      // A name no node has now (unlinked, renamed away, an O_CREAT that failed): nothing to set,
+      // on both targets.
       const n = this.s.daemon.nodes.get(node);
-      if (n === undefined) return setupFault(`no node named "${node}"`);
-      n.open = reply;
+      if (n !== undefined) n.open = reply;
       return ok();
     });
   }
@@ -283,8 +284,7 @@ export class DaemonApi {
   setDaemonSize(node: string, size: number): SimResult {
     return this.k.run(() => {
       const n = this.s.daemon.nodes.get(node);
-      if (n === undefined) return setupFault(`no node named "${node}"`);
-      n.size = size;
+      if (n !== undefined) n.size = size; // no node of that name now: nothing to set (as setOpenReply)
       return ok();
     });
   }

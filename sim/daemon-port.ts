@@ -23,6 +23,8 @@ export type FuseRequest =
   | (On & { op: 'LOOKUP'; name: string })
   | (On & { op: 'CREATE'; name: string; flags: number; mode: number })
   | (On & { op: 'MKNOD'; name: string; mode: number })
+  | (On & { op: 'UNLINK'; name: string })
+  | (On & { op: 'RENAME'; name: string; newName: string })
   | (On & { op: 'GETATTR' })
   | (On & { op: 'SETATTR'; size?: number; fh?: number })
   | (On & { op: 'OPEN' | 'OPENDIR'; flags: number })

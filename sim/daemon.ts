@@ -10,7 +10,8 @@ import { fopenFlags } from '../spec/uapi.ts';
 import type { DaemonPort, DaemonReply, FuseAttr, FuseRequest } from './daemon-port.ts';
 
 export interface DaemonNode {
-  readonly name: string;
+  /** Its name in the root now (RENAME changes it; an UNLINKed node keeps its last one). */
+  name: string;
   readonly nodeid: number;
   readonly isDir: boolean;
   content: Uint8Array;
@@ -144,6 +145,22 @@ export class ModelDaemon implements DaemonPort {
       }
       case 'GETXATTR':
         return { error: this.settings.getxattr ?? 'ENODATA' };
+      case 'UNLINK': {
+        // The node lives on by nodeid for the files still open on it (as a real daemon keeps
+        // it until FORGET); only the name goes.
+        const n = this.nodes.get(req.name);
+        if (n === undefined) return { error: 'ENOENT' };
+        this.nodes.delete(req.name);
+        return { error: null };
+      }
+      case 'RENAME': {
+        const n = this.nodes.get(req.name);
+        if (n === undefined) return { error: 'ENOENT' };
+        this.nodes.delete(req.name);
+        n.name = req.newName;
+        this.nodes.set(req.newName, n); // a node of that name is replaced (unlinked)
+        return { error: null };
+      }
       case 'MKNOD':
       case 'LSEEK':
       case 'FALLOCATE':

@@ -2,12 +2,12 @@
 // OBS-12), setattr with a size (IO-15) and xattrs (IO-23).
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno, type FuseAttr } from './daemon-port.ts';
-import type { Trace } from './explain.ts';
+import { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
 import type { FuseInode, FuseOpenFile } from './types.ts';
 import { clientGate } from './file.ts';
-import { PAGE_SIZE, invalidateInodePages2 } from './pagecache.ts';
+import { PAGE_SIZE, invalidateInodePages2, mappingSetError } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
 
 // ---- lookup and attributes ------------------------------------------------------------------
@@ -77,7 +77,7 @@ export function rootInode(k: KernelState): FuseInode {
 export function fuseUpdateAttributes(k: KernelState, fi: FuseInode, t: Trace, mask: 'size' | 'basic' = 'basic'): Errno | null {
   // fuse_update_get_attr syncs when the requested mask meets an invalid attribute: a stat asks
   // for atime too (IO-26); SEEK_END, reads past EOF and writeback writes ask for the size.
-  if (fi.attrValid && (mask !== 'basic' || (!fi.atimeInvalid && fi.blocksInvalid !== true))) return null;
+  if (fi.attrValid && (mask !== 'basic' || (!fi.atimeInvalid && fi.blocksInvalid !== true && fi.ctimeInvalid !== true))) return null;
   // With the writeback cache the size of a regular file is in fuse_get_cache_mask: a size-only
   // request (SEEK_END, a read past EOF) never syncs for an invalidated size (6.18: a read past
   // EOF after a DIRECT_IO write sent only READ). Expired attributes (attr_valid 0) sync whatever
@@ -115,6 +115,7 @@ function fuseChangeAttributes(k: KernelState, fi: FuseInode, attr: FuseAttr, t: 
   fi.attrValid = !fi.attrTtlZero;
   fi.atimeInvalid = false;
   fi.blocksInvalid = false;
+  fi.ctimeInvalid = false;
   // fuse_change_attributes_common: refreshed attributes clear S_NOSEC (another client may have
   // set suid or security.capability), so the next write or truncate asks GETXATTR again
   // (6.18 with HANDLE_KILLPRIV_V2: stat, then an O_TRUNC open sent [OPEN, GETXATTR, SETATTR]).
@@ -173,6 +174,85 @@ export function statNode(k: KernelState, name: string, dontSync: boolean, t: Tra
   return fuseGetattr(k, fi, dontSync, t);
 }
 
+// ---- unlink and rename (fuse_unlink, fuse_rename2) ---------------------------------------------
+
+/**
+ * The dentry of `name` goes (d_delete, d_move's victim): later lookups ask the daemon. The inode
+ * stays while files or mappings hold it, under a key no name can take (names have no NUL), so a
+ * busy mount and the eviction at umount still see it.
+ */
+function dropDentry(k: KernelState, name: string): void {
+  const fi = k.fuseInodes.get(name);
+  if (fi === undefined) return;
+  k.fuseInodes.delete(name);
+  k.fuseInodes.set(`\0unlinked:${fi.nodeid}`, fi);
+}
+
+/**
+ * fuse_update_ctime: without the writeback cache (S_NOCMTIME) only STATX_CTIME is invalidated,
+ * so the next stat asks GETATTR; with it the ctime is set locally and written at once
+ * (fuse_flush_time_update: SETATTR, its error left on the mapping).
+ */
+function fuseUpdateCtime(k: KernelState, fi: FuseInode, t: Trace): void {
+  t.fn('fuse_update_ctime');
+  if (!k.conn!.writebackCache) {
+    fi.ctimeInvalid = true;
+    return;
+  }
+  t.fn('fuse_flush_time_update');
+  const e = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid }));
+  if (e !== null) mappingSetError(fi, e);
+}
+
+/** unlink(2): the path walk's LOOKUP, then UNLINK; on success fuse_entry_unlinked. */
+export function fuseUnlink(k: KernelState, name: string, t: Trace): Outcome {
+  const gate = clientGate(k, t);
+  if (gate !== null) return gate;
+  const fi = fuseLookup(k, name, t);
+  if (typeof fi === 'string') return err(fi);
+  t.fn('fuse_unlink');
+  const e = replyErrno(k.send(t, { op: 'UNLINK', nodeid: 1, name }));
+  if (e !== null) return err(e);
+  t.fn('fuse_entry_unlinked');
+  fuseUpdateCtime(k, fi, t);
+  dropDentry(k, name);
+  return ok();
+}
+
+/**
+ * rename(2) within the root: LOOKUP of both names, RENAME (flags 0: not RENAME2); on success the
+ * source's ctime changes, a replaced target is unlinked (fuse_entry_unlinked), and d_move moves
+ * the dentry. The same inode under both names is a no-op without a request (vfs_rename).
+ */
+export function fuseRename(k: KernelState, from: string, to: string, t: Trace): Outcome {
+  const gate = clientGate(k, t);
+  if (gate !== null) return gate;
+  const src = fuseLookup(k, from, t);
+  if (typeof src === 'string') return err(src);
+  // The target's lookup may find nothing: a negative dentry, not an error (its own trace, so a
+  // successful rename carries no "no such node" advice).
+  const side = new Trace();
+  const found = from === to ? src : fuseLookup(k, to, side);
+  if (typeof found === 'string' && found !== 'ENOENT') {
+    t.absorb(side);
+    return err(found);
+  }
+  const dst = typeof found === 'string' ? null : found;
+  if (dst === src) return ok();
+  t.fn('fuse_rename2');
+  const e = replyErrno(k.send(t, { op: 'RENAME', nodeid: 1, name: from, newName: to }));
+  if (e !== null) return err(e);
+  fuseUpdateCtime(k, src, t);
+  if (dst !== null) {
+    t.fn('fuse_entry_unlinked');
+    fuseUpdateCtime(k, dst, t);
+    dropDentry(k, to);
+  }
+  k.fuseInodes.delete(from);
+  k.fuseInodes.set(to, src);
+  src.name = to;
+  return ok();
+}
 
 /**
  * do_truncate -> notify_change -> fuse_do_setattr (IO-15): dentry_needs_remove_privs first

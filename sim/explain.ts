@@ -37,6 +37,14 @@ export class Trace {
     return errno;
   }
 
+  /** Take over what a side trace recorded (its outcome turned out to matter after all). */
+  absorb(o: Trace): void {
+    for (const c of o.checks) this.pass(c);
+    for (const f of o.functions) this.fn(f);
+    this.cause ??= o.cause;
+    this.advice ??= o.advice;
+  }
+
   /** Remember the internal errno hidden behind a later EIO (OBS-11). */
   hide(cause: Errno): void {
     this.cause ??= cause;

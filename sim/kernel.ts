@@ -279,7 +279,8 @@ export class Kernel {
     const s = this.state;
     const fc = s.conn;
     const inodes: HiddenState['inodes'] = {};
-    for (const [name, fi] of s.fuseInodes) if (name !== '') inodes[name] = { iocachectr: fi.iocachectr, boundId: fi.fb?.id ?? null };
+    // Unlinked inodes (keys starting with NUL, dir.ts dropDentry) have no name to report.
+    for (const [name, fi] of s.fuseInodes) if (name !== '' && !name.startsWith('\0')) inodes[name] = { iocachectr: fi.iocachectr, boundId: fi.fb?.id ?? null };
     const visible = new Set<WFile>();
     for (const tf of s.daemonTask.fds.values()) if (tf.kind === 'world') visible.add(tf.file);
     const backings = fc === null || fc.freed ? [] : [...fc.idr.values()];

@@ -70,7 +70,8 @@ export type IoMode = 'none' | 'cached' | 'uncached';
 /** struct fuse_inode, regular files and dirs of the FUSE mount under test. */
 export interface FuseInode {
   readonly nodeid: number;
-  readonly name: string;
+  /** Its dentry's name (rename moves it); an unlinked inode keeps its last one. */
+  name: string;
   readonly isDir: boolean;
   /** i_size as cached in the kernel. */
   iSize: number;
@@ -84,6 +85,11 @@ export interface FuseInode {
   atimeInvalid: boolean;
   /** STATX_BLOCKS invalidated (flush with the writeback cache): the next stat refreshes. */
   blocksInvalid?: boolean;
+  /**
+   * STATX_CTIME invalidated (fuse_update_ctime after UNLINK or RENAME without the writeback
+   * cache): a stat syncs, a size-only request does not.
+   */
+  ctimeInvalid?: boolean;
   /** iocachectr (IOM-21): > 0 cached users, < 0 PT files and parallel DIO writes. */
   iocachectr: number;
   /** fi->fb: the bound backing (LIFE-2). */

@@ -275,6 +275,16 @@ export interface CopyRangeStep { op: 'copyRange'; from: string; to: string; leng
 /** fgetxattr(2) on a FUSE file (IO-23: xattrs go to the daemon, unchanged by PT). Value: the size read. */
 export interface GetxattrStep { op: 'getxattr'; fd: string; name: string }
 export interface CloseStep { op: 'close'; fd: string }
+/**
+ * unlink(2) of a node of the FUSE mount: LOOKUP, then UNLINK. Files open on it keep working (a
+ * PT file keeps its backing file); the name is gone for later lookups.
+ */
+export interface UnlinkStep { op: 'unlink'; node: string }
+/**
+ * rename(2) of a node of the FUSE mount onto another name in the same directory, replacing a node
+ * of that name: RENAME. `to` may be a new name; later steps use it as a node name.
+ */
+export interface RenameStep { op: 'rename'; from: string; to: string }
 
 // ---- observer steps -----------------------------------------------------------------------
 
@@ -362,7 +372,9 @@ export type ClientStep =
   | FileIoctlStep
   | CopyRangeStep
   | GetxattrStep
-  | CloseStep;
+  | CloseStep
+  | UnlinkStep
+  | RenameStep;
 
 export type Action =
   | DaemonStep

@@ -35,6 +35,8 @@ export type Intent =
   | { k: 'lseek'; pick: number; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: number }
   | { k: 'fallocate'; pick: number; length: number }
   | { k: 'getxattr'; pick: number }
+  | { k: 'unlink'; node: number }
+  | { k: 'rename'; from: number; to: number }
   | { k: 'fileIoctl'; pick: number }
   | { k: 'copyRange'; from: number; to: number; length: number }
   /** opendir of the root, readdir, closedir. */
@@ -202,6 +204,9 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('lseek' as const), pick, whence: fc.constantFrom('SET' as const, 'CUR' as const, 'END' as const, 'DATA' as const, 'HOLE' as const), offset: fc.constantFrom(0, 10, 5000) }), 'lseek'),
     w(1, fc.record({ k: fc.constant('fallocate' as const), pick, length: fc.constantFrom(1, 4096) }), 'fallocate'),
     w(1, fc.record({ k: fc.constant('getxattr' as const), pick }), 'getxattr'),
+    // Names go while files stay open on them (UNLINK, RENAME onto another node or itself).
+    w(1, fc.record({ k: fc.constant('unlink' as const), node }), 'unlink'),
+    w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
     w(1, fc.record({ k: fc.constant('copyRange' as const), from: pick, to: pick, length: fc.constantFrom(1, 100) }), 'copyRange'),
     w(1, fc.constant<Intent>({ k: 'readdir' }), 'readdir'),

@@ -318,6 +318,12 @@ function play(b: Builder, it: Intent): void {
     case 'setDaemonSize':
       b.emit({ op: 'setDaemonSize', node: nth(NODES, it.node)!, size: it.size });
       return;
+    case 'unlink':
+      b.emit({ op: 'unlink', node: nth(NODES, it.node)! });
+      return;
+    case 'rename':
+      b.emit({ op: 'rename', from: nth(NODES, it.from)!, to: nth(NODES, it.to)! });
+      return;
     case 'observe': {
       const step = observeStep(b, it.what, it.pick);
       if (step !== null) b.emit(step);

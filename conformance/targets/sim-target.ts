@@ -35,6 +35,10 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return d.open(step.file, step.mode, step.as);
     case 'daemonClose':
       return d.close(step.fd);
+    case 'unlink':
+      return c.unlink(step.node);
+    case 'rename':
+      return c.rename(step.from, step.to);
     case 'daemonWrite':
       return d.write(step.fd, step.data, step.offset ?? 0);
     case 'backingOpen': {

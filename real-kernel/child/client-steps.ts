@@ -199,6 +199,13 @@ export class ClientSteps {
         const r = sys.fgetxattr(this.fd(s.fd), s.name, new Uint8Array(256));
         return res(r, r);
       }
+      case 'unlink':
+        this.hooks.beforeLookup?.(s.node);
+        return res(sys.unlink(this.hooks.path(s.node)));
+      case 'rename':
+        this.hooks.beforeLookup?.(s.from);
+        this.hooks.beforeLookup?.(s.to);
+        return res(sys.rename(this.hooks.path(s.from), this.hooks.path(s.to)));
     }
   }
 

@@ -51,6 +51,8 @@ export interface LiveSizeFiles {
 /** Everything the daemon knows; plain data so it can be built from messages. */
 export interface DaemonState {
   nodes: Map<string, NodeState>;
+  /** Nodes whose name went (UNLINK, or replaced by RENAME): still served by nodeid for open files. */
+  unlinked: NodeState[];
   nextNodeid: bigint;
   nextFh: bigint;
   createReply: OpenReplySpec;
@@ -74,6 +76,7 @@ export function fillBytes(byte: string, n: number): Uint8Array {
 export function newDaemonState(nodes: Record<string, FuseNodeSpec>, createReply: OpenReplySpec = {}, settings: DaemonSettings = {}, files: LiveSizeFiles = NO_FILES): DaemonState {
   const s: DaemonState = {
     nodes: new Map(),
+    unlinked: [],
     nextNodeid: 2n,
     nextFh: 1n,
     createReply,
@@ -126,6 +129,7 @@ function attrOf(s: DaemonState, n: NodeState | 'root'): Attr {
 function byId(s: DaemonState, id: bigint): NodeState | 'root' | null {
   if (id === ROOT_ID) return 'root';
   for (const n of s.nodes.values()) if (n.nodeid === id) return n;
+  for (const n of s.unlinked) if (n.nodeid === id) return n;
   return null;
 }
 
@@ -272,6 +276,28 @@ export function handleRequest(s: DaemonState, msg: Uint8Array): Handled | null {
     }
     case O.GETXATTR:
       return err(ERRNO[s.settings.getxattr ?? 'ENODATA']);
+    case O.UNLINK: {
+      const name = new Reader(body).cstring(0);
+      const n = h.nodeid === ROOT_ID ? s.nodes.get(name) : undefined;
+      if (!n) return err(ERRNO.ENOENT);
+      s.nodes.delete(name);
+      s.unlinked.push(n);
+      return ok();
+    }
+    case O.RENAME: {
+      // fuse_rename_in: newdir u64, then the old and the new name.
+      const r = new Reader(body);
+      const from = r.cstring(8);
+      const to = r.cstring(8 + new TextEncoder().encode(from).length + 1);
+      const n = h.nodeid === ROOT_ID ? s.nodes.get(from) : undefined;
+      if (!n) return err(ERRNO.ENOENT);
+      const replaced = s.nodes.get(to);
+      if (replaced && replaced !== n) s.unlinked.push(replaced);
+      s.nodes.delete(from);
+      n.name = to;
+      s.nodes.set(to, n);
+      return ok();
+    }
     case O.STATFS:
       return ok(encodeStatfsOut(ZERO_STATFS));
     case O.DESTROY:

@@ -8,7 +8,7 @@ import { sys } from '../ffi/libc.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_OPCODES } from '../../spec/uapi.ts';
 import { DAEMON_MAX_WRITE } from '../../fixtures/world.ts';
-import { addNode, handleRequest, initReply, newDaemonState, type DaemonState, type LiveSizeFiles } from './logic.ts';
+import { handleRequest, initReply, newDaemonState, type DaemonState, type LiveSizeFiles } from './logic.ts';
 import { INTERRUPT_SIGNAL, LOG_BASE, LOG_CAP, SLOT, type ToWorker } from './shared.ts';
 
 interface Init {
@@ -72,7 +72,8 @@ function apply(m: ToWorker): void {
       break;
     }
     case 'setSize': {
-      const n = state?.nodes.get(m.node) ?? (state ? addNode(state, m.node, {}) : undefined);
+      // A name no node has now (unlinked, renamed away, an O_CREAT that failed): nothing to set.
+      const n = state?.nodes.get(m.node);
       if (n) n.size = m.size;
       break;
     }

@@ -19,6 +19,8 @@ interface Raw {
   mount: (src: string | null, tgt: string, type: string | null, flags: number, data: string | null) => number;
   umount2: (tgt: string, flags: number) => number;
   truncate: (path: string, len: number) => number;
+  unlink: (path: string) => number;
+  rename: (from: string, to: string) => number;
   capget: (hdr: Uint8Array, data: Uint8Array) => number;
   capset: (hdr: Uint8Array, data: Uint8Array) => number;
   unshare: (flags: number) => number;
@@ -69,6 +71,8 @@ const load = lazyLibc<Raw>((f) => ({
   mount: f('int mount(const char *src, const char *tgt, const char *type, unsigned long flags, const char *data)'),
   umount2: f('int umount2(const char *tgt, int flags)'),
   truncate: f('int truncate(const char *path, long len)'),
+  unlink: f('int unlink(const char *path)'),
+  rename: f('int rename(const char *from, const char *to)'),
   capget: f('int capget(void *hdr, void *data)'),
   capset: f('int capset(void *hdr, void *data)'),
   unshare: f('int unshare(int flags)'),
@@ -122,6 +126,8 @@ export const sys = {
   umount2: (tgt: string, flags: number): number => ret(load().umount2(tgt, flags)),
   /** truncate(2) by path: no open, so no inotify open/close events on the file. */
   truncate: (path: string, len: number): number => ret(load().truncate(path, len)),
+  unlink: (path: string): number => ret(load().unlink(path)),
+  rename: (from: string, to: string): number => ret(load().rename(from, to)),
   capget: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capget(hdr, data)),
   capset: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capset(hdr, data)),
   unshare: (flags: number): number => ret(load().unshare(flags)),
