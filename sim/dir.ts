@@ -16,9 +16,12 @@ import { fileRemovePrivs } from './rw.ts';
  * fuse_lookup: LOOKUP (noise in observations) of a name in the root gives the daemon's nodeid
  * and attributes, valid for 3600 s (the scripted daemon's timeouts; nothing expires in a case).
  */
-export function fuseLookup(k: KernelState, name: string, t: Trace): FuseInode | Errno {
+export function fuseLookup(k: KernelState, name: string, t: Trace, renameTarget = false): FuseInode | Errno {
   const cached = k.fuseInodes.get(name);
-  if (cached !== undefined && cached.entryTtlZero !== true) return cached;
+  // fuse_dentry_revalidate asks again for an expired entry, and always for LOOKUP_RENAME_TARGET
+  // (fuzz --target both seed 1769184697: a rename onto itself refreshed the attributes a read
+  // had invalidated, so the next stat sent no GETATTR on 6.18).
+  if (cached !== undefined && cached.entryTtlZero !== true && !renameTarget) return cached;
   // fuse_dentry_revalidate of an expired entry: LOOKUP again; the same nodeid keeps the inode
   // and takes the reply's attributes (fuse_change_attributes).
   if (cached !== undefined) t.fn('fuse_dentry_revalidate');
@@ -232,7 +235,7 @@ export function fuseRename(k: KernelState, from: string, to: string, t: Trace): 
   // The target's lookup may find nothing: a negative dentry, not an error (its own trace, so a
   // successful rename carries no "no such node" advice).
   const side = new Trace();
-  const found = from === to ? src : fuseLookup(k, to, side);
+  const found = fuseLookup(k, to, side, true);
   if (typeof found === 'string' && found !== 'ENOENT') {
     t.absorb(side);
     return err(found);
@@ -276,6 +279,8 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
   fi.nosec = false;
   fi.attrValid = fi.attrTtlZero !== true;
   fi.atimeInvalid = false;
+  fi.blocksInvalid = false;
+  fi.ctimeInvalid = false;
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;
   truncatePagecache(fi, size);
