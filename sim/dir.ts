@@ -26,6 +26,10 @@ export function fuseLookup(k: KernelState, name: string, t: Trace, renameTarget 
   // and takes the reply's attributes (fuse_change_attributes).
   if (cached !== undefined) t.fn('fuse_dentry_revalidate');
   const r = k.send(t, { op: 'LOOKUP', nodeid: 1, name });
+  // A revalidation whose LOOKUP fails invalidates the dentry (d_invalidate): later walks ask
+  // again (6.18: after an abort, a rename onto its own name failed with ENOTCONN, and a stat of
+  // that name then did too; fuzz --target both seed 1147942084).
+  if (cached !== undefined && (typeof r === 'string' || r.error !== null || r.entry === undefined)) dropDentry(k, name);
   if (typeof r === 'string') return r;
   if (r.error === 'ENOENT' || (r.error === null && r.entry === undefined)) return t.vfs('ENOENT', 'fuse_lookup', `the daemon has no node "${name}"`);
   if (r.error !== null) return r.error;
@@ -35,6 +39,8 @@ export function fuseLookup(k: KernelState, name: string, t: Trace, renameTarget 
     fuseChangeAttributes(k, cached, entry, t);
     return cached;
   }
+  // Another nodeid under the name: the old dentry goes (its inode lives on while held).
+  if (cached !== undefined) dropDentry(k, name);
   return addInode(k, name, entry);
 }
 

@@ -76,6 +76,10 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     if (e !== null) return err(e);
     if (copied !== null && typeof copied !== 'string') return ok(Math.min(copied.written ?? 0, count));
   }
+  // The splice fallback needs a positioned read of the source: one opened FOPEN_STREAM or
+  // FOPEN_NONSEEKABLE (no FMODE_PREAD) is EINVAL before any READ, an unseekable destination is
+  // not (6.18, all four combinations; fuzz --target both seed 622588024).
+  if (unseekable(from.ff)) return err(t.vfs('EINVAL', 'do_splice_direct', 'the source was opened FOPEN_STREAM or FOPEN_NONSEEKABLE: the kernel\'s copy fallback cannot read it at an offset'));
   const r = fuseReadBytes(k, from, count, t); // do_splice_direct copies the checked count
   if (typeof r === 'string') return err(r);
   const w = fuseWrite(k, to, r, undefined, t, true);
