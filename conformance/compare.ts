@@ -39,6 +39,9 @@ export function checkExpectation(expected: ExpectedObservation, obs: Observation
   if (expected.requests !== undefined && !sameList(expected.requests, obs.requests)) {
     out.push(`requests: expected ${show(expected.requests)}, got ${show(obs.requests)}`);
   }
+  if (expected.allRequests !== undefined && !sameList(expected.allRequests, obs.allRequests ?? [])) {
+    out.push(`allRequests: expected ${show(expected.allRequests)}, got ${show(obs.allRequests ?? [])}`);
+  }
   if (expected.events !== undefined && !sameList(expected.events, obs.events)) {
     out.push(`events: expected ${show(expected.events)}, got ${show(obs.events)}`);
   }
@@ -73,6 +76,10 @@ export function diffObservations(sim: Observation, kernel: Observation): { field
   if (sim.errno !== kernel.errno) out.push({ field: 'errno', sim: sim.errno, kernel: kernel.errno });
   if (normValue(sim.value) !== normValue(kernel.value)) out.push({ field: 'value', sim: normValue(sim.value), kernel: normValue(kernel.value) });
   if (!sameList(sim.requests, kernel.requests)) out.push({ field: 'requests', sim: [...sim.requests], kernel: [...kernel.requests] });
+  // The counts only where the collapsed lists agree: one divergence, not two, for a missing request.
+  if (sim.allRequests !== undefined && kernel.allRequests !== undefined && sameList(sim.requests, kernel.requests) && !sameList(sim.allRequests, kernel.allRequests)) {
+    out.push({ field: 'allRequests', sim: [...sim.allRequests], kernel: [...kernel.allRequests] });
+  }
   if (!sameList(sim.events, kernel.events)) out.push({ field: 'events', sim: [...sim.events], kernel: [...kernel.events] });
   return out;
 }

@@ -103,6 +103,7 @@ export function processInitReply(profile: Profile, fc: FuseConn, r: InitReplySpe
   if (flags & bit('INIT_EXT')) flags |= BigInt(a.flags2 >>> 0) << 32n;
   else if (a.flags2 !== 0) t.pass('INIT-6');
   if (flags & bit('WRITEBACK_CACHE')) fc.writebackCache = true;
+  if (flags & bit('BIG_WRITES')) fc.bigWrites = true;
   if (flags & bit('DIRECT_IO_ALLOW_MMAP')) fc.directIoAllowMmap = true;
   if (flags & bit('ATOMIC_O_TRUNC')) fc.atomicOTrunc = true;
   if (flags & bit('HANDLE_KILLPRIV_V2')) fc.handleKillprivV2 = true;

@@ -5,7 +5,7 @@ import type { World } from '../fixtures/world.ts';
 import type { ObserveStep, ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
-import { canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
+import { canonicalAllRequests, canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
 import type { ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
 import { Trace } from './explain.ts';
@@ -111,6 +111,7 @@ export class Kernel {
       errno: o.errno,
       value: o.value ?? null,
       requests: canonicalRequests(reqs),
+      allRequests: canonicalAllRequests(reqs),
       events: evs,
       explain: t.toExplanation(),
     };

@@ -9,7 +9,7 @@ import { backingDirectIoMisaligned, fusePassthroughEndWrite, fusePassthroughRead
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
+import { PAGE_SIZE, clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -104,6 +104,50 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   if (offset === undefined && !stream) file.pos = pos + data.length;
   return { errno: null, value: summarize(data) };
 }
+
+/**
+ * fuse_perform_write: the write-through of a cached file, one WRITE per fuse_fill_write_pages
+ * batch. Without FUSE_BIG_WRITES a batch is one page; with it a batch runs on while pages are
+ * filled whole, up to max_write, and ends after a page it filled in part unless that page was
+ * uptodate (6.18: a 4097-byte write at 0 without BIG_WRITES sent two WRITEs). Returns the bytes
+ * written, or the errno of a WRITE that failed before any was.
+ */
+function fusePerformWrite(k: KernelState, fi: FuseInode, fh: number, pos: number, data: Uint8Array, t: Trace): number | Errno {
+  const big = k.conn!.bigWrites === true;
+  let done = 0;
+  while (done < data.length) {
+    // fuse_fill_write_pages: how much this batch takes.
+    let count = 0;
+    for (;;) {
+      const at = pos + done + count;
+      const inPage = at % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - inPage, data.length - done - count, MAX_WRITE - count);
+      count += n;
+      const whole = n === PAGE_SIZE;
+      const uptodate = whole || fi.pages.has(Math.floor(at / PAGE_SIZE));
+      if (!uptodate || !big) break;
+      if (done + count >= data.length || count >= MAX_WRITE || (at + n) % PAGE_SIZE !== 0) break;
+    }
+    const chunk = data.subarray(done, done + count);
+    const at = pos + done;
+    const w = fuseSendWrite(k, fi, fh, at, chunk, t);
+    if (typeof w === 'string') {
+      // fuse_perform_write ends with fuse_write_update_attr even when WRITE failed (found by
+      // fuzz --target both: the next fstat asks the daemon).
+      clearPagesUptodate(fi, at, chunk.length);
+      fuseWriteUpdateAttr(fi, at, 0);
+      return done > 0 ? done : w;
+    }
+    pageCacheStore(fi, at, chunk.subarray(0, w), false);
+    done += w;
+    fuseWriteUpdateAttr(fi, pos + done, w);
+    if (w !== count) return done; // a short WRITE ends the loop (-EIO, hidden by the bytes written)
+  }
+  return done;
+}
+
+/** fc->max_write of the scripted daemon, and max_pages (32) pages: one WRITE's most. */
+const MAX_WRITE = 32 * PAGE_SIZE;
 
 /**
  * file_remove_privs before a PT or cached write (IO-5): security_inode_need_killpriv reads
@@ -236,18 +280,9 @@ export function fuseWrite(k: KernelState, file: FuseOpenFile, data: Uint8Array, 
     } else {
       if (append) pos = fi.iSize;
       fileRemovePrivs(k, fi, t);
-      const w = fuseSendWrite(k, fi, ff.fh, pos, data, t);
-      if (typeof w === 'string') {
-        const e = w;
-        // fuse_perform_write ends with fuse_write_update_attr even when WRITE failed (found by
-        // fuzz --target both: the next fstat asks the daemon).
-        clearPagesUptodate(fi, pos, data.length);
-        fuseWriteUpdateAttr(fi, pos, 0);
-        return err(e);
-      }
-      pageCacheStore(fi, pos, data.subarray(0, w), false);
-      written = w;
-      fuseWriteUpdateAttr(fi, pos + written, written);
+      const r = fusePerformWrite(k, fi, ff.fh, pos, data, t);
+      if (typeof r === 'string') return err(r);
+      written = r;
     }
     if (offset === undefined && !stream) file.pos = pos + written;
   }

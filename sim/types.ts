@@ -31,6 +31,8 @@ export interface FuseConn {
   passthrough: boolean;
   maxStackDepth: number;
   writebackCache: boolean;
+  /** FUSE_BIG_WRITES: a write-through WRITE may span pages (fuse_fill_write_pages). */
+  bigWrites?: boolean;
   directIoAllowMmap: boolean;
   atomicOTrunc: boolean;
   /** FUSE_HANDLE_KILLPRIV_V2: the superblock gets SB_NOSEC, so inodes can become S_NOSEC (IO-5). */

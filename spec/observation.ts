@@ -3,6 +3,8 @@
 // - `requests` lists the FUSE requests the daemon received while the step ran and settled, in
 //   order, without LOOKUP/FORGET/BATCH_FORGET/INTERRUPT (dcache and reclaim noise), and with
 //   consecutive repeats collapsed (the kernel may split one read into several READs).
+// - `allRequests` lists the same requests with every repeat kept: how many GETATTRs, READs or
+//   WRITEs a step cost (`canonicalAllRequests`).
 // - `events` lists inotify events on world files as `<file>:open|close_write|close_nowrite`, in
 //   order, consecutive repeats collapsed (inotify merges identical events itself, OBS-8).
 import type { CheckId } from './check-ids.ts';
@@ -36,6 +38,8 @@ export interface Observation {
   /** The success value: an id, a byte count, a size, an offset, or data read (summarised). */
   value?: number | string | null;
   requests: ObservedOpcode[];
+  /** The requests with repeats kept (counts); absent in observations made before it existed. */
+  allRequests?: ObservedOpcode[];
   events: BackingEvent[];
   /** Sim only; never compared. */
   explain?: Explanation;
@@ -47,6 +51,8 @@ export interface ExpectedObservation {
   errno?: Errno | null;
   value?: number | string | null;
   requests?: ObservedOpcode[];
+  /** Every request in order, repeats kept (so each opcode's count), noise left out as in `requests`. */
+  allRequests?: ObservedOpcode[];
   events?: BackingEvent[];
   /** Sim only: the internal cause behind an EIO (OBS-11). */
   cause?: Errno;
@@ -59,7 +65,12 @@ function collapseRepeats<T>(xs: readonly T[]): T[] {
 }
 
 export function canonicalRequests(raw: readonly ObservedOpcode[]): ObservedOpcode[] {
-  return collapseRepeats(raw.filter((op) => !NOISE.has(op)));
+  return collapseRepeats(canonicalAllRequests(raw));
+}
+
+/** The requests without the noise, every repeat kept. */
+export function canonicalAllRequests(raw: readonly ObservedOpcode[]): ObservedOpcode[] {
+  return raw.filter((op) => !NOISE.has(op));
 }
 
 export function canonicalEvents(raw: readonly BackingEvent[]): BackingEvent[] {

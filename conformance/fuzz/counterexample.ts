@@ -45,6 +45,7 @@ export function counterexampleCase(mode: FuzzMode, f: FuzzFailure): Case {
       if (fields.has('errno')) expect.errno = ref.errno;
       if (fields.has('value')) expect.value = ref.value ?? null;
       if (fields.has('requests')) expect.requests = [...ref.requests];
+      if (fields.has('allRequests') && ref.allRequests !== undefined) expect.allRequests = [...ref.allRequests];
       if (fields.has('events')) expect.events = [...ref.events];
       if (Object.keys(expect).length > 0) step.expect = expect;
     }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import type { Case, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
-import { canonicalEvents, canonicalRequests, summarizeBytes } from '../../spec/observation.ts';
+import { canonicalEvents, canonicalAllRequests, canonicalRequests, summarizeBytes } from '../../spec/observation.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
@@ -114,6 +114,7 @@ export class CaseSession {
       errno: out.errno ?? null,
       value: out.value ?? null,
       requests: canonicalRequests(reqs as FuseOpcodeName[]),
+      allRequests: canonicalAllRequests(reqs as FuseOpcodeName[]),
       events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
     };
     if (out.fault) obs.fault = out.fault;
