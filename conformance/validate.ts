@@ -107,6 +107,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'open':
     case 'opendir':
     case 'inspectBacking':
+    case 'unlinkWorldFile':
     case 'simIdCursor':
     case 'simFailAlloc':
     case 'simInterleave': // its nested actions are visited one by one in checkNames
@@ -247,6 +248,12 @@ export function checkNames(kase: Case): Issue[] {
       case 'inspectBacking':
         checkFile(`${at}/file`, step.file);
         break;
+      case 'unlinkWorldFile': {
+        checkFile(`${at}/file`, step.file);
+        const on = kase.world.files?.[step.file]?.on;
+        if (on !== undefined && !LIVE_SIZE_FS.has(on)) issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...LIVE_SIZE_FS].join(', ')})` });
+        break;
+      }
       case 'setOpenReply':
       case 'setDaemonSize':
       case 'unlink':

@@ -132,6 +132,7 @@ export class DaemonApi {
       }
       const entry = s.backing.files.get(file);
       if (entry === undefined) return setupFault(`no world file named "${file}"`);
+      if (entry.unlinked === true) return err(t.vfs('ENOENT', 'path_openat', `the world file "${file}" was unlinked (unlinkWorldFile)`));
       if (entry.spec.on === 'self' && s.conn !== null && s.conn.mounted) {
         // The path walk looks the name up on the mount under test first (LOOKUP, noise in
         // observations, unless the dentry is cached): after a failed INIT that request fails

@@ -119,13 +119,27 @@ export class Kernel {
     return r;
   }
 
+  /** unlink(2) of a world file's name by another process (spec/case.ts UnlinkWorldFileStep). */
+  unlinkWorldFile(file: string): SimResult {
+    return this.run((t) => {
+      const f = this.state.backing.files.get(file);
+      if (f === undefined) return setupFault(`no world file named "${file}"`);
+      if (f.unlinked === true) return err(t.vfs('ENOENT', 'do_unlinkat', `the world file "${file}" was unlinked already`));
+      if (f.inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
+      if (f.inode.type === 'dir') return err(t.vfs('EISDIR', 'do_unlinkat', 'unlink(2) removes no directory (rmdir does)'));
+      f.unlinked = true;
+      return ok();
+    });
+  }
+
   /** Read a world file's bytes outside FUSE (did data reach the backing file?). */
   inspectBacking(file: string, length?: number, offset = 0): SimResult {
     return this.run((t) => {
       const f = this.state.backing.files.get(file);
       if (f === undefined) return setupFault(`no world file named "${file}"`);
+      if (f.unlinked === true) return err(t.vfs('ENOENT', 'path_openat', `the world file "${file}" was unlinked`));
       const inode = f.inode.target ?? f.inode;
-      if (inode.type !== 'file') return err('EISDIR');
+      if (inode.type !== 'file') return err(t.vfs('EISDIR', 'path_openat', `the world file "${file}" is not a regular file`));
       for (const id of inode.notes) t.pass(id);
       const size = this.state.vfs.size(inode);
       return ok(summarizeBytes(this.state.vfs.readBytes(inode, offset, length ?? size)));

@@ -95,7 +95,11 @@ export class KernelState {
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
-    const worldInode = (file: string) => this.backing.files.get(file)?.inode;
+    // A sizeFrom file the daemon can no longer stat (unlinked) reports 0, as on the kernel target.
+    const worldInode = (file: string) => {
+      const f = this.backing.files.get(file);
+      return f === undefined || f.unlinked === true ? undefined : (f.inode.target ?? f.inode);
+    };
     this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0, {
       size: (file) => {
         const i = worldInode(file);

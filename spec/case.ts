@@ -167,6 +167,12 @@ export interface DaemonCloseStep { op: 'daemonClose'; fd: string }
  * file behind the FUSE kernel's back. A PT file sees the bytes at once; the FUSE inode's size and
  * page cache do not change (IO-28). Only fds of files on disk, tmpfs, overlay or roBind.
  */
+/**
+ * unlink(2) of a world file's name, as a daemon does with a temporary backing file: fds and
+ * registrations keep the file alive, a later daemonOpen or inspectBacking of the name fails with
+ * ENOENT. Files on disk, tmpfs or overlay (roBind: EROFS).
+ */
+export interface UnlinkWorldFileStep { op: 'unlinkWorldFile'; file: string }
 export interface DaemonWriteStep { op: 'daemonWrite'; fd: string; data: IoText; offset?: IoBytes }
 /** FUSE_DEV_IOC_BACKING_OPEN (§4). On success the returned id is named `as`. */
 export interface BackingOpenStep {
@@ -345,6 +351,7 @@ export type DaemonStep =
   | DaemonOpenStep
   | DaemonCloseStep
   | DaemonWriteStep
+  | UnlinkWorldFileStep
   | BackingOpenStep
   | BackingCloseStep
   | SetOpenReplyStep

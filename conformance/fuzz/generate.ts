@@ -36,6 +36,7 @@ export type Intent =
   | { k: 'fallocate'; pick: number; length: number }
   | { k: 'getxattr'; pick: number }
   | { k: 'unlink'; node: number }
+  | { k: 'unlinkWorldFile'; file: number }
   | { k: 'rename'; from: number; to: number }
   | { k: 'fileIoctl'; pick: number }
   | { k: 'copyRange'; from: number; to: number; length: number }
@@ -206,6 +207,8 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('getxattr' as const), pick }), 'getxattr'),
     // Names go while files stay open on them (UNLINK, RENAME onto another node or itself).
     w(1, fc.record({ k: fc.constant('unlink' as const), node }), 'unlink'),
+    // A temporary backing file: registered, then its name removed.
+    w(1, fc.record({ k: fc.constant('unlinkWorldFile' as const), file }), 'unlinkWorldFile'),
     w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
     w(1, fc.record({ k: fc.constant('copyRange' as const), from: pick, to: pick, length: fc.constantFrom(1, 100) }), 'copyRange'),

@@ -26,6 +26,9 @@ export interface Materialized {
   reached: Set<CheckId>;
 }
 
+/** Filesystems whose world files daemonWrite and unlinkWorldFile may touch (not through FUSE). */
+const HOST_FS_ON: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+
 /** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
 const INSPECTABLE = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
 
@@ -115,7 +118,7 @@ class Builder {
     this.daemonFds.push(name);
     const on = this.k.state.world.files?.[file]?.on;
     if (on === 'self') this.daemonFdOnSelf.add(name);
-    if (on === 'disk' || on === 'tmpfs' || on === 'overlay' || on === 'roBind') this.hostFileFds.add(name);
+    if (on !== undefined && HOST_FS_ON.has(on)) this.hostFileFds.add(name);
   }
 
   /** Any FUSE struct file still held: a client fd, a mapping, a daemon fd on the mount. */
@@ -321,6 +324,12 @@ function play(b: Builder, it: Intent): void {
     case 'unlink':
       b.emit({ op: 'unlink', node: nth(NODES, it.node)! });
       return;
+    case 'unlinkWorldFile': {
+      // Only names on the host's filesystems (conformance/validate.ts).
+      const f = nth(b.fileNames.filter((n) => HOST_FS_ON.has(b.k.state.world.files?.[n]?.on ?? '')), it.file);
+      if (f !== undefined) b.emit({ op: 'unlinkWorldFile', file: f });
+      return;
+    }
     case 'rename':
       b.emit({ op: 'rename', from: nth(NODES, it.from)!, to: nth(NODES, it.to)! });
       return;

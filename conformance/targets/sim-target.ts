@@ -39,6 +39,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return c.unlink(step.node);
     case 'rename':
       return c.rename(step.from, step.to);
+    case 'unlinkWorldFile':
+      return k.unlinkWorldFile(step.file);
     case 'daemonWrite':
       return d.write(step.fd, step.data, step.offset ?? 0);
     case 'backingOpen': {

@@ -247,9 +247,16 @@ export class CaseSession {
         if (r === 0) this.mounted = false;
         return res(r);
       }
+      case 'unlinkWorldFile': {
+        const f = this.world.files.get(s.file);
+        if (!f) throw new Error(`no world file named ${s.file}`);
+        return res(sys.unlink(f.path));
+      }
       case 'inspectBacking': {
         const f = this.world.files.get(s.file);
         if (!f) throw new Error(`no world file named ${s.file}`);
+        // The name may be gone (unlinkWorldFile): a symlink's target file is no longer reachable by it.
+        if (!lexists(f.path)) return { errno: 'ENOENT', quiet: true };
         const bytes = fs.readFileSync(f.spec.type === 'symlink' ? `${f.path}.target` : f.path);
         const off = s.offset ?? 0;
         const slice = bytes.subarray(off, s.length === undefined ? undefined : off + s.length);
@@ -500,4 +507,14 @@ export function connOf(mnt: string): number | null {
     if (f[4] === mnt && (line.includes(' - fuse') || line.includes(' - fuse.'))) return Number(f[2]!.split(':')[1]);
   }
   return null;
+}
+
+/** lstat(2) finds the name (a dangling symlink counts). */
+function lexists(path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

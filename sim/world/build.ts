@@ -28,7 +28,8 @@ function sb(kind: Superblock['kind'], stackDepth: number): Superblock {
 export interface BackingWorld {
   readonly mounts: Readonly<Record<Exclude<BackingFs, 'self'>, Mount>>;
   readonly devtmpfs: Mount;
-  readonly files: Map<string, { spec: BackingFileSpec; inode: WInode }>;
+  /** `unlinked`: the name is gone (unlinkWorldFile); the inode lives on while held. */
+  readonly files: Map<string, { spec: BackingFileSpec; inode: WInode; unlinked?: boolean }>;
   /** /dev/null and /dev/fuse. */
   readonly devNull: WInode;
   readonly devFuse: WInode;
@@ -67,7 +68,7 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     roBind: { sb: disk, readOnly: true },
   };
   const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };
-  const files = new Map<string, { spec: BackingFileSpec; inode: WInode }>();
+  const files: BackingWorld['files'] = new Map();
   for (const [name, spec] of Object.entries(world.files ?? {})) {
     const mount = spec.on === 'self' ? fuseUnderTest : mounts[spec.on];
     // The default content is one shared buffer, copied by the file's first change.
