@@ -81,7 +81,9 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
     case 'fusectlWaiting':
       return c.connDir((dir) => fsErrno(() => ({ errno: null, value: Number(fs.readFileSync(`${dir}/waiting`, 'utf8').trim()) })));
     case 'fdTableHasFile': {
-      const targets = shownPaths(c.filePath(s.file ?? ''), c);
+      // d_path of an unlinked file ends in " (deleted)" (unlinkWorldFile): still the same file.
+      const shown = shownPaths(c.filePath(s.file ?? ''), c);
+      const targets = [...shown, ...shown.map((p) => `${p} (deleted)`)];
       const has = fs.readdirSync('/proc/self/fd').some((n) => {
         try {
           return targets.includes(fs.readlinkSync(`/proc/self/fd/${n}`));
