@@ -3,7 +3,7 @@
 import type { Errno } from '../spec/errno.ts';
 import type { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { backingDirectIoMisaligned, fusePassthroughRead } from './passthrough.ts';
+import { backingDirectIoMisaligned, fuseFileAccessed, fusePassthroughRead } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
@@ -98,7 +98,10 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
     // The splice fallback reads an O_DIRECT file through ->read_iter (copy_splice_read), so the
     // backing file's block alignment applies (fuzz --target both seed 156: a 1-byte copy from a
     // PT O_DIRECT file on disk gave EINVAL after COPY_FILE_RANGE).
-    if (backingDirectIoMisaligned(k, file, pos, len, true)) return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
+    if (backingDirectIoMisaligned(k, file, pos, len, true)) {
+      fuseFileAccessed(ff.inode, t); // backing_file_read_iter's ctx->accessed runs on failure too
+      return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
+    }
     data = fusePassthroughRead(k, file, pos, len, t);
   } else if (file.flags.has('O_DIRECT') && !isDio(ff)) {
     // A cached file opened O_DIRECT: copy_splice_read -> fuse_cache_read_iter -> fuse_direct_IO,

@@ -5,7 +5,7 @@ import { FOPEN_BITS, FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../sp
 import type { Trace } from './explain.ts';
 import { fuseInodeUncachedIoEnd, fuseInodeUncachedIoStart } from './iomode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { backingDirectIoMisaligned, fusePassthroughEndWrite, fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
+import { backingDirectIoMisaligned, fuseFileAccessed, fusePassthroughEndWrite, fusePassthroughRead, fusePassthroughWrite } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
@@ -72,7 +72,12 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     if (typeof r === 'string') return err(r);
     data = r;
   } else if (isPt(ff)) {
-    if (backingDirectIoMisaligned(k, file, pos, len, true)) return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+    if (backingDirectIoMisaligned(k, file, pos, len, true)) {
+      // backing_file_read_iter calls ctx->accessed whatever the read returned (fuzz --target
+      // both seed 1975035796: after the EINVAL, fstat sent GETATTR on 6.18, IO-26).
+      fuseFileAccessed(ff.inode, t);
+      return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+    }
     data = fusePassthroughRead(k, file, pos, len, t);
   } else {
     t.fn('fuse_cache_read_iter');
