@@ -7,6 +7,7 @@ import { FUSE_OPCODES, INIT_FLAG_BITS } from '../spec/uapi.ts';
 import { encodeCreateOut, encodeEntryOut, encodeInitOut, encodeOpenOut, encodeReply, encodeWriteOut, type Attr } from '../wire/structs.ts';
 import { decodeRequest } from './relay-messages.ts';
 import { BadReply, decodeSimReply, encodeSimRequest } from './sim-wire.ts';
+import { handleRequest, newDaemonState } from '../real-kernel/daemon/logic.ts';
 
 const caller = { uid: 1000, gid: 100, pid: 4242 };
 const attr = (mode: number, size: number): Attr => ({ ino: 7n, size, blocks: 0, atime: 0, mtime: 0, ctime: 0, mode, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 });
@@ -24,6 +25,17 @@ describe('requests of the model as the relay decodes them', () => {
     expect([write.fh, write.offset, write.size]).toEqual([77n, 3, 5]);
     const rel = decodeRequest(encodeSimRequest({ op: 'RELEASE', nodeid: 9, fh: 77, flags: 0 }, 10n, caller))!.event;
     expect([rel.op, rel.fh]).toEqual(['RELEASE', 77n]);
+  });
+
+  it('UNLINK and RENAME name their entries as a daemon reads them: the kernel target\'s scripted daemon removes and renames the node', () => {
+    const s = newDaemonState({ a: {}, b: {} });
+    const gone = handleRequest(s, encodeSimRequest({ op: 'UNLINK', nodeid: 1, name: 'a' }, 2n, caller))!;
+    expect([gone.opcode, [...s.nodes.keys()]]).toEqual([FUSE_OPCODES.UNLINK, ['b']]);
+    const moved = handleRequest(s, encodeSimRequest({ op: 'RENAME', nodeid: 1, name: 'b', newName: 'long-new-name' }, 4n, caller))!;
+    expect([moved.opcode, [...s.nodes.keys()], s.nodes.get('long-new-name')?.name]).toEqual([FUSE_OPCODES.RENAME, ['long-new-name'], 'long-new-name']);
+    // A name the daemon does not have: ENOENT in the reply header.
+    const missing = handleRequest(s, encodeSimRequest({ op: 'RENAME', nodeid: 1, name: 'b', newName: 'c' }, 6n, caller))!;
+    expect(new DataView(missing.reply!.buffer, missing.reply!.byteOffset).getInt32(4, true)).toBe(-2);
   });
 
   it('INIT offers 7.<minor> with the named flags, INIT_EXT carrying the high word', () => {
