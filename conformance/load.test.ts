@@ -183,6 +183,8 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         expect(errs('inner')).toEqual([expect.stringMatching(/dw\.json: \/steps\/2\/fd: "bf" is an fd of "inner" on fuse \(expected an fd of a world file on disk, tmpfs, overlay, roBind\)/)]);
         expect(errs('devfuse:dev')).toEqual([expect.stringMatching(/\/steps\/2\/fd: "bf" is an fd of \/dev\/fuse/)]);
         expect(errs('d')).toEqual([]);
+        const ioctl = [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file: 'inner', mode: 'rdwr', as: 'bf' }, { op: 'daemonIoctl', fd: 'bf', cmd: 'BACKING_OPEN' }];
+        expect(loadCaseFile(write('di.json', { ...minimal('di'), world, steps: ioctl })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/di\.json: \/steps\/2\/fd: "bf" is an fd of "inner" on fuse/)]);
       });
       it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
         expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);

@@ -64,6 +64,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
       return step.file.startsWith('devfuse:') ? use('file', 'dev', step.file.slice('devfuse:'.length)) : [];
     case 'daemonClose':
     case 'daemonWrite':
+    case 'daemonIoctl':
       return use('fd', 'daemonFd', step.fd);
     case 'backingOpen':
       return [...use('dev', 'dev', step.dev), ...use('fd', 'daemonFd', step.fd)];
@@ -236,8 +237,9 @@ export function checkNames(kase: Case): Issue[] {
         if (!step.file.startsWith('devfuse:')) checkFile(`${at}/file`, step.file);
         daemonFdFile.set(step.as, step.file);
         break;
-      case 'daemonWrite': {
-        // A write through FUSE would be a request the scripted daemon answers to itself.
+      case 'daemonWrite':
+      case 'daemonIoctl': {
+        // A write or ioctl through FUSE would be a request the scripted daemon answers to itself.
         const file = daemonFdFile.get(step.fd);
         const on = file === undefined ? undefined : kase.world.files?.[file]?.on;
         if (file !== undefined && (on === undefined || !LIVE_SIZE_FS.has(on))) {

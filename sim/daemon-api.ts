@@ -13,6 +13,7 @@ import { fuseLookup } from './dir.ts';
 import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
+import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
 
 /**
  * Superblocks a daemonWrite may write: a roBind file lives on the disk superblock (its mount is
@@ -195,6 +196,25 @@ export class DaemonApi {
       const bytes = textBytes(data);
       if (f.inode.type === 'file') s.vfs.pwrite(f, offset, bytes);
       return ok(bytes.length);
+    });
+  }
+
+  /**
+   * A /dev/fuse ioctl on a daemon fd of a host world file (spec/case.ts DaemonIoctlStep):
+   * do_vfs_ioctl knows none of them, and neither does ext4, shmem, overlayfs or a device node.
+   */
+  ioctl(fdName: string, cmd: keyof typeof FUSE_DEV_IOC): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      const fd = s.daemonFds.get(fdName);
+      if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
+      const tf = s.daemonTask.fds.get(fd);
+      if (tf === undefined) return err('EBADF');
+      if (tf.kind !== 'world' || !HOST_FS.has(tf.file.inode.mount.sb.kind)) return setupFault('daemonIoctl is for fds of files on disk, tmpfs or overlay');
+      // ksys_ioctl: fdget skips O_PATH files.
+      if (tf.file.mode === 'path') return err(t.vfs('EBADF', 'ksys_ioctl', 'an O_PATH fd takes no ioctl'));
+      t.fn('vfs_ioctl');
+      return err(t.fail('ENOTTY', 'DEV-1', `FUSE_DEV_IOC_${cmd} went to an fd of a ${tf.file.inode.type === 'file' ? 'regular file' : tf.file.inode.type}, not to /dev/fuse: send the /dev/fuse ioctls to the fd the mount was made with (or a clone of it)`));
     });
   }
 

@@ -168,6 +168,12 @@ export interface DaemonCloseStep { op: 'daemonClose'; fd: string }
  * page cache do not change (IO-28). Only fds of files on disk, tmpfs, overlay or roBind.
  */
 /**
+ * A /dev/fuse ioctl sent to the wrong fd: a daemon fd on a world file (the backing file itself,
+ * a common slip) instead of /dev/fuse, with a zeroed 64-byte argument. Files on disk, tmpfs,
+ * overlay or roBind: their filesystems know no such command (ENOTTY); an O_PATH fd is EBADF.
+ */
+export interface DaemonIoctlStep { op: 'daemonIoctl'; fd: string; cmd: 'CLONE' | 'BACKING_OPEN' | 'BACKING_CLOSE' | 'SYNC_INIT' }
+/**
  * unlink(2) of a world file's name, as a daemon does with a temporary backing file: fds and
  * registrations keep the file alive, a later daemonOpen or inspectBacking of the name fails with
  * ENOENT. Files on disk, tmpfs or overlay (roBind: EROFS).
@@ -352,6 +358,7 @@ export type DaemonStep =
   | DaemonCloseStep
   | DaemonWriteStep
   | UnlinkWorldFileStep
+  | DaemonIoctlStep
   | BackingOpenStep
   | BackingCloseStep
   | SetOpenReplyStep

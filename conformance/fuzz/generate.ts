@@ -18,6 +18,7 @@ export type Intent =
   | { k: 'daemonOpen'; file: number; mode: DaemonOpenMode }
   | { k: 'daemonClose'; pick: number }
   | { k: 'daemonWrite'; pick: number; offset: number }
+  | { k: 'daemonIoctl'; pick: number; cmd: 'CLONE' | 'BACKING_OPEN' | 'BACKING_CLOSE' | 'SYNC_INIT' }
   | { k: 'backingOpen'; dev: number; pick: number; cred: Cred; bad: 'none' | 'flags' | 'padding' | 'rawFd' | 'devFuse' }
   | { k: 'backingClose'; dev: number; id: IdRef; cred: Cred }
   | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null }
@@ -167,6 +168,8 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(2, fc.record({ k: fc.constant('daemonClose' as const), pick }), 'daemonClose'),
     // Behind the kernel's back: PT reads and mappings see it, the FUSE size does not (IO-28).
     w(2, fc.record({ k: fc.constant('daemonWrite' as const), pick, offset: fc.constantFrom(0, 10, 4095, 8190) }), 'daemonWrite'),
+    // The /dev/fuse ioctls sent to the backing file's fd instead.
+    w(1, fc.record({ k: fc.constant('daemonIoctl' as const), pick, cmd: fc.constantFrom('CLONE' as const, 'BACKING_OPEN' as const, 'BACKING_CLOSE' as const, 'SYNC_INIT' as const) }), 'daemonIoctl'),
     w(
       5,
       fc.record({

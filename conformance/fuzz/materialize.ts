@@ -161,10 +161,12 @@ function play(b: Builder, it: Intent): void {
       if (name !== undefined) b.emit({ op: 'daemonClose', fd: name });
       return;
     }
-    case 'daemonWrite': {
+    case 'daemonWrite':
+    case 'daemonIoctl': {
       // Only fds of files on the host's filesystems (conformance/validate.ts).
       const name = recent(b.liveDaemonFds().filter((n) => b.hostFileFds.has(n)), it.pick);
-      if (name !== undefined) b.emit({ op: 'daemonWrite', fd: name, data: 'ww', offset: it.offset });
+      if (name === undefined) return;
+      b.emit(it.k === 'daemonWrite' ? { op: 'daemonWrite', fd: name, data: 'ww', offset: it.offset } : { op: 'daemonIoctl', fd: name, cmd: it.cmd });
       return;
     }
     case 'backingOpen': {

@@ -39,6 +39,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return c.unlink(step.node);
     case 'rename':
       return c.rename(step.from, step.to);
+    case 'daemonIoctl':
+      return d.ioctl(step.fd, step.cmd);
     case 'unlinkWorldFile':
       return k.unlinkWorldFile(step.file);
     case 'daemonWrite':

@@ -247,6 +247,11 @@ export class CaseSession {
         if (r === 0) this.mounted = false;
         return res(r);
       }
+      case 'daemonIoctl': {
+        const d = this.daemonFds.get(s.fd);
+        if (!d) throw new Error(`no daemon fd named ${s.fd}`);
+        return res(sys.ioctl(d.fd, FUSE_DEV_IOC[s.cmd], new Uint8Array(64)));
+      }
       case 'unlinkWorldFile': {
         const f = this.world.files.get(s.file);
         if (!f) throw new Error(`no world file named ${s.file}`);
