@@ -44,9 +44,13 @@ export class ClientApi {
   }
 
   /** open(2); O_CREAT on a name the daemon lacks sends CREATE (OPEN-17). */
-  open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean } = {}): SimResult {
+  /**
+   * open(2); O_CREAT on a name the daemon lacks sends CREATE (OPEN-17). `nobody`: as uid 65534;
+   * on FUSE nothing changes (allow_other, no default_permissions: the daemon decides, PTF-2).
+   */
+  open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean; nobody?: boolean } = {}): SimResult {
     return this.k.run((t) => {
-      if (mountpointUncovered(this.s)) return plainOpen(this.s, node, flags, as, t);
+      if (mountpointUncovered(this.s)) return plainOpen(this.s, node, flags, as, t, opts.nobody === true);
       const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
       if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
       return o.errno === null && o.fault === undefined ? ok() : o;

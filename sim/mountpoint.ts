@@ -43,17 +43,22 @@ export function plainFileNames(k: KernelState): string[] {
 }
 
 /** open(2) in the plain directory. */
-export function plainOpen(k: KernelState, name: string, flags: readonly OpenFlagName[], as: string, t: Trace): Outcome {
+export function plainOpen(k: KernelState, name: string, flags: readonly OpenFlagName[], as: string, t: Trace, nobody = false): Outcome {
   const d = dir(k);
   let inode = d.names.get(name);
+  const mode = flags.includes('O_RDWR') ? 'rw' : flags.includes('O_WRONLY') ? 'w' : 'r';
+  // The mountpoint directory (0755) and the files root made in it (0644) are root's: another
+  // user may read, not create or write (6.18: O_CREAT as uid 65534 after umount gave EACCES).
   if (inode === undefined) {
     if (!flags.includes('O_CREAT')) return err(t.vfs('ENOENT', 'path_openat', 'nothing is mounted: the mountpoint directory has no such name'));
+    if (nobody) return err(t.vfs('EACCES', 'may_o_create', "nothing is mounted: the mountpoint directory is root's (0755)"));
     inode = k.vfs.newInode('file', '', k.backing.mounts.disk);
     d.names.set(name, inode);
   } else if (flags.includes('O_CREAT') && flags.includes('O_EXCL')) {
     return err(t.vfs('EEXIST', 'do_open', 'O_CREAT|O_EXCL of an existing name'));
+  } else if (nobody && (mode !== 'r' || flags.includes('O_TRUNC'))) {
+    return err(t.vfs('EACCES', 'may_open', "nothing is mounted: the file in the mountpoint directory is root's (0644)"));
   }
-  const mode = flags.includes('O_RDWR') ? 'rw' : flags.includes('O_WRONLY') ? 'w' : 'r';
   const file = k.vfs.openFile(inode, mode, new Set(flags), 'user');
   if (flags.includes('O_TRUNC') && mode !== 'r') k.vfs.truncate(inode, 0);
   d.files.set(as, { file, pos: 0 });

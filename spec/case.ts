@@ -255,6 +255,12 @@ export interface OpenStep {
   flags?: OpenFlagName[];
   as: string;
   /**
+   * Open as an unprivileged user (uid and gid 65534) instead of root. The mount has allow_other
+   * and no default_permissions, so the kernel leaves permission checks to the daemon; a PT open
+   * then opens the backing file with the daemon's credentials (PTF-2, PTF-11).
+   */
+  user?: 'nobody';
+  /**
    * Sim only: issue the syscall from a 32-bit (compat) task (DEV-2; for open, no forced
    * O_LARGEFILE, OPEN-1). Cases using it set `simOnly`.
    */

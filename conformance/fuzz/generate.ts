@@ -24,7 +24,7 @@ export type Intent =
   | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null }
   /** A macro for depth: open a world file, register it, answer PT with it for a node, open that node. */
   | { k: 'ptSetup'; file: number; mode: DaemonOpenMode; node: number; access: Access; extra: FopenFlagName[] }
-  | { k: 'open'; node: number; create: boolean; access: Access; extra: OpenFlagName[] }
+  | { k: 'open'; node: number; create: boolean; access: Access; extra: OpenFlagName[]; nobody?: boolean }
   | { k: 'read' | 'spliceRead'; pick: number; length: number; offset: number | null }
   | { k: 'write' | 'spliceWrite'; pick: number; data: string; offset: number | null }
   | { k: 'mmap'; pick: number; shared: boolean; write: boolean }
@@ -196,7 +196,8 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     ),
     // 9: the new intents (unlink, rename, daemonWrite, ...) had diluted passthrough opens to 29%.
     w(9, fc.record({ k: fc.constant('ptSetup' as const), file: ptFile, mode: daemonMode, node, access, extra: ptExtra }), 'ptSetup'),
-    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra }), 'open'),
+    // nobody (optional, so a quarter of the opens): the client's credentials, allow_other (PTF-2).
+    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra, nobody: fc.boolean() }, { requiredKeys: ['k', 'node', 'create', 'access', 'extra'] }), 'open'),
     w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192), offset }), 'read', 'spliceRead'),
     w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset }), 'write', 'spliceWrite'),
     w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean() }), 'mmap'),

@@ -233,7 +233,7 @@ function play(b: Builder, it: Intent): void {
         node = b.fresh('c');
         flags.push('O_CREAT');
       } else node = nth([...NODES, ...b.created], it.node)!;
-      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f') });
+      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f'), ...(it.nobody === true ? { user: 'nobody' as const } : {}) });
       if (it.create && r !== null) b.created.push(node); // the name exists for the case's validator from here on
       return;
     }

@@ -73,7 +73,7 @@ export function playStep(k: Kernel, step: Step): SimResult {
     case 'umount':
       return d.umount({ lazy: step.lazy === true });
     case 'open':
-      return c.open(step.node, step.flags ?? [], step.as, { compat32: compat(step) });
+      return c.open(step.node, step.flags ?? [], step.as, { compat32: compat(step), nobody: step.user === 'nobody' });
     case 'opendir':
       return c.opendir(step.node, step.as);
     case 'readdir':

@@ -2,12 +2,14 @@
 // every client step (spec/case.ts ClientStep) against a FUSE mount. Shared by the case session
 // (our scripted daemon) and `fusepass check`'s battery (someone else's daemon), so a scenario
 // is the same case-format steps whichever daemon answers.
+import { basename, dirname } from 'node:path';
 import koffi from 'koffi';
 import type { ClientStep, OpenFlagName } from '../../spec/case.ts';
 import type { TargetFault } from '../../spec/observation.ts';
 import { summarizeBytes } from '../../spec/observation.ts';
 import { errnoName, type Errno } from '../../spec/errno.ts';
 import { sys, type Pointer } from '../ffi/libc.ts';
+import { asNobody } from '../ffi/caps.ts';
 import { AT_EMPTY_PATH, AT_FDCWD, AT_STATX_DONT_SYNC, MAP_PRIVATE, MAP_SHARED, O, PROT_READ, PROT_WRITE, SEEK, STATX_BASIC_STATS } from '../ffi/consts.ts';
 import { withPageBuffer } from './aligned.ts';
 import { MappedMemory } from './mapped-memory.ts';
@@ -79,7 +81,7 @@ export class ClientSteps {
       case 'open': {
         this.hooks.beforeLookup?.(s.node);
         const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
-        const fd = sys.open(this.hooks.path(s.node), flags, 0o644);
+        const fd = s.user === 'nobody' ? this.openAsNobody(s.node, flags) : sys.open(this.hooks.path(s.node), flags, 0o644);
         if (fd >= 0) this.fds.set(s.as, fd);
         return res(fd);
       }
@@ -206,6 +208,21 @@ export class ClientSteps {
         this.hooks.beforeLookup?.(s.from);
         this.hooks.beforeLookup?.(s.to);
         return res(sys.rename(this.hooks.path(s.from), this.hooks.path(s.to)));
+    }
+  }
+
+  /**
+   * open(2) as uid/gid 65534: the walk starts at an O_PATH fd of the node's directory, taken as
+   * root, because the case's scratch directories above the mount are root's alone (0700).
+   */
+  private openAsNobody(node: string, flags: number): number {
+    const path = this.hooks.path(node);
+    const dir = sys.open(dirname(path), O.PATH | O.DIRECTORY | O.CLOEXEC);
+    if (dir < 0) return dir;
+    try {
+      return asNobody(() => sys.openat(dir, basename(path), flags, 0o644));
+    } finally {
+      sys.close(dir);
     }
   }
 

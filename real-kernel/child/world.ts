@@ -58,7 +58,8 @@ function mkdirs(...ds: string[]): void {
 function makeFile(path: string, spec: BackingFileSpec, held: number[]): void {
   switch (spec.type ?? 'file') {
     case 'file':
-      fs.writeFileSync(path, fileBytes(spec));
+      fs.writeFileSync(path, fileBytes(spec), { mode: spec.mode ?? 0o644 });
+      fs.chmodSync(path, spec.mode ?? 0o644); // not the umask's
       return;
     case 'dir':
       fs.mkdirSync(path);

@@ -21,6 +21,30 @@ export function setEffectiveSysAdmin(on: boolean): number {
   return sys.capset(header(), data);
 }
 
+/**
+ * Run `fn` as uid and gid 65534 on this thread only, then back to root: raw setresuid/setresgid
+ * (glibc's wrappers would change every thread, the daemon workers too). The saved ids stay 0,
+ * so the thread may return, and its effective capabilities come back from the permitted set.
+ */
+export function asNobody<T>(fn: () => T): T {
+  const SYS_SETRESUID = 117;
+  const SYS_SETRESGID = 119;
+  const g = sys.syscall3(SYS_SETRESGID, -1, 65534, -1);
+  if (g < 0) throw new Error(`setresgid(-1, 65534, -1) failed: errno ${-g}`);
+  const u = sys.syscall3(SYS_SETRESUID, -1, 65534, -1);
+  if (u < 0) {
+    sys.syscall3(SYS_SETRESGID, -1, 0, -1);
+    throw new Error(`setresuid(-1, 65534, -1) failed: errno ${-u}`);
+  }
+  try {
+    return fn();
+  } finally {
+    const back = sys.syscall3(SYS_SETRESUID, -1, 0, -1);
+    sys.syscall3(SYS_SETRESGID, -1, 0, -1);
+    if (back < 0) throw new Error(`setresuid back to root failed: errno ${-back}`);
+  }
+}
+
 /** Run `fn` with CAP_SYS_ADMIN dropped from this thread's effective set, then raise it again. */
 export function withoutSysAdmin<T>(fn: () => T): T {
   const r = setEffectiveSysAdmin(false);

@@ -20,6 +20,7 @@ interface Raw {
   umount2: (tgt: string, flags: number) => number;
   truncate: (path: string, len: number) => number;
   unlink: (path: string) => number;
+  openat: (dirfd: number, path: string, flags: number, mode: number) => number;
   rename: (from: string, to: string) => number;
   capget: (hdr: Uint8Array, data: Uint8Array) => number;
   capset: (hdr: Uint8Array, data: Uint8Array) => number;
@@ -72,6 +73,7 @@ const load = lazyLibc<Raw>((f) => ({
   umount2: f('int umount2(const char *tgt, int flags)'),
   truncate: f('int truncate(const char *path, long len)'),
   unlink: f('int unlink(const char *path)'),
+  openat: f('int openat(int dirfd, const char *path, int flags, int mode)'),
   rename: f('int rename(const char *from, const char *to)'),
   capget: f('int capget(void *hdr, void *data)'),
   capset: f('int capset(void *hdr, void *data)'),
@@ -127,6 +129,9 @@ export const sys = {
   /** truncate(2) by path: no open, so no inotify open/close events on the file. */
   truncate: (path: string, len: number): number => ret(load().truncate(path, len)),
   unlink: (path: string): number => ret(load().unlink(path)),
+  openat: (dirfd: number, path: string, flags: number, mode = 0o644): number => ret(load().openat(dirfd, path, flags, mode)),
+  /** A raw syscall of up to three arguments (thread-local where glibc's wrapper is not). */
+  syscall3: (nr: number, a: number, b: number, c: number): number => ret(load().syscall3(nr, a, b, c)),
   rename: (from: string, to: string): number => ret(load().rename(from, to)),
   capget: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capget(hdr, data)),
   capset: (hdr: Uint8Array, data: Uint8Array): number => ret(load().capset(hdr, data)),
