@@ -35,7 +35,9 @@ export function counterexampleCase(mode: FuzzMode, f: FuzzFailure): Case {
   // The check ids the sim passed through at the failing step: what the case is about.
   const sim = materialize(f.program);
   const atStep = d.step === null ? undefined : d.step < sim.results.length ? sim.results[d.step] : sim.teardown;
-  const checks = (atStep?.explain.checks ?? []).filter((c): c is CheckId => KNOWN_IDS.has(c));
+  // Once each: an explanation may pass an id twice (the teardown's LIFE-24 for two superblocks),
+  // and the loader refuses a case that lists one twice (fuzz seed 611002636 wrote such a file).
+  const checks = [...new Set((atStep?.explain.checks ?? []).filter((c): c is CheckId => KNOWN_IDS.has(c)))];
   const step = d.step === null ? undefined : steps[d.step];
   if (step !== undefined) {
     const ref = d.reference;

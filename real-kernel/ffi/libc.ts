@@ -20,6 +20,7 @@ interface Raw {
   umount2: (tgt: string, flags: number) => number;
   truncate: (path: string, len: number) => number;
   unlink: (path: string) => number;
+  clock_gettime: (clk: number, ts: Uint8Array) => number;
   openat: (dirfd: number, path: string, flags: number, mode: number) => number;
   rename: (from: string, to: string) => number;
   capget: (hdr: Uint8Array, data: Uint8Array) => number;
@@ -73,6 +74,7 @@ const load = lazyLibc<Raw>((f) => ({
   umount2: f('int umount2(const char *tgt, int flags)'),
   truncate: f('int truncate(const char *path, long len)'),
   unlink: f('int unlink(const char *path)'),
+  clock_gettime: f('int clock_gettime(int clk, void *ts)'),
   openat: f('int openat(int dirfd, const char *path, int flags, int mode)'),
   rename: f('int rename(const char *from, const char *to)'),
   capget: f('int capget(void *hdr, void *data)'),
@@ -129,6 +131,13 @@ export const sys = {
   /** truncate(2) by path: no open, so no inotify open/close events on the file. */
   truncate: (path: string, len: number): number => ret(load().truncate(path, len)),
   unlink: (path: string): number => ret(load().unlink(path)),
+  /** CLOCK_REALTIME_COARSE (5) in nanoseconds: the clock current_time() stamps inodes with. */
+  coarseNowNs: (): bigint => {
+    const ts = new Uint8Array(16);
+    load().clock_gettime(5, ts);
+    const dv = new DataView(ts.buffer);
+    return dv.getBigInt64(0, true) * 1_000_000_000n + dv.getBigInt64(8, true);
+  },
   openat: (dirfd: number, path: string, flags: number, mode = 0o644): number => ret(load().openat(dirfd, path, flags, mode)),
   /** A raw syscall of up to three arguments (thread-local where glibc's wrapper is not). */
   syscall3: (nr: number, a: number, b: number, c: number): number => ret(load().syscall3(nr, a, b, c)),
