@@ -109,6 +109,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'opendir':
     case 'inspectBacking':
     case 'unlinkWorldFile':
+    case 'umountWorldFs':
     case 'simIdCursor':
     case 'simFailAlloc':
     case 'simInterleave': // its nested actions are visited one by one in checkNames
@@ -249,6 +250,11 @@ export function checkNames(kase: Case): Issue[] {
       }
       case 'inspectBacking':
         checkFile(`${at}/file`, step.file);
+        break;
+      case 'umountWorldFs':
+        if (!Object.values(kase.world.files ?? {}).some((f) => f.on === step.on)) {
+          issues.push({ path: `${at}/on`, message: `no world file lives on ${step.on}, so the world mounts none (expected a world file with "on": "${step.on}")` });
+        }
         break;
       case 'unlinkWorldFile': {
         checkFile(`${at}/file`, step.file);

@@ -132,6 +132,24 @@ export class Kernel {
     });
   }
 
+  /**
+   * umount2(2) of the world's overlayfs (spec/case.ts UmountWorldFsStep): busy while any struct
+   * file on it is held (a daemon fd, a registration, a per-open backing file: each holds a
+   * reference on the mount), unless lazy; then the files' names are gone.
+   */
+  umountWorldFs(on: 'overlay', lazy: boolean): SimResult {
+    return this.run((t) => {
+      const s = this.state;
+      const sb = s.backing.mounts[on].sb;
+      if (s.backing.unmounted.has(on)) return err(t.vfs('EINVAL', 'path_umount', 'the overlayfs is unmounted already'));
+      const busy = s.vfs.allFiles.some((f) => f.count > 0 && f.inode.mount.sb === sb);
+      if (busy && !lazy) return err(t.vfs('EBUSY', 'do_umount', 'a file on this filesystem is open or registered as a backing file (BACKING_CLOSE and close it first, or umount lazily)'));
+      s.backing.unmounted.add(on);
+      for (const f of s.backing.files.values()) if (f.spec.on === on) f.unlinked = true;
+      return ok();
+    });
+  }
+
   /** Read a world file's bytes outside FUSE (did data reach the backing file?). */
   inspectBacking(file: string, length?: number, offset = 0): SimResult {
     return this.run((t) => {

@@ -174,6 +174,12 @@ export interface DaemonCloseStep { op: 'daemonClose'; fd: string }
  */
 export interface DaemonIoctlStep { op: 'daemonIoctl'; fd: string; cmd: 'CLONE' | 'BACKING_OPEN' | 'BACKING_CLOSE' | 'SYNC_INIT' }
 /**
+ * umount2(2) of the overlayfs the `overlay` world files live on (the one world filesystem with a
+ * mount of its own). An open or registered file on it keeps it busy: EBUSY, unless `lazy`
+ * (MNT_DETACH); after it the files' names are gone, the open ones keep working.
+ */
+export interface UmountWorldFsStep { op: 'umountWorldFs'; on: 'overlay'; lazy?: boolean }
+/**
  * unlink(2) of a world file's name, as a daemon does with a temporary backing file: fds and
  * registrations keep the file alive, a later daemonOpen or inspectBacking of the name fails with
  * ENOENT. Files on disk, tmpfs or overlay (roBind: EROFS).
@@ -364,6 +370,7 @@ export type DaemonStep =
   | DaemonCloseStep
   | DaemonWriteStep
   | UnlinkWorldFileStep
+  | UmountWorldFsStep
   | DaemonIoctlStep
   | BackingOpenStep
   | BackingCloseStep

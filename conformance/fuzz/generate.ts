@@ -38,6 +38,7 @@ export type Intent =
   | { k: 'getxattr'; pick: number }
   | { k: 'unlink'; node: number }
   | { k: 'unlinkWorldFile'; file: number }
+  | { k: 'umountWorldFs'; lazy: boolean }
   | { k: 'rename'; from: number; to: number }
   | { k: 'fileIoctl'; pick: number }
   | { k: 'copyRange'; from: number; to: number; length: number }
@@ -214,6 +215,8 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('unlink' as const), node }), 'unlink'),
     // A temporary backing file: registered, then its name removed.
     w(1, fc.record({ k: fc.constant('unlinkWorldFile' as const), file }), 'unlinkWorldFile'),
+    // The backing filesystem unmounted under the registrations (EBUSY while pinned).
+    w(1, fc.record({ k: fc.constant('umountWorldFs' as const), lazy: fc.boolean() }), 'umountWorldFs'),
     w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
     w(1, fc.record({ k: fc.constant('copyRange' as const), from: pick, to: pick, length: fc.constantFrom(1, 100) }), 'copyRange'),

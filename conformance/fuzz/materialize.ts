@@ -326,6 +326,10 @@ function play(b: Builder, it: Intent): void {
     case 'unlink':
       b.emit({ op: 'unlink', node: nth(NODES, it.node)! });
       return;
+    case 'umountWorldFs':
+      // Only a world with an overlay file mounts an overlayfs (conformance/validate.ts).
+      if (b.fileNames.some((n) => b.k.state.world.files?.[n]?.on === 'overlay')) b.emit({ op: 'umountWorldFs', on: 'overlay', ...(it.lazy ? { lazy: true } : {}) });
+      return;
     case 'unlinkWorldFile': {
       // Only names on the host's filesystems (conformance/validate.ts).
       const f = nth(b.fileNames.filter((n) => HOST_FS_ON.has(b.k.state.world.files?.[n]?.on ?? '')), it.file);

@@ -43,6 +43,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return d.ioctl(step.fd, step.cmd);
     case 'unlinkWorldFile':
       return k.unlinkWorldFile(step.file);
+    case 'umountWorldFs':
+      return k.umountWorldFs(step.on, step.lazy === true);
     case 'daemonWrite':
       return d.write(step.fd, step.data, step.offset ?? 0);
     case 'backingOpen': {

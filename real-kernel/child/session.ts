@@ -272,6 +272,9 @@ export class CaseSession {
         if (!d) throw new Error(`no daemon fd named ${s.fd}`);
         return res(sys.ioctl(d.fd, FUSE_DEV_IOC[s.cmd], new Uint8Array(64)));
       }
+      case 'umountWorldFs':
+        // world.ts mounts the overlay world files' overlayfs there.
+        return res(sys.umount2(`${this.world.work}/ovl`, s.lazy ? MNT_DETACH : 0));
       case 'unlinkWorldFile': {
         const f = this.world.files.get(s.file);
         if (!f) throw new Error(`no world file named ${s.file}`);

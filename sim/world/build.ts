@@ -30,6 +30,8 @@ export interface BackingWorld {
   readonly devtmpfs: Mount;
   /** `unlinked`: the name is gone (unlinkWorldFile); the inode lives on while held. */
   readonly files: Map<string, { spec: BackingFileSpec; inode: WInode; unlinked?: boolean }>;
+  /** World filesystems unmounted by a case (umountWorldFs). */
+  readonly unmounted: Set<'overlay'>;
   /** /dev/null and /dev/fuse. */
   readonly devNull: WInode;
   readonly devFuse: WInode;
@@ -105,5 +107,5 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
   const devNull = vfs.newInode('chardev', '', devtmpfs);
   const devFuse = vfs.newInode('chardev', '', devtmpfs);
   devFuse.devFuse = true;
-  return { mounts, devtmpfs, files, devNull, devFuse };
+  return { mounts, devtmpfs, files, devNull, devFuse, unmounted: new Set() };
 }
