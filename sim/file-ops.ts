@@ -8,8 +8,8 @@ import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
 import { replyErrno, type Sent } from './daemon-port.ts';
-import { fileCheckAndAdvanceWbErr, fuseSendRead, invalidateRange, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
-import { fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
+import { fileCheckAndAdvanceWbErr, invalidateRange, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
+import { cachedFileDirectRead, fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace): Outcome {
   t.fn('fuse_copy_file_range');
@@ -82,6 +82,9 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   if (unseekable(from.ff)) return err(t.vfs('EINVAL', 'do_splice_direct', 'the source was opened FOPEN_STREAM or FOPEN_NONSEEKABLE: the kernel\'s copy fallback cannot read it at an offset'));
   const r = fuseReadBytes(k, from, count, t); // do_splice_direct copies the checked count
   if (typeof r === 'string') return err(r);
+  // splice_direct_to_actor stops at the source's EOF: nothing read, nothing written, so no
+  // file_remove_privs either (fuzz --target both seed 551921664: no second GETXATTR on 6.18).
+  if (r.length === 0) return ok(0);
   const w = fuseWrite(k, to, r, undefined, t, true);
   // The splice fallback's file_update_time runs microseconds after file_modified set the times:
   // inode_needs_update_time finds them current and dirties nothing (6.18: the destination's
@@ -112,14 +115,9 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
     }
     const we = writeRange(k, ff.inode, pos, len, t);
     if (we !== null) return we;
-    if (pos >= ff.inode.iSize) {
-      data = new Uint8Array(0);
-    } else {
-      const r = fuseSendRead(k, ff, pos, len, t);
-      ff.inode.atimeInvalid = true;
-      if (typeof r === 'string') return r;
-      data = r;
-    }
+    const r = cachedFileDirectRead(k, file, pos, len, t);
+    if (typeof r === 'string') return r;
+    data = r;
   } else data = pageCacheRead(k, ff.inode, pos, len, t);
   if (typeof data !== 'string') file.pos = pos + data.length;
   return data;

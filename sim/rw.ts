@@ -91,10 +91,7 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       // kiocb_write_and_wait first: dirty pages of the range go to the daemon.
       const we = writeRange(k, ff.inode, pos, len, t);
       if (we !== null) return err(we);
-      t.fn('fuse_direct_IO');
-      if (pos >= ff.inode.iSize) return ok(summarize(new Uint8Array(0)));
-      const r = fuseSendRead(k, ff, pos, len, t);
-      ff.inode.atimeInvalid = true;
+      const r = cachedFileDirectRead(k, file, pos, len, t);
       if (typeof r === 'string') return err(r);
       data = r;
     } else {
@@ -108,6 +105,32 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
   if (viaPageCache) file.raPrevPos = pos + data.length;
   if (offset === undefined && !stream) file.pos = pos + data.length;
   return { errno: null, value: summarize(data) };
+}
+
+/**
+ * generic_file_read_iter with IOCB_DIRECT on a cached file: fuse_direct_IO sends READ (nothing
+ * at or past i_size); a short read that stops below i_size falls through to filemap_read for
+ * the rest, whose READ of the page cache then finds the EOF and shrinks i_size
+ * (fuse_short_read). 6.18: a 1-byte O_DIRECT read of a file the daemon called 100 bytes long
+ * but served empty sent READ twice, and the next read none.
+ */
+export function cachedFileDirectRead(k: KernelState, file: FuseOpenFile, pos: number, len: number, t: Trace): Uint8Array | Errno {
+  const ff = file.ff;
+  t.fn('fuse_direct_IO');
+  if (pos >= ff.inode.iSize) return new Uint8Array(0);
+  const r = fuseSendRead(k, ff, pos, len, t);
+  ff.inode.atimeInvalid = true;
+  if (typeof r === 'string') return r;
+  const end = pos + r.length;
+  if (r.length >= len || end >= ff.inode.iSize) return r;
+  t.fn('filemap_read');
+  const ra = syncReadahead(k, ff.inode, file, end, len - r.length, t);
+  const rest = ra ?? pageCacheRead(k, ff.inode, end, len - r.length, t);
+  if (typeof rest === 'string') return r.length > 0 ? r : rest;
+  const out = new Uint8Array(r.length + rest.length);
+  out.set(r);
+  out.set(rest, r.length);
+  return out;
 }
 
 /**
