@@ -50,10 +50,11 @@ export class Trace {
     this.cause ??= cause;
   }
 
+  /** The explanation; it takes the trace's own lists, so call it once, when the call is over. */
   toExplanation(): Explanation {
     // OBS-11 (the hidden internal errno) closes the list of the checks that produced it.
-    const checks = this.cause !== undefined && !this.checks.includes('OBS-11') ? [...this.checks, 'OBS-11' as const] : [...this.checks];
-    const e: Explanation = { checks, functions: [...this.functions] };
+    if (this.cause !== undefined && !this.checks.includes('OBS-11')) this.checks.push('OBS-11');
+    const e: Explanation = { checks: this.checks, functions: this.functions };
     if (this.cause !== undefined) e.cause = this.cause;
     if (this.advice !== undefined) e.advice = this.advice;
     return e;

@@ -77,6 +77,15 @@ export function canonicalEvents(raw: readonly BackingEvent[]): BackingEvent[] {
   return collapseRepeats(raw);
 }
 
+const PATTERNS = new Float64Array(256);
+const PATTERN_BYTES = new Uint8Array(PATTERNS.buffer);
+for (let b = 0; b < 256; b++) PATTERN_BYTES.fill(b, b * 8, b * 8 + 8);
+
+/** Eight bytes of `b` read as a double. */
+function doublePattern(b: number): number {
+  return PATTERNS[b]!;
+}
+
 /**
  * Summarise bytes as runs: "B*4096", "X*5+B*4091", "" for none. Bytes outside printable ASCII
  * are written as \xNN. Both targets summarise reads this way, so traces stay short and readable.
@@ -84,10 +93,15 @@ export function canonicalEvents(raw: readonly BackingEvent[]): BackingEvent[] {
 export function summarizeBytes(bytes: Uint8Array): string {
   const runs: string[] = [];
   // Runs of one byte are the common case (pages of one letter): compare 4 bytes at a time where
-  // the view is aligned for it.
+  // the view is aligned for it (npm run bench sim: this function was a sixth of the model's time).
   const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+  // And 8 at a time as doubles where aligned for that: two doubles are equal only when their
+  // bits are (NaN patterns, bytes 0x7f and 0xff, compare unequal and fall back below), except
+  // +0 and -0, so a run of zero bytes does not take this path.
+  const doubles = bytes.byteOffset % 8 === 0 ? new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3) : null;
   const n = bytes.length;
   const wordEnd = n >>> 2;
+  const doubleEnd = n >>> 3;
   let i = 0;
   while (i < n) {
     const b = bytes[i]!;
@@ -97,6 +111,15 @@ export function summarizeBytes(bytes: Uint8Array): string {
       if ((j & 3) === 0) {
         const w = (b * 0x01010101) >>> 0;
         let wi = j >>> 2;
+        if (doubles !== null && b !== 0) {
+          if ((wi & 1) !== 0 && wi < wordEnd && words[wi] === w) wi++;
+          if ((wi & 1) === 0) {
+            const d = doublePattern(b);
+            let di = wi >>> 1;
+            while (di < doubleEnd && doubles[di] === d) di++;
+            wi = di << 1;
+          }
+        }
         while (wi < wordEnd && words[wi] === w) wi++;
         j = wi << 2;
       }

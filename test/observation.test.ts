@@ -24,8 +24,9 @@ describe('canonical observations', () => {
       }
       return runs.join('+');
     };
-    // Long runs of few values, so the 4-byte comparisons meet run ends at every offset.
-    const runs = fc.array(fc.tuple(fc.constantFrom(0, 0x41, 0x42, 0xff), fc.integer({ min: 1, max: 13 })), { maxLength: 40 });
+    // Long runs of few values, so the 4- and 8-byte comparisons meet run ends at every offset;
+    // 0x7f and 0xff make NaN doubles, 0x80 next to zeros the bits of -0.
+    const runs = fc.array(fc.tuple(fc.constantFrom(0, 0x41, 0x42, 0xff, 0x7f, 0x80), fc.integer({ min: 1, max: 40 })), { maxLength: 40 });
     fc.assert(
       fc.property(runs, fc.integer({ min: 0, max: 7 }), (rs, skew) => {
         const flat = rs.flatMap(([v, n]) => Array<number>(n).fill(v));
