@@ -5,12 +5,12 @@ import type { Cred as CredName, DaemonOpenMode, InitReplySpec } from '../spec/ca
 import { DEFAULT_INIT_REPLY } from '../spec/case.ts';
 import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
 import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
-import { err, ok, setupFault } from './outcome.ts';
+import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno } from './daemon-port.ts';
 import type { KernelState } from './state.ts';
 import { fuseLookup } from './dir.ts';
-import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred } from './world/vfs.ts';
+import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
 import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
@@ -177,18 +177,27 @@ export class DaemonApi {
     });
   }
 
-  /** close(2) of a daemon fd: no event while BACKING_OPEN still holds the file (LIFE-9). */
+  /**
+   * The struct file behind a daemon fd of a file on the host's filesystems (daemonWrite,
+   * daemonIoctl), or the outcome to answer instead: EBADF for a closed fd, a setup fault for an
+   * fd the loader would not let such a step use.
+   */
+  private hostFile(fdName: string, step: string): WFile | Outcome {
+    const s = this.s;
+    const fd = s.daemonFds.get(fdName);
+    if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
+    const tf = s.daemonTask.fds.get(fd);
+    if (tf === undefined) return err('EBADF');
+    if (tf.kind !== 'world' || !HOST_FS.has(tf.file.inode.mount.sb.kind)) return setupFault(`${step} is for fds of files on disk, tmpfs or overlay, not /dev/fuse or FUSE files`);
+    return tf.file;
+  }
+
   /** pwrite(2) through a daemon fd on a host world file (spec/case.ts DaemonWriteStep). */
   write(fdName: string, data: string, offset: number): SimResult {
     return this.k.run((t) => {
       const s = this.s;
-      const fd = s.daemonFds.get(fdName);
-      if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
-      const tf = s.daemonTask.fds.get(fd);
-      if (tf === undefined) return err('EBADF');
-      if (tf.kind !== 'world') return setupFault('daemonWrite writes world files only, not /dev/fuse');
-      const f = tf.file;
-      if (!HOST_FS.has(f.inode.mount.sb.kind)) return setupFault('daemonWrite writes files on disk, tmpfs or overlay only, not through FUSE');
+      const f = this.hostFile(fdName, 'daemonWrite');
+      if (!('inode' in f)) return f;
       // ksys_pwrite64: fdget skips O_PATH files, FMODE_PWRITE comes before vfs_write's FMODE_WRITE.
       if (f.mode === 'path') return err(t.vfs('EBADF', 'ksys_pwrite64', 'an O_PATH fd cannot be written'));
       if (f.inode.type === 'fifo') return err(t.vfs('ESPIPE', 'ksys_pwrite64', 'a fifo has no file position: pwrite(2) needs a seekable file'));
@@ -205,19 +214,16 @@ export class DaemonApi {
    */
   ioctl(fdName: string, cmd: keyof typeof FUSE_DEV_IOC): SimResult {
     return this.k.run((t) => {
-      const s = this.s;
-      const fd = s.daemonFds.get(fdName);
-      if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
-      const tf = s.daemonTask.fds.get(fd);
-      if (tf === undefined) return err('EBADF');
-      if (tf.kind !== 'world' || !HOST_FS.has(tf.file.inode.mount.sb.kind)) return setupFault('daemonIoctl is for fds of files on disk, tmpfs or overlay');
+      const f = this.hostFile(fdName, 'daemonIoctl');
+      if (!('inode' in f)) return f;
       // ksys_ioctl: fdget skips O_PATH files.
-      if (tf.file.mode === 'path') return err(t.vfs('EBADF', 'ksys_ioctl', 'an O_PATH fd takes no ioctl'));
+      if (f.mode === 'path') return err(t.vfs('EBADF', 'ksys_ioctl', 'an O_PATH fd takes no ioctl'));
       t.fn('vfs_ioctl');
-      return err(t.fail('ENOTTY', 'DEV-1', `FUSE_DEV_IOC_${cmd} went to an fd of a ${tf.file.inode.type === 'file' ? 'regular file' : tf.file.inode.type}, not to /dev/fuse: send the /dev/fuse ioctls to the fd the mount was made with (or a clone of it)`));
+      return err(t.fail('ENOTTY', 'DEV-1', `FUSE_DEV_IOC_${cmd} went to an fd of a ${f.inode.type === 'file' ? 'regular file' : f.inode.type}, not to /dev/fuse: send the /dev/fuse ioctls to the fd the mount was made with (or a clone of it)`));
     });
   }
 
+  /** close(2) of a daemon fd: no event while BACKING_OPEN still holds the file (LIFE-9). */
   close(fdName: string): SimResult {
     return this.k.run((t) => {
       const s = this.s;
