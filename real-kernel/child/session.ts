@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import type { Case, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
-import { canonicalEvents, canonicalAllRequests, canonicalRequests, summarizeBytes } from '../../spec/observation.ts';
+import { runWorldStep, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
+import { canonicalEvents, canonicalAllRequests, canonicalRequests } from '../../spec/observation.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
@@ -172,6 +173,13 @@ export class CaseSession {
   }
 
   private run(s: Step): Outcome {
+    if (isWorldStep(s)) {
+      return runWorldStep(s, this.world, (name) => {
+        const d = this.daemonFds.get(name);
+        if (!d) throw new Error(`no daemon fd named ${name}`);
+        return d.fd;
+      });
+    }
     switch (s.op) {
       case 'devOpen': {
         const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
@@ -218,13 +226,6 @@ export class CaseSession {
         this.daemonFds.delete(s.fd);
         return res(r);
       }
-      case 'daemonWrite': {
-        const d = this.daemonFds.get(s.fd);
-        if (!d) throw new Error(`no daemon fd named ${s.fd}`);
-        const bytes = new TextEncoder().encode(s.data);
-        const n = sys.pwrite(d.fd, bytes, bytes.length, s.offset ?? 0);
-        return res(n, n);
-      }
       case 'backingOpen': {
         const fd = typeof s.fd === 'number' ? s.fd : this.daemonFds.get(s.fd)?.fd;
         if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
@@ -266,29 +267,6 @@ export class CaseSession {
         const r = sys.umount2(this.world.mnt, s.lazy ? MNT_DETACH : 0);
         if (r === 0) this.mounted = false;
         return res(r);
-      }
-      case 'daemonIoctl': {
-        const d = this.daemonFds.get(s.fd);
-        if (!d) throw new Error(`no daemon fd named ${s.fd}`);
-        return res(sys.ioctl(d.fd, FUSE_DEV_IOC[s.cmd], new Uint8Array(64)));
-      }
-      case 'umountWorldFs':
-        // world.ts mounts the overlay world files' overlayfs there.
-        return res(sys.umount2(`${this.world.work}/ovl`, s.lazy ? MNT_DETACH : 0));
-      case 'unlinkWorldFile': {
-        const f = this.world.files.get(s.file);
-        if (!f) throw new Error(`no world file named ${s.file}`);
-        return res(sys.unlink(f.path));
-      }
-      case 'inspectBacking': {
-        const f = this.world.files.get(s.file);
-        if (!f) throw new Error(`no world file named ${s.file}`);
-        // The name may be gone (unlinkWorldFile): a symlink's target file is no longer reachable by it.
-        if (!lexists(f.path)) return { errno: 'ENOENT', quiet: true };
-        const bytes = fs.readFileSync(f.spec.type === 'symlink' ? `${f.path}.target` : f.path);
-        const off = s.offset ?? 0;
-        const slice = bytes.subarray(off, s.length === undefined ? undefined : off + s.length);
-        return { errno: null, value: summarizeBytes(slice), quiet: true };
       }
       case 'observe':
         return { ...this.observeKernel(s), quiet: true };
@@ -538,16 +516,11 @@ export function connOf(mnt: string): number | null {
   return null;
 }
 
-/** lstat(2) finds the name (a dangling symlink counts). */
-function lexists(path: string): boolean {
-  try {
-    fs.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Steps whose syscall may update a file's times (file_update_time, file_modified). */
 const TIME_UPDATING: ReadonlySet<Step['op']> = new Set(['write', 'spliceWrite', 'mapWrite', 'copyRange', 'fallocate']);
 const TICK_WAIT = new Int32Array(new SharedArrayBuffer(4));
+
+function isWorldStep(s: Step): s is WorldStep {
+  return WORLD_STEP_OPS.has(s.op);
+}
