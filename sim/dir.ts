@@ -7,7 +7,7 @@ import { err, ok, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
 import type { FuseInode, FuseOpenFile } from './types.ts';
 import { clientGate } from './file.ts';
-import { PAGE_SIZE, invalidateInodePages2, mappingSetError } from './pagecache.ts';
+import { PAGE_SIZE, fuseFlushTimeUpdate, invalidateInodePages2 } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
 
 // ---- lookup and attributes ------------------------------------------------------------------
@@ -208,9 +208,7 @@ function fuseUpdateCtime(k: KernelState, fi: FuseInode, t: Trace): void {
     fi.ctimeInvalid = true;
     return;
   }
-  t.fn('fuse_flush_time_update');
-  const e = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid }));
-  if (e !== null) mappingSetError(fi, e);
+  fuseFlushTimeUpdate(k, fi, t);
 }
 
 /** unlink(2): the path walk's LOOKUP, then UNLINK; on success fuse_entry_unlinked. */

@@ -8,7 +8,7 @@ import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
 import { replyErrno, type Sent } from './daemon-port.ts';
-import { fileCheckAndAdvanceWbErr, invalidateRange, mappingSetError, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
+import { fileCheckAndAdvanceWbErr, fuseFlushTimeUpdate, invalidateRange, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
 import { cachedFileDirectRead, fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
 export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace): Outcome {
@@ -68,9 +68,7 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     }
     if (to_.timesDirty) {
       to_.timesDirty = false;
-      t.fn('fuse_flush_time_update');
-      const se = replyErrno(k.send(t, { op: 'SETATTR', nodeid: to_.nodeid }));
-      if (se !== null) mappingSetError(to_, se);
+      fuseFlushTimeUpdate(k, to_, t);
       timesJustSet = true;
     }
     if (e !== null) return err(e);
@@ -198,9 +196,7 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
   // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
   if (fi.timesDirty) {
     fi.timesDirty = false;
-    t.fn('fuse_flush_time_update');
-    const se = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid }));
-    if (se !== null) mappingSetError(fi, se);
+    fuseFlushTimeUpdate(k, fi, t);
   }
   return e === null ? ok() : err(e);
 }

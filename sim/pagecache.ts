@@ -44,10 +44,10 @@ export function pageCacheFh(k: KernelState, fi: FuseInode, forWrite: boolean): n
 // ---- the page cache of non-PT files ---------------------------------------------------------
 
 /**
- * FUSE_DEFAULT_MAX_PAGES_PER_REQ: a READ carries at most this many pages (fc->max_pages; the
- * scripted daemon does not negotiate FUSE_MAX_PAGES).
+ * FUSE_DEFAULT_MAX_PAGES_PER_REQ: a READ or WRITE carries at most this many pages (fc->max_pages;
+ * the scripted daemon does not negotiate FUSE_MAX_PAGES, and its max_write is as many bytes).
  */
-const MAX_PAGES_PER_READ = 32;
+export const FUSE_MAX_PAGES = 32;
 
 /**
  * Read through the page cache, bounded by i_size: each run of pages not cached goes to the
@@ -68,7 +68,7 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
     const stale = fi.notUptodate?.has(p) === true;
     if (stale && readahead) continue;
     let n = 1;
-    while (!stale && p + n <= last && n < MAX_PAGES_PER_READ && !present(p + n)) n++;
+    while (!stale && p + n <= last && n < FUSE_MAX_PAGES && !present(p + n)) n++;
     const got = fuseSendRead(k, { inode: fi, fh }, p * PAGE_SIZE, n * PAGE_SIZE, t);
     // fuse_readpages_end runs for a failed READ too, invalidating atime.
     fi.atimeInvalid = true;
@@ -253,6 +253,16 @@ export function mappingSetError(fi: FuseInode, e: Errno): void {
   fi.wbErr = { errno: e, seq: (fi.wbErr?.seq ?? 0) + 1, seen: false };
 }
 
+/**
+ * fuse_flush_time_update: sync_inode_metadata writes the dirty times (SETATTR); its error is left
+ * on the mapping, for the next fsync or close.
+ */
+export function fuseFlushTimeUpdate(k: KernelState, fi: FuseInode, t: Trace): void {
+  t.fn('fuse_flush_time_update');
+  const e = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid }));
+  if (e !== null) mappingSetError(fi, e);
+}
+
 /** filemap_sample_wb_err at open: an error nobody has seen yet is still reported to this file. */
 export function filemapSampleWbErr(fi: FuseInode): number {
   return fi.wbErr?.seen === true ? fi.wbErr.seq : 0;
@@ -294,7 +304,7 @@ function fuseWritepages(k: KernelState, fi: FuseInode, pages: number[], t: Trace
   const sorted = pages.sort((x, y) => x - y);
   for (let i = 0; i < sorted.length; ) {
     let j = i + 1;
-    while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1 && j - i < MAX_PAGES_PER_READ) j++;
+    while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1 && j - i < FUSE_MAX_PAGES) j++;
     const first = sorted[i]!;
     const start = first * PAGE_SIZE;
     const n = Math.max(0, Math.min((j - i) * PAGE_SIZE, fi.iSize - start));

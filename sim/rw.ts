@@ -9,7 +9,7 @@ import { backingDirectIoMisaligned, fuseFileAccessed, fusePassthroughEndWrite, f
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { PAGE_SIZE, clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
+import { FUSE_MAX_PAGES, PAGE_SIZE, clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -174,8 +174,8 @@ function fusePerformWrite(k: KernelState, fi: FuseInode, fh: number, pos: number
   return done;
 }
 
-/** fc->max_write of the scripted daemon, and max_pages (32) pages: one WRITE's most. */
-const MAX_WRITE = 32 * PAGE_SIZE;
+/** One WRITE's most: fc->max_pages pages, which is also the scripted daemon's max_write. */
+const MAX_WRITE = FUSE_MAX_PAGES * PAGE_SIZE;
 
 /**
  * file_remove_privs before a PT or cached write (IO-5): security_inode_need_killpriv reads
