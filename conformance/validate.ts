@@ -152,10 +152,10 @@ const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> =
 const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
 
 /**
- * Filesystems a `sizeFrom` or `daemonWrite` world file may live on: not FUSE, so the daemon's
- * stat or write cannot wait on a daemon.
+ * The world's host filesystems: the files a `sizeFrom`, `daemonWrite`, `daemonIoctl` or
+ * `unlinkWorldFile` touches live there, never on FUSE, so the call cannot wait on a daemon.
  */
-const LIVE_SIZE_FS = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+export const HOST_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
 
 /** Semantic issues of a schema-valid case; empty when it is sound. */
 export function checkNames(kase: Case): Issue[] {
@@ -216,7 +216,7 @@ export function checkNames(kase: Case): Issue[] {
     const at = `/world/nodes/${pointerSegment(node)}/sizeFrom`;
     const on = kase.world.files?.[spec.sizeFrom]?.on;
     if (on === undefined) checkFile(at, spec.sizeFrom);
-    else if (!LIVE_SIZE_FS.has(on)) issues.push({ path: at, message: `"${spec.sizeFrom}" is on ${on} (expected a world file on ${[...LIVE_SIZE_FS].join(', ')})` });
+    else if (!HOST_WORLD_FS.has(on)) issues.push({ path: at, message: `"${spec.sizeFrom}" is on ${on} (expected a world file on ${[...HOST_WORLD_FS].join(', ')})` });
   }
 
   // Open replies in the world name registrations that steps make; the registration must exist
@@ -243,8 +243,8 @@ export function checkNames(kase: Case): Issue[] {
         // A write or ioctl through FUSE would be a request the scripted daemon answers to itself.
         const file = daemonFdFile.get(step.fd);
         const on = file === undefined ? undefined : kase.world.files?.[file]?.on;
-        if (file !== undefined && (on === undefined || !LIVE_SIZE_FS.has(on))) {
-          issues.push({ path: `${at}/fd`, message: `"${step.fd}" is an fd of ${file.startsWith('devfuse:') ? '/dev/fuse' : `"${file}" on ${on ?? 'no filesystem'}`} (expected an fd of a world file on ${[...LIVE_SIZE_FS].join(', ')})` });
+        if (file !== undefined && (on === undefined || !HOST_WORLD_FS.has(on))) {
+          issues.push({ path: `${at}/fd`, message: `"${step.fd}" is an fd of ${file.startsWith('devfuse:') ? '/dev/fuse' : `"${file}" on ${on ?? 'no filesystem'}`} (expected an fd of a world file on ${[...HOST_WORLD_FS].join(', ')})` });
         }
         break;
       }
@@ -259,7 +259,7 @@ export function checkNames(kase: Case): Issue[] {
       case 'unlinkWorldFile': {
         checkFile(`${at}/file`, step.file);
         const on = kase.world.files?.[step.file]?.on;
-        if (on !== undefined && !LIVE_SIZE_FS.has(on)) issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...LIVE_SIZE_FS].join(', ')})` });
+        if (on !== undefined && !HOST_WORLD_FS.has(on)) issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...HOST_WORLD_FS].join(', ')})` });
         break;
       }
       case 'setOpenReply':

@@ -8,6 +8,7 @@ import type { Case, OpenFlagName, Step } from '../../spec/case.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
 import { createKernel, IdUniqueness, stepInvariantViolations, teardownInvariantViolations, type Kernel, type SimResult } from '../../sim/index.ts';
 import { playStep } from '../targets/sim-target.ts';
+import { HOST_WORLD_FS } from '../validate.ts';
 import { FILE_PALETTE, NODES, type FuzzProgram, type IdRef, type Intent, type ObserveWhat } from './generate.ts';
 
 export interface InvariantViolation {
@@ -25,9 +26,6 @@ export interface Materialized {
   /** Check ids the sim's explanations passed through, steps and teardown. */
   reached: Set<CheckId>;
 }
-
-/** Filesystems whose world files daemonWrite and unlinkWorldFile may touch (not through FUSE). */
-const HOST_FS_ON: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
 
 /** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
 const INSPECTABLE = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
@@ -118,7 +116,7 @@ class Builder {
     this.daemonFds.push(name);
     const on = this.k.state.world.files?.[file]?.on;
     if (on === 'self') this.daemonFdOnSelf.add(name);
-    if (on !== undefined && HOST_FS_ON.has(on)) this.hostFileFds.add(name);
+    if (on !== undefined && HOST_WORLD_FS.has(on)) this.hostFileFds.add(name);
   }
 
   /** Any FUSE struct file still held: a client fd, a mapping, a daemon fd on the mount. */
@@ -332,7 +330,7 @@ function play(b: Builder, it: Intent): void {
       return;
     case 'unlinkWorldFile': {
       // Only names on the host's filesystems (conformance/validate.ts).
-      const f = nth(b.fileNames.filter((n) => HOST_FS_ON.has(b.k.state.world.files?.[n]?.on ?? '')), it.file);
+      const f = nth(b.fileNames.filter((n) => HOST_WORLD_FS.has(b.k.state.world.files?.[n]?.on ?? '')), it.file);
       if (f !== undefined) b.emit({ op: 'unlinkWorldFile', file: f });
       return;
     }
