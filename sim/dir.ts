@@ -269,7 +269,8 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
   t.fn('do_truncate');
   if (removePrivs) fileRemovePrivs(k, fi, t);
   t.fn('fuse_do_setattr');
-  const e = replyErrno(k.send(t, { op: 'SETATTR', nodeid: fi.nodeid, size }));
+  const r = k.send(t, { op: 'SETATTR', nodeid: fi.nodeid, size });
+  const e = replyErrno(r);
   if (e !== null) return e;
   if (fi.fb !== null) {
     const bi = fi.fb.file.inode.target ?? fi.fb.file.inode;
@@ -277,7 +278,10 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
     bi.notes.add('IO-28');
   }
   const oldSize = fi.iSize;
-  fi.iSize = size;
+  // i_size is the reply's size, not the one asked for: a daemon that could not truncate (its
+  // backing file gone, fuzz seed 1891157373) reports what it has.
+  const newSize = typeof r === 'string' || r.attr === undefined ? size : r.attr.size;
+  fi.iSize = newSize;
   // The SETATTR reply carries fresh attributes: nothing is stale any more, and S_NOSEC is
   // cleared as by every attribute refresh (fuse_change_attributes_common).
   fi.nosec = false;
@@ -287,11 +291,11 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
   fi.ctimeInvalid = false;
   fi.staleByPtWrite = false;
   fi.sizeExtendedLocally = false;
-  truncatePagecache(fi, size);
+  truncatePagecache(fi, newSize);
   // fuse_do_setattr, after the reply: when the size changed, truncate_pagecache and then
   // invalidate_inode_pages2, which launders the dirty pages left (6.18: ftruncate with a dirty
   // shared-mapping page sent [GETXATTR, SETATTR, WRITE]).
-  if (oldSize !== size) invalidateInodePages2(k, fi, t);
+  if (oldSize !== newSize) invalidateInodePages2(k, fi, t);
   t.pass('IO-15');
   return null;
 }
