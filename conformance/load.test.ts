@@ -170,7 +170,7 @@ describe('case loader: bad input names file, JSON path and what was expected', (
       it('a node whose live size comes from a FUSE world file (the daemon would stat its own mount) or from no world file', () => {
         const world = (sizeFrom: string) => ({ files: { inner: { on: 'fuse' } }, nodes: { n: { sizeFrom } } });
         expect(loadCaseFile(write('live-fuse.json', { ...minimal('live-fuse'), world: world('inner') })).errors.map(formatLoadError)).toEqual([
-          expect.stringMatching(/live-fuse\.json: \/world\/nodes\/n\/sizeFrom: "inner" is on fuse \(expected a world file on disk, tmpfs, overlay, roBind\)/),
+          expect.stringMatching(/live-fuse\.json: \/world\/nodes\/n\/sizeFrom: "inner" is on fuse \(expected a world file on disk, tmpfs, overlay, roBind, memfd\)/),
         ]);
         expect(loadCaseFile(write('live-none.json', { ...minimal('live-none'), world: world('innr') })).errors.map(formatLoadError)).toEqual([
           expect.stringMatching(/\/world\/nodes\/n\/sizeFrom: "innr" is not a file of the world .*did you mean "inner"/),
@@ -180,11 +180,24 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         const steps = (file: string) => [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file, mode: 'rdwr', as: 'bf' }, { op: 'daemonWrite', fd: 'bf', data: 'x' }];
         const world = { files: { inner: { on: 'fuse' }, d: { on: 'disk' } } };
         const errs = (file: string) => loadCaseFile(write('dw.json', { ...minimal('dw'), world, steps: steps(file) })).errors.map(formatLoadError);
-        expect(errs('inner')).toEqual([expect.stringMatching(/dw\.json: \/steps\/2\/fd: "bf" is an fd of "inner" on fuse \(expected an fd of a world file on disk, tmpfs, overlay, roBind\)/)]);
+        expect(errs('inner')).toEqual([expect.stringMatching(/dw\.json: \/steps\/2\/fd: "bf" is an fd of "inner" on fuse \(expected an fd of a world file on disk, tmpfs, overlay, roBind, memfd\)/)]);
         expect(errs('devfuse:dev')).toEqual([expect.stringMatching(/\/steps\/2\/fd: "bf" is an fd of \/dev\/fuse/)]);
         expect(errs('d')).toEqual([]);
         const ioctl = [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file: 'inner', mode: 'rdwr', as: 'bf' }, { op: 'daemonIoctl', fd: 'bf', cmd: 'BACKING_OPEN' }];
         expect(loadCaseFile(write('di.json', { ...minimal('di'), world, steps: ioctl })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/di\.json: \/steps\/2\/fd: "bf" is an fd of "inner" on fuse/)]);
+      });
+      it('procfs and sysfs files are the kernel\'s own (no content, size, mode or type); a memfd has no name to unlink and is always in the world\'s fd table', () => {
+        const errs = (name: string, world: object, steps: object[] = []) => loadCaseFile(write(`${name}.json`, { ...minimal(name), world, steps })).errors.map(formatLoadError);
+        expect(errs('proc-content', { files: { p: { on: 'procfs', content: 'x', mode: 420 } } })).toEqual([
+          expect.stringMatching(/proc-content\.json: \/world\/files\/p\/content: a world file on procfs takes no "content" \(expected none: it is the kernel's own \/proc\/sys\/kernel\/ostype\)/),
+          expect.stringMatching(/proc-content\.json: \/world\/files\/p\/mode: a world file on procfs takes no "mode"/),
+        ]);
+        expect(errs('sys-type', { files: { s: { on: 'sysfs', type: 'dir' } } })).toEqual([expect.stringMatching(/\/world\/files\/s\/type: a world file on sysfs takes no "type" \(expected none: it is the kernel's own \/sys\/kernel\/fscaps\)/)]);
+        expect(errs('mem-type', { files: { m: { on: 'memfd', type: 'fifo' } } })).toEqual([expect.stringMatching(/\/world\/files\/m\/type: a world file on memfd takes no "type" \(expected a regular file with "content" or "size" only\)/)]);
+        const mem = { files: { m: { on: 'memfd', content: 'abc' } } };
+        expect(errs('mem-ok', mem, [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file: 'm', mode: 'rdwr', as: 'mf' }, { op: 'daemonWrite', fd: 'mf', data: 'x' }])).toEqual([]);
+        expect(errs('mem-unlink', mem, [{ op: 'unlinkWorldFile', file: 'm' }])).toEqual([expect.stringMatching(/mem-unlink\.json: \/steps\/0\/file: "m" is a memfd, which has no name to unlink \(expected a world file on disk, tmpfs, overlay, roBind\)/)]);
+        expect(errs('mem-fdtable', mem, [{ op: 'observe', what: 'fdTableHasFile', file: 'm' }])).toEqual([expect.stringMatching(/\/steps\/0\/file: "m" is a memfd, which the world itself keeps open/)]);
       });
       it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
         expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);

@@ -4,6 +4,7 @@
 import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
 import { nameExpectation, nameProblem, WORLD_FILE_NAME_MAX } from '../spec/names.ts';
+import { KERNEL_WORLD_FILES } from '../fixtures/world.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
 
@@ -155,7 +156,9 @@ const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', 
  * The world's host filesystems: the files a `sizeFrom`, `daemonWrite`, `daemonIoctl` or
  * `unlinkWorldFile` touches live there, never on FUSE, so the call cannot wait on a daemon.
  */
-export const HOST_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+export const HOST_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind', 'memfd']);
+/** The host filesystems whose files have a name (unlinkWorldFile). */
+const NAMED_HOST_WORLD_FS: ReadonlySet<string> = new Set([...HOST_WORLD_FS].filter((on) => on !== 'memfd'));
 
 /** Semantic issues of a schema-valid case; empty when it is sound. */
 export function checkNames(kase: Case): Issue[] {
@@ -209,6 +212,16 @@ export function checkNames(kase: Case): Issue[] {
     });
   };
 
+  // procfs and sysfs files are the kernel's own (fixtures/world.ts KERNEL_WORLD_FILES); a memfd
+  // has no name for a type other than a regular file or a mode to take.
+  for (const [name, spec] of Object.entries(kase.world.files ?? {})) {
+    const at = `/world/files/${pointerSegment(name)}`;
+    const fixed = spec.on === 'procfs' || spec.on === 'sysfs' ? (['type', 'content', 'size', 'mode'] as const) : spec.on === 'memfd' ? (['type', 'mode'] as const) : [];
+    for (const key of fixed) {
+      if (spec[key] !== undefined) issues.push({ path: `${at}/${key}`, message: `a world file on ${spec.on} takes no "${key}" (expected ${spec.on === 'memfd' ? 'a regular file with "content" or "size" only' : `none: it is the kernel's own ${KERNEL_WORLD_FILES[spec.on as 'procfs' | 'sysfs'].path}`})` });
+    }
+  }
+
   // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own
   // mount or of an inner FUSE mount would make the daemon wait on itself.
   for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {
@@ -259,7 +272,8 @@ export function checkNames(kase: Case): Issue[] {
       case 'unlinkWorldFile': {
         checkFile(`${at}/file`, step.file);
         const on = kase.world.files?.[step.file]?.on;
-        if (on !== undefined && !HOST_WORLD_FS.has(on)) issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...HOST_WORLD_FS].join(', ')})` });
+        if (on === 'memfd') issues.push({ path: `${at}/file`, message: `"${step.file}" is a memfd, which has no name to unlink (expected a world file on ${[...NAMED_HOST_WORLD_FS].join(', ')})` });
+        else if (on !== undefined && !HOST_WORLD_FS.has(on)) issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...HOST_WORLD_FS].join(', ')})` });
         break;
       }
       case 'setOpenReply':
@@ -297,6 +311,10 @@ export function checkNames(kase: Case): Issue[] {
           issues.push({ path: `${at}/${need}`, message: `missing: observe "${step.what}" needs "${need}" (expected ${OBSERVE_NEED_TEXT[need]})` });
         }
         if (step.file !== undefined) checkFile(`${at}/file`, step.file);
+        if (step.what === 'fdTableHasFile' && step.file !== undefined && kase.world.files?.[step.file]?.on === 'memfd') {
+          // The kernel target's world holds the memfd open: it is always in the fd table.
+          issues.push({ path: `${at}/file`, message: `"${step.file}" is a memfd, which the world itself keeps open (expected a world file with a name)` });
+        }
         break;
       }
       default:

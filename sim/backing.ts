@@ -118,7 +118,8 @@ export function fuseBackingOpen(k: KernelState, fc: FuseConn, map: BackingMap, c
   if (file.mode === 'path') t.pass('BOPEN-16');
   if (inode.mount.sb.stackDepth >= fc.maxStackDepth) {
     noteStack(inode.mount.sb.kind, fc.maxStackDepth, t);
-    return t.fail('ELOOP', 'BOPEN-10', `the backing file's filesystem has stack depth ${inode.mount.sb.stackDepth}; it must be below max_stack_depth ${fc.maxStackDepth}`);
+    const why = inode.mount.sb.kind === 'procfs' ? ' (procfs sets the maximum so that nothing stacks on it: serve /proc files without passthrough)' : '';
+    return t.fail('ELOOP', 'BOPEN-10', `the backing file's filesystem has stack depth ${inode.mount.sb.stackDepth}${why}; it must be below max_stack_depth ${fc.maxStackDepth}`);
   }
   noteStack(inode.mount.sb.kind, fc.maxStackDepth, t);
   if (fc.failNextAlloc === 'fuseBacking') {
@@ -148,7 +149,7 @@ export function fuseBackingOpen(k: KernelState, fc: FuseConn, map: BackingMap, c
 
 /** STACK-3..11 as named scenarios of BOPEN-10. */
 function noteStack(kind: string, msd: number, t: Trace): void {
-  if (kind === 'disk' || kind === 'tmpfs') t.pass('STACK-3');
+  if (kind === 'disk' || kind === 'tmpfs' || kind === 'memfd' || kind === 'sysfs') t.pass('STACK-3');
   else if (kind === 'overlay' || kind === 'overlayOverFuse') {
     if (kind === 'overlayOverFuse') t.pass('STACK-7');
     t.pass(msd === 1 ? 'STACK-4' : 'STACK-5');

@@ -19,7 +19,7 @@ import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
  * Superblocks a daemonWrite may write: a roBind file lives on the disk superblock (its mount is
  * read-only), a world `chardev` is /dev/null on devtmpfs.
  */
-const HOST_FS = new Set(['disk', 'tmpfs', 'overlay', 'devtmpfs']);
+const HOST_FS = new Set(['disk', 'tmpfs', 'overlay', 'memfd', 'devtmpfs']);
 
 const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
 
@@ -153,6 +153,9 @@ export class DaemonApi {
         if (inode.type === 'fifo' && access === 'w' && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
           return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
         }
+        if (writes && inode.mount.sb.refusesWriteOpen !== undefined) {
+          return err(t.vfs('EACCES', inode.mount.sb.refusesWriteOpen === 'open' ? 'kernfs_fop_open' : 'proc_sys_permission', `a read-only ${inode.mount.sb.kind} file: no write open, even for root`));
+        }
         if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
         if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
       }
@@ -188,7 +191,7 @@ export class DaemonApi {
     if (fd === undefined) return setupFault(`no daemon fd named "${fdName}"`);
     const tf = s.daemonTask.fds.get(fd);
     if (tf === undefined) return err('EBADF');
-    if (tf.kind !== 'world' || !HOST_FS.has(tf.file.inode.mount.sb.kind)) return setupFault(`${step} is for fds of files on disk, tmpfs or overlay, not /dev/fuse or FUSE files`);
+    if (tf.kind !== 'world' || !HOST_FS.has(tf.file.inode.mount.sb.kind)) return setupFault(`${step} is for fds of files on disk, tmpfs, overlay or memfd, not /dev/fuse or FUSE files`);
     return tf.file;
   }
 

@@ -51,11 +51,18 @@ function backingFileOpen(k: KernelState, fb: FuseBacking, file: FuseOpenFile, t:
     if (inode.mount.readOnly) return t.fail('EROFS', 'PTF-5', 'a write-mode PT open needs the backing file on a writable mount');
   }
   if (inode.lsmDenyOpen) return t.fail('EACCES', 'PTF-6');
+  // vfs_open without may_open: only a refusal in the file's own ->open applies (PTF-2).
+  if (isWriteMode(file.mode) && inode.mount.sb.refusesWriteOpen === 'open') {
+    return t.fail('EACCES', 'PTF-2', `the backing file's ->open refuses write opens (a read-only ${inode.mount.sb.kind} file): open it read-only`);
+  }
   if (inode.leased) {
     inode.leased = false;
     t.pass('PTF-7');
   }
-  if (file.flags.has('O_DIRECT') && !inode.mount.sb.directIo) return t.fail('EINVAL', 'PTF-8');
+  if (file.flags.has('O_DIRECT') && !inode.mount.sb.directIo) {
+    k.vfs.openFileFailedAfterOpen(inode, file.mode, file.flags);
+    return t.fail('EINVAL', 'PTF-8');
+  }
   const pf = k.vfs.openFile(inode, file.mode, file.flags, 'perOpen');
   t.pass('PTF-1');
   t.pass('PTF-9');
@@ -137,10 +144,12 @@ export function fuseFileAccessed(fi: FuseInode, t: Trace): void {
 /**
  * backing_file_mmap (IO-11, IO-12): ENODEV without ->mmap; vfs_mmap of the per-open file, whose
  * own ->mmap decides what the VMA holds. A plain backing file: the VMA takes the per-open file
- * (LIFE-5). A backing file that is itself a passthrough file of an inner FUSE mount (fusePt1/2):
- * the inner fuse_file_mmap puts its own backing file in the VMA (vma_set_file), so the VMA holds
+ * (LIFE-5). A backing file that is itself a backing-file user, a passthrough file of an inner
+ * FUSE mount (fusePt1/2) or an overlayfs file: its ->mmap (fuse_file_mmap, ovl_mmap) calls
+ * backing_file_mmap again and puts its own real file in the VMA (vma_set_file), so the VMA holds
  * no reference to the per-open file and its release follows the FUSE file's (found by fuzz
- * --target both on 6.18: closing such a file with a live mapping closed the inner file).
+ * --target both on 6.18: closing such a file with a live mapping closed the inner file; seed
+ * 565063993 the overlay file).
  */
 export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace): { file: WFile; held: boolean } | Errno {
   t.fn('fuse_passthrough_mmap');
@@ -152,7 +161,7 @@ export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace
   t.pass('IOM-16');
   fuseFileAccessed(file.ff.inode, t);
   const kind = pf.inode.mount.sb.kind;
-  if (kind === 'fusePt1' || kind === 'fusePt2') {
+  if (kind === 'fusePt1' || kind === 'fusePt2' || kind === 'overlay' || kind === 'overlayOverFuse') {
     t.fn('vma_set_file');
     return { file: pf, held: false };
   }

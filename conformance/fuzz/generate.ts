@@ -74,6 +74,9 @@ export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [
   ['link', { on: 'disk', type: 'symlink' }],
   ['null', { on: 'disk', type: 'chardev' }],
   ['self', { on: 'self' }],
+  ['proc', { on: 'procfs' }],
+  ['sys', { on: 'sysfs' }],
+  ['mem', { on: 'memfd' }],
 ];
 
 /** FUSE nodes of every fuzz world; created nodes (O_CREAT) come after these. */

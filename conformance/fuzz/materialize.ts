@@ -28,7 +28,7 @@ export interface Materialized {
 }
 
 /** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
-const INSPECTABLE = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+const INSPECTABLE = new Set(['disk', 'tmpfs', 'overlay', 'roBind', 'procfs', 'sysfs', 'memfd']);
 
 export function worldOf(p: FuzzProgram): World {
   const files: NonNullable<World['files']> = {};
@@ -329,8 +329,8 @@ function play(b: Builder, it: Intent): void {
       if (b.fileNames.some((n) => b.k.state.world.files?.[n]?.on === 'overlay')) b.emit({ op: 'umountWorldFs', on: 'overlay', ...(it.lazy ? { lazy: true } : {}) });
       return;
     case 'unlinkWorldFile': {
-      // Only names on the host's filesystems (conformance/validate.ts).
-      const f = nth(b.fileNames.filter((n) => HOST_WORLD_FS.has(b.k.state.world.files?.[n]?.on ?? '')), it.file);
+      // Only names on the host's filesystems; a memfd has none (conformance/validate.ts).
+      const f = nth(b.fileNames.filter((n) => HOST_WORLD_FS.has(b.k.state.world.files?.[n]?.on ?? '') && b.k.state.world.files?.[n]?.on !== 'memfd'), it.file);
       if (f !== undefined) b.emit({ op: 'unlinkWorldFile', file: f });
       return;
     }
@@ -400,7 +400,8 @@ function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
       return map === undefined ? null : { op: 'observe', what, map };
     }
     case 'fdTableHasFile': {
-      const file = nth(b.fileNames, pick);
+      // Not a memfd: the kernel target's world keeps it open (conformance/validate.ts).
+      const file = nth(b.fileNames.filter((n) => b.k.state.world.files?.[n]?.on !== 'memfd'), pick);
       return file === undefined ? null : { op: 'observe', what, file };
     }
     case 'fusectlEntries':

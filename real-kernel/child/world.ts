@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts';
-import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
+import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE, KERNEL_WORLD_FILES } from '../../fixtures/world.ts';
 import { FUSE_DEV_IOC } from '../../spec/uapi.ts';
 import { sys } from '../ffi/libc.ts';
 import { MS, O, S_IFCHR } from '../ffi/consts.ts';
@@ -88,6 +88,19 @@ function makeFile(path: string, spec: BackingFileSpec, held: number[]): void {
       return;
     }
   }
+}
+
+/**
+ * A memfd with the file's bytes, kept open by the world; its path is the fd's /proc link, which
+ * an open follows to the same shmem inode (a new open file description, as for a named file).
+ */
+function makeMemfd(f: BuiltFile, held: number[]): string {
+  const fd = sys.memfdCreate(`fusepass-${f.name}`);
+  if (fd < 0) throw new SetupError(`memfd_create for ${f.name}: errno ${-fd}`);
+  held.push(fd);
+  const bytes = fileBytes(f.spec);
+  if (bytes.length > 0 && sys.pwrite(fd, bytes, bytes.length, 0) !== bytes.length) throw new SetupError(`memfd ${f.name}: short write`);
+  return `/proc/${process.pid}/fd/${fd}`;
 }
 
 const FUSE_OPTS = (fd: number): string => `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`;
@@ -183,6 +196,14 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
       }
       case 'self':
         for (const f of list) f.path = entryPath(mnt, f.name);
+        break;
+      case 'procfs':
+      case 'sysfs':
+        // The kernel's own file, only read: the loader allows no content, mode or type for it.
+        for (const f of list) f.path = KERNEL_WORLD_FILES[on].path;
+        break;
+      case 'memfd':
+        for (const f of list) f.path = makeMemfd(f, held);
         break;
       case 'fuse':
       case 'overlayOverFuse':

@@ -48,6 +48,7 @@ interface Raw {
   eventfd: (initval: number, flags: number) => number;
   mknod: (path: string, mode: number, dev: number) => number;
   mkfifo: (path: string, mode: number) => number;
+  memfd_create: (name: string, flags: number) => number;
   socket: (domain: number, type: number, proto: number) => number;
   bind: (fd: number, addr: Uint8Array, len: number) => number;
   getpid: () => number;
@@ -102,6 +103,7 @@ const load = lazyLibc<Raw>((f) => ({
   eventfd: f('int eventfd(unsigned int initval, int flags)'),
   mknod: f('int mknod(const char *path, unsigned int mode, unsigned long dev)'),
   mkfifo: f('int mkfifo(const char *path, unsigned int mode)'),
+  memfd_create: f('int memfd_create(const char *name, unsigned int flags)'),
   socket: f('int socket(int domain, int type, int proto)'),
   bind: f('int bind(int fd, const void *addr, unsigned int len)'),
   getpid: f('int getpid()'),
@@ -217,6 +219,8 @@ export const sys = {
   eventfd: (flags: number): number => ret(load().eventfd(0, flags)),
   mknod: (path: string, mode: number, dev: number): number => ret(load().mknod(path, mode, dev)),
   mkfifo: (path: string, mode: number): number => ret(load().mkfifo(path, mode)),
+  /** memfd_create(2) with MFD_CLOEXEC: an anonymous shmem file; returns its fd. */
+  memfdCreate: (name: string): number => ret(load().memfd_create(name, 1)),
   /** A bound AF_UNIX socket file at `path`; returns the socket fd. */
   unixSocketAt: (path: string): number => {
     const fd = ret(load().socket(1, 1, 0));

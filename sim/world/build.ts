@@ -1,7 +1,7 @@
 // Build the backing side of a fixtures/world.ts World: superblocks with the stack depths of
 // kernel-spec §12, mounts, and world files whose bytes live in memory (vfs.ts FileBytes).
 import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts';
-import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
+import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE, KERNEL_WORLD_FILES } from '../../fixtures/world.ts';
 import type { Errno } from '../../spec/errno.ts';
 import { FILESYSTEM_MAX_STACK_DEPTH } from '../../spec/uapi.ts';
 import { sharedFill, textBytes } from '../daemon.ts';
@@ -59,7 +59,7 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
   overlay.stackDepth = overlayStackDepth([disk]) as number;
   const overlayOverFuse = sb('overlayOverFuse', 0);
   overlayOverFuse.stackDepth = overlayStackDepth([innerFuse]) as number;
-  const mounts = {
+  const mounts: Record<Exclude<BackingFs, 'self'>, Mount> = {
     disk: { sb: disk, readOnly: false },
     tmpfs: { sb: sb('tmpfs', 0), readOnly: false },
     overlay: { sb: overlay, readOnly: false },
@@ -68,14 +68,21 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     fusePt1: { sb: innerFuseSb('fusePt1', { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 }, profile), readOnly: false },
     fusePt2: { sb: innerFuseSb('fusePt2', { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 }, profile), readOnly: false },
     roBind: { sb: disk, readOnly: true },
+    // proc_fill_super sets s_stack_depth to FILESYSTEM_MAX_STACK_DEPTH so that nothing stacks on
+    // procfs: its files are never backing files (BOPEN-10, ELOOP on 6.18).
+    procfs: { sb: { ...sb('procfs', FILESYSTEM_MAX_STACK_DEPTH), hasMmap: false, directIo: false, refusesWriteOpen: 'permission' }, readOnly: false },
+    // kernfs has an ->mmap, which answers ENODEV for an attribute without one (IO-12).
+    sysfs: { sb: { ...sb('sysfs', 0), hasMmap: false, directIo: false, refusesWriteOpen: 'open' }, readOnly: false },
+    memfd: { sb: sb('memfd', 0), readOnly: false },
   };
   const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };
   const files: BackingWorld['files'] = new Map();
   for (const [name, spec] of Object.entries(world.files ?? {})) {
     const mount = spec.on === 'self' ? fuseUnderTest : mounts[spec.on];
     // The default content is one shared buffer, copied by the file's first change.
-    const shared = spec.content === undefined;
-    const bytes = shared ? sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE) : textBytes(spec.content!);
+    const kernelFile = spec.on === 'procfs' || spec.on === 'sysfs' ? KERNEL_WORLD_FILES[spec.on] : undefined;
+    const shared = spec.content === undefined && kernelFile === undefined;
+    const bytes = kernelFile !== undefined ? textBytes(kernelFile.content) : shared ? sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE) : textBytes(spec.content!);
     const type = spec.type ?? 'file';
     let inode: WInode;
     if (type === 'chardev') {

@@ -19,6 +19,12 @@ export interface Superblock {
   hasMmap: boolean;
   /** The filesystem supports O_DIRECT (PTF-8). */
   directIo: boolean;
+  /**
+   * Its files refuse write opens with EACCES, even for root, and where: `permission` in the path
+   * walk's may_open (procfs sysctl test_perm on a 0444 entry), which backing_file_open does not
+   * call; `open` in the file's ->open (kernfs_fop_open on a read-only attribute), which it does.
+   */
+  refusesWriteOpen?: 'permission' | 'open';
 }
 
 export interface Mount {
@@ -192,6 +198,17 @@ export class Vfs {
     if (this.trackFiles) this.allFiles.push(f);
     if (mode !== 'path') this.notify(inode, 'open');
     return f;
+  }
+
+  /**
+   * A struct file whose ->open ran but whose do_dentry_open failed after it (O_DIRECT without
+   * FMODE_CAN_ODIRECT): FMODE_OPENED is set, so fput's __fput reports a close event without any
+   * IN_OPEN before it (6.18, a PT O_DIRECT open of a sysfs file).
+   */
+  openFileFailedAfterOpen(inode: WInode, mode: AccessMode, flags: ReadonlySet<string>): void {
+    const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role: 'perOpen', count: 1, releases: 0 };
+    if (this.trackFiles) this.allFiles.push(f);
+    this.fput(f);
   }
 
   get(f: WFile): WFile {
