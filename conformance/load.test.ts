@@ -199,6 +199,18 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         expect(errs('mem-unlink', mem, [{ op: 'unlinkWorldFile', file: 'm' }])).toEqual([expect.stringMatching(/mem-unlink\.json: \/steps\/0\/file: "m" is a memfd, which has no name to unlink \(expected a world file on disk, tmpfs, overlay, roBind\)/)]);
         expect(errs('mem-fdtable', mem, [{ op: 'observe', what: 'fdTableHasFile', file: 'm' }])).toEqual([expect.stringMatching(/\/steps\/0\/file: "m" is a memfd, which the world itself keeps open/)]);
       });
+      it('copyRange: each side exactly one of a client fd and a world file, a world file regular and on a host filesystem, and FUSE on at least one side', () => {
+        const world = { files: { d: { on: 'disk' }, inner: { on: 'fuse' }, q: { on: 'disk', type: 'fifo' } }, nodes: { a: {} } };
+        const open = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f' }];
+        const errs = (step: object) => loadCaseFile(write('cr.json', { ...minimal('cr'), world, steps: [...open, { op: 'copyRange', length: 1, ...step }] })).errors.map(formatLoadError);
+        expect(errs({ from: 'f', toFile: 'd', fromOffset: 3 })).toEqual([]);
+        expect(errs({ from: 'f', fromFile: 'd', to: 'f' })).toEqual([expect.stringMatching(/cr\.json: \/steps\/3: a copyRange step needs exactly one of "from" \(a client fd\) or "fromFile" \(a world file\)/)]);
+        expect(errs({ from: 'f' })).toEqual([expect.stringMatching(/\/steps\/3: a copyRange step needs exactly one of "to" \(a client fd\) or "toFile"/)]);
+        expect(errs({ from: 'f', toFile: 'inner' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: "inner" is on fuse \(expected a regular world file on disk, tmpfs, overlay, roBind, memfd\)/)]);
+        expect(errs({ fromFile: 'q', to: 'f' })).toEqual([expect.stringMatching(/\/steps\/3\/fromFile: "q" is a fifo \(expected a regular world file/)]);
+        expect(errs({ fromFile: 'd', toFile: 'd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: both sides are world files, so FUSE is not involved/)]);
+        expect(errs({ from: 'f', toFile: 'dd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: "dd" is not a file of the world .*did you mean "d"/)]);
+      });
       it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
         expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);
         expect(loadCaseFile(write('dups.json', { ...minimal('dups'), checks: ['DEV-3', 'DEV-3'] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/checks: "DEV-3" appears more than once/)]);

@@ -264,6 +264,24 @@ export function checkNames(kase: Case): Issue[] {
       case 'inspectBacking':
         checkFile(`${at}/file`, step.file);
         break;
+      case 'copyRange':
+        for (const [fd, file, side] of [[step.from, step.fromFile, 'from'], [step.to, step.toFile, 'to']] as const) {
+          if ((fd === undefined) === (file === undefined)) {
+            issues.push({ path: at, message: `a copyRange step needs exactly one of "${side}" (a client fd) or "${side}File" (a world file)` });
+          } else if (file !== undefined) {
+            const fileAt = `${at}/${side}File`;
+            checkFile(fileAt, file);
+            const spec = kase.world.files?.[file];
+            // The step opens it outside FUSE: a host filesystem's regular file, never a FUSE one.
+            if (spec !== undefined && (!HOST_WORLD_FS.has(spec.on) || (spec.type ?? 'file') !== 'file')) {
+              issues.push({ path: fileAt, message: `"${file}" is ${(spec.type ?? 'file') === 'file' ? `on ${spec.on}` : `a ${spec.type}`} (expected a regular world file on ${[...HOST_WORLD_FS].join(', ')})` });
+            }
+          }
+        }
+        if (step.fromFile !== undefined && step.toFile !== undefined) {
+          issues.push({ path: `${at}/toFile`, message: 'both sides are world files, so FUSE is not involved (expected a client fd on at least one side)' });
+        }
+        break;
       case 'umountWorldFs':
         if (!Object.values(kase.world.files ?? {}).some((f) => f.on === step.on)) {
           issues.push({ path: `${at}/on`, message: `no world file lives on ${step.on}, so the world mounts none (expected a world file with "on": "${step.on}")` });

@@ -1,6 +1,6 @@
 // The client's side of the public API: syscalls on the FUSE mount, one method per client step
 // of spec/case.ts.
-import type { OpenFlagName } from '../spec/case.ts';
+import type { CopyRangeStep, OpenFlagName } from '../spec/case.ts';
 import { textBytes } from './daemon.ts';
 import { Trace } from './explain.ts';
 import * as dirOps from './dir.ts';
@@ -14,6 +14,10 @@ import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { mountpointUncovered, plainFile, plainOpen, plainStatNode, plainSyscall, type PlainOp } from './mountpoint.ts';
+import { openWorldFile } from './world/open.ts';
+
+/** spec/case.ts CopyRangeStep without its op: each side a client fd or a world file. */
+export type CopyRangeArgs = Omit<CopyRangeStep, 'op'>;
 
 /** The client-side kernel functions, by their model names. */
 const F = { ...dirOps, ...fileOps, ...fileCallOps, ...rwOps, ...mmapOps, ...ioctlOps };
@@ -170,12 +174,27 @@ export class ClientApi {
     return this.withFile(fd, (f, t) => F.fuseGetxattr(this.s, f, name, t), { op: 'getxattr' });
   }
 
-  copyRange(from: string, to: string, length: number): SimResult {
+  /**
+   * copy_file_range(2) between client fds (IO-21), at explicit offsets or the fds' positions; a
+   * side given as a world file is opened by the step (read-only as the source, write-only as the
+   * destination) and closed after it: a copy across filesystems, EXDEV.
+   */
+  copyRange(c: CopyRangeArgs): SimResult {
     return this.k.run((t) => {
-      const a = this.s.clientFiles.get(from);
-      const b = this.s.clientFiles.get(to);
-      if (a === undefined || b === undefined) return setupFault(`no client fd named "${a === undefined ? from : to}"`);
-      return F.fuseCopyRange(this.s, a, b, length, t);
+      const fuseFd = (name: string | undefined) => (name === undefined ? undefined : this.s.clientFiles.get(name));
+      const a = fuseFd(c.from);
+      const b = fuseFd(c.to);
+      if ((c.from !== undefined && a === undefined) || (c.to !== undefined && b === undefined)) return setupFault(`no client fd named "${a === undefined ? c.from : c.to}"`);
+      if (a !== undefined && b !== undefined) return F.fuseCopyRange(this.s, a, b, c.length, t, { in: c.fromOffset, out: c.toOffset });
+      const fuseSide = a ?? b;
+      const file = c.fromFile ?? c.toFile;
+      if (fuseSide === undefined || file === undefined) return setupFault('copyRange needs a client fd on at least one side, and a client fd or a world file on each');
+      const w = openWorldFile(this.s, file, a === undefined ? 'r' : 'w', t);
+      if (typeof w === 'string') return err(w);
+      if ('kind' in w) return { errno: null, fault: w };
+      const r = F.copyFileRangeAcrossFs(fuseSide, a !== undefined, t);
+      this.s.vfs.fput(w);
+      return r;
     });
   }
 

@@ -11,16 +11,42 @@ import { replyErrno, type Sent } from './daemon-port.ts';
 import { fileCheckAndAdvanceWbErr, fuseFlushTimeUpdate, invalidateRange, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
 import { cachedFileDirectRead, fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
 
-export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace): Outcome {
+/** copy_file_range(2)'s explicit offsets (`off_in`, `off_out`): absent, the fds' positions. */
+export interface CopyOffsets {
+  in?: number | undefined;
+  out?: number | undefined;
+}
+
+/**
+ * copy_file_range(2) between a FUSE file and a file of another filesystem: after the access
+ * checks, generic_copy_file_checks refuses a pair whose ->copy_file_range differ, or
+ * that has none and two superblocks, with EXDEV (IO-21): no request reaches the daemon.
+ */
+export function copyFileRangeAcrossFs(file: FuseOpenFile, fuseIsSource: boolean, t: Trace): Outcome {
+  t.fn('vfs_copy_file_range');
+  if (fuseIsSource ? file.mode === 'w' : file.mode === 'r') return err(t.vfs('EBADF', 'generic_file_rw_checks', 'copy_file_range needs a readable source and a writable destination'));
+  if (!fuseIsSource && file.flags.has('O_APPEND')) return err(t.vfs('EBADF', 'generic_file_rw_checks', 'copy_file_range cannot write to an O_APPEND file'));
+  t.pass('IO-21');
+  return err(t.vfs('EXDEV', 'generic_copy_file_checks', 'copy_file_range copies only within one filesystem type (FUSE to FUSE): copy with read and write, or splice through a pipe'));
+}
+
+export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFile, len: number, t: Trace, off: CopyOffsets = {}): Outcome {
   t.fn('fuse_copy_file_range');
   t.pass('IO-21');
   if (from.mode === 'w' || to.mode === 'r') return err(t.vfs('EBADF', 'vfs_copy_file_range', 'copy_file_range needs a readable source and a writable destination'));
   if (to.flags.has('O_APPEND')) return err(t.vfs('EBADF', 'generic_copy_file_checks', 'copy_file_range cannot write to an O_APPEND file'));
   const fi = from.ff.inode;
+  // The positions copied from and to; the fds' own move by what was copied unless given.
+  const posIn = off.in ?? from.pos;
+  const posOut = off.out ?? to.pos;
+  const advance = (n: number) => {
+    if (off.in === undefined) from.pos = posIn + n;
+    if (off.out === undefined) to.pos = posOut + n;
+  };
   // generic_copy_file_checks shortens the copy to the source's EOF before the overlap check:
   // at or past EOF nothing overlaps and the copy returns 0 (found by fusepass fuzz on 6.18).
-  const count = from.pos >= fi.iSize ? 0 : Math.min(len, fi.iSize - from.pos);
-  if (fi === to.ff.inode && to.pos < from.pos + count && from.pos < to.pos + count) {
+  const count = posIn >= fi.iSize ? 0 : Math.min(len, fi.iSize - posIn);
+  if (fi === to.ff.inode && posOut < posIn + count && posIn < posOut + count) {
     return err(t.vfs('EINVAL', 'generic_copy_file_checks', 'source and destination ranges overlap in the same file'));
   }
   if (count === 0) return ok(0); // vfs_copy_file_range: nothing to copy, no request
@@ -34,12 +60,12 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     // dirty times). 6.18: [WRITE, GETXATTR, COPY_FILE_RANGE_64, COPY_FILE_RANGE, SETATTR] before
     // the splice fallback.
     const to_ = to.ff.inode;
-    const re = writeRange(k, fi, from.pos, Number.MAX_SAFE_INTEGER - from.pos, t);
+    const re = writeRange(k, fi, posIn, Number.MAX_SAFE_INTEGER - posIn, t);
     if (re !== null) return err(re);
     fileRemovePrivs(k, to_, t);
     if (fc.writebackCache) to_.timesDirty = true;
-    let e = writeRange(k, to_, to.pos, Number.MAX_SAFE_INTEGER - to.pos, t);
-    const req = { nodeid: fi.nodeid, fh: from.ff.fh, offset: from.pos, nodeidOut: to_.nodeid, fhOut: to.ff.fh, offsetOut: to.pos, size: count };
+    let e = writeRange(k, to_, posOut, Number.MAX_SAFE_INTEGER - posOut, t);
+    const req = { nodeid: fi.nodeid, fh: from.ff.fh, offset: posIn, nodeidOut: to_.nodeid, fhOut: to.ff.fh, offsetOut: posOut, size: count };
     let copied: Sent | null = null;
     if (e === null && k.profile.copyFileRange64 && !fc.noCopyFileRange64) {
       // 6.18 asks the 64-bit request first; ENOSYS is remembered for the connection and the
@@ -61,13 +87,11 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
     if (e === null && copied !== null && typeof copied !== 'string') {
       // The daemon copied: the destination's cached range goes, its size and times are stale.
       const n = Math.min(copied.written ?? 0, count);
-      invalidateRange(k, to_, to.pos, n, t);
-      fuseWriteUpdateAttr(to_, to.pos + n, n);
-      from.pos += n;
-      to.pos += n;
+      invalidateRange(k, to_, posOut, n, t);
+      fuseWriteUpdateAttr(to_, posOut + n, n);
+      advance(n);
     }
     if (to_.timesDirty) {
-      to_.timesDirty = false;
       fuseFlushTimeUpdate(k, to_, t);
       timesJustSet = true;
     }
@@ -78,22 +102,24 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   // FOPEN_NONSEEKABLE (no FMODE_PREAD) is EINVAL before any READ, an unseekable destination is
   // not (6.18, all four combinations; fuzz --target both seed 622588024).
   if (unseekable(from.ff)) return err(t.vfs('EINVAL', 'do_splice_direct', 'the source was opened FOPEN_STREAM or FOPEN_NONSEEKABLE: the kernel\'s copy fallback cannot read it at an offset'));
-  const r = fuseReadBytes(k, from, count, t); // do_splice_direct copies the checked count
+  const r = fuseReadBytes(k, from, posIn, count, t); // do_splice_direct copies the checked count
   if (typeof r === 'string') return err(r);
   // splice_direct_to_actor stops at the source's EOF: nothing read, nothing written, so no
   // file_remove_privs either (fuzz --target both seed 551921664: no second GETXATTR on 6.18).
   if (r.length === 0) return ok(0);
-  const w = fuseWrite(k, to, r, undefined, t, true);
+  const w = fuseWrite(k, to, r, off.out, t, true);
   // The splice fallback's file_update_time runs microseconds after file_modified set the times:
   // inode_needs_update_time finds them current and dirties nothing (6.18: the destination's
   // close then sent no SETATTR).
   if (timesJustSet) to.ff.inode.timesDirty = false;
-  return w.errno !== null ? w : ok(r.length);
+  if (w.errno !== null) return w;
+  if (off.in === undefined) from.pos = posIn + r.length;
+  return ok(r.length);
 }
 
-export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t: Trace): Uint8Array | Errno {
+/** The copy fallback's read of `len` bytes at `pos` (the file's position is the caller's). */
+export function fuseReadBytes(k: KernelState, file: FuseOpenFile, pos: number, len: number, t: Trace): Uint8Array | Errno {
   const ff = file.ff;
-  const pos = file.pos;
   let data: Uint8Array | Errno;
   if (isPt(ff) && !isDio(ff)) {
     // The splice fallback reads an O_DIRECT file through ->read_iter (copy_splice_read), so the
@@ -117,7 +143,6 @@ export function fuseReadBytes(k: KernelState, file: FuseOpenFile, len: number, t
     if (typeof r === 'string') return r;
     data = r;
   } else data = pageCacheRead(k, ff.inode, pos, len, t);
-  if (typeof data !== 'string') file.pos = pos + data.length;
   return data;
 }
 
@@ -194,9 +219,6 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Out
     e = 'EOPNOTSUPP';
   }
   // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
-  if (fi.timesDirty) {
-    fi.timesDirty = false;
-    fuseFlushTimeUpdate(k, fi, t);
-  }
+  if (fi.timesDirty) fuseFlushTimeUpdate(k, fi, t);
   return e === null ? ok() : err(e);
 }

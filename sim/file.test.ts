@@ -238,7 +238,7 @@ describe('operations that still go to the daemon on a PT file', () => {
     const k = pt();
     k.daemon.setOpenReply('m', {});
     k.client.open('m', ['O_RDWR'], 'g');
-    const r = k.client.copyRange('f', 'g', 4);
+    const r = k.client.copyRange({ from: 'f', to: 'g', length: 4 });
     expect(r.value).toBe(4);
     // file_modified(file_out), COPY_FILE_RANGE_64 and COPY_FILE_RANGE (ENOSYS each), then the splice
     // fallback's write to the destination (observed on 6.18 by the kernel target).
@@ -264,7 +264,7 @@ describe('VFS rules around the FUSE calls (observed on 6.18 by the kernel target
     const k = registered();
     ptOpen(k);
     ptOpen(k, { flags: ['O_RDWR'], as: 'g' });
-    expect(k.client.copyRange('f', 'g', 10)).toMatchObject({ errno: 'EINVAL', requests: [] });
+    expect(k.client.copyRange({ from: 'f', to: 'g', length: 10 })).toMatchObject({ errno: 'EINVAL', requests: [] });
   });
 
   it('IO-9: splice into an O_APPEND file is EINVAL', () => {

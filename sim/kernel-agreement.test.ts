@@ -167,7 +167,7 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.client.open('n', ['O_RDWR'], 'f2');
     expect(k.client.write('f1', 'abc').requests).toEqual(['GETXATTR', 'READ']);
     // kernel: 4, [WRITE, GETXATTR, COPY_FILE_RANGE, SETATTR, GETXATTR, READ].
-    expect(k.client.copyRange('f1', 'f2', 4)).toMatchObject({ value: 4, requests: ['WRITE', 'GETXATTR', 'COPY_FILE_RANGE_64', 'COPY_FILE_RANGE', 'SETATTR', 'GETXATTR', 'READ'] });
+    expect(k.client.copyRange({ from: 'f1', to: 'f2', length: 4 })).toMatchObject({ value: 4, requests: ['WRITE', 'GETXATTR', 'COPY_FILE_RANGE_64', 'COPY_FILE_RANGE', 'SETATTR', 'GETXATTR', 'READ'] });
     // The fallback's write found the times current: the close sends no SETATTR.
     expect(k.client.close('f2').requests).toEqual(['WRITE', 'FLUSH', 'RELEASE']);
   });
@@ -271,7 +271,7 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     k.daemon.backingOpen({ dev: 'dev', fd: 'bf1', as: 'b1' });
     ptOpen(k, { flags: ['O_RDONLY', 'O_DIRECT'], as: 'f1' });
     k.client.open('c1', ['O_RDWR', 'O_CREAT'], 'f4');
-    expect(k.client.copyRange('f1', 'f4', 1)).toMatchObject({ errno: 'EINVAL', requests: ['GETXATTR', 'COPY_FILE_RANGE_64', 'COPY_FILE_RANGE'] });
+    expect(k.client.copyRange({ from: 'f1', to: 'f4', length: 1 })).toMatchObject({ errno: 'EINVAL', requests: ['GETXATTR', 'COPY_FILE_RANGE_64', 'COPY_FILE_RANGE'] });
   });
 
   it('IO-21: the copy_file_range fallback reads a cached file opened O_DIRECT with a READ every time (fuse_direct_IO)', () => {
@@ -279,8 +279,8 @@ describe('sim agrees with the 6.18 kernel on fuzzed cases', () => {
     const k = mounted({ init: { flags: ['INIT_EXT'] }, world: M8 });
     k.client.open('m', ['O_RDONLY', 'O_DIRECT'], 'f2');
     k.client.open('n', ['O_RDWR'], 'f3');
-    expect(k.client.copyRange('f2', 'f3', 4)).toMatchObject({ value: 4, requests: ['GETXATTR', 'COPY_FILE_RANGE_64', 'COPY_FILE_RANGE', 'READ', 'GETXATTR', 'WRITE'] });
-    expect(k.client.copyRange('f2', 'f3', 4)).toMatchObject({ value: 4, requests: ['READ', 'GETXATTR', 'WRITE'] });
+    expect(k.client.copyRange({ from: 'f2', to: 'f3', length: 4 })).toMatchObject({ value: 4, requests: ['GETXATTR', 'COPY_FILE_RANGE_64', 'COPY_FILE_RANGE', 'READ', 'GETXATTR', 'WRITE'] });
+    expect(k.client.copyRange({ from: 'f2', to: 'f3', length: 4 })).toMatchObject({ value: 4, requests: ['READ', 'GETXATTR', 'WRITE'] });
   });
 
   it('IO-12: a store to a mapped page wholly past EOF is SIGBUS; one inside the last page faults the whole page in (READ)', () => {

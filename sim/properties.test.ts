@@ -145,7 +145,7 @@ function play(k: Kernel, o: Op, ids: Set<number>): SimResult | undefined {
         case 'fileattr': return c.ioctl(o.fd, 0x80086601);
         case 'spliceRead': return c.spliceRead(o.fd, 50, 0);
         case 'spliceWrite': return c.spliceWrite(o.fd, 'sp', 3);
-        case 'copy': return s.clientFiles.has(o.fd2) ? c.copyRange(o.fd, o.fd2, 10) : undefined;
+        case 'copy': return s.clientFiles.has(o.fd2) ? c.copyRange({ from: o.fd, to: o.fd2, length: 10 }) : undefined;
         case 'statNoSync': return c.stat({ fd: o.fd, dontSync: true });
       }
       return;

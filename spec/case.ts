@@ -294,8 +294,24 @@ export interface FsyncStep { op: 'fsync'; fd: string; dataOnly?: boolean }
 export interface FallocateStep { op: 'fallocate'; fd: string; offset: IoBytes; length: IoBytes }
 /** A raw ioctl on a FUSE file (IO-22), e.g. FS_IOC_GETFLAGS for OPEN-21. */
 export interface FileIoctlStep { op: 'fileIoctl'; fd: string; cmd: U32 }
-/** copy_file_range from one fd into another (IO-21). */
-export interface CopyRangeStep { op: 'copyRange'; from: string; to: string; length: IoBytes }
+/**
+ * copy_file_range(2) from one client fd into another (IO-21). `fromOffset` / `toOffset` pass
+ * explicit offsets (the fds' positions do not move; a FOPEN_STREAM or FOPEN_NONSEEKABLE file then
+ * gives ESPIPE). `fromFile` / `toFile` name a world file the step opens itself, read-only as the
+ * source or write-only as the destination, instead of a client fd: a copy between FUSE and
+ * another filesystem, which the VFS refuses with EXDEV (generic_copy_file_checks) before any
+ * request. Each side is exactly one of the fd and the file, and at least one side is a FUSE fd.
+ */
+export interface CopyRangeStep {
+  op: 'copyRange';
+  from?: string;
+  to?: string;
+  fromFile?: string;
+  toFile?: string;
+  fromOffset?: IoBytes;
+  toOffset?: IoBytes;
+  length: IoBytes;
+}
 /** fgetxattr(2) on a FUSE file (IO-23: xattrs go to the daemon, unchanged by PT). Value: the size read. */
 export interface GetxattrStep { op: 'getxattr'; fd: string; name: string }
 export interface CloseStep { op: 'close'; fd: string }

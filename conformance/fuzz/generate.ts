@@ -41,7 +41,11 @@ export type Intent =
   | { k: 'umountWorldFs'; lazy: boolean }
   | { k: 'rename'; from: number; to: number }
   | { k: 'fileIoctl'; pick: number }
-  | { k: 'copyRange'; from: number; to: number; length: number }
+  /**
+   * `fromOffset` / `toOffset`: explicit offsets; `world`: one side is a world file instead of a
+   * client fd (`file` picks it), the source when `world` is 'from' (EXDEV, IO-21).
+   */
+  | { k: 'copyRange'; from: number; to: number; length: number; fromOffset?: number | undefined; toOffset?: number | undefined; world?: 'from' | 'to' | undefined; file?: number | undefined }
   /** opendir of the root, readdir, closedir. */
   | { k: 'readdir' }
   | { k: 'setDaemonSize'; node: number; size: number }
@@ -222,7 +226,23 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('umountWorldFs' as const), lazy: fc.boolean() }), 'umountWorldFs'),
     w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
-    w(1, fc.record({ k: fc.constant('copyRange' as const), from: pick, to: pick, length: fc.constantFrom(1, 100) }), 'copyRange'),
+    w(
+      1,
+      fc.record(
+        {
+          k: fc.constant('copyRange' as const),
+          from: pick,
+          to: pick,
+          length: fc.constantFrom(1, 100),
+          fromOffset: fc.option(fc.constantFrom(0, 2, 4095, 5000), { nil: undefined }),
+          toOffset: fc.option(fc.constantFrom(0, 8, 4096), { nil: undefined }),
+          world: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<'from' | 'to'>('from', 'to') }),
+          file,
+        },
+        { requiredKeys: ['k', 'from', 'to', 'length'] },
+      ),
+      'copyRange',
+    ),
     w(1, fc.constant<Intent>({ k: 'readdir' }), 'readdir'),
     w(1, fc.record({ k: fc.constant('setDaemonSize' as const), node, size: fc.constantFrom(0, 10, 8192) }), 'setDaemonSize'),
     w(2, fc.record({ k: fc.constant('observe' as const), what: fc.constantFrom(...OBSERVABLES), pick }), 'observe'),

@@ -305,9 +305,21 @@ function play(b: Builder, it: Intent): void {
       return;
     }
     case 'copyRange': {
+      const offsets = { ...(it.fromOffset === undefined ? {} : { fromOffset: it.fromOffset }), ...(it.toOffset === undefined ? {} : { toOffset: it.toOffset }) };
+      if (it.world !== undefined) {
+        // A regular file on a host filesystem (conformance/validate.ts), opened by the step.
+        const file = nth(b.fileNames.filter((n) => {
+          const spec = b.k.state.world.files?.[n];
+          return spec !== undefined && HOST_WORLD_FS.has(spec.on) && (spec.type ?? 'file') === 'file';
+        }), it.file ?? 0);
+        const f = fd(it.world === 'from' ? it.to : it.from);
+        if (file === undefined || f === undefined) return;
+        b.emit(it.world === 'from' ? { op: 'copyRange', fromFile: file, to: f, length: it.length, ...offsets } : { op: 'copyRange', from: f, toFile: file, length: it.length, ...offsets });
+        return;
+      }
       const from = fd(it.from);
       const to = fd(it.to);
-      if (from !== undefined && to !== undefined) b.emit({ op: 'copyRange', from, to, length: it.length });
+      if (from !== undefined && to !== undefined) b.emit({ op: 'copyRange', from, to, length: it.length, ...offsets });
       return;
     }
     case 'readdir': {

@@ -118,7 +118,7 @@ export function playStep(k: Kernel, step: Step): SimResult {
     case 'fileIoctl':
       return c.ioctl(step.fd, step.cmd);
     case 'copyRange':
-      return c.copyRange(step.from, step.to, step.length);
+      return c.copyRange(step);
     case 'getxattr':
       return c.getxattr(step.fd, step.name);
     case 'close':

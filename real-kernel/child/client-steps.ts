@@ -49,6 +49,8 @@ export interface ClientHooks {
   beforeLookup?(node: string | undefined): void;
   /** close(2) of a FUSE file, with whatever the caller must arrange around the last one. */
   closeFile(fd: number): number;
+  /** The path of a world file, for steps that open one outside FUSE (copyRange fromFile/toFile). */
+  worldFilePath?(name: string): string;
 }
 
 export interface Mapping {
@@ -187,10 +189,8 @@ export class ClientSteps {
         return res(sys.fallocate(this.fd(s.fd), 0, s.offset, s.length));
       case 'fileIoctl':
         return res(sys.ioctl(this.fd(s.fd), s.cmd, new Uint8Array(64)));
-      case 'copyRange': {
-        const r = sys.copyFileRange(this.fd(s.from), this.fd(s.to), s.length);
-        return res(r, r);
-      }
+      case 'copyRange':
+        return this.copyRange(s);
       case 'close': {
         const fd = this.fd(s.fd);
         const r = this.hooks.closeFile(fd);
@@ -215,6 +215,31 @@ export class ClientSteps {
    * open(2) as uid/gid 65534: the walk starts at an O_PATH fd of the node's directory, taken as
    * root, because the case's scratch directories above the mount are root's alone (0700).
    */
+  /**
+   * copy_file_range(2) between client fds, or with a world file the step opens (read-only as the
+   * source, write-only as the destination) and closes after the copy.
+   */
+  private copyRange(s: Extract<ClientStep, { op: 'copyRange' }>): Outcome {
+    const opened: number[] = [];
+    const side = (fd: string | undefined, file: string | undefined, flags: number): number => {
+      if (fd !== undefined) return this.fd(fd);
+      if (file === undefined || this.hooks.worldFilePath === undefined) throw new Error('copyRange: a side with neither a client fd nor a world file');
+      const r = sys.open(this.hooks.worldFilePath(file), flags | O.CLOEXEC);
+      if (r >= 0) opened.push(r);
+      return r;
+    };
+    try {
+      const from = side(s.from, s.fromFile, O.RDONLY);
+      if (from < 0) return res(from);
+      const to = side(s.to, s.toFile, O.WRONLY);
+      if (to < 0) return res(to);
+      const r = sys.copyFileRange(from, to, s.length, s.fromOffset, s.toOffset);
+      return res(r, r);
+    } finally {
+      for (const fd of opened) sys.close(fd);
+    }
+  }
+
   private openAsNobody(node: string, flags: number): number {
     const path = this.hooks.path(node);
     const dir = sys.open(dirname(path), O.PATH | O.DIRECTORY | O.CLOEXEC);

@@ -73,6 +73,7 @@ export class CaseSession {
       path: (node) => this.path(node),
       beforeLookup: (node) => this.watchSelf(node),
       closeFile: (fd) => this.closeFuseFile(fd),
+      worldFilePath: (name) => this.filePath(name),
     });
     this.innerIds = this.world.inner.map((c) => connIdentity(connOf(c.mnt))).filter((c): c is ConnId => c !== null);
     this.nodes = { ...(kase.world.nodes ?? {}) };

@@ -41,7 +41,7 @@ interface Raw {
   fsync: (fd: number) => number;
   fdatasync: (fd: number) => number;
   fallocate: (fd: number, mode: number, off: number, len: number) => number;
-  copy_file_range: (fdIn: number, offIn: null, fdOut: number, offOut: null, len: number, flags: number) => number;
+  copy_file_range: (fdIn: number, offIn: Uint8Array | null, fdOut: number, offOut: Uint8Array | null, len: number, flags: number) => number;
   syscall0: (nr: number) => number;
   syscall3: (nr: number, a: number, b: number, c: number) => number;
   poll: (fds: Uint8Array, n: number, timeout: number) => number;
@@ -193,7 +193,16 @@ export const sys = {
   fsync: (fd: number): number => ret(load().fsync(fd)),
   fdatasync: (fd: number): number => ret(load().fdatasync(fd)),
   fallocate: (fd: number, mode: number, off: number, len: number): number => ret(load().fallocate(fd, mode, off, len)),
-  copyFileRange: (fdIn: number, fdOut: number, len: number): number => ret(load().copy_file_range(fdIn, null, fdOut, null, len, 0)),
+  /** copy_file_range(2); an offset given is passed as a loff_t the kernel reads and advances. */
+  copyFileRange: (fdIn: number, fdOut: number, len: number, offIn?: number, offOut?: number): number => {
+    const loff = (off: number | undefined): Uint8Array | null => {
+      if (off === undefined) return null;
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigInt64(0, BigInt(off), true);
+      return b;
+    };
+    return ret(load().copy_file_range(fdIn, loff(offIn), fdOut, loff(offOut), len, 0));
+  },
   gettid: (): number => load().syscall0(186),
   tgkill: (tgid: number, tid: number, sig: number): number => ret(load().syscall3(234, tgid, tid, sig)),
   /** A copy, in our fd table, of fd `fd` of process `pid` (pidfd_open + pidfd_getfd), or −errno. */
