@@ -90,6 +90,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'stat':
       return use('fd', 'clientFd', step.fd);
     case 'copyRange':
+    case 'sendfile':
       return [...use('from', 'clientFd', step.from), ...use('to', 'clientFd', step.to)];
     case 'mapRead':
     case 'mapWrite':
@@ -265,9 +266,10 @@ export function checkNames(kase: Case): Issue[] {
         checkFile(`${at}/file`, step.file);
         break;
       case 'copyRange':
+      case 'sendfile':
         for (const [fd, file, side] of [[step.from, step.fromFile, 'from'], [step.to, step.toFile, 'to']] as const) {
           if ((fd === undefined) === (file === undefined)) {
-            issues.push({ path: at, message: `a copyRange step needs exactly one of "${side}" (a client fd) or "${side}File" (a world file)` });
+            issues.push({ path: at, message: `a ${step.op} step needs exactly one of "${side}" (a client fd) or "${side}File" (a world file)` });
           } else if (file !== undefined) {
             const fileAt = `${at}/${side}File`;
             checkFile(fileAt, file);

@@ -1,6 +1,6 @@
 // The client's side of the public API: syscalls on the FUSE mount, one method per client step
 // of spec/case.ts.
-import type { CopyRangeStep, OpenFlagName } from '../spec/case.ts';
+import type { CopyRangeStep, OpenFlagName, SendfileStep } from '../spec/case.ts';
 import { textBytes } from './daemon.ts';
 import { Trace } from './explain.ts';
 import * as dirOps from './dir.ts';
@@ -15,12 +15,17 @@ import type { FuseOpenFile } from './types.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { mountpointUncovered, plainFile, plainOpen, plainStatNode, plainSyscall, type PlainOp } from './mountpoint.ts';
 import { openWorldFile } from './world/open.ts';
+import type { WFile } from './world/vfs.ts';
+import * as sendfileOps from './sendfile.ts';
+import type { SendfileEnd } from './sendfile.ts';
 
 /** spec/case.ts CopyRangeStep without its op: each side a client fd or a world file. */
 export type CopyRangeArgs = Omit<CopyRangeStep, 'op'>;
+/** spec/case.ts SendfileStep without its op. */
+export type SendfileArgs = Omit<SendfileStep, 'op'>;
 
 /** The client-side kernel functions, by their model names. */
-const F = { ...dirOps, ...fileOps, ...fileCallOps, ...rwOps, ...mmapOps, ...ioctlOps };
+const F = { ...dirOps, ...fileOps, ...fileCallOps, ...rwOps, ...mmapOps, ...ioctlOps, ...sendfileOps };
 
 /** The client's side: syscalls on the FUSE mount. */
 export class ClientApi {
@@ -194,6 +199,36 @@ export class ClientApi {
       if ('kind' in w) return { errno: null, fault: w };
       const r = F.copyFileRangeAcrossFs(fuseSide, a !== undefined, t);
       this.s.vfs.fput(w);
+      return r;
+    });
+  }
+
+  /**
+   * sendfile(2) (do_splice_direct) between client fds, or with a world file the step opens on one
+   * side (read-only as the source, write-only as the destination) and closes after it.
+   */
+  sendfile(c: SendfileArgs): SimResult {
+    return this.k.run((t) => {
+      const ends: (SendfileEnd | undefined)[] = [];
+      const opened: WFile[] = [];
+      for (const [fd, file, access] of [[c.from, c.fromFile, 'r'], [c.to, c.toFile, 'w']] as const) {
+        if (fd !== undefined) {
+          const f = this.s.clientFiles.get(fd);
+          if (f === undefined) return setupFault(`no client fd named "${fd}"`);
+          ends.push({ fuse: f });
+        } else if (file !== undefined) {
+          const w = openWorldFile(this.s, file, access, t);
+          if (typeof w === 'string' || 'kind' in w) {
+            for (const o of opened) this.s.vfs.fput(o);
+            return typeof w === 'string' ? err(w) : { errno: null, fault: w };
+          }
+          opened.push(w);
+          ends.push({ world: w });
+        } else ends.push(undefined);
+      }
+      const [from, to] = ends;
+      const r = from === undefined || to === undefined ? setupFault('sendfile needs a client fd or a world file on each side') : F.doSendfile(this.s, from, to, c.length, c.offset, t);
+      for (const o of opened) this.s.vfs.fput(o);
       return r;
     });
   }

@@ -1,15 +1,13 @@
 // fs/fuse/file.c, the calls beside read and write: llseek (IO-17..19), fsync (IO-13), fallocate
 // (IO-20) and copy_file_range (IO-21), with the writeback and time flushes they do first.
-import type { Errno } from '../spec/errno.ts';
 import type { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { backingDirectIoMisaligned, fuseFileAccessed, fusePassthroughRead } from './passthrough.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
 import { replyErrno, type Sent } from './daemon-port.ts';
-import { fileCheckAndAdvanceWbErr, fuseFlushTimeUpdate, invalidateRange, pageCacheRead, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
-import { cachedFileDirectRead, fileRemovePrivs, fuseWrite, isDio, isPt, unseekable } from './rw.ts';
+import { fileCheckAndAdvanceWbErr, fuseFlushTimeUpdate, invalidateRange, writeDirtyPages, writePages, writeRange } from './pagecache.ts';
+import { fileRemovePrivs, fuseReadData, fuseWrite, unseekable } from './rw.ts';
 
 /** copy_file_range(2)'s explicit offsets (`off_in`, `off_out`): absent, the fds' positions. */
 export interface CopyOffsets {
@@ -102,7 +100,10 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   // FOPEN_NONSEEKABLE (no FMODE_PREAD) is EINVAL before any READ, an unseekable destination is
   // not (6.18, all four combinations; fuzz --target both seed 622588024).
   if (unseekable(from.ff)) return err(t.vfs('EINVAL', 'do_splice_direct', 'the source was opened FOPEN_STREAM or FOPEN_NONSEEKABLE: the kernel\'s copy fallback cannot read it at an offset'));
-  const r = fuseReadBytes(k, from, posIn, count, t); // do_splice_direct copies the checked count
+  // do_splice_direct copies the checked count, read as sendfile reads (sendfile.ts): through
+  // ->splice_read, with readahead for a cached file (fuzz seed 1: a sendfile after a copy found
+  // the copy's readahead page cached on 6.18).
+  const r = fuseReadData(k, from, count, posIn, t, true);
   if (typeof r === 'string') return err(r);
   // splice_direct_to_actor stops at the source's EOF: nothing read, nothing written, so no
   // file_remove_privs either (fuzz --target both seed 551921664: no second GETXATTR on 6.18).
@@ -115,35 +116,6 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   if (w.errno !== null) return w;
   if (off.in === undefined) from.pos = posIn + r.length;
   return ok(r.length);
-}
-
-/** The copy fallback's read of `len` bytes at `pos` (the file's position is the caller's). */
-export function fuseReadBytes(k: KernelState, file: FuseOpenFile, pos: number, len: number, t: Trace): Uint8Array | Errno {
-  const ff = file.ff;
-  let data: Uint8Array | Errno;
-  if (isPt(ff) && !isDio(ff)) {
-    // The splice fallback reads an O_DIRECT file through ->read_iter (copy_splice_read), so the
-    // backing file's block alignment applies (fuzz --target both seed 156: a 1-byte copy from a
-    // PT O_DIRECT file on disk gave EINVAL after COPY_FILE_RANGE).
-    if (backingDirectIoMisaligned(k, file, pos, len, true)) {
-      fuseFileAccessed(ff.inode, t); // backing_file_read_iter's ctx->accessed runs on failure too
-      return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
-    }
-    data = fusePassthroughRead(k, file, pos, len, t);
-  } else if (file.flags.has('O_DIRECT') && !isDio(ff)) {
-    // A cached file opened O_DIRECT: copy_splice_read -> fuse_cache_read_iter -> fuse_direct_IO,
-    // a READ every time, the cache bypassed (6.18: a second copy from it sent READ again).
-    if (pos + len > ff.inode.iSize) {
-      const e = fuseUpdateAttributes(k, ff.inode, t, 'size');
-      if (e !== null) return e;
-    }
-    const we = writeRange(k, ff.inode, pos, len, t);
-    if (we !== null) return we;
-    const r = cachedFileDirectRead(k, file, pos, len, t);
-    if (typeof r === 'string') return r;
-    data = r;
-  } else data = pageCacheRead(k, ff.inode, pos, len, t);
-  return data;
 }
 
 /** fuse_file_llseek (IO-17..19). */

@@ -27,13 +27,19 @@ export function unseekable(ff: FuseFile): boolean {
 }
 
 export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Outcome {
+  const data = fuseReadData(k, file, len, offset, t, splice);
+  return typeof data === 'string' ? err(data) : { errno: null, value: summarize(data) };
+}
+
+/** read(2), pread(2) or a splice from the file: the bytes read (fuseRead summarises them). */
+export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Uint8Array | Errno {
   const ff = file.ff;
-  if (offset !== undefined && !splice && unseekable(ff)) return err(t.vfs('ESPIPE', 'ksys_pread64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pread'));
-  if (ff.isDir) return err(t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory'));
-  if (file.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
+  if (offset !== undefined && !splice && unseekable(ff)) return t.vfs('ESPIPE', 'ksys_pread64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pread');
+  if (ff.isDir) return t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory');
+  if (file.mode === 'w') return t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only');
   // do_splice, file to pipe: an offset needs FMODE_PREAD, which stream_open/nonseekable_open
   // cleared; splice says EINVAL, not ESPIPE (found by fuzz --target both on 6.18).
-  if (splice && offset !== undefined && unseekable(ff)) return err(t.vfs('EINVAL', 'do_splice', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: splice(2) with an offset needs FMODE_PREAD'));
+  if (splice && offset !== undefined && unseekable(ff)) return t.vfs('EINVAL', 'do_splice', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: splice(2) with an offset needs FMODE_PREAD');
   // FOPEN_STREAM (stream_open): no file position, every read(2) and write(2) is at offset 0.
   const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
   const pos = offset ?? (stream ? 0 : file.pos);
@@ -66,33 +72,33 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
     // (6.18 does so with or without DIRECT_IO_ALLOW_MMAP: a dirty page mapped through another fd
     // went to the daemon as WRITE before the READ).
     const we = writeRange(k, ff.inode, pos, len, t);
-    if (we !== null) return err(we);
+    if (we !== null) return we;
     const r = fuseSendRead(k, ff, pos, len, t);
     ff.inode.atimeInvalid = true; // __fuse_direct_read invalidates atime whatever the result
-    if (typeof r === 'string') return err(r);
+    if (typeof r === 'string') return r;
     data = r;
   } else if (isPt(ff)) {
     if (backingDirectIoMisaligned(k, file, pos, len, true)) {
       // backing_file_read_iter calls ctx->accessed whatever the read returned (fuzz --target
       // both seed 1975035796: after the EINVAL, fstat sent GETATTR on 6.18, IO-26).
       fuseFileAccessed(ff.inode, t);
-      return err(t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned'));
+      return t.vfs('EINVAL', 'ext4_dio_read_iter', 'O_DIRECT I/O on the backing disk file must be block-aligned');
     }
     data = fusePassthroughRead(k, file, pos, len, t);
   } else {
     t.fn('fuse_cache_read_iter');
     if (pos + len > ff.inode.iSize) {
       const e = fuseUpdateAttributes(k, ff.inode, t, 'size');
-      if (e !== null) return err(e);
+      if (e !== null) return e;
     }
     if (file.flags.has('O_DIRECT')) {
       // generic_file_read_iter with IOCB_DIRECT -> fuse_direct_IO: a READ every time, the page
       // cache bypassed, but nothing at or past i_size (found by fuzz --target both on 6.18).
       // kiocb_write_and_wait first: dirty pages of the range go to the daemon.
       const we = writeRange(k, ff.inode, pos, len, t);
-      if (we !== null) return err(we);
+      if (we !== null) return we;
       const r = cachedFileDirectRead(k, file, pos, len, t);
-      if (typeof r === 'string') return err(r);
+      if (typeof r === 'string') return r;
       data = r;
     } else {
       const re = syncReadahead(k, ff.inode, file, pos, len, t);
@@ -100,11 +106,11 @@ export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset
       viaPageCache = true;
     }
   }
-  if (typeof data === 'string') return err(data);
+  if (typeof data === 'string') return data;
   // filemap_read and filemap_splice_read: f_ra.prev_pos is where this read ended.
   if (viaPageCache) file.raPrevPos = pos + data.length;
   if (offset === undefined && !stream) file.pos = pos + data.length;
-  return { errno: null, value: summarize(data) };
+  return data;
 }
 
 /**

@@ -312,6 +312,24 @@ export interface CopyRangeStep {
   toOffset?: IoBytes;
   length: IoBytes;
 }
+/**
+ * sendfile(2) from `from` to `to`, the file-to-file copy of a web server: do_splice_direct reads
+ * the source with its ->splice_read (a PT file's backing file, IO-7) into an internal pipe and
+ * writes the pipe with the destination's ->splice_write (IO-9), 64 KiB at a time. Each side is a
+ * client fd, or a world file (`fromFile`, `toFile`) the step opens itself, read-only as the
+ * source or write-only as the destination, at offset 0; at least one side is a FUSE fd.
+ * `offset`: sendfile's offset argument, where the source is read (its fd's position then does
+ * not move). Value: the bytes sent.
+ */
+export interface SendfileStep {
+  op: 'sendfile';
+  from?: string;
+  to?: string;
+  fromFile?: string;
+  toFile?: string;
+  offset?: IoBytes;
+  length: IoBytes;
+}
 /** fgetxattr(2) on a FUSE file (IO-23: xattrs go to the daemon, unchanged by PT). Value: the size read. */
 export interface GetxattrStep { op: 'getxattr'; fd: string; name: string }
 export interface CloseStep { op: 'close'; fd: string }
@@ -414,6 +432,7 @@ export type ClientStep =
   | FallocateStep
   | FileIoctlStep
   | CopyRangeStep
+  | SendfileStep
   | GetxattrStep
   | CloseStep
   | UnlinkStep

@@ -46,6 +46,8 @@ export type Intent =
    * client fd (`file` picks it), the source when `world` is 'from' (EXDEV, IO-21).
    */
   | { k: 'copyRange'; from: number; to: number; length: number; fromOffset?: number | undefined; toOffset?: number | undefined; world?: 'from' | 'to' | undefined; file?: number | undefined }
+  /** sendfile(2): `offset` its offset argument; `world` / `file` as for copyRange. */
+  | { k: 'sendfile'; from: number; to: number; length: number; offset?: number | undefined; world?: 'from' | 'to' | undefined; file?: number | undefined }
   /** opendir of the root, readdir, closedir. */
   | { k: 'readdir' }
   | { k: 'setDaemonSize'; node: number; size: number }
@@ -133,6 +135,9 @@ const INIT_CHOICES: fc.Arbitrary<InitReplySpec | undefined> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<InitReplySpec>({ error: 'ENOSYS' }) },
   { weight: 1, arbitrary: fc.constant<InitReplySpec>({ major: 8, flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 }) },
 );
+
+/** Which side of a copy is a world file rather than a client fd: none `noneWeight` times in one more. */
+const worldSide = (noneWeight: number) => fc.oneof({ weight: noneWeight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<'from' | 'to'>('from', 'to') });
 
 /** Positions bias towards 0 (the most recent name), which is also what shrinking aims at. */
 const pick = fc.nat({ max: 5 });
@@ -236,12 +241,20 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
           length: fc.constantFrom(1, 100),
           fromOffset: fc.option(fc.constantFrom(0, 2, 4095, 5000), { nil: undefined }),
           toOffset: fc.option(fc.constantFrom(0, 8, 4096), { nil: undefined }),
-          world: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<'from' | 'to'>('from', 'to') }),
+          world: worldSide(4),
           file,
         },
         { requiredKeys: ['k', 'from', 'to', 'length'] },
       ),
       'copyRange',
+    ),
+    w(
+      1,
+      fc.record(
+        { k: fc.constant('sendfile' as const), from: pick, to: pick, length: fc.constantFrom(1, 100, 70000), offset: fc.option(fc.constantFrom(0, 3, 5000), { nil: undefined }), world: worldSide(1), file },
+        { requiredKeys: ['k', 'from', 'to', 'length'] },
+      ),
+      'sendfile',
     ),
     w(1, fc.constant<Intent>({ k: 'readdir' }), 'readdir'),
     w(1, fc.record({ k: fc.constant('setDaemonSize' as const), node, size: fc.constantFrom(0, 10, 8192) }), 'setDaemonSize'),

@@ -304,8 +304,10 @@ function play(b: Builder, it: Intent): void {
       if (f !== undefined) b.emit({ op: 'fileIoctl', fd: f, cmd: FS_IOC_GETFLAGS });
       return;
     }
-    case 'copyRange': {
-      const offsets = { ...(it.fromOffset === undefined ? {} : { fromOffset: it.fromOffset }), ...(it.toOffset === undefined ? {} : { toOffset: it.toOffset }) };
+    case 'copyRange':
+    case 'sendfile': {
+      const extra = it.k === 'copyRange' ? { ...(it.fromOffset === undefined ? {} : { fromOffset: it.fromOffset }), ...(it.toOffset === undefined ? {} : { toOffset: it.toOffset }) } : it.offset === undefined ? {} : { offset: it.offset };
+      let sides: { from: string; to: string } | { fromFile: string; to: string } | { from: string; toFile: string } | undefined;
       if (it.world !== undefined) {
         // A regular file on a host filesystem (conformance/validate.ts), opened by the step.
         const file = nth(b.fileNames.filter((n) => {
@@ -313,13 +315,13 @@ function play(b: Builder, it: Intent): void {
           return spec !== undefined && HOST_WORLD_FS.has(spec.on) && (spec.type ?? 'file') === 'file';
         }), it.file ?? 0);
         const f = fd(it.world === 'from' ? it.to : it.from);
-        if (file === undefined || f === undefined) return;
-        b.emit(it.world === 'from' ? { op: 'copyRange', fromFile: file, to: f, length: it.length, ...offsets } : { op: 'copyRange', from: f, toFile: file, length: it.length, ...offsets });
-        return;
+        if (file !== undefined && f !== undefined) sides = it.world === 'from' ? { fromFile: file, to: f } : { from: f, toFile: file };
+      } else {
+        const from = fd(it.from);
+        const to = fd(it.to);
+        if (from !== undefined && to !== undefined) sides = { from, to };
       }
-      const from = fd(it.from);
-      const to = fd(it.to);
-      if (from !== undefined && to !== undefined) b.emit({ op: 'copyRange', from, to, length: it.length, ...offsets });
+      if (sides !== undefined) b.emit({ op: it.k, ...sides, length: it.length, ...extra });
       return;
     }
     case 'readdir': {

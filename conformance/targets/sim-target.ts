@@ -119,6 +119,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return c.ioctl(step.fd, step.cmd);
     case 'copyRange':
       return c.copyRange(step);
+    case 'sendfile':
+      return c.sendfile(step);
     case 'getxattr':
       return c.getxattr(step.fd, step.name);
     case 'close':

@@ -190,7 +190,15 @@ export class ClientSteps {
       case 'fileIoctl':
         return res(sys.ioctl(this.fd(s.fd), s.cmd, new Uint8Array(64)));
       case 'copyRange':
-        return this.copyRange(s);
+        return this.withSides(s, (from, to) => {
+          const r = sys.copyFileRange(from, to, s.length, s.fromOffset, s.toOffset);
+          return res(r, r);
+        });
+      case 'sendfile':
+        return this.withSides(s, (from, to) => {
+          const r = sys.sendfile(to, from, s.length, s.offset);
+          return res(r, r);
+        });
       case 'close': {
         const fd = this.fd(s.fd);
         const r = this.hooks.closeFile(fd);
@@ -216,14 +224,14 @@ export class ClientSteps {
    * root, because the case's scratch directories above the mount are root's alone (0700).
    */
   /**
-   * copy_file_range(2) between client fds, or with a world file the step opens (read-only as the
-   * source, write-only as the destination) and closes after the copy.
+   * Run a two-fd step (copyRange, sendfile) on its source and destination: client fds, or world
+   * files the step opens (read-only as the source, write-only as the destination) and closes after.
    */
-  private copyRange(s: Extract<ClientStep, { op: 'copyRange' }>): Outcome {
+  private withSides(s: { from?: string; to?: string; fromFile?: string; toFile?: string }, run: (from: number, to: number) => Outcome): Outcome {
     const opened: number[] = [];
     const side = (fd: string | undefined, file: string | undefined, flags: number): number => {
       if (fd !== undefined) return this.fd(fd);
-      if (file === undefined || this.hooks.worldFilePath === undefined) throw new Error('copyRange: a side with neither a client fd nor a world file');
+      if (file === undefined || this.hooks.worldFilePath === undefined) throw new Error('a side with neither a client fd nor a world file');
       const r = sys.open(this.hooks.worldFilePath(file), flags | O.CLOEXEC);
       if (r >= 0) opened.push(r);
       return r;
@@ -233,8 +241,7 @@ export class ClientSteps {
       if (from < 0) return res(from);
       const to = side(s.to, s.toFile, O.WRONLY);
       if (to < 0) return res(to);
-      const r = sys.copyFileRange(from, to, s.length, s.fromOffset, s.toOffset);
-      return res(r, r);
+      return run(from, to);
     } finally {
       for (const fd of opened) sys.close(fd);
     }

@@ -42,6 +42,7 @@ interface Raw {
   fdatasync: (fd: number) => number;
   fallocate: (fd: number, mode: number, off: number, len: number) => number;
   copy_file_range: (fdIn: number, offIn: Uint8Array | null, fdOut: number, offOut: Uint8Array | null, len: number, flags: number) => number;
+  sendfile: (outFd: number, inFd: number, off: Uint8Array | null, count: number) => number;
   syscall0: (nr: number) => number;
   syscall3: (nr: number, a: number, b: number, c: number) => number;
   poll: (fds: Uint8Array, n: number, timeout: number) => number;
@@ -97,6 +98,7 @@ const load = lazyLibc<Raw>((f) => ({
   fdatasync: f('int fdatasync(int fd)'),
   fallocate: f('int fallocate(int fd, int mode, long off, long len)'),
   copy_file_range: f('long copy_file_range(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
+  sendfile: f('long sendfile(int outFd, int inFd, void *off, unsigned long count)'),
   syscall0: f('long syscall(long nr)'),
   syscall3: f('long syscall(long nr, long a, long b, long c)'),
   poll: f('int poll(void *fds, unsigned long n, int timeout)'),
@@ -119,6 +121,14 @@ const load = lazyLibc<Raw>((f) => ({
 }));
 
 /** −errno when the call failed (returned a negative value), else the result. */
+/** An loff_t the kernel reads (and may advance), or NULL for none. */
+function loff(off: number | undefined): Uint8Array | null {
+  if (off === undefined) return null;
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigInt64(0, BigInt(off), true);
+  return b;
+}
+
 export const sys = {
   open: (path: string, flags: number, mode = 0o644): number => ret(load().open(path, flags, mode)),
   close: (fd: number): number => ret(load().close(fd)),
@@ -194,15 +204,10 @@ export const sys = {
   fdatasync: (fd: number): number => ret(load().fdatasync(fd)),
   fallocate: (fd: number, mode: number, off: number, len: number): number => ret(load().fallocate(fd, mode, off, len)),
   /** copy_file_range(2); an offset given is passed as a loff_t the kernel reads and advances. */
-  copyFileRange: (fdIn: number, fdOut: number, len: number, offIn?: number, offOut?: number): number => {
-    const loff = (off: number | undefined): Uint8Array | null => {
-      if (off === undefined) return null;
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigInt64(0, BigInt(off), true);
-      return b;
-    };
-    return ret(load().copy_file_range(fdIn, loff(offIn), fdOut, loff(offOut), len, 0));
-  },
+  copyFileRange: (fdIn: number, fdOut: number, len: number, offIn?: number, offOut?: number): number =>
+    ret(load().copy_file_range(fdIn, loff(offIn), fdOut, loff(offOut), len, 0)),
+  /** sendfile(2) of `count` bytes from `inFd` (at `off`, its position untouched, when given). */
+  sendfile: (outFd: number, inFd: number, count: number, off?: number): number => ret(load().sendfile(outFd, inFd, loff(off), count)),
   gettid: (): number => load().syscall0(186),
   tgkill: (tgid: number, tid: number, sig: number): number => ret(load().syscall3(234, tgid, tid, sig)),
   /** A copy, in our fd table, of fd `fd` of process `pid` (pidfd_open + pidfd_getfd), or −errno. */
