@@ -251,7 +251,10 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(
       1,
       fc.record(
-        { k: fc.constant('sendfile' as const), from: pick, to: pick, length: fc.constantFrom(1, 100, 70000), offset: fc.option(fc.constantFrom(0, 3, 5000), { nil: undefined }), world: worldSide(1), file },
+        // At most 5000: a file sent into itself grows as it is read, a round per byte, and
+        // 70000 such rounds overflowed the kernel target's request log (the library case
+        // io-sendfile-through-the-internal-pipe has the multi-round copy).
+        { k: fc.constant('sendfile' as const), from: pick, to: pick, length: fc.constantFrom(1, 100, 5000), offset: fc.option(fc.constantFrom(0, 3, 5000), { nil: undefined }), world: worldSide(1), file },
         { requiredKeys: ['k', 'from', 'to', 'length'] },
       ),
       'sendfile',

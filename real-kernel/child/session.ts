@@ -14,6 +14,7 @@ import { sys } from '../ffi/libc.ts';
 import { withoutSysAdmin } from '../ffi/caps.ts';
 import { CLONE_NEWNS, MNT_DETACH, O } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
+import { LOG_CAP } from '../daemon/shared.ts';
 import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
@@ -120,6 +121,9 @@ export class CaseSession {
       events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
     };
     if (out.fault) obs.fault = out.fault;
+    else if (this.daemon.lostFromLog > 0) {
+      obs.fault = { kind: 'unsupported', message: `the step sent more requests than the daemon's log holds (${LOG_CAP}); the first ${this.daemon.lostFromLog} are not observed` };
+    }
     return obs;
   }
 

@@ -125,8 +125,16 @@ export class DaemonHandle {
 
   /** Opcodes logged since the last call. */
   /** Every opcode the daemon received since the last call; one without a name as `OP_<n>`. */
+  /**
+   * The requests logged since the last call, oldest first. The log is a ring of LOG_CAP entries:
+   * `lostFromLog` says how many older ones were overwritten, so a caller never passes off a
+   * truncated list as the whole.
+   */
+  lostFromLog = 0;
+
   takeLog(): ObservedOpcode[] {
     const n = this.logCount;
+    this.lostFromLog = Math.max(0, n - this.logSeen - LOG_CAP);
     const out: ObservedOpcode[] = [];
     for (let i = Math.max(this.logSeen, n - LOG_CAP); i < n; i++) {
       const code = Atomics.load(this.words, LOG_BASE + (i % LOG_CAP));

@@ -29,7 +29,7 @@ export const SLOT = {
 export const INTERRUPT_SIGNAL = 50;
 
 export const LOG_BASE = 64;
-export const LOG_CAP = 4096;
+export const LOG_CAP = 1 << 16;
 export const SAB_WORDS = LOG_BASE + LOG_CAP;
 
 export type ToWorker =

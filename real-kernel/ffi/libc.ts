@@ -43,6 +43,7 @@ interface Raw {
   fallocate: (fd: number, mode: number, off: number, len: number) => number;
   copy_file_range: (fdIn: number, offIn: Uint8Array | null, fdOut: number, offOut: Uint8Array | null, len: number, flags: number) => number;
   sendfile: (outFd: number, inFd: number, off: Uint8Array | null, count: number) => number;
+  madvise: (addr: bigint, len: number, advice: number) => number;
   syscall0: (nr: number) => number;
   syscall3: (nr: number, a: number, b: number, c: number) => number;
   poll: (fds: Uint8Array, n: number, timeout: number) => number;
@@ -99,6 +100,7 @@ const load = lazyLibc<Raw>((f) => ({
   fallocate: f('int fallocate(int fd, int mode, long off, long len)'),
   copy_file_range: f('long copy_file_range(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
   sendfile: f('long sendfile(int outFd, int inFd, void *off, unsigned long count)'),
+  madvise: f('int madvise(uintptr_t addr, unsigned long len, int advice)'),
   syscall0: f('long syscall(long nr)'),
   syscall3: f('long syscall(long nr, long a, long b, long c)'),
   poll: f('int poll(void *fds, unsigned long n, int timeout)'),
@@ -206,6 +208,8 @@ export const sys = {
   /** copy_file_range(2); an offset given is passed as a loff_t the kernel reads and advances. */
   copyFileRange: (fdIn: number, fdOut: number, len: number, offIn?: number, offOut?: number): number =>
     ret(load().copy_file_range(fdIn, loff(offIn), fdOut, loff(offOut), len, 0)),
+  /** madvise(2) on [addr, addr + len); addr page-aligned. */
+  madvise: (addr: bigint, len: number, advice: number): number => ret(load().madvise(addr, len, advice)),
   /** sendfile(2) of `count` bytes from `inFd` (at `off`, its position untouched, when given). */
   sendfile: (outFd: number, inFd: number, count: number, off?: number): number => ret(load().sendfile(outFd, inFd, loff(off), count)),
   gettid: (): number => load().syscall0(186),
