@@ -10,7 +10,7 @@ import type { Errno } from '../spec/errno.ts';
 import { replyErrno } from './daemon-port.ts';
 import type { KernelState } from './state.ts';
 import { fuseLookup } from './dir.ts';
-import { CRED_NOCAP, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
+import { CRED_CAP_DROPPED_PROCESS, CRED_NOCAP, CRED_NONROOT_CAP_SYS_ADMIN, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
 import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
@@ -21,7 +21,13 @@ import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
  */
 const HOST_FS = new Set(['disk', 'tmpfs', 'overlay', 'memfd', 'devtmpfs']);
 
-const CREDS: Record<CredName, Cred> = { root: CRED_ROOT, noCapSysAdmin: CRED_NOCAP, userns: CRED_USERNS };
+const CREDS: Record<CredName, Cred> = {
+  root: CRED_ROOT,
+  noCapSysAdmin: CRED_NOCAP,
+  userns: CRED_USERNS,
+  capDroppedProcess: CRED_CAP_DROPPED_PROCESS,
+  nonRootCapSysAdmin: CRED_NONROOT_CAP_SYS_ADMIN,
+};
 
 export interface BackingOpenArgs {
   dev: string;

@@ -90,8 +90,13 @@ export interface InitReplySpec {
  * - `root`: the daemon thread as it is (CAP_SYS_ADMIN in the initial user namespace)
  * - `noCapSysAdmin`: a thread that dropped CAP_SYS_ADMIN from its effective set (capset)
  * - `userns`: root of a new user namespace (all caps there, none in the initial one)
+ * - `capDroppedProcess`: another process, root but started without CAP_SYS_ADMIN in its
+ *   bounding set (a service with CapabilityBoundingSet=~CAP_SYS_ADMIN), given the /dev/fuse fd
+ * - `nonRootCapSysAdmin`: another process, uid and gid 1000, holding CAP_SYS_ADMIN as an ambient
+ *   capability (a service with User= and AmbientCapabilities=CAP_SYS_ADMIN): the check is the
+ *   capability, not the uid (BOPEN-5)
  */
-export type Cred = 'root' | 'noCapSysAdmin' | 'userns';
+export type Cred = 'root' | 'noCapSysAdmin' | 'userns' | 'capDroppedProcess' | 'nonRootCapSysAdmin';
 
 /** Client open(2) flags by name. */
 export type OpenFlagName =

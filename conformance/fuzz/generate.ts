@@ -145,7 +145,12 @@ const file = fc.nat({ max: FILE_PALETTE.length });
 const node = fc.nat({ max: NODES.length - 1 });
 /** The macro mostly registers `b` (a plain disk file), so passthrough opens are frequent. */
 const ptFile = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: file });
-const cred: fc.Arbitrary<Cred> = fc.oneof({ weight: 12, arbitrary: fc.constant<Cred>('root') }, { weight: 1, arbitrary: fc.constant<Cred>('noCapSysAdmin') }, { weight: 1, arbitrary: fc.constant<Cred>('userns') });
+const cred: fc.Arbitrary<Cred> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant<Cred>('root') },
+  { weight: 1, arbitrary: fc.constant<Cred>('noCapSysAdmin') },
+  { weight: 1, arbitrary: fc.constant<Cred>('userns') },
+  { weight: 1, arbitrary: fc.constantFrom<Cred>('capDroppedProcess', 'nonRootCapSysAdmin') },
+);
 const daemonMode: fc.Arbitrary<DaemonOpenMode> = fc.oneof(
   { weight: 6, arbitrary: fc.constant<DaemonOpenMode>('rdonly') },
   { weight: 3, arbitrary: fc.constant<DaemonOpenMode>('rdwr') },

@@ -9,7 +9,7 @@ import { DaemonHandle } from '../daemon/handle.ts';
 import type { Case } from '../../spec/case.ts';
 import type { Observation } from '../../spec/observation.ts';
 import { CaseSession } from './session.ts';
-import { startUsernsServer } from './userns.ts';
+import { startIoctlServer, type ServerCred } from './ioctl-servers.ts';
 import { SetupError } from './world.ts';
 import { enterNamespaceChild, publishConnections, startGuardian } from './guardian.ts';
 import type { FromChild, ToChild } from './protocol.ts';
@@ -49,8 +49,9 @@ await fs.promises.stat('/');
 const baseNs = sys.open('/proc/self/ns/mnt', O.RDONLY | O.CLOEXEC);
 if (baseNs < 0) die('cannot open /proc/self/ns/mnt');
 
-// The cred `userns` ioctl server, started while no case has a FUSE file open (userns.ts).
-const usernsProblem = startUsernsServer();
+// The cred `userns` ioctl server, started while no case has a FUSE file open (ioctl-servers.ts);
+// the others start with the first case that uses them.
+const usernsProblem = startIoctlServer('userns');
 if (usernsProblem) die(`cannot start the userns ioctl server: ${usernsProblem}`);
 
 const pool: DaemonHandle[] = [];
@@ -77,8 +78,19 @@ function leaveCase(): void {
   fs.rmSync(disk, { recursive: true, force: true });
 }
 
+/** The ioctl servers a case's steps use, besides `userns` (started with the child). */
+function serverCreds(k: Case): ServerCred[] {
+  const creds = k.steps.map((s) => (s.op === 'backingOpen' || s.op === 'backingClose' ? s.cred : undefined));
+  return [...new Set(creds)].filter((c): c is ServerCred => c === 'capDroppedProcess' || c === 'nonRootCapSysAdmin');
+}
+
 async function start(kase: Case): Promise<FromChild> {
   await ensureWorkers(workersNeeded(kase));
+  // Before the case's namespace exists and while no FUSE file is open (ioctl-servers.ts).
+  for (const cred of serverCreds(kase)) {
+    const problem = startIoctlServer(cred);
+    if (problem) return { t: 'started', fault: { kind: 'setup', message: `cannot start the ${cred} ioctl server: ${problem}` } };
+  }
   if (sys.unshare(CLONE_NEWNS) < 0) die('unshare(CLONE_NEWNS) failed');
   sys.mount(null, '/', null, MS.REC | MS.PRIVATE, null);
   if (sys.mount('tmpfs', scratch, 'tmpfs', 0, 'mode=755') < 0) die('cannot mount the case tmpfs');

@@ -2,7 +2,7 @@
 // the child's main thread inside the case's own mount namespace; every syscall that can wait on
 // FUSE is issued here while the daemon workers answer on their own threads.
 import * as fs from 'node:fs';
-import type { Case, InitReplySpec, Step } from '../../spec/case.ts';
+import type { Case, Cred, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
 import { runWorldStep, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
@@ -23,7 +23,7 @@ import { connIdentity, withConnDir, type ConnId } from './fusectl.ts';
 import koffi from 'koffi';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { usernsIoctl } from './userns.ts';
+import { serverIoctl } from './ioctl-servers.ts';
 import { entryPath } from './scratch-path.ts';
 import { ClientSteps, res, type Outcome } from './client-steps.ts';
 
@@ -170,11 +170,15 @@ export class CaseSession {
     return f.path;
   }
 
-  private ioctlAs(cred: string | undefined, devFd: number, cmd: number, arg: Uint8Array | null, passFd?: number): number {
+  /**
+   * A backing ioctl with the step's credentials. `passFd`: the daemon fd a BACKING_OPEN registers;
+   * a server process gets the fd itself, or an O_PATH reopen for a file on a FUSE mount (`onFuse`).
+   */
+  private ioctlAs(cred: Cred | undefined, devFd: number, cmd: number, arg: Uint8Array | null, passFd?: number, onFuse = true): number {
     const c = cred ?? (this.kase.world.daemonInUserns ? 'userns' : 'root');
     if (c === 'noCapSysAdmin') return withoutSysAdmin(() => sys.ioctl(devFd, cmd, arg));
-    if (c === 'userns') return usernsIoctl(devFd, cmd, arg, passFd);
-    return sys.ioctl(devFd, cmd, arg);
+    if (c === 'root') return sys.ioctl(devFd, cmd, arg);
+    return serverIoctl(c, devFd, cmd, arg, passFd, c === 'userns' || onFuse);
   }
 
   private run(s: Step): Outcome {
@@ -236,7 +240,7 @@ export class CaseSession {
         if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
         const arg = s.nullArg ? null : encodeBackingMap({ fd, flags: s.flags ?? 0, padding: BigInt(s.padding ?? 0) });
         const r = this.interruptible(s.interruptAfterMs, () =>
-          this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd),
+          this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd, typeof s.fd === 'number' || this.daemonFdOnFuse(s.fd)),
         );
         if (r > 0 && s.as) {
           this.ids.set(s.as, r);
@@ -296,6 +300,16 @@ export class CaseSession {
     const f = this.world.files.get(name);
     if (f?.spec.on !== 'self') return;
     if (this.inotify.watch(f.name, f.path, false)) this.selfWatched.add(name);
+  }
+
+  /**
+   * A daemon fd whose every close reaches a FUSE daemon (FLUSH): a file on a FUSE mount, or on an
+   * overlayfs over one; /dev/fuse itself (devfuse:) has no ->flush.
+   */
+  private daemonFdOnFuse(name: string): boolean {
+    const file = this.daemonFdFiles.get(name);
+    const on = file === undefined ? undefined : this.world.files.get(file)?.spec.on;
+    return on === 'self' || on === 'fuse' || on === 'fusePt1' || on === 'fusePt2' || on === 'overlayOverFuse';
   }
 
   /** A daemon fd that is open on a file of the mount under test (`self` world files). */

@@ -4,6 +4,7 @@
 import type { BackingEvent, BackingEventKind } from '../../spec/observation.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
 import type { BackingFs } from '../../fixtures/world.ts';
+import type { Cred as CredName } from '../../spec/case.ts';
 
 /**
  * Superblock kinds: the world's filesystems (a read-only bind and `self` are mounts of the disk
@@ -156,12 +157,16 @@ export function isWriteMode(m: AccessMode): boolean {
 export interface Cred {
   readonly capSysAdmin: boolean;
   readonly initUserNs: boolean;
-  readonly label: 'root' | 'noCapSysAdmin' | 'userns';
+  readonly label: CredName;
 }
 
 export const CRED_ROOT: Cred = { capSysAdmin: true, initUserNs: true, label: 'root' };
 export const CRED_NOCAP: Cred = { capSysAdmin: false, initUserNs: true, label: 'noCapSysAdmin' };
 export const CRED_USERNS: Cred = { capSysAdmin: true, initUserNs: false, label: 'userns' };
+/** Another process without CAP_SYS_ADMIN: for capable() the same as a thread that dropped it. */
+export const CRED_CAP_DROPPED_PROCESS: Cred = { capSysAdmin: false, initUserNs: true, label: 'capDroppedProcess' };
+/** uid 1000 with CAP_SYS_ADMIN: capable() looks at the capability, not the uid (BOPEN-5). */
+export const CRED_NONROOT_CAP_SYS_ADMIN: Cred = { capSysAdmin: true, initUserNs: true, label: 'nonRootCapSysAdmin' };
 
 /** capable(CAP_SYS_ADMIN): the effective cap in the initial user namespace (BOPEN-5). */
 export function capableSysAdmin(c: Cred): boolean {

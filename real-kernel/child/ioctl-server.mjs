@@ -1,9 +1,9 @@
-// The cred `userns` ioctl server: runs as root of a fresh user namespace (started once per
-// namespace child by `unshare -U --map-root-user`, before any case opens a FUSE file): all
-// capabilities there, none in the initial namespace (BOPEN-5). Each request arrives on the
-// SOCK_SEQPACKET socket at fd 3 as one message: JSON {cmd, hex, mapFd} plus SCM_RIGHTS with the
-// /dev/fuse fd and, when mapFd is set, the file for fuse_backing_map.fd (whose number in our
-// table is patched into the map). It answers with the ioctl result or -errno as text.
+// The ioctl server of a cred other than the case process's own (ioctl-servers.ts says which
+// process runs it: root of a user namespace, root without CAP_SYS_ADMIN, or uid 1000 holding
+// it). Each request arrives on the SOCK_SEQPACKET socket at fd 3 as one message: JSON {cmd, hex,
+// mapFd} plus SCM_RIGHTS with the /dev/fuse fd and, when mapFd is set, the file for
+// fuse_backing_map.fd (whose number in our table is patched into the map). It answers with the
+// ioctl result or -errno as text.
 //
 // Why a server and not a helper per ioctl: a process forked from the case process gets a copy
 // of its fd table, and closing those copies (close-on-exec, or exit) sends FLUSH for every FUSE
