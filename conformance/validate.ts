@@ -55,6 +55,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     typeof name === 'string' ? [{ prop, kind, name }] : [];
   switch (step.op) {
     case 'syncInit':
+    case 'registerMany':
     case 'mount':
     case 'devClone':
     case 'devRead':
@@ -149,6 +150,7 @@ const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> =
   fileFdinfoKeys: 'fd',
   mapsPath: 'map',
   fdTableHasFile: 'file',
+  lsofHasFile: 'file',
 };
 
 const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
@@ -158,6 +160,8 @@ const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', 
  * `unlinkWorldFile` touches live there, never on FUSE, so the call cannot wait on a daemon.
  */
 export const HOST_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind', 'memfd']);
+/** The world filesystems whose files lsofHasFile observes: statx of their path is no request. */
+export const LSOF_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
 /** The host filesystems whose files have a name (unlinkWorldFile). */
 const NAMED_HOST_WORLD_FS: ReadonlySet<string> = new Set([...HOST_WORLD_FS].filter((on) => on !== 'memfd'));
 
@@ -213,6 +217,15 @@ export function checkNames(kase: Case): Issue[] {
     });
   };
 
+  /** A world file a step opens itself, outside FUSE: a regular file on a host filesystem. */
+  const checkHostRegularFile = (at: string, file: string) => {
+    checkFile(at, file);
+    const spec = kase.world.files?.[file];
+    if (spec !== undefined && (!HOST_WORLD_FS.has(spec.on) || (spec.type ?? 'file') !== 'file')) {
+      issues.push({ path: at, message: `"${file}" is ${(spec.type ?? 'file') === 'file' ? `on ${spec.on}` : `a ${spec.type}`} (expected a regular world file on ${[...HOST_WORLD_FS].join(', ')})` });
+    }
+  };
+
   // procfs and sysfs files are the kernel's own (fixtures/world.ts KERNEL_WORLD_FILES); a memfd
   // has no name for a type other than a regular file or a mode to take.
   for (const [name, spec] of Object.entries(kase.world.files ?? {})) {
@@ -265,19 +278,18 @@ export function checkNames(kase: Case): Issue[] {
       case 'inspectBacking':
         checkFile(`${at}/file`, step.file);
         break;
+      case 'registerMany':
+        // Opened and closed by the daemon thousands of times: never a file whose close reaches FUSE.
+        checkHostRegularFile(`${at}/file`, step.file);
+        break;
       case 'copyRange':
       case 'sendfile':
         for (const [fd, file, side] of [[step.from, step.fromFile, 'from'], [step.to, step.toFile, 'to']] as const) {
           if ((fd === undefined) === (file === undefined)) {
             issues.push({ path: at, message: `a ${step.op} step needs exactly one of "${side}" (a client fd) or "${side}File" (a world file)` });
           } else if (file !== undefined) {
-            const fileAt = `${at}/${side}File`;
-            checkFile(fileAt, file);
-            const spec = kase.world.files?.[file];
-            // The step opens it outside FUSE: a host filesystem's regular file, never a FUSE one.
-            if (spec !== undefined && (!HOST_WORLD_FS.has(spec.on) || (spec.type ?? 'file') !== 'file')) {
-              issues.push({ path: fileAt, message: `"${file}" is ${(spec.type ?? 'file') === 'file' ? `on ${spec.on}` : `a ${spec.type}`} (expected a regular world file on ${[...HOST_WORLD_FS].join(', ')})` });
-            }
+            // The step opens it outside FUSE.
+            checkHostRegularFile(`${at}/${side}File`, file);
           }
         }
         if (step.fromFile !== undefined && step.toFile !== undefined) {
@@ -331,6 +343,14 @@ export function checkNames(kase: Case): Issue[] {
           issues.push({ path: `${at}/${need}`, message: `missing: observe "${step.what}" needs "${need}" (expected ${OBSERVE_NEED_TEXT[need]})` });
         }
         if (step.file !== undefined) checkFile(`${at}/file`, step.file);
+        if (step.what === 'lsofHasFile' && step.file !== undefined) {
+          // Found by identity with statx of its path: a host file, never one on FUSE (a stat there
+          // is a request) or one the world itself holds (memfd) or that the host may (procfs, sysfs).
+          const on = kase.world.files?.[step.file]?.on;
+          if (on !== undefined && !LSOF_WORLD_FS.has(on)) {
+            issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...LSOF_WORLD_FS].join(', ')})` });
+          }
+        }
         if (step.what === 'fdTableHasFile' && step.file !== undefined && kase.world.files?.[step.file]?.on === 'memfd') {
           // The kernel target's world holds the memfd open: it is always in the fd table.
           issues.push({ path: `${at}/file`, message: `"${step.file}" is a memfd, which the world itself keeps open (expected a world file with a name)` });

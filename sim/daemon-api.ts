@@ -14,6 +14,7 @@ import { CRED_CAP_DROPPED_PROCESS, CRED_NOCAP, CRED_NONROOT_CAP_SYS_ADMIN, CRED_
 import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
 import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
+import type { Trace } from './explain.ts';
 
 /**
  * Superblocks a daemonWrite may write: a roBind file lives on the disk superblock (its mount is
@@ -137,52 +138,87 @@ export class DaemonApi {
         s.daemonFds.set(as, d.fd);
         return ok();
       }
-      const entry = s.backing.files.get(file);
-      if (entry === undefined) return setupFault(`no world file named "${file}"`);
-      if (entry.unlinked === true) return err(t.vfs('ENOENT', 'path_openat', `the world file "${file}" was unlinked (unlinkWorldFile)`));
-      if (entry.spec.on === 'self' && s.conn !== null && s.conn.mounted) {
-        // The path walk looks the name up on the mount under test first (LOOKUP, noise in
-        // observations, unless the dentry is cached): after a failed INIT that request fails
-        // with ECONNREFUSED whatever the open mode, O_PATH too (fuzz --target both, seed 38).
-        const fi = fuseLookup(s, file, t);
-        if (typeof fi === 'string') return err(fi);
-      }
-      let inode = entry.inode;
-      if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
-      const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
-      const writes = access === 'w' || access === 'rw';
-      if (access !== 'path') {
-        if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
-        if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
-        // The daemon opens a fifo non-blocking (the kernel target does, so that a read-only open
-        // does not wait for a writer); write-only then needs a reader: fifo_open says ENXIO.
-        if (inode.type === 'fifo' && access === 'w' && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
-          return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
-        }
-        if (writes && inode.mount.sb.refusesWriteOpen !== undefined) {
-          return err(t.vfs('EACCES', inode.mount.sb.refusesWriteOpen === 'open' ? 'kernfs_fop_open' : 'proc_sys_permission', `a read-only ${inode.mount.sb.kind} file: no write open, even for root`));
-        }
-        if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
-        if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
-      }
-      if (entry.spec.on === 'self') {
-        if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
-        // An O_PATH open never calls ->open: no OPEN (found by fuzz --target both).
-        if (access !== 'path') {
-          // The flags are the daemon's own O_RDONLY-style open; the model keeps no handle for it.
-          const r = s.send(t, { op: 'OPEN', nodeid: s.daemon.nodes.get(file)?.nodeid ?? 0, flags: 0 });
-          if (typeof r === 'string') return err(r);
-        }
-        s.selfFileUsers++;
-      }
-      const f = s.vfs.openFile(inode, access, new Set(), 'user');
-      const fd = s.daemonTask.install({ kind: 'world', file: f });
-      if (fd === 'EMFILE') {
-        s.vfs.fput(f);
-        return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
-      }
+      const fd = this.openWorldFd(file, mode, t);
+      if (typeof fd !== 'number') return fd;
       s.daemonFds.set(as, fd);
       return ok();
+    });
+  }
+
+  /** open(2) of a world file by the daemon: its fd number, or the outcome to answer instead. */
+  private openWorldFd(file: string, mode: DaemonOpenMode, t: Trace): number | Outcome {
+    const s = this.s;
+    const entry = s.backing.files.get(file);
+    if (entry === undefined) return setupFault(`no world file named "${file}"`);
+    if (entry.unlinked === true) return err(t.vfs('ENOENT', 'path_openat', `the world file "${file}" was unlinked (unlinkWorldFile)`));
+    if (entry.spec.on === 'self' && s.conn !== null && s.conn.mounted) {
+      // The path walk looks the name up on the mount under test first (LOOKUP, noise in
+      // observations, unless the dentry is cached): after a failed INIT that request fails
+      // with ECONNREFUSED whatever the open mode, O_PATH too (fuzz --target both, seed 38).
+      const fi = fuseLookup(s, file, t);
+      if (typeof fi === 'string') return err(fi);
+    }
+    let inode = entry.inode;
+    if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
+    const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
+    const writes = access === 'w' || access === 'rw';
+    if (access !== 'path') {
+      if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
+      if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
+      // The daemon opens a fifo non-blocking (the kernel target does, so that a read-only open
+      // does not wait for a writer); write-only then needs a reader: fifo_open says ENXIO.
+      if (inode.type === 'fifo' && access === 'w' && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
+        return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
+      }
+      if (writes && inode.mount.sb.refusesWriteOpen !== undefined) {
+        return err(t.vfs('EACCES', inode.mount.sb.refusesWriteOpen === 'open' ? 'kernfs_fop_open' : 'proc_sys_permission', `a read-only ${inode.mount.sb.kind} file: no write open, even for root`));
+      }
+      if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
+      if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
+    }
+    if (entry.spec.on === 'self') {
+      if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
+      // An O_PATH open never calls ->open: no OPEN (found by fuzz --target both).
+      if (access !== 'path') {
+        // The flags are the daemon's own O_RDONLY-style open; the model keeps no handle for it.
+        const r = s.send(t, { op: 'OPEN', nodeid: s.daemon.nodes.get(file)?.nodeid ?? 0, flags: 0 });
+        if (typeof r === 'string') return err(r);
+      }
+      s.selfFileUsers++;
+    }
+    const f = s.vfs.openFile(inode, access, new Set(), 'user');
+    const fd = s.daemonTask.install({ kind: 'world', file: f });
+    if (fd === 'EMFILE') {
+      s.vfs.fput(f);
+      return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
+    }
+    return fd;
+  }
+
+  /**
+   * A loop of registrations (spec/case.ts RegisterManyStep): `count` times open `file` read-only,
+   * BACKING_OPEN it and close the fd. The value is the number of ids obtained; a failure stops
+   * the loop and is the step's errno.
+   */
+  registerMany(dev: string, file: string, count: number): SimResult {
+    return this.k.run((t) => {
+      const s = this.s;
+      const d = this.dev(dev);
+      if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
+      for (let n = 0; n < count; n++) {
+        const fd = this.openWorldFd(file, 'rdonly', t);
+        if (typeof fd !== 'number') return n === 0 ? fd : { ...fd, value: n };
+        const o = fuseDevIoctlBackingOpen(s, d, { file: fdToFile(s, fd), flags: 0, padding: 0 }, { nullArg: false, cred: this.defaultCred(undefined), interruptible: false }, t);
+        // close(2): the registration keeps the file, so no event (LIFE-9).
+        const tf = s.daemonTask.fds.get(fd);
+        s.daemonTask.fds.delete(fd);
+        if (tf !== undefined && tf.kind === 'world') {
+          if (tf.file.count > 1) t.pass('LIFE-9');
+          s.vfs.fput(tf.file);
+        }
+        if (o.errno !== null) return n === 0 ? o : { ...o, value: n };
+      }
+      return ok(count);
     });
   }
 

@@ -15,7 +15,7 @@ import { getProfile, type Profile } from './profiles.ts';
 import { KernelState, type KernelOptions, type SimMutation } from './state.ts';
 import type { DaemonPort } from './daemon-port.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
-import type { WFile } from './world/vfs.ts';
+import type { WFile, WInode } from './world/vfs.ts';
 import { DaemonApi } from './daemon-api.ts';
 import { plainFileNames } from './mountpoint.ts';
 import { ClientApi } from './client-api.ts';
@@ -193,13 +193,28 @@ export class Kernel {
           const f = s.backing.files.get(ref.file ?? '');
           if (f === undefined) return setupFault(`no world file named "${ref.file}"`);
           const inode = f.inode.target ?? f.inode;
-          if (s.vfs.allFiles.some((w) => w.role === 'perOpen' && w.count > 0 && w.inode === inode)) t.pass('PTF-1');
+          noteFilesInNoFdTable(s, inode, t);
           for (const tf of s.daemonTask.fds.values()) {
             // lsof shows the path the fd resolves to: a followed symlink shows its target, not
             // the link's name (as /proc/PID/fd readlink does in the kernel target).
             if (tf.kind === 'world' && tf.file.inode === f.inode) return ok('yes');
           }
           return ok('no');
+        }
+        case 'lsofHasFile': {
+          // As lsof finds a file, by identity: the daemon's fds (the client has none on world
+          // files), and mappings, which /proc/PID/maps shows by file_user_inode(vm_file). A PT
+          // mapping's VMA holds the per-open backing file, whose user inode is the FUSE file's;
+          // overlayfs's and an inner PT file's ->mmap put their real file there instead, whose
+          // user path is the backing file itself (6.18: lsof finds the overlay file, not a disk one).
+          t.pass('OBS-9');
+          const f = s.backing.files.get(ref.file ?? '');
+          if (f === undefined) return setupFault(`no world file named "${ref.file}"`);
+          const inode = f.inode.target ?? f.inode;
+          noteFilesInNoFdTable(s, inode, t);
+          const byFd = [...s.daemonTask.fds.values()].some((tf) => tf.kind === 'world' && tf.file.inode === inode);
+          const byMap = [...s.maps.values()].some((m) => m.holdsBacking === false && m.backing?.inode === inode);
+          return ok(byFd || byMap ? 'yes' : 'no');
         }
         case 'fuseTracepoints':
           t.pass('OBS-10');
@@ -350,3 +365,9 @@ export type { Errno };
 
 export { DaemonApi, ClientApi };
 export type { BackingOpenArgs, BackingCloseArgs } from './daemon-api.ts';
+
+/** Why a file may be open with no fd on it: a registration holds it (LIFE-1), a PT open's per-open file does (PTF-1). */
+function noteFilesInNoFdTable(s: KernelState, inode: WInode, t: Trace): void {
+  if ([...(s.conn?.idr.values() ?? [])].some((fb) => (fb.file.inode.target ?? fb.file.inode) === inode)) t.pass('LIFE-1');
+  if (s.vfs.allFiles.some((w) => w.role === 'perOpen' && w.count > 0 && w.inode === inode)) t.pass('PTF-1');
+}

@@ -224,6 +224,24 @@ export interface BackingOpenStep {
    */
   compat32?: boolean;
 }
+/**
+ * A loop of registrations, as a daemon that registers a file at every open and never closes the
+ * ids: `count` times open world file `file` read-only, BACKING_OPEN it (as root) and close the fd.
+ * Each id keeps the file open with no fd left (LIFE-1, LIFE-9, OBS-9), so RLIMIT_NOFILE (1024 by
+ * default) does not bound them. Value: the ids obtained; errno: the failure that stopped the
+ * loop, if one did. Files on disk, tmpfs, overlay, roBind or memfd.
+ */
+export interface RegisterManyStep {
+  op: 'registerMany';
+  dev: string;
+  file: string;
+  /**
+   * @minimum 1
+   * @maximum 10000
+   * @TJS-type integer
+   */
+  count: number;
+}
 /** FUSE_DEV_IOC_BACKING_CLOSE (§6). */
 export interface BackingCloseStep {
   op: 'backingClose';
@@ -324,7 +342,9 @@ export interface CopyRangeStep {
  * client fd, or a world file (`fromFile`, `toFile`) the step opens itself, read-only as the
  * source or write-only as the destination, at offset 0; at least one side is a FUSE fd.
  * `offset`: sendfile's offset argument, where the source is read (its fd's position then does
- * not move). Value: the bytes sent.
+ * not move). Value: the bytes sent. Two ends that share their data (a file into itself, a PT
+ * file and its backing file) at overlapping ranges copy between references to the same pages:
+ * the bytes then depend on the CPU's copy routine, which neither target can promise.
  */
 export interface SendfileStep {
   op: 'sendfile';
@@ -363,13 +383,19 @@ export interface InspectBackingStep { op: 'inspectBacking'; file: string; length
  * - `fusectlWaiting`: the number in its `waiting` file (OBS-6)
  * - `fdTableHasFile`: `yes` when any fd of the daemon's process refers to world file `file`,
  *   as lsof would show it, else `no` (OBS-9)
+ * - `lsofHasFile`: `yes` when any process on the machine has world file `file` open by an fd or
+ *   mapped, found as lsof finds it: by mount and inode in /proc/PID/fdinfo, by device and inode in
+ *   /proc/PID/maps. A registration (LIFE-1) or a PT open's backing file (PTF-1) is in no table,
+ *   and a PT mapping shows as the FUSE file (maps shows file_user_inode); over an overlayfs file
+ *   its real file is mapped, and that shows as the backing file. Files on disk, tmpfs, overlay
+ *   or roBind (OBS-9)
  * - `fuseTracepoints`: sorted names under tracefs events/fuse/ (OBS-10)
  * - `initOffer`: the whole INIT request the kernel sent at the last mount, `<major>.<minor>
  *   <FLAG,FLAG,...>` in bit order (INIT-1, INIT-2); empty before the first mount
  */
 export interface ObserveStep {
   op: 'observe';
-  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'fuseTracepoints' | 'initOffer';
+  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'lsofHasFile' | 'fuseTracepoints' | 'initOffer';
   dev?: string;
   fd?: string;
   map?: string;
@@ -412,6 +438,7 @@ export type DaemonStep =
   | UmountWorldFsStep
   | DaemonIoctlStep
   | BackingOpenStep
+  | RegisterManyStep
   | BackingCloseStep
   | SetOpenReplyStep
   | SetDaemonSizeStep

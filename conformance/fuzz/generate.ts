@@ -20,6 +20,8 @@ export type Intent =
   | { k: 'daemonWrite'; pick: number; offset: number }
   | { k: 'daemonIoctl'; pick: number; cmd: 'CLONE' | 'BACKING_OPEN' | 'BACKING_CLOSE' | 'SYNC_INIT' }
   | { k: 'backingOpen'; dev: number; pick: number; cred: Cred; bad: 'none' | 'flags' | 'padding' | 'rawFd' | 'devFuse' }
+  /** A loop of registrations of a host world file (RegisterManyStep). */
+  | { k: 'registerMany'; dev: number; file: number; count: number }
   | { k: 'backingClose'; dev: number; id: IdRef; cred: Cred }
   | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null }
   /** A macro for depth: open a world file, register it, answer PT with it for a node, open that node. */
@@ -64,7 +66,7 @@ export type Intent =
 export type IntentKind = Intent['k'];
 
 export type ObserveWhat = Extract<Action, { op: 'observe' }>['what'];
-export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fdTableHasFile', 'fuseTracepoints', 'initOffer'];
+export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fdTableHasFile', 'lsofHasFile', 'fuseTracepoints', 'initOffer'];
 
 /** World files the generator may put in a case: several stack depths and file types (STACK-*, BOPEN-8/9). */
 export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [
@@ -200,6 +202,7 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
       'backingOpen',
     ),
     w(4, fc.record({ k: fc.constant('backingClose' as const), dev: fc.nat({ max: 1 }), id: idRef, cred }), 'backingClose'),
+    w(1, fc.record({ k: fc.constant('registerMany' as const), dev: fc.nat({ max: 1 }), file, count: fc.constantFrom(2, 40) }), 'registerMany'), // the library case has the 2000 (a long loop is slow in the sim)
     w(
       4,
       fc.record({

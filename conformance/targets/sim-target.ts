@@ -47,6 +47,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return k.umountWorldFs(step.on, step.lazy === true);
     case 'daemonWrite':
       return d.write(step.fd, step.data, step.offset ?? 0);
+    case 'registerMany':
+      return d.registerMany(step.dev, step.file, step.count);
     case 'backingOpen': {
       const a: Parameters<typeof d.backingOpen>[0] = { dev: step.dev, fd: step.fd };
       if (step.flags !== undefined) a.flags = step.flags;

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import type { ObserveStep } from '../../spec/case.ts';
 import { isErrno, type Errno } from '../../spec/errno.ts';
 import type { TargetFault } from '../../spec/observation.ts';
+import { lsofHasFile } from './lsof.ts';
 
 export interface ObserveContext {
   devFd(name: string): number;
@@ -93,6 +94,8 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
       });
       return { errno: null, value: has ? 'yes' : 'no' };
     }
+    case 'lsofHasFile':
+      return lsofHasFile(c.filePath(s.file ?? ''));
     case 'initOffer':
       return { errno: null, value: c.initOffer };
     case 'fuseTracepoints': {

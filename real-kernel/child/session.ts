@@ -248,6 +248,18 @@ export class CaseSession {
         }
         return res(r, r);
       }
+      case 'registerMany': {
+        const path = this.filePath(s.file);
+        const dev = this.dev(s.dev);
+        for (let n = 0; n < s.count; n++) {
+          const fd = sys.open(path, O.RDONLY | O.CLOEXEC);
+          if (fd < 0) return n === 0 ? res(fd) : { ...res(fd), value: n };
+          const id = sys.ioctl(dev, FUSE_DEV_IOC.BACKING_OPEN, encodeBackingMap({ fd, flags: 0, padding: 0n }));
+          sys.close(fd);
+          if (id < 0) return n === 0 ? res(id) : { ...res(id), value: n };
+        }
+        return { errno: null, value: s.count };
+      }
       case 'backingClose': {
         const id = typeof s.id === 'number' ? s.id : this.ids.get(s.id);
         if (id === undefined) throw new Error(`no registration named ${String(s.id)}`);
