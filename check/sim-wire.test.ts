@@ -38,6 +38,16 @@ describe('requests of the model as the relay decodes them', () => {
     expect(new DataView(missing.reply!.buffer, missing.reply!.byteOffset).getInt32(4, true)).toBe(-2);
   });
 
+  it('SETLK is a fuse_lk_in over the whole file (end OFFSET_MAX) with the lock type and FUSE_LK_FLOCK for flock; the kernel target\'s scripted daemon answers ENOSYS', () => {
+    const msg = encodeSimRequest({ op: 'SETLK', nodeid: 9, fh: 77, flock: true, type: 'exclusive' }, 2n, caller);
+    const body = new DataView(msg.buffer, msg.byteOffset + 40);
+    expect([msg.length - 40, body.getBigUint64(0, true), body.getBigUint64(16, true), body.getBigUint64(24, true), body.getUint32(32, true), body.getUint32(40, true)]).toEqual([48, 77n, 0n, 0x7fffffffffffffffn, 1, 1]);
+    const unlock = new DataView(encodeSimRequest({ op: 'SETLK', nodeid: 9, fh: 77, flock: false, type: 'unlock' }, 4n, caller).buffer);
+    expect([unlock.getUint32(40 + 32, true), unlock.getUint32(40 + 40, true)]).toEqual([2, 0]);
+    const answered = handleRequest(newDaemonState({}), msg)!;
+    expect([answered.opcode, new DataView(answered.reply!.buffer, answered.reply!.byteOffset).getInt32(4, true)]).toEqual([FUSE_OPCODES.SETLK, -38]);
+  });
+
   it('INIT offers 7.<minor> with the named flags, INIT_EXT carrying the high word', () => {
     const ev = decodeRequest(encodeSimRequest({ op: 'INIT', nodeid: 0, minor: 40, flags: ['INIT_EXT', 'PASSTHROUGH', 'ASYNC_READ'] }, 2n, caller))!.event;
     expect(ev.init).toEqual({ major: 7, minor: 40, flags: ['ASYNC_READ', 'INIT_EXT', 'PASSTHROUGH'].sort((a, b) => INIT_FLAG_BITS[a as 'ASYNC_READ'] - INIT_FLAG_BITS[b as 'ASYNC_READ']) });

@@ -83,6 +83,14 @@ function body(req: FuseRequest): Uint8Array {
       return new Writer(56).u64(0, BigInt(req.fh)).u64(8, req.offset).u64(16, req.nodeidOut).u64(24, BigInt(req.fhOut)).u64(32, req.offsetOut).u64(40, req.size).bytes;
     case 'GETXATTR':
       return concat([new Writer(SIZE.getxattrIn).u32(0, req.size).bytes, cstr(req.name)]);
+    case 'SETLK':
+      // fuse_lk_in: fh, owner, fuse_file_lock {start 0, end OFFSET_MAX, type F_RDLCK 0 / F_WRLCK
+      // 1 / F_UNLCK 2, pid}, lk_flags (FUSE_LK_FLOCK), padding.
+      return new Writer(48)
+        .u64(0, BigInt(req.fh))
+        .u64(24, 0x7fffffffffffffffn)
+        .u32(32, req.type === 'shared' ? 0 : req.type === 'exclusive' ? 1 : 2)
+        .u32(40, req.flock ? 1 : 0).bytes;
   }
 }
 

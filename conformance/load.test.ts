@@ -211,6 +211,16 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         expect(errs({ fromFile: 'd', toFile: 'd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: both sides are world files, so FUSE is not involved/)]);
         expect(errs({ from: 'f', toFile: 'dd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: "dd" is not a file of the world .*did you mean "d"/)]);
       });
+      it('lock: exactly one of a client fd and a daemon fd, and a daemon fd never on FUSE', () => {
+        const world = { files: { d: { on: 'disk' }, inner: { on: 'fuse' } }, nodes: { a: {} } };
+        const open = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f' }, { op: 'daemonOpen', file: 'd', mode: 'rdwr', as: 'df' }, { op: 'daemonOpen', file: 'inner', mode: 'rdwr', as: 'inf' }];
+        const errs = (step: object) => loadCaseFile(write('lk.json', { ...minimal('lk'), world, steps: [...open, { op: 'lock', kind: 'flock', type: 'exclusive', ...step }] })).errors.map(formatLoadError);
+        expect(errs({ fd: 'f' })).toEqual([]);
+        expect(errs({ daemonFd: 'df' })).toEqual([]);
+        expect(errs({ fd: 'f', daemonFd: 'df' })).toEqual([expect.stringMatching(/lk\.json: \/steps\/5: a lock step needs exactly one of "fd" \(a client fd\) or "daemonFd"/)]);
+        expect(errs({ daemonFd: 'inf' })).toEqual([expect.stringMatching(/\/steps\/5\/daemonFd: "inf" is an fd of "inner" on fuse \(expected an fd of a world file on disk/)]);
+        expect(errs({ daemonFd: 'f' })).toEqual([expect.stringMatching(/\/steps\/5\/daemonFd: "f" is a client fd .*expected a daemon fd/)]);
+      });
       it('"profiles": [] (a case that can run nowhere) and duplicate check ids', () => {
         expect(loadCaseFile(write('nowhere.json', { ...minimal('nowhere'), profiles: [] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/profiles: expected at least 1 item\(s\), got 0/)]);
         expect(loadCaseFile(write('dups.json', { ...minimal('dups'), checks: ['DEV-3', 'DEV-3'] })).errors.map(formatLoadError)).toEqual([expect.stringMatching(/\/checks: "DEV-3" appears more than once/)]);

@@ -93,6 +93,8 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'copyRange':
     case 'sendfile':
       return [...use('from', 'clientFd', step.from), ...use('to', 'clientFd', step.to)];
+    case 'lock':
+      return [...use('fd', 'clientFd', step.fd), ...use('daemonFd', 'daemonFd', step.daemonFd)];
     case 'mapRead':
     case 'mapWrite':
     case 'munmap':
@@ -257,6 +259,14 @@ export function checkNames(kase: Case): Issue[] {
 
   /** Daemon fd name -> the file its latest daemonOpen opened. */
   const daemonFdFile = new Map<string, string>();
+  /** A daemon fd a step uses outside the daemon loop: one on a host world file. */
+  const checkHostDaemonFd = (at: string, fdName: string) => {
+    const file = daemonFdFile.get(fdName);
+    const on = file === undefined ? undefined : kase.world.files?.[file]?.on;
+    if (file !== undefined && (on === undefined || !HOST_WORLD_FS.has(on))) {
+      issues.push({ path: at, message: `"${fdName}" is an fd of ${file.startsWith('devfuse:') ? '/dev/fuse' : `"${file}" on ${on ?? 'no filesystem'}`} (expected an fd of a world file on ${[...HOST_WORLD_FS].join(', ')})` });
+    }
+  };
   const visit = (step: Action, at: string, i: number) => {
     for (const u of usesOf(step)) checkUse(`${at}/${u.prop}`, u.kind, u.name, i);
 
@@ -265,16 +275,18 @@ export function checkNames(kase: Case): Issue[] {
         if (!step.file.startsWith('devfuse:')) checkFile(`${at}/file`, step.file);
         daemonFdFile.set(step.as, step.file);
         break;
-      case 'daemonWrite':
-      case 'daemonIoctl': {
-        // A write or ioctl through FUSE would be a request the scripted daemon answers to itself.
-        const file = daemonFdFile.get(step.fd);
-        const on = file === undefined ? undefined : kase.world.files?.[file]?.on;
-        if (file !== undefined && (on === undefined || !HOST_WORLD_FS.has(on))) {
-          issues.push({ path: `${at}/fd`, message: `"${step.fd}" is an fd of ${file.startsWith('devfuse:') ? '/dev/fuse' : `"${file}" on ${on ?? 'no filesystem'}`} (expected an fd of a world file on ${[...HOST_WORLD_FS].join(', ')})` });
+      case 'lock':
+        if ((step.fd === undefined) === (step.daemonFd === undefined)) {
+          issues.push({ path: at, message: 'a lock step needs exactly one of "fd" (a client fd) or "daemonFd" (a daemon fd on a world file)' });
         }
+        // A daemon's lock on a FUSE file would be a SETLK the scripted daemon answers to itself.
+        if (step.daemonFd !== undefined) checkHostDaemonFd(`${at}/daemonFd`, step.daemonFd);
         break;
-      }
+      case 'daemonWrite':
+      case 'daemonIoctl':
+        // A write or ioctl through FUSE would be a request the scripted daemon answers to itself.
+        checkHostDaemonFd(`${at}/fd`, step.fd);
+        break;
       case 'inspectBacking':
         checkFile(`${at}/file`, step.file);
         break;

@@ -15,6 +15,7 @@ import type { FuseOpenFile } from './types.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { mountpointUncovered, plainFile, plainOpen, plainStatNode, plainSyscall, type PlainOp } from './mountpoint.ts';
 import { openWorldFile } from './world/open.ts';
+import type { LockKind, LockType } from './locks.ts';
 import type { WFile } from './world/vfs.ts';
 import * as sendfileOps from './sendfile.ts';
 import type { SendfileEnd } from './sendfile.ts';
@@ -172,6 +173,11 @@ export class ClientApi {
 
   ioctl(fd: string, cmd: number): SimResult {
     return this.withFile(fd, (f, t) => F.fuseFileIoctl(this.s, f, cmd, t), { op: 'ioctl' });
+  }
+
+  /** A non-blocking whole-file flock or OFD lock on a FUSE file (IO-23). */
+  lock(fd: string, kind: LockKind, type: LockType): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseFileLock(this.s, f, kind, type, t));
   }
 
   /** fgetxattr(2) (IO-23). */

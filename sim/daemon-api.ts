@@ -15,6 +15,7 @@ import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
 import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
+import { fcntlSetlkAccess, locksLockInode, newLockTable, type LockKind, type LockType } from './locks.ts';
 
 /**
  * Superblocks a daemonWrite may write: a roBind file lives on the disk superblock (its mount is
@@ -265,6 +266,21 @@ export class DaemonApi {
       if (f.mode === 'path') return err(t.vfs('EBADF', 'ksys_ioctl', 'an O_PATH fd takes no ioctl'));
       t.fn('vfs_ioctl');
       return err(t.fail('ENOTTY', 'DEV-1', `FUSE_DEV_IOC_${cmd} went to an fd of a ${f.inode.type === 'file' ? 'regular file' : f.inode.type}, not to /dev/fuse: send the /dev/fuse ioctls to the fd the mount was made with (or a clone of it)`));
+    });
+  }
+
+  /** A non-blocking whole-file flock or OFD lock through a daemon fd on a host world file. */
+  lock(fdName: string, kind: LockKind, type: LockType): SimResult {
+    return this.k.run((t) => {
+      const f = this.hostFile(fdName, 'lock');
+      if (!('inode' in f)) return f;
+      // fdget skips O_PATH files for flock(2) and fcntl(2) alike.
+      if (f.mode === 'path') return err(t.vfs('EBADF', kind === 'flock' ? 'flock' : 'fcntl', 'an O_PATH fd takes no lock'));
+      const access = fcntlSetlkAccess(f.mode, kind, type, t);
+      if (access !== null) return err(access);
+      f.inode.locks ??= newLockTable();
+      const e = locksLockInode(f.inode.locks, f, kind, type, t);
+      return e === null ? ok() : err(e);
     });
   }
 

@@ -35,7 +35,9 @@ export type FuseRequest =
   | (OnFile & { op: 'FLUSH' | 'FSYNC' | 'FSYNCDIR' | 'FALLOCATE' | 'IOCTL' })
   | (OnFile & { op: 'LSEEK'; offset: number; whence: number })
   | (OnFile & { op: 'COPY_FILE_RANGE' | 'COPY_FILE_RANGE_64'; offset: number; nodeidOut: number; fhOut: number; offsetOut: number; size: number })
-  | (On & { op: 'GETXATTR'; name: string; size: number });
+  | (On & { op: 'GETXATTR'; name: string; size: number })
+  /** fuse_setlk: `flock` is FUSE_LK_FLOCK (flock emulated with POSIX locks by the daemon). */
+  | (OnFile & { op: 'SETLK'; flock: boolean; type: 'shared' | 'exclusive' | 'unlock' });
 
 /**
  * The attributes the model keeps of a FUSE inode. Timeouts are in seconds; the model has no

@@ -167,6 +167,7 @@ export class ModelDaemon implements DaemonPort {
       case 'IOCTL':
       case 'COPY_FILE_RANGE':
       case 'COPY_FILE_RANGE_64':
+      case 'SETLK':
         return { error: 'ENOSYS' };
       default:
         return { error: null };

@@ -14,6 +14,7 @@ import { addInode, dropPagesFrom, fuseLookup, fuseSetattrSize } from './dir.ts';
 import { replyErrno, type FuseRequest, type Sent } from './daemon-port.ts';
 import { filemapCheckErrors, filemapSampleWbErr, invalidateInodePages2, writeDirtyPages } from './pagecache.ts';
 import { fileRemovePrivs } from './rw.ts';
+import { fcntlSetlkAccess, locksLockInode, locksRemoveFile, newLockTable, type LockKind, type LockType } from './locks.ts';
 
 /** DIRECT_IO non-PT files counted in FuseInode.dioFiles. */
 const dioCounted = new WeakSet<FuseFile>();
@@ -296,6 +297,7 @@ export function fuseRelease(k: KernelState, file: FuseOpenFile, t: Trace): void 
   const fi = ff.inode;
   if (ff.released) k.vfs.bugs.push('fuse_file released twice');
   ff.released = true;
+  locksRemoveFile(ff.inode.locks, file); // locks_remove_file, before ->release
   fi.users--;
   if (dioCounted.delete(ff)) fi.dioFiles--;
   if (k.conn!.writebackCache && !ff.isDir) writeDirtyPages(k, fi, t);
@@ -311,4 +313,27 @@ export function fuseRelease(k: KernelState, file: FuseOpenFile, t: Trace): void 
   // the umount that follows first ends it unread.
   if (ff.hasArgs) k.sendAsync(t, releaseRequest(ff));
   fuseSuperPutIfIdle(k, t);
+}
+
+/**
+ * fuse_file_lock (OFD, F_OFD_SETLK) and fuse_file_flock: not passed through (IO-23). Without
+ * POSIX_LOCKS / FLOCK_LOCKS in the INIT reply the VFS keeps the lock on the FUSE inode
+ * (posix_lock_file, locks_lock_file_wait); with them each lock and unlock is a SETLK whose
+ * answer is the result (ENOSYS included: there is no local fallback).
+ */
+export function fuseFileLock(k: KernelState, file: FuseOpenFile, kind: LockKind, type: LockType, t: Trace): Outcome {
+  const access = fcntlSetlkAccess(file.mode, kind, type, t);
+  if (access !== null) return err(access);
+  t.fn(kind === 'ofd' ? 'fuse_file_lock' : 'fuse_file_flock');
+  t.pass('IO-23');
+  const fc = k.conn!;
+  const fi = file.ff.inode;
+  if (kind === 'ofd' ? !fc.noLock : !fc.noFlock) {
+    t.fn('fuse_setlk');
+    const e = replyErrno(k.send(t, { op: 'SETLK', nodeid: fi.nodeid, fh: file.ff.fh, flock: kind === 'flock', type }));
+    return e === null ? ok() : err(e);
+  }
+  fi.locks ??= newLockTable();
+  const e = locksLockInode(fi.locks, file, kind, type, t);
+  return e === null ? ok() : err(e);
 }

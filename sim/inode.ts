@@ -92,16 +92,21 @@ export function processInitReply(profile: Profile, fc: FuseConn, r: InitReplySpe
   if (r.error !== undefined || a.major !== FUSE_KERNEL_VERSION) {
     t.pass('INIT-3');
     fc.connError = true;
+    fc.noLock = fc.noFlock = true;
     return;
   }
   if (a.minor < 6) {
     t.pass('INIT-5');
     t.pass('INIT-10');
+    fc.noLock = fc.noFlock = true;
     return;
   }
   let flags = BigInt(a.flags >>> 0);
   if (flags & bit('INIT_EXT')) flags |= BigInt(a.flags2 >>> 0) << 32n;
   else if (a.flags2 !== 0) t.pass('INIT-6');
+  // Locks go to the daemon only if it says it implements them; else the VFS keeps them locally.
+  if (!(flags & bit('POSIX_LOCKS'))) fc.noLock = true;
+  if (!(flags & bit(a.minor >= 17 ? 'FLOCK_LOCKS' : 'POSIX_LOCKS'))) fc.noFlock = true;
   if (flags & bit('WRITEBACK_CACHE')) fc.writebackCache = true;
   if (flags & bit('BIG_WRITES')) fc.bigWrites = true;
   if (flags & bit('DIRECT_IO_ALLOW_MMAP')) fc.directIoAllowMmap = true;
@@ -160,6 +165,8 @@ export function newFuseConn(sb: Superblock, minor: number): FuseConn {
     noCopyFileRange64: false,
     noGetxattr: false,
     noCreate: false,
+    noLock: false,
+    noFlock: false,
     idr: new Map(),
     idrNext: 1,
     failNextAlloc: null,

@@ -210,6 +210,8 @@ export class Kernel {
           t.pass('OBS-9');
           const f = s.backing.files.get(ref.file ?? '');
           if (f === undefined) return setupFault(`no world file named "${ref.file}"`);
+          // Found by statx of its name: a name gone is ENOENT (fuzz --target both seed 1572133670).
+          if (f.unlinked === true) return err(t.vfs('ENOENT', 'vfs_statx', `the world file "${ref.file}" has no name any more`));
           const inode = f.inode.target ?? f.inode;
           noteFilesInNoFdTable(s, inode, t);
           const byFd = [...s.daemonTask.fds.values()].some((tf) => tf.kind === 'world' && tf.file.inode === inode);

@@ -1,4 +1,5 @@
 // Kernel objects of fs/fuse (fuse_i.h), as the model holds them.
+import type { LockTable } from './locks.ts';
 import type { Cred, Superblock, WFile } from './world/vfs.ts';
 import type { Errno } from '../spec/errno.ts';
 
@@ -48,6 +49,10 @@ export interface FuseConn {
   /** fc->no_copy_file_range_64: the daemon answered COPY_FILE_RANGE_64 with ENOSYS. */
   noCopyFileRange64: boolean;
   noGetxattr: boolean;
+  /** fc->no_lock: POSIX (and OFD) locks stay local, no SETLK (INIT without POSIX_LOCKS). */
+  noLock: boolean;
+  /** fc->no_flock: flock locks stay local (INIT without FLOCK_LOCKS). */
+  noFlock: boolean;
   noCreate: boolean;
   /** fc->backing_files_map (BID-1) and the cyclic cursor of idr_alloc_cyclic (BID-3). */
   readonly idr: Map<number, FuseBacking>;
@@ -72,6 +77,8 @@ export type IoMode = 'none' | 'cached' | 'uncached';
 /** struct fuse_inode, regular files and dirs of the FUSE mount under test. */
 export interface FuseInode {
   readonly nodeid: number;
+  /** Its local flock and OFD locks (fc->no_lock / no_flock), created at the first lock. */
+  locks?: LockTable;
   /** Its dentry's name (rename moves it); an unlinked inode keeps its last one. */
   name: string;
   readonly isDir: boolean;

@@ -355,6 +355,22 @@ export interface SendfileStep {
   offset?: IoBytes;
   length: IoBytes;
 }
+/**
+ * A non-blocking lock over a whole file: flock(2) with LOCK_NB (`flock`), or an open file
+ * description lock (fcntl F_OFD_SETLK, `ofd`). `fd` is a client fd on a FUSE file, `daemonFd` a
+ * daemon fd on a host world file (the backing file's own locks). Locks are not passed through
+ * (IO-23): a FUSE file's lock is the VFS's own on the FUSE inode, unless the daemon answered INIT
+ * with POSIX_LOCKS (for OFD) or FLOCK_LOCKS (for flock): then it is a SETLK request and the
+ * daemon's answer is the result. A conflict is EAGAIN; an OFD write lock needs an fd open for
+ * writing, a read lock one open for reading (EBADF). A file's locks go with its last close.
+ */
+export interface LockStep {
+  op: 'lock';
+  fd?: string;
+  daemonFd?: string;
+  kind: 'flock' | 'ofd';
+  type: 'shared' | 'exclusive' | 'unlock';
+}
 /** fgetxattr(2) on a FUSE file (IO-23: xattrs go to the daemon, unchanged by PT). Value: the size read. */
 export interface GetxattrStep { op: 'getxattr'; fd: string; name: string }
 export interface CloseStep { op: 'close'; fd: string }
@@ -465,6 +481,7 @@ export type ClientStep =
   | FileIoctlStep
   | CopyRangeStep
   | SendfileStep
+  | LockStep
   | GetxattrStep
   | CloseStep
   | UnlinkStep

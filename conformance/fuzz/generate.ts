@@ -48,6 +48,8 @@ export type Intent =
    * client fd (`file` picks it), the source when `world` is 'from' (EXDEV, IO-21).
    */
   | { k: 'copyRange'; from: number; to: number; length: number; fromOffset?: number | undefined; toOffset?: number | undefined; world?: 'from' | 'to' | undefined; file?: number | undefined }
+  /** A non-blocking whole-file lock, through a client fd or (`daemon`) a daemon fd. */
+  | { k: 'lock'; pick: number; daemon: boolean; kind: 'flock' | 'ofd'; type: 'shared' | 'exclusive' | 'unlock' }
   /** sendfile(2): `offset` its offset argument; `world` / `file` as for copyRange. */
   | { k: 'sendfile'; from: number; to: number; length: number; offset?: number | undefined; world?: 'from' | 'to' | undefined; file?: number | undefined }
   /** opendir of the root, readdir, closedir. */
@@ -202,6 +204,11 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
       'backingOpen',
     ),
     w(4, fc.record({ k: fc.constant('backingClose' as const), dev: fc.nat({ max: 1 }), id: idRef, cred }), 'backingClose'),
+    w(
+      1,
+      fc.record({ k: fc.constant('lock' as const), pick, daemon: fc.boolean(), kind: fc.constantFrom<'flock' | 'ofd'>('flock', 'ofd'), type: fc.constantFrom<'shared' | 'exclusive' | 'unlock'>('shared', 'exclusive', 'unlock') }),
+      'lock',
+    ),
     w(1, fc.record({ k: fc.constant('registerMany' as const), dev: fc.nat({ max: 1 }), file, count: fc.constantFrom(2, 40) }), 'registerMany'), // the library case has the 2000 (a long loop is slow in the sim)
     w(
       4,

@@ -190,6 +190,13 @@ function play(b: Builder, it: Intent): void {
       b.emit(it.k === 'daemonWrite' ? { op: 'daemonWrite', fd: name, data: 'ww', offset: it.offset } : { op: 'daemonIoctl', fd: name, cmd: it.cmd });
       return;
     }
+    case 'lock': {
+      // A daemon fd on a host file only (conformance/validate.ts): a lock through FUSE would be
+      // a SETLK the scripted daemon answers to itself.
+      const target = it.daemon ? recent(b.liveDaemonFds().filter((n) => b.hostFileFds.has(n)), it.pick) : fd(it.pick);
+      if (target !== undefined) b.emit({ op: 'lock', ...(it.daemon ? { daemonFd: target } : { fd: target }), kind: it.kind, type: it.type });
+      return;
+    }
     case 'registerMany': {
       const dev = nth(b.liveDevs(), it.dev);
       const file = nth(hostRegularFiles(b), it.file);

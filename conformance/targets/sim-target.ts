@@ -123,6 +123,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return c.copyRange(step);
     case 'sendfile':
       return c.sendfile(step);
+    case 'lock':
+      return step.daemonFd !== undefined ? d.lock(step.daemonFd, step.kind, step.type) : c.lock(step.fd ?? '', step.kind, step.type);
     case 'getxattr':
       return c.getxattr(step.fd, step.name);
     case 'close':

@@ -209,6 +209,10 @@ export class ClientSteps {
         const r = sys.fgetxattr(this.fd(s.fd), s.name, new Uint8Array(256));
         return res(r, r);
       }
+      case 'lock':
+        // A daemon fd's lock is the session's (CaseSession); here a client fd's.
+        if (s.fd === undefined) throw new Error('lock: no client fd');
+        return res(sys.lock(this.fd(s.fd), s.kind, s.type));
       case 'unlink':
         this.hooks.beforeLookup?.(s.node);
         return res(sys.unlink(this.hooks.path(s.node)));

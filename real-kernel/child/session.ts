@@ -181,14 +181,14 @@ export class CaseSession {
     return serverIoctl(c, devFd, cmd, arg, passFd, c === 'userns' || onFuse);
   }
 
+  private daemonFd(name: string): number {
+    const d = this.daemonFds.get(name);
+    if (!d) throw new Error(`no daemon fd named ${name}`);
+    return d.fd;
+  }
+
   private run(s: Step): Outcome {
-    if (isWorldStep(s)) {
-      return runWorldStep(s, this.world, (name) => {
-        const d = this.daemonFds.get(name);
-        if (!d) throw new Error(`no daemon fd named ${name}`);
-        return d.fd;
-      });
-    }
+    if (isWorldStep(s)) return runWorldStep(s, this.world, (name) => this.daemonFd(name));
     switch (s.op) {
       case 'devOpen': {
         const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
@@ -289,6 +289,9 @@ export class CaseSession {
         if (r === 0) this.mounted = false;
         return res(r);
       }
+      case 'lock':
+        if (s.daemonFd === undefined) return this.client.run(s);
+        return res(sys.lock(this.daemonFd(s.daemonFd), s.kind, s.type));
       case 'observe':
         return { ...this.observeKernel(s), quiet: true };
       case 'simIdCursor':

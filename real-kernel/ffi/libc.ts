@@ -44,6 +44,8 @@ interface Raw {
   copy_file_range: (fdIn: number, offIn: Uint8Array | null, fdOut: number, offOut: Uint8Array | null, len: number, flags: number) => number;
   sendfile: (outFd: number, inFd: number, off: Uint8Array | null, count: number) => number;
   madvise: (addr: bigint, len: number, advice: number) => number;
+  flock: (fd: number, op: number) => number;
+  fcntl: (fd: number, cmd: number, arg: Uint8Array) => number;
   syscall0: (nr: number) => number;
   syscall3: (nr: number, a: number, b: number, c: number) => number;
   poll: (fds: Uint8Array, n: number, timeout: number) => number;
@@ -101,6 +103,8 @@ const load = lazyLibc<Raw>((f) => ({
   copy_file_range: f('long copy_file_range(int fdIn, void *offIn, int fdOut, void *offOut, unsigned long len, unsigned int flags)'),
   sendfile: f('long sendfile(int outFd, int inFd, void *off, unsigned long count)'),
   madvise: f('int madvise(uintptr_t addr, unsigned long len, int advice)'),
+  flock: f('int flock(int fd, int op)'),
+  fcntl: f('int fcntl(int fd, int cmd, void *arg)'),
   syscall0: f('long syscall(long nr)'),
   syscall3: f('long syscall(long nr, long a, long b, long c)'),
   poll: f('int poll(void *fds, unsigned long n, int timeout)'),
@@ -208,6 +212,17 @@ export const sys = {
   /** copy_file_range(2); an offset given is passed as a loff_t the kernel reads and advances. */
   copyFileRange: (fdIn: number, fdOut: number, len: number, offIn?: number, offOut?: number): number =>
     ret(load().copy_file_range(fdIn, loff(offIn), fdOut, loff(offOut), len, 0)),
+  /**
+   * A non-blocking whole-file lock: flock(2) with LOCK_NB, or fcntl F_OFD_SETLK with a struct
+   * flock over the whole file (l_whence SEEK_SET, l_start 0, l_len 0, l_pid 0).
+   */
+  lock: (fd: number, kind: 'flock' | 'ofd', type: 'shared' | 'exclusive' | 'unlock'): number => {
+    if (kind === 'flock') return ret(load().flock(fd, (type === 'shared' ? 1 : type === 'exclusive' ? 2 : 8) | 4));
+    const fl = new Uint8Array(32); // struct flock: l_type, l_whence (shorts), l_start, l_len, l_pid
+    new DataView(fl.buffer).setInt16(0, type === 'shared' ? 0 : type === 'exclusive' ? 1 : 2, true);
+    const F_OFD_SETLK = 37;
+    return ret(load().fcntl(fd, F_OFD_SETLK, fl));
+  },
   /** madvise(2) on [addr, addr + len); addr page-aligned. */
   madvise: (addr: bigint, len: number, advice: number): number => ret(load().madvise(addr, len, advice)),
   /** sendfile(2) of `count` bytes from `inFd` (at `off`, its position untouched, when given). */

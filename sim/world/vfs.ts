@@ -5,6 +5,7 @@ import type { BackingEvent, BackingEventKind } from '../../spec/observation.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
 import type { BackingFs } from '../../fixtures/world.ts';
 import type { Cred as CredName } from '../../spec/case.ts';
+import { locksRemoveFile, type LockTable } from '../locks.ts';
 
 /**
  * Superblock kinds: the world's filesystems (a read-only bind and `self` are mounts of the disk
@@ -111,6 +112,8 @@ export class FileBytes implements ExternalBytes {
 
 export interface WInode {
   readonly ino: number;
+  /** flock and OFD locks taken through daemon fds, created at the first lock. */
+  locks?: LockTable;
   readonly type: InodeType;
   /** The world file name inotify reports it under ('' for anonymous inodes). */
   readonly watchName: string;
@@ -239,6 +242,7 @@ export class Vfs {
       const f = this.deferredFput.pop()!;
       f.releases++;
       if (f.releases > 1) this.bugs.push(`file #${f.serial} released twice`);
+      locksRemoveFile(f.inode.locks, f);
       // O_PATH files are FMODE_NONOTIFY: no close event (LIFE-8).
       if (f.mode !== 'path') this.notify(f.inode, isWriteMode(f.mode) ? 'close_write' : 'close_nowrite');
     }
