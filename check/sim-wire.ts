@@ -50,6 +50,8 @@ function body(req: FuseRequest): Uint8Array {
       return concat([new Writer(16).u32(0, req.mode).u32(8, 0o022).bytes, cstr(req.name)]);
     case 'GETATTR':
       return new Uint8Array(SIZE.getattrIn);
+    case 'STATFS':
+      return new Uint8Array(0);
     case 'SETATTR': {
       let valid = req.size !== undefined ? FATTR.SIZE : FATTR.MTIME | FATTR.CTIME;
       if (req.fh !== undefined) valid |= FATTR.FH;
@@ -180,6 +182,9 @@ export function decodeSimReply(req: FuseRequest, msg: Uint8Array): DaemonReply {
       return { error: null, offset: new Reader(b).num64(0) };
     case 'GETXATTR':
       return { error: null, xattrSize: b.length >= SIZE.getxattrOut ? new Reader(b).u32(0) : b.length };
+    case 'STATFS':
+      needs(b, SIZE.statfsOut, 'STATFS reply');
+      return { error: null, statfsBsize: new Reader(b).u32(40) };
     default:
       return { error: null };
   }

@@ -84,6 +84,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'ftruncate':
     case 'fsync':
     case 'fallocate':
+    case 'posixFallocate':
     case 'fileIoctl':
     case 'getxattr':
     case 'close':

@@ -15,6 +15,7 @@ import type { FuseOpenFile } from './types.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { mountpointUncovered, plainFile, plainOpen, plainStatNode, plainSyscall, type PlainOp } from './mountpoint.ts';
 import { openWorldFile } from './world/open.ts';
+import { posixFallocate } from './glibc.ts';
 import type { LockKind, LockType } from './locks.ts';
 import type { WFile } from './world/vfs.ts';
 import * as sendfileOps from './sendfile.ts';
@@ -167,8 +168,13 @@ export class ClientApi {
     return this.withFile(fd, (f, t) => F.fuseFsync(this.s, f, t), { op: 'fsync' });
   }
 
-  fallocate(fd: string): SimResult {
-    return this.withFile(fd, (f, t) => F.fuseFallocate(this.s, f, t), { op: 'fallocate' });
+  fallocate(fd: string, length = 4096): SimResult {
+    return this.withFile(fd, (f, t) => F.fuseFallocate(this.s, f, t, length), { op: 'fallocate' });
+  }
+
+  /** glibc's posix_fallocate(3): fallocate(2), or its emulation by pread and pwrite (sim/glibc.ts). */
+  posixFallocate(fd: string, offset: number, length: number): SimResult {
+    return this.withFile(fd, (f, t) => posixFallocate(this.s, f, offset, length, t));
   }
 
   ioctl(fd: string, cmd: number): SimResult {

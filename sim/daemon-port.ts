@@ -36,6 +36,7 @@ export type FuseRequest =
   | (OnFile & { op: 'LSEEK'; offset: number; whence: number })
   | (OnFile & { op: 'COPY_FILE_RANGE' | 'COPY_FILE_RANGE_64'; offset: number; nodeidOut: number; fhOut: number; offsetOut: number; size: number })
   | (On & { op: 'GETXATTR'; name: string; size: number })
+  | (On & { op: 'STATFS' })
   /** fuse_setlk: `flock` is FUSE_LK_FLOCK (flock emulated with POSIX locks by the daemon). */
   | (OnFile & { op: 'SETLK'; flock: boolean; type: 'shared' | 'exclusive' | 'unlock' });
 
@@ -73,6 +74,8 @@ export interface DaemonReply {
   offset?: number;
   /** GETXATTR with size 0: the value's length (fuse_getxattr_out.size). */
   xattrSize?: number;
+  /** STATFS: the block size the daemon reports (fuse_statfs_out.st.bsize); absent: 0. */
+  statfsBsize?: number;
 }
 
 export interface DaemonPort {

@@ -174,8 +174,9 @@ export function fuseFsync(k: KernelState, file: FuseOpenFile, t: Trace): Outcome
   return e === null ? ok() : err(e);
 }
 
-/** fuse_file_fallocate: FALLOCATE; ENOSYS becomes EOPNOTSUPP (IO-20). */
-export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace): Outcome {
+/** vfs_fallocate, then fuse_file_fallocate: FALLOCATE; ENOSYS becomes EOPNOTSUPP (IO-20). */
+export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace, length = 4096): Outcome {
+  if (length <= 0) return err(t.vfs('EINVAL', 'vfs_fallocate', 'fallocate needs a length above 0'));
   if (file.mode === 'r') return err(t.vfs('EBADF', 'vfs_fallocate', 'the fd was opened read-only'));
   const fc = k.conn!;
   t.pass('IO-20');

@@ -6,7 +6,9 @@ import { fuseBackingFilesFree } from './backing.ts';
 import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
 import type { KernelState } from './state.ts';
-import type { FuseConn } from './types.ts';
+import type { FuseConn, FuseInode } from './types.ts';
+import type { Errno } from '../spec/errno.ts';
+import { replyErrno } from './daemon-port.ts';
 import type { Superblock } from './world/vfs.ts';
 
 const bit = (name: keyof typeof INIT_FLAG_BITS): bigint => 1n << BigInt(INIT_FLAG_BITS[name]);
@@ -199,4 +201,13 @@ export function fuseAbortConn(fc: FuseConn, t: Trace): void {
   t.fn('fuse_abort_conn');
   fc.connected = false;
   fc.initPending = false;
+}
+
+/** fuse_statfs (fstatfs(2) of a FUSE file): STATFS to the daemon; its f_bsize, or the errno. */
+export function fuseStatfs(k: KernelState, fi: FuseInode, t: Trace): number | Errno {
+  t.fn('fuse_statfs');
+  const r = k.send(t, { op: 'STATFS', nodeid: fi.nodeid });
+  const e = replyErrno(r);
+  if (e !== null) return e;
+  return typeof r === 'string' ? 0 : (r.statfsBsize ?? 0);
 }

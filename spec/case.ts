@@ -315,6 +315,14 @@ export interface LseekStep { op: 'lseek'; fd: string; whence: 'SET' | 'CUR' | 'E
 export interface FtruncateStep { op: 'ftruncate'; fd: string; size: IoBytes }
 export interface FsyncStep { op: 'fsync'; fd: string; dataOnly?: boolean }
 export interface FallocateStep { op: 'fallocate'; fd: string; offset: IoBytes; length: IoBytes }
+/**
+ * glibc's posix_fallocate(3): fallocate(2), and where the daemon has no FALLOCATE (EOPNOTSUPP,
+ * IO-20) glibc's emulation: fstat, fstatfs (STATFS), then a 1-byte pread of every block of the
+ * range below EOF and a 1-byte pwrite of a zero into each that read as zero or lies past EOF,
+ * blocks of f_bsize (512 when the daemon reports 0, at most 4096). The requests are those of all
+ * these syscalls. No value; the errno is the one posix_fallocate returns.
+ */
+export interface PosixFallocateStep { op: 'posixFallocate'; fd: string; offset: IoBytes; length: IoBytes }
 /** A raw ioctl on a FUSE file (IO-22), e.g. FS_IOC_GETFLAGS for OPEN-21. */
 export interface FileIoctlStep { op: 'fileIoctl'; fd: string; cmd: U32 }
 /**
@@ -478,6 +486,7 @@ export type ClientStep =
   | FtruncateStep
   | FsyncStep
   | FallocateStep
+  | PosixFallocateStep
   | FileIoctlStep
   | CopyRangeStep
   | SendfileStep

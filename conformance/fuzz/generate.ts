@@ -37,6 +37,7 @@ export type Intent =
   | { k: 'close'; pick: number }
   | { k: 'lseek'; pick: number; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: number }
   | { k: 'fallocate'; pick: number; length: number }
+  | { k: 'posixFallocate'; pick: number; offset: number; length: number }
   | { k: 'getxattr'; pick: number }
   | { k: 'unlink'; node: number }
   | { k: 'unlinkWorldFile'; file: number }
@@ -237,6 +238,7 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('inspect' as const), file }), 'inspect'),
     w(1, fc.record({ k: fc.constant('lseek' as const), pick, whence: fc.constantFrom('SET' as const, 'CUR' as const, 'END' as const, 'DATA' as const, 'HOLE' as const), offset: fc.constantFrom(0, 10, 5000) }), 'lseek'),
     w(1, fc.record({ k: fc.constant('fallocate' as const), pick, length: fc.constantFrom(1, 4096) }), 'fallocate'),
+    w(1, fc.record({ k: fc.constant('posixFallocate' as const), pick, offset: fc.constantFrom(0, 100, 4096), length: fc.constantFrom(0, 10, 5000) }), 'posixFallocate'),
     w(1, fc.record({ k: fc.constant('getxattr' as const), pick }), 'getxattr'),
     // Names go while files stay open on them (UNLINK, RENAME onto another node or itself).
     w(1, fc.record({ k: fc.constant('unlink' as const), node }), 'unlink'),

@@ -325,6 +325,11 @@ function play(b: Builder, it: Intent): void {
       if (f !== undefined) b.emit({ op: 'lseek', fd: f, whence: it.whence, offset: it.offset });
       return;
     }
+    case 'posixFallocate': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'posixFallocate', fd: f, offset: it.offset, length: it.length });
+      return;
+    }
     case 'fallocate': {
       const f = fd(it.pick);
       if (f !== undefined) b.emit({ op: 'fallocate', fd: f, offset: 0, length: it.length });

@@ -116,7 +116,9 @@ export function playStep(k: Kernel, step: Step): SimResult {
     case 'fsync':
       return c.fsync(step.fd);
     case 'fallocate':
-      return c.fallocate(step.fd);
+      return c.fallocate(step.fd, step.length);
+    case 'posixFallocate':
+      return c.posixFallocate(step.fd, step.offset, step.length);
     case 'fileIoctl':
       return c.ioctl(step.fd, step.cmd);
     case 'copyRange':

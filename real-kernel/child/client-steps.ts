@@ -187,6 +187,8 @@ export class ClientSteps {
         return res(s.dataOnly ? sys.fdatasync(this.fd(s.fd)) : sys.fsync(this.fd(s.fd)));
       case 'fallocate':
         return res(sys.fallocate(this.fd(s.fd), 0, s.offset, s.length));
+      case 'posixFallocate':
+        return res(sys.posixFallocate(this.fd(s.fd), s.offset, s.length));
       case 'fileIoctl':
         return res(sys.ioctl(this.fd(s.fd), s.cmd, new Uint8Array(64)));
       case 'copyRange':

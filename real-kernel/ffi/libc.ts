@@ -45,6 +45,7 @@ interface Raw {
   sendfile: (outFd: number, inFd: number, off: Uint8Array | null, count: number) => number;
   madvise: (addr: bigint, len: number, advice: number) => number;
   flock: (fd: number, op: number) => number;
+  posix_fallocate: (fd: number, off: number, len: number) => number;
   fcntl: (fd: number, cmd: number, arg: Uint8Array) => number;
   syscall0: (nr: number) => number;
   syscall3: (nr: number, a: number, b: number, c: number) => number;
@@ -104,6 +105,7 @@ const load = lazyLibc<Raw>((f) => ({
   sendfile: f('long sendfile(int outFd, int inFd, void *off, unsigned long count)'),
   madvise: f('int madvise(uintptr_t addr, unsigned long len, int advice)'),
   flock: f('int flock(int fd, int op)'),
+  posix_fallocate: f('int posix_fallocate(int fd, long off, long len)'),
   fcntl: f('int fcntl(int fd, int cmd, void *arg)'),
   syscall0: f('long syscall(long nr)'),
   syscall3: f('long syscall(long nr, long a, long b, long c)'),
@@ -223,6 +225,8 @@ export const sys = {
     const F_OFD_SETLK = 37;
     return ret(load().fcntl(fd, F_OFD_SETLK, fl));
   },
+  /** glibc's posix_fallocate(3): 0, or −errno (it returns the error number, not −1). */
+  posixFallocate: (fd: number, off: number, len: number): number => -load().posix_fallocate(fd, off, len),
   /** madvise(2) on [addr, addr + len); addr page-aligned. */
   madvise: (addr: bigint, len: number, advice: number): number => ret(load().madvise(addr, len, advice)),
   /** sendfile(2) of `count` bytes from `inFd` (at `off`, its position untouched, when given). */
