@@ -71,8 +71,8 @@ describe("the daemon's replies as the model takes them", () => {
   });
 
   it('INIT: the reply as the case format writes it, a short reply keeping its length (INIT-4)', () => {
-    const out = { major: 7, minor: 45, maxReadahead: 0, flags: (1 << 30) | 1, maxBackground: 0, congestionThreshold: 0, maxWrite: 1 << 20, timeGran: 1, maxPages: 0, mapAlignment: 0, flags2: 1 << (INIT_FLAG_BITS.PASSTHROUGH - 32), maxStackDepth: 2, requestTimeout: 0 };
-    expect(decodeSimReply({ op: 'INIT', nodeid: 0, minor: 45, flags: [] }, encodeReply(2n, 0, encodeInitOut(out))).init).toEqual({ major: 7, minor: 45, flags: ['ASYNC_READ', 'INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2 });
+    const out = { major: 7, minor: 45, maxReadahead: 0, flags: (1 << 30) | 1, maxBackground: 64, congestionThreshold: 48, maxWrite: 1 << 20, timeGran: 1, maxPages: 0, mapAlignment: 0, flags2: 1 << (INIT_FLAG_BITS.PASSTHROUGH - 32), maxStackDepth: 2, requestTimeout: 0 };
+    expect(decodeSimReply({ op: 'INIT', nodeid: 0, minor: 45, flags: [] }, encodeReply(2n, 0, encodeInitOut(out))).init).toEqual({ major: 7, minor: 45, flags: ['ASYNC_READ', 'INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 2, maxBackground: 64, congestionThreshold: 48 });
     expect(decodeSimReply({ op: 'INIT', nodeid: 0, minor: 45, flags: [] }, encodeReply(2n, 0, encodeInitOut(out, 24))).init?.length).toBe(24);
   });
 

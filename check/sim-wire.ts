@@ -124,7 +124,7 @@ function initSpec(b: Uint8Array): InitReplySpec {
   const o = decodeInitOut(b);
   const word = BigInt(o.flags >>> 0) | (o.flags & (1 << 30) ? BigInt(o.flags2 >>> 0) << 32n : 0n);
   const flags = (Object.keys(INIT_FLAG_BITS) as InitFlagName[]).filter((n) => (word >> BigInt(INIT_FLAG_BITS[n])) & 1n);
-  const spec: InitReplySpec = { major: o.major, minor: o.minor, flags, maxStackDepth: o.maxStackDepth };
+  const spec: InitReplySpec = { major: o.major, minor: o.minor, flags, maxStackDepth: o.maxStackDepth, maxBackground: o.maxBackground, congestionThreshold: o.congestionThreshold };
   if (b.length < SIZE.initOut) spec.length = b.length;
   return spec;
 }

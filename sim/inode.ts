@@ -1,6 +1,7 @@
 // fs/fuse/inode.c: FUSE_INIT negotiation (process_init_reply, INIT-1..12), the superblock's
 // stack depth (STACK-1), and the connection's final put (fuse_conn_put, LIFE-23).
 import type { InitReplySpec } from '../spec/case.ts';
+import { DAEMON_CONGESTION_THRESHOLD, DAEMON_MAX_BACKGROUND } from '../fixtures/world.ts';
 import { FILESYSTEM_MAX_STACK_DEPTH, FUSE_KERNEL_VERSION, INIT_FLAG_BITS, initFlags, type InitFlagName } from '../spec/uapi.ts';
 import { fuseBackingFilesFree } from './backing.ts';
 import type { Trace } from './explain.ts';
@@ -72,6 +73,8 @@ export function decodeInitReply(r: InitReplySpec, profile: Profile): {
   flags: number;
   flags2: number;
   maxStackDepth: number;
+  maxBackground: number;
+  congestionThreshold: number;
 } {
   const len = r.length ?? 64;
   const all = initFlags(r.flags ?? []);
@@ -82,6 +85,8 @@ export function decodeInitReply(r: InitReplySpec, profile: Profile): {
     flags: field(12, 4, Number(all & 0xffffffffn)),
     flags2: field(32, 4, Number((all >> 32n) & 0xffffffffn)),
     maxStackDepth: field(36, 4, (r.maxStackDepth ?? 0) >>> 0),
+    maxBackground: field(16, 2, r.maxBackground ?? DAEMON_MAX_BACKGROUND),
+    congestionThreshold: field(18, 2, r.congestionThreshold ?? DAEMON_CONGESTION_THRESHOLD),
   };
 }
 
@@ -96,6 +101,13 @@ export function processInitReply(profile: Profile, fc: FuseConn, r: InitReplySpe
     fc.connError = true;
     fc.noLock = fc.noFlock = true;
     return;
+  }
+  // process_init_limits: from 7.13 the daemon's non-zero limits replace FUSE_DEFAULT_MAX_BACKGROUND
+  // (12) and its 3/4; the capability cap (max_user_bgreq) is far above 16-bit values on any
+  // machine with the memory to run this (RAM / 8 KiB / 392).
+  if (a.minor >= 13) {
+    if (a.maxBackground !== 0) fc.maxBackground = a.maxBackground;
+    if (a.congestionThreshold !== 0) fc.congestionThreshold = a.congestionThreshold;
   }
   if (a.minor < 6) {
     t.pass('INIT-5');
@@ -169,6 +181,8 @@ export function newFuseConn(sb: Superblock, minor: number): FuseConn {
     noCreate: false,
     noLock: false,
     noFlock: false,
+    maxBackground: 12,
+    congestionThreshold: 9,
     idr: new Map(),
     idrNext: 1,
     failNextAlloc: null,

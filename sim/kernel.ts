@@ -188,6 +188,9 @@ export class Kernel {
         case 'fusectlWaiting':
           t.pass('OBS-6');
           return s.conn?.sbAlive === true ? ok(0) : err('ENOENT');
+        case 'fusectlValues':
+          t.pass('OBS-5');
+          return s.conn?.sbAlive === true ? ok(`max_background:${s.conn.maxBackground},congestion_threshold:${s.conn.congestionThreshold}`) : err('ENOENT');
         case 'fdTableHasFile': {
           t.pass('OBS-9');
           const f = s.backing.files.get(ref.file ?? '');

@@ -53,6 +53,9 @@ export interface FuseConn {
   noLock: boolean;
   /** fc->no_flock: flock locks stay local (INIT without FLOCK_LOCKS). */
   noFlock: boolean;
+  /** fc->max_background and fc->congestion_threshold (fusectl shows them). */
+  maxBackground: number;
+  congestionThreshold: number;
   noCreate: boolean;
   /** fc->backing_files_map (BID-1) and the cyclic cursor of idr_alloc_cyclic (BID-3). */
   readonly idr: Map<number, FuseBacking>;

@@ -77,6 +77,21 @@ export interface InitReplySpec {
   /** Default 0 (INIT-4, INIT-8). Values outside 1..2 leave passthrough off. */
   maxStackDepth?: U32;
   /**
+   * fuse_init_out.max_background and .congestion_threshold (16-bit); default 16 and 12, what the
+   * scripted daemon always sends. 0 leaves the kernel's 12 and 9; so does a minor below 13
+   * (process_init_limits). fusectl shows the values (observe `fusectlValues`).
+   * @minimum 0
+   * @maximum 65535
+   * @TJS-type integer
+   */
+  maxBackground?: number;
+  /**
+   * @minimum 0
+   * @maximum 65535
+   * @TJS-type integer
+   */
+  congestionThreshold?: number;
+  /**
    * Send only this many bytes of fuse_init_out (INIT-4); default the full 64.
    * @minimum 0
    * @maximum 64
@@ -405,6 +420,8 @@ export interface InspectBackingStep { op: 'inspectBacking'; file: string; length
  * - `mapsPath`: `fuse` when /proc/self/maps names the mapping `map` by its FUSE path, else `backing` (OBS-4)
  * - `fusectlEntries`: sorted names in /sys/fs/fuse/connections/<N>/ of the mount under test (OBS-5)
  * - `fusectlWaiting`: the number in its `waiting` file (OBS-6)
+ * - `fusectlValues`: its `max_background` and `congestion_threshold` files, as
+ *   `max_background:<n>,congestion_threshold:<n>` (OBS-5)
  * - `fdTableHasFile`: `yes` when any fd of the daemon's process refers to world file `file`,
  *   as lsof would show it, else `no` (OBS-9)
  * - `lsofHasFile`: `yes` when any process on the machine has world file `file` open by an fd or
@@ -419,7 +436,7 @@ export interface InspectBackingStep { op: 'inspectBacking'; file: string; length
  */
 export interface ObserveStep {
   op: 'observe';
-  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fdTableHasFile' | 'lsofHasFile' | 'fuseTracepoints' | 'initOffer';
+  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fusectlValues' | 'fdTableHasFile' | 'lsofHasFile' | 'fuseTracepoints' | 'initOffer';
   dev?: string;
   fd?: string;
   map?: string;

@@ -468,6 +468,7 @@ function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
     }
     case 'fusectlEntries':
     case 'fusectlWaiting':
+    case 'fusectlValues':
       // Also after umount: both targets answer ENOENT once the superblock is gone (OBS-5).
       return { op: 'observe', what };
     case 'fuseTracepoints':

@@ -79,6 +79,13 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
     // read fails with ENOENT, an observation like any other (OBS-5, OBS-6), not a crash.
     case 'fusectlEntries':
       return c.connDir((dir) => fsErrno(() => ({ errno: null, value: fs.readdirSync(dir).sort().join(',') })));
+    case 'fusectlValues':
+      return c.connDir((dir) =>
+        fsErrno(() => {
+          const value = (name: string) => fs.readFileSync(`${dir}/${name}`, 'utf8').trim();
+          return { errno: null, value: `max_background:${value('max_background')},congestion_threshold:${value('congestion_threshold')}` };
+        }),
+      );
     case 'fusectlWaiting':
       return c.connDir((dir) => fsErrno(() => ({ errno: null, value: Number(fs.readFileSync(`${dir}/waiting`, 'utf8').trim()) })));
     case 'fdTableHasFile': {

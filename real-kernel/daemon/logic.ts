@@ -2,7 +2,7 @@
 // from a request message to a reply message. The worker (daemon-worker.ts) moves bytes between
 // this and /dev/fuse; tests drive it with encoded requests.
 import type { DaemonSettings, FuseNodeSpec, OpenReplySpec } from '../../fixtures/world.ts';
-import { DAEMON_ATTR_TIMEOUT_S, DAEMON_MAX_WRITE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
+import { DAEMON_ATTR_TIMEOUT_S, DAEMON_CONGESTION_THRESHOLD, DAEMON_MAX_BACKGROUND, DAEMON_MAX_WRITE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../../fixtures/world.ts';
 import type { InitReplySpec } from '../../spec/case.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_KERNEL_VERSION, FUSE_OPCODES, fopenFlags, initFlags } from '../../spec/uapi.ts';
@@ -160,8 +160,8 @@ export function initReply(unique: bigint, req: InitIn, spec: InitReplySpec): Uin
       minor: spec.minor ?? req.minor,
       maxReadahead: req.maxReadahead,
       flags: Number(word & 0xffffffffn),
-      maxBackground: 16,
-      congestionThreshold: 12,
+      maxBackground: spec.maxBackground ?? DAEMON_MAX_BACKGROUND,
+      congestionThreshold: spec.congestionThreshold ?? DAEMON_CONGESTION_THRESHOLD,
       maxWrite: DAEMON_MAX_WRITE,
       timeGran: 1,
       maxPages: 32,
