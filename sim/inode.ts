@@ -213,6 +213,10 @@ export function fuseConnPutIfUnused(k: KernelState, fc: FuseConn, t: Trace): voi
  */
 export function fuseAbortConn(fc: FuseConn, t: Trace): void {
   t.fn('fuse_abort_conn');
+  // Only the first abort does the work; it lifts the background limit to UINT_MAX so that
+  // flush_bg_queue ends every queued request (fusectl's max_background then shows 4294967295;
+  // fuzz --target both, 10 of 10 runs).
+  if (fc.connected) fc.maxBackground = 0xffffffff;
   fc.connected = false;
   fc.initPending = false;
 }
