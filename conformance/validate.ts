@@ -4,7 +4,7 @@
 import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
 import { nameExpectation, nameProblem, WORLD_FILE_NAME_MAX } from '../spec/names.ts';
-import { KERNEL_WORLD_FILES } from '../fixtures/world.ts';
+import { checkWorld, HOST_WORLD_FS, LSOF_WORLD_FS, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue } from './validate-world.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
 
@@ -158,19 +158,9 @@ const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> =
 
 const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
 
-/**
- * The world's host filesystems: the files a `sizeFrom`, `daemonWrite`, `daemonIoctl` or
- * `unlinkWorldFile` touches live there, never on FUSE, so the call cannot wait on a daemon.
- */
-export const HOST_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind', 'memfd']);
-/** The world filesystems whose files lsofHasFile observes: statx of their path is no request. */
-export const LSOF_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
-/** The host filesystems whose files have a name (unlinkWorldFile). */
-const NAMED_HOST_WORLD_FS: ReadonlySet<string> = new Set([...HOST_WORLD_FS].filter((on) => on !== 'memfd'));
-
 /** Semantic issues of a schema-valid case; empty when it is sound. */
 export function checkNames(kase: Case): Issue[] {
-  const issues: Issue[] = [];
+  const issues: Issue[] = checkWorld(kase);
   const defined = new Map<string, Definition>();
   const firstDefinition = new Map<string, Definition>();
   kase.steps.forEach((step, i) => {
@@ -181,7 +171,6 @@ export function checkNames(kase: Case): Issue[] {
     }
   });
 
-  const worldFiles = Object.keys(kase.world.files ?? {});
   const nodes = new Set(Object.keys(kase.world.nodes ?? {}));
   const worldNodes = [...nodes];
 
@@ -213,11 +202,8 @@ export function checkNames(kase: Case): Issue[] {
   };
 
   const checkFile = (at: string, file: string) => {
-    if (worldFiles.includes(file)) return;
-    issues.push({
-      path: at,
-      message: `"${file}" is not a file of the world (expected one of world.files: ${worldFiles.join(', ') || '(none)'}, or devfuse:<dev>)${didYouMean(file, worldFiles)}`,
-    });
+    const issue = unknownFileIssue(kase, at, file);
+    if (issue !== null) issues.push(issue);
   };
 
   /** A world file a step opens itself, outside FUSE: a regular file on a host filesystem. */
@@ -228,26 +214,6 @@ export function checkNames(kase: Case): Issue[] {
       issues.push({ path: at, message: `"${file}" is ${(spec.type ?? 'file') === 'file' ? `on ${spec.on}` : `a ${spec.type}`} (expected a regular world file on ${[...HOST_WORLD_FS].join(', ')})` });
     }
   };
-
-  // procfs and sysfs files are the kernel's own (fixtures/world.ts KERNEL_WORLD_FILES); a memfd
-  // has no name for a type other than a regular file or a mode to take.
-  for (const [name, spec] of Object.entries(kase.world.files ?? {})) {
-    const at = `/world/files/${pointerSegment(name)}`;
-    const fixed = spec.on === 'procfs' || spec.on === 'sysfs' ? (['type', 'content', 'size', 'mode'] as const) : spec.on === 'memfd' ? (['type', 'mode'] as const) : [];
-    for (const key of fixed) {
-      if (spec[key] !== undefined) issues.push({ path: `${at}/${key}`, message: `a world file on ${spec.on} takes no "${key}" (expected ${spec.on === 'memfd' ? 'a regular file with "content" or "size" only' : `none: it is the kernel's own ${KERNEL_WORLD_FILES[spec.on as 'procfs' | 'sysfs'].path}`})` });
-    }
-  }
-
-  // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own
-  // mount or of an inner FUSE mount would make the daemon wait on itself.
-  for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {
-    if (spec.sizeFrom === undefined) continue;
-    const at = `/world/nodes/${pointerSegment(node)}/sizeFrom`;
-    const on = kase.world.files?.[spec.sizeFrom]?.on;
-    if (on === undefined) checkFile(at, spec.sizeFrom);
-    else if (!HOST_WORLD_FS.has(on)) issues.push({ path: at, message: `"${spec.sizeFrom}" is on ${on} (expected a world file on ${[...HOST_WORLD_FS].join(', ')})` });
-  }
 
   // Open replies in the world name registrations that steps make; the registration must exist
   // by the time the node is first opened (the daemon answers OPEN from it then).
@@ -410,11 +376,6 @@ export function checkNames(kase: Case): Issue[] {
 function withNested(step: Action, at: string): { action: Action; at: string }[] {
   if (step.op !== 'simInterleave') return [{ action: step, at }];
   return [{ action: step, at }, ...step.actions.flatMap((a, k) => withNested(a, `${at}/actions/${k}`))];
-}
-
-/** A JSON pointer segment for a key (RFC 6901: "~" as "~0", "/" as "~1"). */
-function pointerSegment(key: string): string {
-  return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 /**

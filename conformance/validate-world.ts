@@ -1,0 +1,52 @@
+// The world part of a case's semantic checks (validate.ts checkNames): which filesystems a step
+// may touch outside FUSE, and what a world file on each of them may say.
+import type { Case } from '../spec/case.ts';
+import { KERNEL_WORLD_FILES } from '../fixtures/world.ts';
+import { didYouMean, type Issue } from './schema-errors.ts';
+
+/**
+ * The world's host filesystems: the files a `sizeFrom`, `daemonWrite`, `daemonIoctl` or
+ * `unlinkWorldFile` touches live there, never on FUSE, so the call cannot wait on a daemon.
+ */
+export const HOST_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind', 'memfd']);
+/** The world filesystems whose files lsofHasFile observes: statx of their path is no request. */
+export const LSOF_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'overlay', 'roBind']);
+/** The host filesystems whose files have a name (unlinkWorldFile). */
+export const NAMED_HOST_WORLD_FS: ReadonlySet<string> = new Set([...HOST_WORLD_FS].filter((on) => on !== 'memfd'));
+
+/** A JSON pointer segment for a key (RFC 6901: "~" as "~0", "/" as "~1"). */
+export function pointerSegment(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** The issue of a name that is no world file, or null when it is one. */
+export function unknownFileIssue(kase: Case, at: string, file: string): Issue | null {
+  const worldFiles = Object.keys(kase.world.files ?? {});
+  if (worldFiles.includes(file)) return null;
+  return { path: at, message: `"${file}" is not a file of the world (expected one of world.files: ${worldFiles.join(', ') || '(none)'}, or devfuse:<dev>)${didYouMean(file, worldFiles)}` };
+}
+
+/** What the world itself says wrong: fields a world file's filesystem does not take, live sizes from files off the host. */
+export function checkWorld(kase: Case): Issue[] {
+  const issues: Issue[] = [];
+  // procfs and sysfs files are the kernel's own (fixtures/world.ts KERNEL_WORLD_FILES); a memfd
+  // has no name for a type other than a regular file or a mode to take.
+  for (const [name, spec] of Object.entries(kase.world.files ?? {})) {
+    const at = `/world/files/${pointerSegment(name)}`;
+    const fixed = spec.on === 'procfs' || spec.on === 'sysfs' ? (['type', 'content', 'size', 'mode'] as const) : spec.on === 'memfd' ? (['type', 'mode'] as const) : [];
+    for (const key of fixed) {
+      if (spec[key] !== undefined) issues.push({ path: `${at}/${key}`, message: `a world file on ${spec.on} takes no "${key}" (expected ${spec.on === 'memfd' ? 'a regular file with "content" or "size" only' : `none: it is the kernel's own ${KERNEL_WORLD_FILES[spec.on as 'procfs' | 'sysfs'].path}`})` });
+    }
+  }
+  // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own
+  // mount or of an inner FUSE mount would make the daemon wait on itself.
+  for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {
+    if (spec.sizeFrom === undefined) continue;
+    const at = `/world/nodes/${pointerSegment(node)}/sizeFrom`;
+    const on = kase.world.files?.[spec.sizeFrom]?.on;
+    const unknown = on === undefined ? unknownFileIssue(kase, at, spec.sizeFrom) : null;
+    if (unknown !== null) issues.push(unknown);
+    else if (on !== undefined && !HOST_WORLD_FS.has(on)) issues.push({ path: at, message: `"${spec.sizeFrom}" is on ${on} (expected a world file on ${[...HOST_WORLD_FS].join(', ')})` });
+  }
+  return issues;
+}
