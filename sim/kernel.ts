@@ -176,9 +176,14 @@ export class Kernel {
           t.pass('OBS-2');
           return ok(d.conn !== null && s.profile.fdinfoConnection ? 'flags,fuse_connection,ino,mnt_id,pos' : 'flags,ino,mnt_id,pos');
         }
-        case 'fileFdinfoKeys':
+        case 'fileFdinfoKeys': {
           t.pass('OBS-3');
-          return ok('flags,ino,mnt_id,pos');
+          // show_fd_locks adds a `lock:` line per lock this file holds (local flock and OFD
+          // locks; a lock the daemon took through SETLK has no local record).
+          const f = s.clientFiles.get(ref.fd ?? '');
+          const locks = f === undefined ? 0 : (['flock', 'ofd'] as const).filter((kind) => f.ff.inode.locks?.[kind].has(f) === true).length;
+          return ok(['flags', 'ino', ...Array<string>(locks).fill('lock'), 'mnt_id', 'pos'].join(','));
+        }
         case 'mapsPath':
           t.pass('OBS-4');
           return s.maps.has(ref.map ?? '') ? ok('fuse') : setupFault(`no mapping named "${ref.map}"`);

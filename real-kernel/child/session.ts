@@ -552,7 +552,7 @@ export function connOf(mnt: string): number | null {
 
 
 /** Steps whose syscall may update a file's times (file_update_time, file_modified). */
-const TIME_UPDATING: ReadonlySet<Step['op']> = new Set(['write', 'spliceWrite', 'mapWrite', 'copyRange', 'fallocate']);
+const TIME_UPDATING: ReadonlySet<Step['op']> = new Set(['write', 'spliceWrite', 'mapWrite', 'copyRange', 'sendfile', 'fallocate', 'posixFallocate']);
 const TICK_WAIT = new Int32Array(new SharedArrayBuffer(4));
 
 function isWorldStep(s: Step): s is WorldStep {
