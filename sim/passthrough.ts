@@ -157,6 +157,13 @@ export function fusePassthroughMmap(k: KernelState, file: FuseOpenFile, t: Trace
   ptContext(k, file, t);
   const pf = file.ff.passthrough!;
   if (!pf.inode.mount.sb.hasMmap) return t.fail('ENODEV', 'IO-12', 'the backing filesystem has no ->mmap');
+  if (pf.inode.mount.sb.mmapEnodev === true) {
+    // vma_set_file, then call_mmap fails; ctx->accessed runs whatever it returned, so the atime
+    // is invalid (6.18: a stat after a sysfs backing file's failed mmap sent GETATTR, IO-26).
+    t.fn('vma_set_file');
+    fuseFileAccessed(file.ff.inode, t);
+    return t.fail('ENODEV', 'IO-12', "the backing file's ->mmap refuses (a sysfs attribute maps nothing)");
+  }
   t.pass('IO-11');
   t.pass('IOM-16');
   fuseFileAccessed(file.ff.inode, t);

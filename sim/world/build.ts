@@ -72,7 +72,7 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     // procfs: its files are never backing files (BOPEN-10, ELOOP on 6.18).
     procfs: { sb: { ...sb('procfs', FILESYSTEM_MAX_STACK_DEPTH), hasMmap: false, directIo: false, refusesWriteOpen: 'permission' }, readOnly: false },
     // kernfs has an ->mmap, which answers ENODEV for an attribute without one (IO-12).
-    sysfs: { sb: { ...sb('sysfs', 0), hasMmap: false, directIo: false, refusesWriteOpen: 'open' }, readOnly: false },
+    sysfs: { sb: { ...sb('sysfs', 0), mmapEnodev: true, directIo: false, refusesWriteOpen: 'open' }, readOnly: false },
     memfd: { sb: sb('memfd', 0), readOnly: false },
   };
   const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };

@@ -19,6 +19,8 @@ export interface Superblock {
   stackDepth: number;
   /** The filesystem's file_operations provide ->mmap (IO-12). */
   hasMmap: boolean;
+  /** Its ->mmap refuses with ENODEV (kernfs_fop_mmap for an attribute without one). */
+  mmapEnodev?: boolean;
   /** The filesystem supports O_DIRECT (PTF-8). */
   directIo: boolean;
   /**
