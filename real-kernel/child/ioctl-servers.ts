@@ -9,8 +9,8 @@
 // namespace child's start, or at the start of a case that uses it): spawning copies the fd
 // table, and closing those copies at exec sends FLUSH for every FUSE file in it, requests the
 // real caller never causes. Each ioctl passes the /dev/fuse fd and, for BACKING_OPEN, the file to
-// register: the daemon's own fd, or for a file on a FUSE mount an O_PATH reopen of it (an O_PATH
-// file has no ->flush, so the server's close of its copy sends no FLUSH; BOPEN-16 takes both).
+// register: the daemon's own fd, or an O_PATH reopen of it where the caller asks (an O_PATH file
+// has no ->flush, so the server's close of its copy sends no FLUSH; BOPEN-16 takes both).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ERRNO } from '../../spec/errno.ts';

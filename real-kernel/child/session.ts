@@ -171,14 +171,18 @@ export class CaseSession {
   }
 
   /**
-   * A backing ioctl with the step's credentials. `passFd`: the daemon fd a BACKING_OPEN registers;
-   * a server process gets the fd itself, or an O_PATH reopen for a file on a FUSE mount (`onFuse`).
+   * A backing ioctl with the step's credentials. `passFd`: the daemon fd a BACKING_OPEN registers.
+   * A server process gets that fd itself, so that the registration holds the daemon's file, as
+   * the sim has it (its close of its copy is then never the last: no close event). A file of the
+   * mount under test (`self`) goes as an O_PATH reopen instead (its copy's close would send our
+   * daemon a FLUSH; BACKING_OPEN refuses such a file anyway, ELOOP); so does every `userns` one,
+   * whose ioctls fail at the capability check before they look at the fd.
    */
-  private ioctlAs(cred: Cred | undefined, devFd: number, cmd: number, arg: Uint8Array | null, passFd?: number, onFuse = true): number {
+  private ioctlAs(cred: Cred | undefined, devFd: number, cmd: number, arg: Uint8Array | null, passFd?: number, onMountUnderTest = true): number {
     const c = cred ?? (this.kase.world.daemonInUserns ? 'userns' : 'root');
     if (c === 'noCapSysAdmin') return withoutSysAdmin(() => sys.ioctl(devFd, cmd, arg));
     if (c === 'root') return sys.ioctl(devFd, cmd, arg);
-    return serverIoctl(c, devFd, cmd, arg, passFd, c === 'userns' || onFuse);
+    return serverIoctl(c, devFd, cmd, arg, passFd, c === 'userns' || onMountUnderTest);
   }
 
   private daemonFd(name: string): number {
@@ -240,7 +244,7 @@ export class CaseSession {
         if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
         const arg = s.nullArg ? null : encodeBackingMap({ fd, flags: s.flags ?? 0, padding: BigInt(s.padding ?? 0) });
         const r = this.interruptible(s.interruptAfterMs, () =>
-          this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd, typeof s.fd === 'number' || this.daemonFdOnFuse(s.fd)),
+          this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd, typeof s.fd === 'number' || this.isSelfFd(s.fd)),
         );
         if (r > 0 && s.as) {
           this.ids.set(s.as, r);
@@ -317,15 +321,6 @@ export class CaseSession {
     if (this.inotify.watch(f.name, f.path, false)) this.selfWatched.add(name);
   }
 
-  /**
-   * A daemon fd whose every close reaches a FUSE daemon (FLUSH): a file on a FUSE mount, or on an
-   * overlayfs over one; /dev/fuse itself (devfuse:) has no ->flush.
-   */
-  private daemonFdOnFuse(name: string): boolean {
-    const file = this.daemonFdFiles.get(name);
-    const on = file === undefined ? undefined : this.world.files.get(file)?.spec.on;
-    return on === 'self' || on === 'fuse' || on === 'fusePt1' || on === 'fusePt2' || on === 'overlayOverFuse';
-  }
 
   /** A daemon fd that is open on a file of the mount under test (`self` world files). */
   private isSelfFd(name: string): boolean {
