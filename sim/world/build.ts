@@ -42,14 +42,24 @@ export interface BackingWorld {
  * STACK-8); overlayfs over either 1 (STACK-2, STACK-4, STACK-7); an inner FUSE with
  * passthrough negotiated with msd 1 or 2 has depth msd (STACK-1, STACK-9..11).
  */
+const innerDepths = new Map<string, number>();
+
 /**
  * An inner FUSE mount as the kernel builds it: a connection over the disk filesystem whose
  * daemon answers INIT with `init`; process_init_reply sets its superblock depth (STACK-1).
  */
 function innerFuseSb(kind: 'fuse' | 'fusePt1' | 'fusePt2', init: InitReplySpec, profile: Profile): Superblock {
-  const s = sb(kind, 0);
-  processInitReply(profile, newFuseConn(s, 0), init, new Trace());
-  return s;
+  // The depth depends on the kind and the profile alone: negotiated once per pair, not per
+  // kernel (three INITs for every case the fuzzer builds).
+  const key = `${profile.name}:${kind}`;
+  let depth = innerDepths.get(key);
+  if (depth === undefined) {
+    const probe = sb(kind, 0);
+    processInitReply(profile, newFuseConn(probe, 0), init, new Trace());
+    depth = probe.stackDepth;
+    innerDepths.set(key, depth);
+  }
+  return sb(kind, depth);
 }
 
 export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, profile: Profile = getProfile('6.18')): BackingWorld {
