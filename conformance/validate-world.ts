@@ -14,6 +14,11 @@ export const LSOF_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'ove
 /** The host filesystems whose files have a name (unlinkWorldFile). */
 export const NAMED_HOST_WORLD_FS: ReadonlySet<string> = new Set([...HOST_WORLD_FS].filter((on) => on !== 'memfd'));
 
+/** A world file a step may open itself, outside FUSE: a regular file on a host filesystem. */
+export function isHostRegularFile(spec: { on: string; type?: string } | undefined): boolean {
+  return spec !== undefined && HOST_WORLD_FS.has(spec.on) && (spec.type ?? 'file') === 'file';
+}
+
 /** A JSON pointer segment for a key (RFC 6901: "~" as "~0", "/" as "~1"). */
 export function pointerSegment(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');

@@ -4,7 +4,7 @@
 import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
 import { nameExpectation, nameProblem, WORLD_FILE_NAME_MAX } from '../spec/names.ts';
-import { checkWorld, HOST_WORLD_FS, LSOF_WORLD_FS, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue } from './validate-world.ts';
+import { checkWorld, HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue } from './validate-world.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
 
@@ -210,7 +210,7 @@ export function checkNames(kase: Case): Issue[] {
   const checkHostRegularFile = (at: string, file: string) => {
     checkFile(at, file);
     const spec = kase.world.files?.[file];
-    if (spec !== undefined && (!HOST_WORLD_FS.has(spec.on) || (spec.type ?? 'file') !== 'file')) {
+    if (spec !== undefined && !isHostRegularFile(spec)) {
       issues.push({ path: at, message: `"${file}" is ${(spec.type ?? 'file') === 'file' ? `on ${spec.on}` : `a ${spec.type}`} (expected a regular world file on ${[...HOST_WORLD_FS].join(', ')})` });
     }
   };

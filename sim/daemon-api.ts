@@ -15,6 +15,7 @@ import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
 import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
+import { writeOpenRefusal } from './world/open.ts';
 import { fcntlSetlkAccess, locksLockInode, newLockTable, type LockKind, type LockType } from './locks.ts';
 
 /**
@@ -171,11 +172,8 @@ export class DaemonApi {
       if (inode.type === 'fifo' && access === 'w' && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
         return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
       }
-      if (writes && inode.mount.sb.refusesWriteOpen !== undefined) {
-        return err(t.vfs('EACCES', inode.mount.sb.refusesWriteOpen === 'open' ? 'kernfs_fop_open' : 'proc_sys_permission', `a read-only ${inode.mount.sb.kind} file: no write open, even for root`));
-      }
-      if (writes && inode.mount.readOnly) return err(t.vfs('EROFS', 'mnt_want_write', 'the file is on a read-only mount'));
-      if (writes && inode.denyWrite) return err(t.vfs('ETXTBSY', 'get_write_access', 'the file denies writers'));
+      const refused = writes ? writeOpenRefusal(inode, t) : null;
+      if (refused !== null) return err(refused);
     }
     if (entry.spec.on === 'self') {
       if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));

@@ -204,7 +204,7 @@ export class Kernel {
           noteFilesInNoFdTable(s, inode, t);
           // After a lazy umount of its filesystem an fd's link shows the path inside the detached
           // mount ("/ov"), no longer the world file's (fuzz --target both seed 260499048).
-          if (f.spec.on === 'overlay' && s.backing.unmounted.has('overlay')) return ok('no');
+          if ((s.backing.unmounted as ReadonlySet<string>).has(f.spec.on)) return ok('no');
           for (const tf of s.daemonTask.fds.values()) {
             // lsof shows the path the fd resolves to: a followed symlink shows its target, not
             // the link's name (as /proc/PID/fd readlink does in the kernel target).

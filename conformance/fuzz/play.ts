@@ -1,7 +1,7 @@
 // One intent of a generated program (generate.ts) resolved against the live names of the
 // Builder and emitted as steps, or dropped when it has nothing to act on.
 import type { OpenFlagName, Step } from '../../spec/case.ts';
-import { HOST_WORLD_FS, LSOF_WORLD_FS } from '../validate-world.ts';
+import { HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS } from '../validate-world.ts';
 import { NODES, type Intent, type ObserveWhat } from './generate.ts';
 import { nth, recent, type Builder } from './builder.ts';
 
@@ -25,10 +25,7 @@ function sharesData(b: Builder, sides: { from?: string; to?: string; fromFile?: 
 
 /** The world's regular files on host filesystems: those a step may open itself (validate.ts). */
 function hostRegularFiles(b: Builder): string[] {
-  return b.fileNames.filter((n) => {
-    const spec = b.k.state.world.files?.[n];
-    return spec !== undefined && HOST_WORLD_FS.has(spec.on) && (spec.type ?? 'file') === 'file';
-  });
+  return b.fileNames.filter((n) => isHostRegularFile(b.k.state.world.files?.[n]));
 }
 
 export function play(b: Builder, it: Intent): void {
