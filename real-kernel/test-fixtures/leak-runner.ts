@@ -25,18 +25,24 @@ const kase: Case = {
   ],
 };
 
-function childrenOf(pid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .filter((n) => {
-      try {
-        return fs.readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(`FUSEPASS_PARENT_PID=${pid}`);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+/**
+ * The namespace child: the one process whose parent is this runner. Its guardian, ioctl servers
+ * and inner daemons carry the same FUSEPASS_PARENT_PID, and once pids wrap any of them may have
+ * the lowest pid, so the environment alone does not pick it (a run that took the guardian saw no
+ * FUSE connection in its mount table).
+ */
+function namespaceChildOf(pid: number): number {
+  const ours = fs.readdirSync('/proc').filter((n) => {
+    try {
+      // Field 4 of stat is the ppid; the command name before it may hold spaces, so split after ')'.
+      const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+      return /^\d+$/.test(n) && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid && fs.readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(`FUSEPASS_PARENT_PID=${pid}`);
+    } catch {
+      return false;
+    }
+  });
+  if (ours.length !== 1) throw new Error(`expected one namespace child of ${pid}, found ${ours.length}`);
+  return Number(ours[0]);
 }
 
 const target = createKernelTarget({ deadlineMs: 60_000 });
@@ -47,7 +53,7 @@ if (reason) {
 }
 const s = await target.start(kase);
 for (const [i, step] of kase.steps.entries()) await s.apply(step, i);
-const child = childrenOf(process.pid)[0] ?? -1;
+const child = namespaceChildOf(process.pid);
 const conns = fs
   .readFileSync(`/proc/${child}/mountinfo`, 'utf8')
   .split('\n')
