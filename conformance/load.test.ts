@@ -211,6 +211,12 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         expect(errs({ fromFile: 'd', toFile: 'd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: both sides are world files, so FUSE is not involved/)]);
         expect(errs({ from: 'f', toFile: 'dd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: "dd" is not a file of the world .*did you mean "d"/)]);
       });
+      it('mountOverlayOnFuse: at most one per case', () => {
+        const steps = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'mountOverlayOnFuse' }];
+        const errs = (extra: object[]) => loadCaseFile(write('top.json', { ...minimal('top'), world: { nodes: { a: {} } }, steps: [...steps, ...extra] })).errors.map(formatLoadError);
+        expect(errs([])).toEqual([]);
+        expect(errs([{ op: 'umount' }, { op: 'mountOverlayOnFuse' }])).toEqual([expect.stringMatching(/top\.json: \/steps\/4\/op: a second overlayfs over the FUSE mount \(expected at most one mountOverlayOnFuse step per case\)/)]);
+      });
       it('lock: exactly one of a client fd and a daemon fd, and a daemon fd never on FUSE', () => {
         const world = { files: { d: { on: 'disk' }, inner: { on: 'fuse' } }, nodes: { a: {} } };
         const open = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f' }, { op: 'daemonOpen', file: 'd', mode: 'rdwr', as: 'df' }, { op: 'daemonOpen', file: 'inner', mode: 'rdwr', as: 'inf' }];

@@ -116,6 +116,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'inspectBacking':
     case 'unlinkWorldFile':
     case 'umountWorldFs':
+    case 'mountOverlayOnFuse':
     case 'simIdCursor':
     case 'simFailAlloc':
     case 'simInterleave': // its nested actions are visited one by one in checkNames
@@ -278,6 +279,11 @@ export function checkNames(kase: Case): Issue[] {
       case 'umountWorldFs':
         if (!Object.values(kase.world.files ?? {}).some((f) => f.on === step.on)) {
           issues.push({ path: `${at}/on`, message: `no world file lives on ${step.on}, so the world mounts none (expected a world file with "on": "${step.on}")` });
+        }
+        break;
+      case 'mountOverlayOnFuse':
+        if (kase.steps.slice(0, i).some((s) => s.op === 'mountOverlayOnFuse')) {
+          issues.push({ path: `${at}/op`, message: 'a second overlayfs over the FUSE mount (expected at most one mountOverlayOnFuse step per case)' });
         }
         break;
       case 'unlinkWorldFile': {

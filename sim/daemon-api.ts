@@ -4,7 +4,7 @@ import type { OpenReplySpec } from '../fixtures/world.ts';
 import type { Cred as CredName, DaemonOpenMode, InitReplySpec } from '../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../spec/case.ts';
 import { fdToFile, fuseDevIoctl, fuseDevIoctlBackingClose, fuseDevIoctlBackingOpen, fuseDevIoctlClone, fuseDevOpen, fuseDevRead, fuseDevRelease } from './dev.ts';
-import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount } from './mount.ts';
+import { fuseMount, fuseReplyInit, fusectlAbort, fuseSuperPutIfIdle, fuseUmount, ovlMountOverFuse } from './mount.ts';
 import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno } from './daemon-port.ts';
@@ -381,5 +381,10 @@ export class DaemonApi {
 
   umount(opts: { lazy?: boolean } = {}): SimResult {
     return this.k.run((t) => fuseUmount(this.s, opts.lazy === true, t));
+  }
+
+  /** mount(2) of overlayfs over the FUSE mount (spec/daemon-steps.ts MountOverlayOnFuseStep). */
+  mountOverlayOnFuse(): SimResult {
+    return this.k.run((t) => ovlMountOverFuse(this.s, t));
   }
 }

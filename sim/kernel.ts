@@ -18,6 +18,7 @@ import type { FuseOpenFile, Mapping } from './types.ts';
 import type { WFile, WInode } from './world/vfs.ts';
 import { DaemonApi } from './daemon-api.ts';
 import { plainFileNames } from './mountpoint.ts';
+import { ovlUmountOverFuse } from './mount.ts';
 import { ClientApi } from './client-api.ts';
 
 /** What every call returns: an Observation (spec/observation.ts) whose explain is always set. */
@@ -327,6 +328,10 @@ export class Kernel {
     // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
     for (const name of [...s.maps.keys()]) collect(this.client.munmap(name));
     for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(this.client.close(name));
+    collect(this.run((t) => {
+      ovlUmountOverFuse(s, t);
+      return ok();
+    }));
     if (pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
     if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
     if (!pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));

@@ -5,6 +5,8 @@ import type { InitReplySpec } from '../spec/case.ts';
 import { FUSE_KERNEL_VERSION } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
 import { fuseAbortConn, fuseConnPutIfUnused, fuseInitOffer, fuseSendInit, processInitReply } from './inode.ts';
+import { replyErrno } from './daemon-port.ts';
+import { overlayStackDepth } from './world/build.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { failedMount } from './dev.ts';
 import type { DevFile, KernelState } from './state.ts';
@@ -86,14 +88,20 @@ export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
   if (!lazy && busy) return err(t.fail('EBUSY', 'LIFE-22', 'files or mappings on the FUSE mount are still open: close them, or umount lazily (MNT_DETACH)'));
   fc.mounted = false;
   if (lazy && busy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
+  // The overlay's private clone of the mount is no open file (no EBUSY), but holds the
+  // superblock and so the connection (stack-overlay-on-pt-fuse-msd-1-holds-connection).
+  if (k.overlayOnFuse) t.pass('LIFE-23');
   fuseSuperPutIfIdle(k, t);
   return ok();
 }
 
-/** After a lazy umount the superblock dies with its last open file or mapping (LIFE-22). */
+/**
+ * After an umount the superblock dies with its last open file or mapping (LIFE-22), or with the
+ * overlayfs that has it as a layer.
+ */
 export function fuseSuperPutIfIdle(k: KernelState, t: Trace): void {
   const fc = k.conn;
-  if (fc === null || fc.mounted || !fc.sbAlive || fuseMountBusy(k)) return;
+  if (fc === null || fc.mounted || !fc.sbAlive || fuseMountBusy(k) || k.overlayOnFuse) return;
   t.fn('fuse_kill_sb_anon');
   // The RELEASE of the file whose close killed the superblock races with fuse_sb_destroy's
   // abort. The 6.18 kernel target saw both outcomes: for a close step mostly the abort won
@@ -110,6 +118,42 @@ export function fuseSuperPutIfIdle(k: KernelState, t: Trace): void {
   if (fc.devCount > 0) t.pass('LIFE-24');
   else t.pass('LIFE-25');
   fuseConnPutIfUnused(k, fc, t);
+}
+
+/**
+ * mount(2) of overlayfs with the FUSE mount's root as its lower layer (ovl_fill_super). The
+ * lower path is resolved first: without a FUSE mount there it is the empty mountpoint directory
+ * (depth 0, no request). ovl_lower_dir asks the lower layer's statfs for its name length
+ * (ovl_check_namelen: STATFS, whose error fails the mount) before it takes the depth; the
+ * overlay's depth is FUSE's s_stack_depth + 1 (STACK-1), past FILESYSTEM_MAX_STACK_DEPTH EINVAL
+ * (STACK-2). The overlay keeps a private clone of the FUSE mount (clone_private_mount).
+ */
+export function ovlMountOverFuse(k: KernelState, t: Trace): Outcome {
+  t.fn('ovl_fill_super');
+  const fc = k.conn;
+  if (fc === null || !fc.mounted) return ok();
+  if (fc.initPending) return { errno: null, fault: { kind: 'timeout', message: 'overlayfs\'s STATFS waits for the INIT reply (replyInit)' } };
+  t.fn('ovl_check_namelen');
+  t.fn('fuse_statfs');
+  const e = replyErrno(k.send(t, { op: 'STATFS', nodeid: 1 }));
+  if (e !== null) return err(t.vfs(e, 'ovl_check_namelen', 'the FUSE daemon\'s STATFS answer failed, so overlayfs cannot take its name length'));
+  const depth = overlayStackDepth([k.fuseSb]);
+  if (depth === 'EINVAL') {
+    return err(t.fail('EINVAL', 'STACK-2', `the FUSE mount's stack depth is ${k.fuseSb.stackDepth} (max_stack_depth ${k.fuseSb.stackDepth}): overlayfs on it would be ${k.fuseSb.stackDepth + 1}, past FILESYSTEM_MAX_STACK_DEPTH; negotiate max_stack_depth 1 to allow it`));
+  }
+  t.pass('STACK-2');
+  k.overlayOnFuse = true;
+  return ok();
+}
+
+/**
+ * umount of the overlayfs over the FUSE mount: the kernel target does it first in its teardown.
+ * Its private clone of the FUSE mount goes with it.
+ */
+export function ovlUmountOverFuse(k: KernelState, t: Trace): void {
+  if (!k.overlayOnFuse) return;
+  k.overlayOnFuse = false;
+  fuseSuperPutIfIdle(k, t);
 }
 
 /** echo 1 > /sys/fs/fuse/connections/N/abort (LIFE-19, LIFE-20). */

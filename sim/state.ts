@@ -181,6 +181,13 @@ export class KernelState {
   selfFileUsers = 0;
 
   /**
+   * An overlayfs has the FUSE mount's root as its lower layer (mountOverlayOnFuse): its private
+   * clone of the mount keeps the superblock alive after the FUSE mount's umount, but does not
+   * make that umount EBUSY (observed on 6.18).
+   */
+  overlayOnFuse = false;
+
+  /**
    * fuse_simple_request: the daemon's reply, or the errno the caller sees when the request is
    * never sent. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);
    * after a failed INIT every request fails with ECONNREFUSED (INIT-3).

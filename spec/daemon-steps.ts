@@ -128,6 +128,16 @@ export interface DaemonIoctlStep { op: 'daemonIoctl'; fd: string; cmd: 'CLONE' |
  */
 export interface UmountWorldFsStep { op: 'umountWorldFs'; on: 'overlay'; lazy?: boolean }
 /**
+ * mount(2) of an overlayfs whose lower layer is the FUSE mount under test's root, with its upper
+ * and work directories on the disk, as a container runtime stacks an image layer served by a
+ * FUSE daemon. overlayfs asks the lower layer's statfs for its name length (STATFS to the daemon)
+ * and takes depth = FUSE's s_stack_depth + 1: with passthrough that depth is the negotiated
+ * max_stack_depth (STACK-1), so max_stack_depth 2 makes the mount fail with EINVAL (STACK-2).
+ * Once mounted, the overlay holds the FUSE mount: a plain umount of it is EBUSY (LIFE-22). The
+ * kernel target unmounts the overlay first in its teardown. At most one per case.
+ */
+export interface MountOverlayOnFuseStep { op: 'mountOverlayOnFuse' }
+/**
  * unlink(2) of a world file's name, as a daemon does with a temporary backing file: fds and
  * registrations keep the file alive, a later daemonOpen or inspectBacking of the name fails with
  * ENOENT. Files on disk, tmpfs or overlay (roBind: EROFS).
@@ -232,6 +242,7 @@ export type DaemonStep =
   | DaemonWriteStep
   | UnlinkWorldFileStep
   | UmountWorldFsStep
+  | MountOverlayOnFuseStep
   | DaemonIoctlStep
   | BackingOpenStep
   | RegisterManyStep

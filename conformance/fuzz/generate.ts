@@ -42,6 +42,7 @@ export type Intent =
   | { k: 'unlink'; node: number }
   | { k: 'unlinkWorldFile'; file: number }
   | { k: 'umountWorldFs'; lazy: boolean }
+  | { k: 'mountOverlayOnFuse' }
   | { k: 'rename'; from: number; to: number }
   | { k: 'fileIoctl'; pick: number }
   /**
@@ -246,6 +247,9 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('unlinkWorldFile' as const), file }), 'unlinkWorldFile'),
     // The backing filesystem unmounted under the registrations (EBUSY while pinned).
     w(1, fc.record({ k: fc.constant('umountWorldFs' as const), lazy: fc.boolean() }), 'umountWorldFs'),
+    // A container's overlayfs over the FUSE mount: STACK-2 against the negotiated depth, and
+    // the superblock it holds past the FUSE mount's umount.
+    w(1, fc.constant<Intent>({ k: 'mountOverlayOnFuse' }), 'mountOverlayOnFuse'),
     w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
     w(

@@ -249,6 +249,10 @@ export function play(b: Builder, it: Intent): void {
       // Only a world with an overlay file mounts an overlayfs (conformance/validate.ts).
       if (b.fileNames.some((n) => b.k.state.world.files?.[n]?.on === 'overlay')) b.emit({ op: 'umountWorldFs', on: 'overlay', ...(it.lazy ? { lazy: true } : {}) });
       return;
+    case 'mountOverlayOnFuse':
+      // One per case (conformance/validate.ts).
+      if (!b.steps.some((s) => s.op === 'mountOverlayOnFuse')) b.emit({ op: 'mountOverlayOnFuse' });
+      return;
     case 'unlinkWorldFile': {
       // Only names on the host's filesystems; a memfd has none (conformance/validate.ts).
       const f = nth(b.fileNames.filter((n) => HOST_WORLD_FS.has(b.k.state.world.files?.[n]?.on ?? '') && b.k.state.world.files?.[n]?.on !== 'memfd'), it.file);

@@ -45,6 +45,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return k.unlinkWorldFile(step.file);
     case 'umountWorldFs':
       return k.umountWorldFs(step.on, step.lazy === true);
+    case 'mountOverlayOnFuse':
+      return d.mountOverlayOnFuse();
     case 'daemonWrite':
       return d.write(step.fd, step.data, step.offset ?? 0);
     case 'registerMany':

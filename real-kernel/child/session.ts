@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import type { Case, Cred, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
-import { runWorldStep, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
+import { runWorldStep, umountOverlayOnFuse, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
 import { canonicalEvents, canonicalAllRequests, canonicalRequests } from '../../spec/observation.ts';
 import { ERRNO } from '../../spec/errno.ts';
 import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
@@ -503,6 +503,7 @@ export class CaseSession {
         .map((fd) => sys.open(`/proc/self/fd/${fd}`, O.PATH | O.CLOEXEC))
         .filter((fd) => fd >= 0);
       this.client.releaseAll();
+      umountOverlayOnFuse(this.world);
       // Let asynchronous RELEASEs reach the daemon before it stops reading (LIFE-14).
       this.pendingEvents.push(...this.settle());
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
@@ -518,6 +519,7 @@ export class CaseSession {
 
   /** Release fixture resources (inner mounts' fds, sockets, inotify); the namespace goes next. */
   dispose(): void {
+    umountOverlayOnFuse(this.world);
     this.daemon.stop();
     for (const c of this.world.inner) {
       c.daemon.stop();

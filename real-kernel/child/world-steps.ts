@@ -11,9 +11,9 @@ import { sys } from '../ffi/libc.ts';
 import { res, type Outcome } from './client-steps.ts';
 import type { BuiltWorld } from './world.ts';
 
-export type WorldStep = Extract<Step, { op: 'daemonWrite' | 'daemonIoctl' | 'umountWorldFs' | 'unlinkWorldFile' | 'inspectBacking' }>;
+export type WorldStep = Extract<Step, { op: 'daemonWrite' | 'daemonIoctl' | 'umountWorldFs' | 'mountOverlayOnFuse' | 'unlinkWorldFile' | 'inspectBacking' }>;
 
-export const WORLD_STEP_OPS: ReadonlySet<Step['op']> = new Set(['daemonWrite', 'daemonIoctl', 'umountWorldFs', 'unlinkWorldFile', 'inspectBacking']);
+export const WORLD_STEP_OPS: ReadonlySet<Step['op']> = new Set(['daemonWrite', 'daemonIoctl', 'umountWorldFs', 'mountOverlayOnFuse', 'unlinkWorldFile', 'inspectBacking']);
 
 /** Play a world step; `daemonFd` resolves a daemon fd name (throws for an unknown one). */
 export function runWorldStep(s: WorldStep, world: BuiltWorld, daemonFd: (name: string) => number): Outcome {
@@ -33,6 +33,16 @@ export function runWorldStep(s: WorldStep, world: BuiltWorld, daemonFd: (name: s
     case 'umountWorldFs':
       // world.ts mounts the overlay world files' overlayfs there.
       return res(sys.umount2(`${world.work}/ovl`, s.lazy ? MNT_DETACH : 0));
+    case 'mountOverlayOnFuse': {
+      // Upper and work dirs on the disk, as the `overlay` world files' overlayfs has them.
+      const top = overlayOnFusePath(world);
+      fs.mkdirSync(top, { recursive: true });
+      fs.mkdirSync(`${world.disk}/top-upper`, { recursive: true });
+      fs.mkdirSync(`${world.disk}/top-work`, { recursive: true });
+      const r = sys.mount('overlay', top, 'overlay', 0, `lowerdir=${world.mnt},upperdir=${world.disk}/top-upper,workdir=${world.disk}/top-work`);
+      if (r === 0) world.overlayOnFuse = top;
+      return res(r);
+    }
     case 'unlinkWorldFile':
       return res(sys.unlink(file(s.file).path));
     case 'inspectBacking': {
@@ -45,6 +55,21 @@ export function runWorldStep(s: WorldStep, world: BuiltWorld, daemonFd: (name: s
       return { errno: null, value: summarizeBytes(slice), quiet: true };
     }
   }
+}
+
+/** Where mountOverlayOnFuse mounts its overlayfs. */
+export function overlayOnFusePath(world: BuiltWorld): string {
+  return `${world.work}/top`;
+}
+
+/**
+ * Unmount the overlayfs over the FUSE mount, if a step mounted one: first in the teardown, so
+ * that the FUSE mount's umount finds it gone (the sim's teardown drops it at the same point).
+ */
+export function umountOverlayOnFuse(world: BuiltWorld): void {
+  if (world.overlayOnFuse === null) return;
+  sys.umount2(world.overlayOnFuse, MNT_DETACH);
+  world.overlayOnFuse = null;
 }
 
 /** lstat(2) finds the name (a dangling symlink counts). */

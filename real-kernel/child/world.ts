@@ -36,6 +36,8 @@ export interface BuiltWorld {
   inner: InnerConn[];
   /** fds kept open by the fixture (sockets). */
   held: number[];
+  /** The overlayfs a mountOverlayOnFuse step mounted over the FUSE mount, while mounted. */
+  overlayOnFuse: string | null;
 }
 
 export class SetupError extends Error {}
@@ -231,5 +233,5 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
       for (const f of oof) f.path = entryPath(`${work}/oof`, f.name);
     }
   }
-  return { work, disk, mnt, files, inner, held };
+  return { work, disk, mnt, files, inner, held, overlayOnFuse: null };
 }
