@@ -248,6 +248,7 @@ export class DaemonApi {
       if (f.mode === 'r') return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
       const bytes = textBytes(data);
       if (f.inode.type === 'file') s.vfs.pwrite(f, offset, bytes);
+      if (bytes.length > 0) s.vfs.notifyModify(f.inode); // vfs_write; /dev/null's too
       return ok(bytes.length);
     });
   }

@@ -82,7 +82,7 @@ export function fusePassthroughRelease(k: KernelState, ff: FuseFile, t: Trace): 
 }
 
 /** fuse_passthrough_read_iter: backing read, bounded by the backing size (IO-1, IO-2, IO-26). */
-export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: number, len: number, t: Trace): Uint8Array {
+export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: number, len: number, t: Trace, splice = false): Uint8Array {
   t.fn('fuse_passthrough_read_iter');
   t.fn('backing_file_read_iter');
   t.pass('IO-1');
@@ -90,6 +90,9 @@ export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: num
   ptContext(k, file, t);
   const pf = file.ff.passthrough!;
   const data = k.vfs.pread(pf, pos, len);
+  // vfs_iter_read reports IN_ACCESS for any result >= 0, a read at or past EOF too; the
+  // splice path's vfs_splice_read reports nothing (6.18).
+  if (len > 0 && !splice) k.vfs.notifyAccess(pf.inode);
   if (pos + len > file.ff.inode.iSize) t.pass('IO-2');
   fuseFileAccessed(file.ff.inode, t);
   return data;
@@ -99,7 +102,7 @@ export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: num
  * fuse_passthrough_write_iter: backing write at the FUSE file position, or at the backing EOF
  * with O_APPEND (IO-4, IO-6); then fuse_write_update_attr (IO-24, IO-25). Returns the new end.
  */
-export function fusePassthroughWrite(k: KernelState, file: FuseOpenFile, pos: number, data: Uint8Array, t: Trace): { written: number; end: number } {
+export function fusePassthroughWrite(k: KernelState, file: FuseOpenFile, pos: number, data: Uint8Array, t: Trace, splice = false): { written: number; end: number } {
   t.fn('fuse_passthrough_write_iter');
   t.fn('backing_file_write_iter');
   t.pass('IO-4');
@@ -112,6 +115,8 @@ export function fusePassthroughWrite(k: KernelState, file: FuseOpenFile, pos: nu
     t.pass('IO-6');
   }
   k.vfs.pwrite(pf, at, data);
+  // vfs_iter_write reports IN_MODIFY when it wrote; backing_file_splice_write never (6.18).
+  if (data.length > 0 && !splice) k.vfs.notifyModify(pf.inode);
   const end = at + data.length;
   fusePassthroughEndWrite(k, file.ff.inode, end, data.length, t);
   return { written: data.length, end };

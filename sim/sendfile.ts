@@ -57,6 +57,10 @@ export function doSendfile(k: KernelState, from: SendfileEnd, to: SendfileEnd, c
   if (total > 0) {
     if ('fuse' in from && offset === undefined) from.fuse.pos = pos;
     if ('fuse' in to && !streamOut) to.fuse.pos = outPos;
+    // do_sendfile: fsnotify_access(in), fsnotify_modify(out); a FUSE end's inode is no world
+    // file and reports nothing a case watches.
+    if ('world' in from) k.vfs.notifyAccess(from.world.inode);
+    if ('world' in to) k.vfs.notifyModify(to.world.inode);
   }
   return ok(total);
 }

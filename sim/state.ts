@@ -95,6 +95,7 @@ export class KernelState {
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
+    this.vfs.ioEvents = world.watchIo === true;
     // A sizeFrom file the daemon can no longer stat (unlinked) reports 0, as on the kernel target.
     const worldInode = (file: string) => {
       const f = this.backing.files.get(file);
@@ -106,8 +107,12 @@ export class KernelState {
         return i === undefined ? 0 : this.vfs.size(i);
       },
       truncate: (file, size) => {
+        // truncate(2) by path: EROFS on a read-only mount, EINVAL for anything but a regular
+        // file; otherwise notify_change reports IN_MODIFY, even for an unchanged size.
         const i = worldInode(file);
-        if (i !== undefined) this.vfs.truncate(i, size);
+        if (i === undefined || i.type !== 'file' || i.mount.readOnly) return;
+        this.vfs.truncate(i, size);
+        this.vfs.notifyModify(i);
       },
     });
     this.port = opts.port ?? this.daemon;

@@ -5,13 +5,14 @@
 //   consecutive repeats collapsed (the kernel may split one read into several READs).
 // - `allRequests` lists the same requests with every repeat kept: how many GETATTRs, READs or
 //   WRITEs a step cost (`canonicalAllRequests`).
-// - `events` lists inotify events on world files as `<file>:open|close_write|close_nowrite`, in
+// - `events` lists inotify events on world files as `<file>:open|close_write|close_nowrite` (and
+//   `access|modify` with World.watchIo), in
 //   order, consecutive repeats collapsed (inotify merges identical events itself, OBS-8).
 import type { CheckId } from './check-ids.ts';
 import type { Errno } from './errno.ts';
 import type { ObservedOpcode } from './uapi.ts';
 
-export type BackingEventKind = 'open' | 'close_write' | 'close_nowrite';
+export type BackingEventKind = 'open' | 'close_write' | 'close_nowrite' | 'access' | 'modify';
 /** `<world file name>:<kind>` */
 export type BackingEvent = `${string}:${BackingEventKind}`;
 

@@ -104,6 +104,8 @@ export interface FuzzProgram {
   daemon?: DaemonSettings | undefined;
   /** Node `n` reports the live size of `b` (FuseNodeSpec.sizeFrom), as passthrough_hp does. */
   liveSize?: boolean | undefined;
+  /** The world's watches report IN_ACCESS and IN_MODIFY too (World.watchIo). */
+  watchIo?: boolean | undefined;
 }
 
 /** Mostly the defaults; otherwise each setting a daemon author may pick (passthrough_hp --nocache is both timeouts 0). */
@@ -306,6 +308,7 @@ export function programArb(opts: GenOptions = {}): fc.Arbitrary<FuzzProgram> {
     init: INIT_CHOICES,
     daemon: DAEMON_CHOICES,
     liveSize: fc.boolean(),
+    watchIo: fc.boolean(),
     intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24, size: 'medium' }),
   });
 }

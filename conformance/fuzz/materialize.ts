@@ -31,7 +31,7 @@ export function worldOf(p: FuzzProgram): World {
   }
   const nodes: NonNullable<World['nodes']> = Object.fromEntries(NODES.map((n) => [n, {}]));
   if (p.liveSize === true) nodes['n'] = { sizeFrom: 'b' };
-  return { files, nodes, ...(p.daemon === undefined ? {} : { daemon: p.daemon }) };
+  return { files, nodes, ...(p.daemon === undefined ? {} : { daemon: p.daemon }), ...(p.watchIo === true ? { watchIo: true } : {}) };
 }
 
 

@@ -10,11 +10,15 @@ import type { DaemonHandle } from '../daemon/handle.ts';
 import { withConnDir, type ConnId } from './fusectl.ts';
 
 const MASK = IN.OPEN | IN.CLOSE_WRITE | IN.CLOSE_NOWRITE;
+/** With World.watchIo: reads and writes too (`<file>:access|modify`). */
+const IO_MASK = IN.ACCESS | IN.MODIFY;
 
 export class Inotify {
   readonly fd: number;
   private readonly names = new Map<number, string>();
   private readonly buf = new Uint8Array(65536);
+  /** Watches added from now on also report IN_ACCESS and IN_MODIFY (World.watchIo). */
+  io = false;
 
   constructor() {
     this.fd = sys.inotifyInit(IN.NONBLOCK | IN.CLOEXEC);
@@ -23,7 +27,7 @@ export class Inotify {
 
   /** Watch `path` as `name`; false when the watch could not be added. */
   watch(name: string, path: string, noFollow: boolean): boolean {
-    const wd = sys.inotifyAddWatch(this.fd, path, MASK | (noFollow ? IN.DONT_FOLLOW : 0));
+    const wd = sys.inotifyAddWatch(this.fd, path, MASK | (this.io ? IO_MASK : 0) | (noFollow ? IN.DONT_FOLLOW : 0));
     if (wd >= 0) this.names.set(wd, name);
     return wd >= 0;
   }
@@ -42,6 +46,8 @@ export class Inotify {
         off += 16 + len;
         const name = this.names.get(wd);
         if (!name) continue;
+        if (mask & IN.ACCESS) out.push(`${name}:access`);
+        if (mask & IN.MODIFY) out.push(`${name}:modify`);
         if (mask & IN.OPEN) out.push(`${name}:open`);
         if (mask & IN.CLOSE_WRITE) out.push(`${name}:close_write`);
         if (mask & IN.CLOSE_NOWRITE) out.push(`${name}:close_nowrite`);

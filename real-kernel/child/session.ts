@@ -82,6 +82,7 @@ export class CaseSession {
     for (const f of this.world.files.values()) {
       if (f.spec.on === 'self' && !this.nodes[f.name]) this.nodes[f.name] = { content: new TextDecoder().decode(fileBytes(f.spec)) };
     }
+    this.inotify.io = kase.world.watchIo === true;
     for (const f of this.world.files.values()) {
       if (f.spec.on !== 'self') this.inotify.watch(f.name, f.path, f.spec.type === 'symlink');
     }

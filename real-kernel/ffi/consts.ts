@@ -39,6 +39,8 @@ export const CLONE_NEWUSER = 0x10000000;
 export const PR_SET_PDEATHSIG = 1;
 
 export const IN = {
+  ACCESS: 0x01,
+  MODIFY: 0x02,
   OPEN: 0x20,
   CLOSE_WRITE: 0x08,
   CLOSE_NOWRITE: 0x10,

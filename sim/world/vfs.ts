@@ -254,6 +254,22 @@ export class Vfs {
     if (inode.watchName !== '') this.events.push(`${inode.watchName}:${kind}`);
   }
 
+  /**
+   * The watches also report IN_ACCESS and IN_MODIFY (World.watchIo); off, fsnotify_access and
+   * fsnotify_modify report nothing a case observes.
+   */
+  ioEvents = false;
+
+  /** fsnotify_access (vfs_read etc.): IN_ACCESS, seen only with World.watchIo. */
+  notifyAccess(inode: WInode): void {
+    if (this.ioEvents) this.notify(inode, 'access');
+  }
+
+  /** fsnotify_modify (vfs_write etc.): IN_MODIFY, seen only with World.watchIo. */
+  notifyModify(inode: WInode): void {
+    if (this.ioEvents) this.notify(inode, 'modify');
+  }
+
   takeEvents(): BackingEvent[] {
     return this.events.splice(0, this.events.length);
   }
