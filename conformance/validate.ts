@@ -151,6 +151,7 @@ export function checkSimOnly(kase: Case): Issue[] {
 /** Which field each observable needs (spec/case.ts ObserveStep). */
 const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> = {
   devFdinfoKeys: 'dev',
+  devFdinfoValues: 'dev',
   fileFdinfoKeys: 'fd',
   mapsPath: 'map',
   fdTableHasFile: 'file',

@@ -177,6 +177,16 @@ export class Kernel {
           t.pass('OBS-2');
           return ok(d.conn !== null && s.profile.fdinfoConnection ? 'flags,fuse_connection,ino,mnt_id,pos' : 'flags,ino,mnt_id,pos');
         }
+        case 'devFdinfoValues': {
+          const d = s.devFiles.get(ref.dev ?? '');
+          if (d === undefined) return setupFault(`no /dev/fuse fd named "${ref.dev}"`);
+          t.pass('OBS-1');
+          // fuse_dev_show_fdinfo prints fc->dev, the number the mount's st_dev minor and its
+          // fusectl directory carry, for as long as the fd keeps its fuse_dev (after umount and
+          // abort too). The flags: O_RDWR | O_LARGEFILE (forced on 64-bit) | O_CLOEXEC, as devOpen opens.
+          const conn = d.conn !== null && s.profile.fdinfoConnection ? `,fuse_connection:${d.conn === s.conn ? 'mount' : 'other'}` : '';
+          return ok(`pos:0,flags:02100002${conn}`);
+        }
         case 'fileFdinfoKeys': {
           t.pass('OBS-3');
           // show_fd_locks adds a `lock:` line per lock this file holds (local flock and OFD

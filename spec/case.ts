@@ -32,6 +32,10 @@ export interface InspectBackingStep { op: 'inspectBacking'; file: string; length
  * Read a kernel observable (kernel-spec.md §13) as a canonical value:
  * - `devFdinfoKeys` / `fileFdinfoKeys`: sorted field names of /proc/self/fdinfo of `dev` / `fd`,
  *   comma-separated (OBS-1, OBS-2, OBS-3)
+ * - `devFdinfoValues`: the values of `dev`'s fdinfo that do not depend on the host, as
+ *   `pos:<n>,flags:<octal>[,fuse_connection:mount|other]`: fuse_connection (6.16+, only on an fd
+ *   attached to a connection) is `mount` when it names the connection of the mount under test
+ *   (its st_dev minor, its fusectl directory), and stays after umount and abort (OBS-1)
  * - `mapsPath`: `fuse` when /proc/self/maps names the mapping `map` by its FUSE path, else `backing` (OBS-4)
  * - `fusectlEntries`: sorted names in /sys/fs/fuse/connections/<N>/ of the mount under test (OBS-5)
  * - `fusectlWaiting`: the number in its `waiting` file (OBS-6)
@@ -51,7 +55,7 @@ export interface InspectBackingStep { op: 'inspectBacking'; file: string; length
  */
 export interface ObserveStep {
   op: 'observe';
-  what: 'devFdinfoKeys' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fusectlValues' | 'fdTableHasFile' | 'lsofHasFile' | 'fuseTracepoints' | 'initOffer';
+  what: 'devFdinfoKeys' | 'devFdinfoValues' | 'fileFdinfoKeys' | 'mapsPath' | 'fusectlEntries' | 'fusectlWaiting' | 'fusectlValues' | 'fdTableHasFile' | 'lsofHasFile' | 'fuseTracepoints' | 'initOffer';
   dev?: string;
   fd?: string;
   map?: string;

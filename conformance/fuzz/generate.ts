@@ -70,7 +70,7 @@ export type Intent =
 export type IntentKind = Intent['k'];
 
 export type ObserveWhat = Extract<Action, { op: 'observe' }>['what'];
-export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fusectlValues', 'fdTableHasFile', 'lsofHasFile', 'fuseTracepoints', 'initOffer'];
+export const OBSERVABLES: readonly ObserveWhat[] = ['devFdinfoKeys', 'devFdinfoValues', 'fileFdinfoKeys', 'mapsPath', 'fusectlEntries', 'fusectlWaiting', 'fusectlValues', 'fdTableHasFile', 'lsofHasFile', 'fuseTracepoints', 'initOffer'];
 
 /** World files the generator may put in a case: several stack depths and file types (STACK-*, BOPEN-8/9). */
 export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [

@@ -312,7 +312,8 @@ const FS_IOC_GETFLAGS = 0x80086601;
 /** An observe step naming a live object of the kind it needs, or null when there is none. */
 function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
   switch (what) {
-    case 'devFdinfoKeys': {
+    case 'devFdinfoKeys':
+    case 'devFdinfoValues': {
       const dev = recent(b.liveDevs(), pick);
       return dev === undefined ? null : { op: 'observe', what, dev };
     }

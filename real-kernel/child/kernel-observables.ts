@@ -64,6 +64,19 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
   switch (s.what) {
     case 'devFdinfoKeys':
       return { errno: null, value: keys(c.devFd(s.dev ?? '')) };
+    case 'devFdinfoValues': {
+      const fields = new Map(
+        fs
+          .readFileSync(`/proc/self/fdinfo/${c.devFd(s.dev ?? '')}`, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(':'))
+          .map((l) => [l.split(':')[0]!.trim(), l.slice(l.indexOf(':') + 1).trim()] as const),
+      );
+      // mnt_id and ino are the host's; fuse_connection only as "the mount's or another".
+      const conn = fields.get('fuse_connection');
+      const connText = conn === undefined ? '' : `,fuse_connection:${Number(conn) === c.fuseMinor ? 'mount' : 'other'}`;
+      return { errno: null, value: `pos:${fields.get('pos')},flags:${fields.get('flags')}${connText}` };
+    }
     case 'fileFdinfoKeys':
       return { errno: null, value: keys(c.clientFd(s.fd ?? '')) };
     case 'mapsPath': {
