@@ -197,7 +197,7 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         const mem = { files: { m: { on: 'memfd', content: 'abc' } } };
         expect(errs('mem-ok', mem, [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file: 'm', mode: 'rdwr', as: 'mf' }, { op: 'daemonWrite', fd: 'mf', data: 'x' }])).toEqual([]);
         expect(errs('mem-unlink', mem, [{ op: 'unlinkWorldFile', file: 'm' }])).toEqual([expect.stringMatching(/mem-unlink\.json: \/steps\/0\/file: "m" is a memfd, which has no name to unlink \(expected a world file on disk, tmpfs, overlay, roBind\)/)]);
-        expect(errs('mem-fdtable', mem, [{ op: 'observe', what: 'fdTableHasFile', file: 'm' }])).toEqual([expect.stringMatching(/\/steps\/0\/file: "m" is a memfd, which the world itself keeps open/)]);
+        expect(errs('mem-fdtable', mem, [{ op: 'observe', what: 'fdTableHasFile', file: 'm' }])).toEqual([expect.stringMatching(/\/steps\/0\/file: "m" is on memfd, which the world itself keeps open/)]);
       });
       it('copyRange: each side exactly one of a client fd and a world file, a world file regular and on a host filesystem, and FUSE on at least one side', () => {
         const world = { files: { d: { on: 'disk' }, inner: { on: 'fuse' }, q: { on: 'disk', type: 'fifo' } }, nodes: { a: {} } };
@@ -210,6 +210,19 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         expect(errs({ fromFile: 'q', to: 'f' })).toEqual([expect.stringMatching(/\/steps\/3\/fromFile: "q" is a fifo \(expected a regular world file/)]);
         expect(errs({ fromFile: 'd', toFile: 'd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: both sides are world files, so FUSE is not involved/)]);
         expect(errs({ from: 'f', toFile: 'dd' })).toEqual([expect.stringMatching(/\/steps\/3\/toFile: "dd" is not a file of the world .*did you mean "d"/)]);
+      });
+      it('pipefs and sockfs files take no fields, are always in the world\'s fd table, and have no bytes to inspect', () => {
+        const errs = (name: string, world: object, steps: object[] = []) => loadCaseFile(write(`${name}.json`, { ...minimal(name), world, steps })).errors.map(formatLoadError);
+        expect(errs('pipe-content', { files: { p: { on: 'pipefs', content: 'x' } } })).toEqual([expect.stringMatching(/pipe-content\.json: \/world\/files\/p\/content: a world file on pipefs takes no "content" \(expected none: it is an anonymous pipe\)/)]);
+        expect(errs('sock-type', { files: { s: { on: 'sockfs', type: 'socket' } } })).toEqual([expect.stringMatching(/\/world\/files\/s\/type: a world file on sockfs takes no "type" \(expected none: it is one end of a socketpair\)/)]);
+        const anon = { files: { p: { on: 'pipefs' }, s: { on: 'sockfs' }, q: { on: 'disk', type: 'fifo' } } };
+        expect(errs('anon-fdtable', anon, [{ op: 'observe', what: 'fdTableHasFile', file: 's' }])).toEqual([expect.stringMatching(/\/steps\/0\/file: "s" is on sockfs, which the world itself keeps open/)]);
+        expect(errs('anon-inspect', anon, [{ op: 'inspectBacking', file: 'p' }, { op: 'inspectBacking', file: 'q' }, { op: 'inspectBacking', file: 's' }])).toEqual([
+          expect.stringMatching(/\/steps\/0\/file: "p" is a pipe, which has no bytes to read back/),
+          expect.stringMatching(/\/steps\/1\/file: "q" is a pipe, which has no bytes to read back/),
+          expect.stringMatching(/\/steps\/2\/file: "s" is a socket, which has no bytes to read back/),
+        ]);
+        expect(errs('anon-ok', anon, [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file: 's', mode: 'rdwr', as: 'sf' }])).toEqual([]);
       });
       it('mountOverlayOnFuse: at most one per case', () => {
         const steps = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'mountOverlayOnFuse' }];

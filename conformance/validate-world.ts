@@ -14,6 +14,17 @@ export const LSOF_WORLD_FS: ReadonlySet<string> = new Set(['disk', 'tmpfs', 'ove
 /** The host filesystems whose files have a name (unlinkWorldFile). */
 export const NAMED_HOST_WORLD_FS: ReadonlySet<string> = new Set([...HOST_WORLD_FS].filter((on) => on !== 'memfd'));
 
+/** The world holds these files open itself (they have no name to open them by). */
+export const WORLD_HELD_FS: ReadonlySet<string> = new Set(['memfd', 'pipefs', 'sockfs']);
+
+/** What a world file on a filesystem whose files take no fields is. */
+const FIXED_FILE_TEXT: Readonly<Record<string, string>> = {
+  procfs: `none: it is the kernel's own ${KERNEL_WORLD_FILES.procfs.path}`,
+  sysfs: `none: it is the kernel's own ${KERNEL_WORLD_FILES.sysfs.path}`,
+  pipefs: 'none: it is an anonymous pipe',
+  sockfs: 'none: it is one end of a socketpair',
+};
+
 /** A world file a step may open itself, outside FUSE: a regular file on a host filesystem. */
 export function isHostRegularFile(spec: { on: string; type?: string } | undefined): boolean {
   return spec !== undefined && HOST_WORLD_FS.has(spec.on) && (spec.type ?? 'file') === 'file';
@@ -38,9 +49,9 @@ export function checkWorld(kase: Case): Issue[] {
   // has no name for a type other than a regular file or a mode to take.
   for (const [name, spec] of Object.entries(kase.world.files ?? {})) {
     const at = `/world/files/${pointerSegment(name)}`;
-    const fixed = spec.on === 'procfs' || spec.on === 'sysfs' ? (['type', 'content', 'size', 'mode'] as const) : spec.on === 'memfd' ? (['type', 'mode'] as const) : [];
+    const fixed = spec.on === 'memfd' ? (['type', 'mode'] as const) : spec.on in FIXED_FILE_TEXT ? (['type', 'content', 'size', 'mode'] as const) : [];
     for (const key of fixed) {
-      if (spec[key] !== undefined) issues.push({ path: `${at}/${key}`, message: `a world file on ${spec.on} takes no "${key}" (expected ${spec.on === 'memfd' ? 'a regular file with "content" or "size" only' : `none: it is the kernel's own ${KERNEL_WORLD_FILES[spec.on as 'procfs' | 'sysfs'].path}`})` });
+      if (spec[key] !== undefined) issues.push({ path: `${at}/${key}`, message: `a world file on ${spec.on} takes no "${key}" (expected ${FIXED_FILE_TEXT[spec.on] ?? 'a regular file with "content" or "size" only'})` });
     }
   }
   // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own

@@ -4,7 +4,7 @@
 import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
 import { nameExpectation, nameProblem, WORLD_FILE_NAME_MAX } from '../spec/names.ts';
-import { checkWorld, HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue } from './validate-world.ts';
+import { checkWorld, HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue, WORLD_HELD_FS } from './validate-world.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
 
@@ -256,9 +256,15 @@ export function checkNames(kase: Case): Issue[] {
         // A write or ioctl through FUSE would be a request the scripted daemon answers to itself.
         checkHostDaemonFd(`${at}/fd`, step.fd);
         break;
-      case 'inspectBacking':
+      case 'inspectBacking': {
         checkFile(`${at}/file`, step.file);
+        // Read to its end: a pipe, fifo or socket would wait for a writer, or cannot be opened.
+        const spec = kase.world.files?.[step.file];
+        if (spec !== undefined && (spec.on === 'pipefs' || spec.on === 'sockfs' || spec.type === 'fifo' || spec.type === 'socket')) {
+          issues.push({ path: `${at}/file`, message: `"${step.file}" is ${spec.on === 'pipefs' || spec.type === 'fifo' ? 'a pipe' : 'a socket'}, which has no bytes to read back (expected a file, directory, device or symlink)` });
+        }
         break;
+      }
       case 'registerMany':
         // Opened and closed by the daemon thousands of times: never a file whose close reaches FUSE.
         checkHostRegularFile(`${at}/file`, step.file);
@@ -337,9 +343,10 @@ export function checkNames(kase: Case): Issue[] {
             issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...LSOF_WORLD_FS].join(', ')})` });
           }
         }
-        if (step.what === 'fdTableHasFile' && step.file !== undefined && kase.world.files?.[step.file]?.on === 'memfd') {
-          // The kernel target's world holds the memfd open: it is always in the fd table.
-          issues.push({ path: `${at}/file`, message: `"${step.file}" is a memfd, which the world itself keeps open (expected a world file with a name)` });
+        const heldOn = step.file === undefined ? undefined : kase.world.files?.[step.file]?.on;
+        if (step.what === 'fdTableHasFile' && heldOn !== undefined && WORLD_HELD_FS.has(heldOn)) {
+          // The kernel target's world holds a memfd, pipe or socket open: always in the fd table.
+          issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${heldOn}, which the world itself keeps open (expected a world file with a name)` });
         }
         break;
       }

@@ -163,13 +163,22 @@ export class DaemonApi {
     let inode = entry.inode;
     if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
     const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
+    if (entry.held !== undefined && entry.spec.on === 'sockfs' && access !== 'path') {
+      // A socket cannot be opened by path: the kernel target dups the world's end (F_DUPFD),
+      // the same open file, so no IN_OPEN and, while the world holds it, no close event.
+      const fd = s.daemonTask.install({ kind: 'world', file: s.vfs.get(entry.held) });
+      if (fd !== 'EMFILE') return fd;
+      s.vfs.fput(entry.held);
+      return err(t.vfs('EMFILE', 'f_dupfd', 'the daemon reached its RLIMIT_NOFILE'));
+    }
     const writes = access === 'w' || access === 'rw';
     if (access !== 'path') {
       if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
       if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
       // The daemon opens a fifo non-blocking (the kernel target does, so that a read-only open
-      // does not wait for a writer); write-only then needs a reader: fifo_open says ENXIO.
-      if (inode.type === 'fifo' && access === 'w' && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
+      // does not wait for a writer); write-only then needs a reader: fifo_open says ENXIO. The
+      // world holds both ends of an anonymous pipe, so its reopens never wait nor fail.
+      if (inode.type === 'fifo' && access === 'w' && entry.held === undefined && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
         return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
       }
       const refused = writes ? writeOpenRefusal(inode, t) : null;

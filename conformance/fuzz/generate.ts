@@ -89,6 +89,8 @@ export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [
   ['proc', { on: 'procfs' }],
   ['sys', { on: 'sysfs' }],
   ['mem', { on: 'memfd' }],
+  ['pipe', { on: 'pipefs' }],
+  ['sock', { on: 'sockfs' }],
 ];
 
 /** FUSE nodes of every fuzz world; created nodes (O_CREAT) come after these. */

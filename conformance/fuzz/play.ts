@@ -1,7 +1,7 @@
 // One intent of a generated program (generate.ts) resolved against the live names of the
 // Builder and emitted as steps, or dropped when it has nothing to act on.
 import type { OpenFlagName, Step } from '../../spec/case.ts';
-import { HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS } from '../validate-world.ts';
+import { HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, WORLD_HELD_FS } from '../validate-world.ts';
 import { NODES, type Intent, type ObserveWhat } from './generate.ts';
 import { nth, recent, type Builder } from './builder.ts';
 
@@ -326,8 +326,8 @@ function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
       return map === undefined ? null : { op: 'observe', what, map };
     }
     case 'fdTableHasFile': {
-      // Not a memfd: the kernel target's world keeps it open (conformance/validate.ts).
-      const file = nth(b.fileNames.filter((n) => b.k.state.world.files?.[n]?.on !== 'memfd'), pick);
+      // Not a memfd, pipe or socket: the kernel target's world keeps it open (conformance/validate.ts).
+      const file = nth(b.fileNames.filter((n) => !WORLD_HELD_FS.has(b.k.state.world.files?.[n]?.on ?? '')), pick);
       return file === undefined ? null : { op: 'observe', what, file };
     }
     case 'lsofHasFile': {

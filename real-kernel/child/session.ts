@@ -464,7 +464,9 @@ export class CaseSession {
     const access = { rdonly: O.RDONLY, wronly: O.WRONLY, rdwr: O.RDWR, path: O.PATH, pathNofollow: O.PATH | O.NOFOLLOW }[mode] ?? O.RDONLY;
     // A fifo opened for reading would wait for a writer: open it non-blocking (harness choice).
     const extra = f.spec.type === 'fifo' && !(access & O.PATH) ? O.NONBLOCK : 0;
-    const fd = sys.open(f.path, access | extra | O.CLOEXEC);
+    // A socket has no open by path (ENXIO): the daemon's fd of a socketpair end is a dup of it.
+    const sockEnd = f.spec.on === 'sockfs' && !(access & O.PATH) ? Number(f.path.slice(f.path.lastIndexOf('/') + 1)) : null;
+    const fd = sockEnd !== null ? sys.dupCloexec(sockEnd) : sys.open(f.path, access | extra | O.CLOEXEC);
     if (fd >= 0) {
       this.daemonFds.set(as, { fd, owned: true });
       this.daemonFdFiles.set(as, file);

@@ -105,6 +105,19 @@ function makeMemfd(f: BuiltFile, held: number[]): string {
   return `/proc/${process.pid}/fd/${fd}`;
 }
 
+/**
+ * An anonymous pipe (both ends held by the world) or one end of an AF_UNIX socketpair (both
+ * held); its path is the /proc link of the read end or of the first socket. Opening that link
+ * reopens the pipe (fifo_open: never waits, both ends are held); a socket cannot be opened by
+ * path, so the daemon's open of one is a dup (Session.daemonOpen).
+ */
+function makeAnonymous(f: BuiltFile, on: 'pipefs' | 'sockfs', held: number[]): string {
+  const ends = on === 'pipefs' ? sys.pipe(O.CLOEXEC) : sys.seqpacketPair();
+  if (typeof ends === 'number') throw new SetupError(`${on === 'pipefs' ? 'pipe2' : 'socketpair'} for ${f.name}: errno ${-ends}`);
+  held.push(...ends);
+  return `/proc/${process.pid}/fd/${ends[0]}`;
+}
+
 const FUSE_OPTS = (fd: number): string => `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`;
 
 /** Mount an inner FUSE filesystem served by `daemon`, serving the given files as nodes. */
@@ -206,6 +219,10 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
         break;
       case 'memfd':
         for (const f of list) f.path = makeMemfd(f, held);
+        break;
+      case 'pipefs':
+      case 'sockfs':
+        for (const f of list) f.path = makeAnonymous(f, on, held);
         break;
       case 'fuse':
       case 'overlayOverFuse':

@@ -65,6 +65,7 @@ interface Raw {
   dlsym: (handle: null, name: string) => Pointer | null;
   sigaction: (sig: number, act: Uint8Array, old: null) => number;
   socketpair: (domain: number, type: number, proto: number, sv: Int32Array) => number;
+  fcntl_int: (fd: number, cmd: number, arg: number) => number;
   sendmsg: (fd: number, msg: Pointer, flags: number) => number;
 }
 
@@ -125,6 +126,7 @@ const load = lazyLibc<Raw>((f) => ({
   dlsym: f('void *dlsym(void *handle, const char *name)'),
   sigaction: f('int sigaction(int sig, const void *act, void *old)'),
   socketpair: f('int socketpair(int domain, int type, int proto, void *sv)'),
+  fcntl_int: f('int fcntl(int fd, int cmd, int arg)'),
   sendmsg: f('long sendmsg(int fd, const void *msg, int flags)'),
 }));
 
@@ -197,6 +199,8 @@ export const sys = {
         flags,
       ),
     ),
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or −errno. */
+  dupCloexec: (fd: number): number => ret(load().fcntl_int(fd, 1030, 0)),
   /** [readFd, writeFd] or −errno. */
   pipe: (flags = 0): [number, number] | number => {
     const fds = new Int32Array(2);

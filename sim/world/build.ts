@@ -5,7 +5,7 @@ import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE, KERNEL_WORLD_FILES } from '../
 import type { Errno } from '../../spec/errno.ts';
 import { FILESYSTEM_MAX_STACK_DEPTH } from '../../spec/uapi.ts';
 import { sharedFill, textBytes } from '../daemon.ts';
-import type { Mount, Superblock, Vfs, WInode } from './vfs.ts';
+import type { Mount, Superblock, Vfs, WFile, WInode } from './vfs.ts';
 import type { InitReplySpec } from '../../spec/case.ts';
 import { Trace } from '../explain.ts';
 import { newFuseConn, processInitReply } from '../inode.ts';
@@ -29,7 +29,7 @@ export interface BackingWorld {
   readonly mounts: Readonly<Record<Exclude<BackingFs, 'self'>, Mount>>;
   readonly devtmpfs: Mount;
   /** `unlinked`: the name is gone (unlinkWorldFile); the inode lives on while held. */
-  readonly files: Map<string, { spec: BackingFileSpec; inode: WInode; unlinked?: boolean }>;
+  readonly files: Map<string, { spec: BackingFileSpec; inode: WInode; unlinked?: boolean; held?: WFile }>;
   /** World filesystems unmounted by a case (umountWorldFs). */
   readonly unmounted: Set<'overlay'>;
   /** /dev/null and /dev/fuse. */
@@ -84,6 +84,8 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     // kernfs has an ->mmap, which answers ENODEV for an attribute without one (IO-12).
     sysfs: { sb: { ...sb('sysfs', 0), mmapEnodev: true, directIo: false, refusesWriteOpen: 'open' }, readOnly: false },
     memfd: { sb: sb('memfd', 0), readOnly: false },
+    pipefs: { sb: sb('pipefs', 0), readOnly: false },
+    sockfs: { sb: sb('sockfs', 0), readOnly: false },
   };
   const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };
   const files: BackingWorld['files'] = new Map();
@@ -93,7 +95,8 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     const kernelFile = spec.on === 'procfs' || spec.on === 'sysfs' ? KERNEL_WORLD_FILES[spec.on] : undefined;
     const shared = spec.content === undefined && kernelFile === undefined;
     const bytes = kernelFile !== undefined ? textBytes(kernelFile.content) : shared ? sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE) : textBytes(spec.content!);
-    const type = spec.type ?? 'file';
+    // An anonymous pipe's inode is a fifo, a socketpair end's a socket (the loader allows no type).
+    const type = spec.on === 'pipefs' ? 'fifo' : spec.on === 'sockfs' ? 'socket' : (spec.type ?? 'file');
     let inode: WInode;
     if (type === 'chardev') {
       inode = vfs.newInode('chardev', name, devtmpfs);
@@ -119,7 +122,9 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
       // `bytes` may be the discarded inode's too: shared either way, so copied before a change.
       inode = vfs.newInode(type === 'symlink' ? 'file' : type, name, m, type === 'file' || type === 'symlink' ? bytes : undefined, true);
     }
-    files.set(name, { spec, inode });
+    // The world's own fds: both ends of the pipe, the socketpair end (opened before any watch).
+    const held = spec.on === 'pipefs' || spec.on === 'sockfs' ? vfs.openFileUnwatched(inode, 'rw') : undefined;
+    files.set(name, { spec, inode, ...(held === undefined ? {} : { held }) });
   }
   const devNull = vfs.newInode('chardev', '', devtmpfs);
   const devFuse = vfs.newInode('chardev', '', devtmpfs);

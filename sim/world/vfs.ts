@@ -211,6 +211,15 @@ export class Vfs {
   }
 
   /**
+   * A file the world opens before the case's watches exist and closes after its teardown (the
+   * kernel target's dispose): no event anyone sees, and not among the files the teardown
+   * invariant expects released.
+   */
+  openFileUnwatched(inode: WInode, mode: AccessMode): WFile {
+    return { serial: nextFileSerial++, inode, mode, flags: new Set(), role: 'user', count: 1, releases: 0 };
+  }
+
+  /**
    * A struct file whose ->open ran but whose do_dentry_open failed after it (O_DIRECT without
    * FMODE_CAN_ODIRECT): FMODE_OPENED is set, so fput's __fput reports a close event without any
    * IN_OPEN before it (6.18, a PT O_DIRECT open of a sysfs file).
