@@ -224,6 +224,16 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         ]);
         expect(errs('anon-ok', anon, [{ op: 'devOpen', as: 'dev' }, { op: 'daemonOpen', file: 's', mode: 'rdwr', as: 'sf' }])).toEqual([]);
       });
+      it('watchFuseFile: a client fd of a file, and a name no world file and no earlier watch has', () => {
+        const world = { files: { b: { on: 'disk' } }, nodes: { a: {} } };
+        const open = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'open', node: 'a', as: 'f' }, { op: 'opendir', as: 'd' }];
+        const errs = (extra: object[]) => loadCaseFile(write('w.json', { ...minimal('w'), world, steps: [...open, ...extra] })).errors.map(formatLoadError);
+        expect(errs([{ op: 'watchFuseFile', fd: 'f', as: 'w1' }])).toEqual([]);
+        expect(errs([{ op: 'watchFuseFile', fd: 'f', as: 'b' }])).toEqual([expect.stringMatching(/w\.json: \/steps\/4\/as: "b" is a world file's name, which its events already use/)]);
+        expect(errs([{ op: 'watchFuseFile', fd: 'f', as: 'w1' }, { op: 'watchFuseFile', fd: 'f', as: 'w1' }])).toEqual([expect.stringMatching(/\/steps\/5\/as: "w1" names an earlier watch/)]);
+        expect(errs([{ op: 'watchFuseFile', fd: 'd', as: 'w1' }])).toEqual([expect.stringMatching(/\/steps\/4\/fd: "d" is a directory fd \(expected a client fd of a file, from an open step\)/)]);
+        expect(errs([{ op: 'watchFuseFile', fd: 'g', as: 'w1' }])).toEqual([expect.stringMatching(/\/steps\/4\/fd: "g" is not defined/)]);
+      });
       it('mountOverlayOnFuse: at most one per case', () => {
         const steps = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'mountOverlayOnFuse' }];
         const errs = (extra: object[]) => loadCaseFile(write('top.json', { ...minimal('top'), world: { nodes: { a: {} } }, steps: [...steps, ...extra] })).errors.map(formatLoadError);

@@ -88,6 +88,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'fileIoctl':
     case 'getxattr':
     case 'close':
+    case 'watchFuseFile':
       return use('fd', 'clientFd', step.fd);
     case 'stat':
       return use('fd', 'clientFd', step.fd);
@@ -228,6 +229,8 @@ export function checkNames(kase: Case): Issue[] {
 
   /** Daemon fd name -> the file its latest daemonOpen opened. */
   const daemonFdFile = new Map<string, string>();
+  /** Client fd name -> the op of its latest defining step (open or opendir). */
+  const clientFdOrigin = new Map<string, 'open' | 'opendir'>();
   /** A daemon fd a step uses outside the daemon loop: one on a host world file. */
   const checkHostDaemonFd = (at: string, fdName: string) => {
     const file = daemonFdFile.get(fdName);
@@ -288,6 +291,14 @@ export function checkNames(kase: Case): Issue[] {
           issues.push({ path: `${at}/on`, message: `no world file lives on ${step.on}, so the world mounts none (expected a world file with "on": "${step.on}")` });
         }
         break;
+      case 'watchFuseFile': {
+        // Its name labels events, as world files' names do: the two must not meet.
+        if (kase.world.files?.[step.as] !== undefined) issues.push({ path: `${at}/as`, message: `"${step.as}" is a world file's name, which its events already use (expected a name of its own for the watch)` });
+        if (kase.steps.slice(0, i).some((s) => s.op === 'watchFuseFile' && s.as === step.as)) issues.push({ path: `${at}/as`, message: `"${step.as}" names an earlier watch (expected a name of its own for each watch)` });
+        const origin = clientFdOrigin.get(step.fd);
+        if (origin === 'opendir') issues.push({ path: `${at}/fd`, message: `"${step.fd}" is a directory fd (expected a client fd of a file, from an open step)` });
+        break;
+      }
       case 'mountOverlayOnFuse':
         if (kase.steps.slice(0, i).some((s) => s.op === 'mountOverlayOnFuse')) {
           issues.push({ path: `${at}/op`, message: 'a second overlayfs over the FUSE mount (expected at most one mountOverlayOnFuse step per case)' });
@@ -311,6 +322,7 @@ export function checkNames(kase: Case): Issue[] {
         break;
       case 'opendir':
         if (step.node !== undefined) checkNode(`${at}/node`, step.node);
+        clientFdOrigin.set(step.as, 'opendir');
         break;
       case 'stat':
         if (step.node !== undefined) checkNode(`${at}/node`, step.node);
@@ -319,6 +331,7 @@ export function checkNames(kase: Case): Issue[] {
         }
         break;
       case 'open': {
+        clientFdOrigin.set(step.as, 'open');
         const creates = step.flags?.includes('O_CREAT') ?? false;
         if (!nodes.has(step.node) && creates) {
           nodes.add(step.node);

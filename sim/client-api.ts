@@ -1,5 +1,6 @@
 // The client's side of the public API: syscalls on the FUSE mount, one method per client step
 // of spec/case.ts.
+import { fsnotifyAccess, fsnotifyModify } from './fsnotify.ts';
 import type { CopyRangeStep, OpenFlagName, SendfileStep } from '../spec/case.ts';
 import { textBytes } from './daemon.ts';
 import { Trace } from './explain.ts';
@@ -94,7 +95,7 @@ export class ClientApi {
 
   write(fd: string, data: string, offset?: number): SimResult {
     const bytes = textBytes(data);
-    return this.withFile(fd, (f, t) => F.fuseWrite(this.s, f, bytes, offset, t), offset === undefined ? { op: 'write', data: bytes } : { op: 'write', data: bytes, offset });
+    return this.withFile(fd, (f, t) => F.fuseWriteSyscall(this.s, f, bytes, offset, t), offset === undefined ? { op: 'write', data: bytes } : { op: 'write', data: bytes, offset });
   }
 
   spliceRead(fd: string, length: number, offset?: number): SimResult {
@@ -106,7 +107,7 @@ export class ClientApi {
       // do_splice: after the FMODE_WRITE check (EBADF, left to fuseWrite), a file opened with
       // O_APPEND cannot be spliced into (found by fusepass fuzz; the 6.18 kernel says EINVAL).
       if (f.mode !== 'r' && f.flags.has('O_APPEND')) return err(t.vfs('EINVAL', 'do_splice', 'splice cannot write into a file opened with O_APPEND; use write(2)'));
-      return F.fuseWrite(this.s, f, textBytes(data), offset, t, true);
+      return F.fuseWriteSyscall(this.s, f, textBytes(data), offset, t, true);
     });
   }
 
@@ -202,7 +203,15 @@ export class ClientApi {
       const a = fuseFd(c.from);
       const b = fuseFd(c.to);
       if ((c.from !== undefined && a === undefined) || (c.to !== undefined && b === undefined)) return setupFault(`no client fd named "${a === undefined ? c.from : c.to}"`);
-      if (a !== undefined && b !== undefined) return F.fuseCopyRange(this.s, a, b, c.length, t, { in: c.fromOffset, out: c.toOffset });
+      if (a !== undefined && b !== undefined) {
+        const r = F.fuseCopyRange(this.s, a, b, c.length, t, { in: c.fromOffset, out: c.toOffset });
+        // vfs_copy_file_range, when it copied: IN_ACCESS on the source, IN_MODIFY on the destination.
+        if (r.errno === null && typeof r.value === 'number' && r.value > 0) {
+          fsnotifyAccess(this.s, a.ff.inode);
+          fsnotifyModify(this.s, b.ff.inode);
+        }
+        return r;
+      }
       const fuseSide = a ?? b;
       const file = c.fromFile ?? c.toFile;
       if (fuseSide === undefined || file === undefined) return setupFault('copyRange needs a client fd on at least one side, and a client fd or a world file on each');
@@ -242,6 +251,24 @@ export class ClientApi {
       const r = from === undefined || to === undefined ? setupFault('sendfile needs a client fd or a world file on each side') : F.doSendfile(this.s, from, to, c.length, c.offset, t);
       for (const o of opened) this.s.vfs.fput(o);
       return r;
+    });
+  }
+
+  /**
+   * inotify_add_watch of a client fd's /proc link (spec/case.ts WatchFuseFileStep): the FUSE
+   * inode's events carry `as` from now on (sim/fsnotify.ts); a plain file's inode likewise.
+   */
+  watchFuseFile(fd: string, as: string): SimResult {
+    return this.k.run(() => {
+      const p = plainFile(this.s, fd);
+      if (p !== undefined) {
+        p.file.inode.watchName = as;
+        return ok();
+      }
+      const f = this.s.clientFiles.get(fd);
+      if (f === undefined) return setupFault(`no client fd named "${fd}"`);
+      f.ff.inode.watch = as;
+      return ok();
     });
   }
 

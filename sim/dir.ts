@@ -1,5 +1,6 @@
 // fs/fuse/dir.c and xattr.c: lookup, attributes (fuse_update_get_attr, IO-16, IO-18, IO-24..26,
 // OBS-12), setattr with a size (IO-15) and xattrs (IO-23).
+import { fsnotifyModify } from './fsnotify.ts';
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno, type FuseAttr } from './daemon-port.ts';
 import { Trace } from './explain.ts';
@@ -303,7 +304,9 @@ export function fuseSetattrSize(k: KernelState, fi: FuseInode, size: number, t: 
 export function fuseFtruncate(k: KernelState, file: FuseOpenFile, size: number, t: Trace): Outcome {
   if (file.ff.isDir || file.mode === 'r') return err(t.vfs('EINVAL', 'do_ftruncate', 'ftruncate needs a regular file opened for writing'));
   const e = fuseSetattrSize(k, file.ff.inode, size, t);
-  return e === null ? ok() : err(e);
+  if (e !== null) return err(e);
+  fsnotifyModify(k, file.ff.inode); // notify_change: fsnotify_change with ATTR_SIZE
+  return ok();
 }
 
 

@@ -1,5 +1,6 @@
 // fs/fuse/file.c, the calls beside read and write: llseek (IO-17..19), fsync (IO-13), fallocate
 // (IO-20) and copy_file_range (IO-21), with the writeback and time flushes they do first.
+import { fsnotifyModify } from './fsnotify.ts';
 import type { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import type { KernelState } from './state.ts';
@@ -193,5 +194,7 @@ export function fuseFallocate(k: KernelState, file: FuseOpenFile, t: Trace, leng
   }
   // fuse_flush_time_update at the end, whatever the result: SETATTR for dirty times.
   if (fi.timesDirty) fuseFlushTimeUpdate(k, fi, t);
-  return e === null ? ok() : err(e);
+  if (e !== null) return err(e);
+  fsnotifyModify(k, fi); // vfs_fallocate: on success
+  return ok();
 }

@@ -1,5 +1,6 @@
 // fs/fuse/file.c: open and create (OPEN-1..21), flush and release with their close ordering
 // (IO-14, LIFE-14); llseek, fsync, fallocate and copy_file_range are in file-ops.ts.
+import { fsnotifyClose, fsnotifyModify, fsnotifyOpen } from './fsnotify.ts';
 import type { OpenFlagName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import { FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PASSTHROUGH, OPEN_FLAG_BITS, openFlagWord } from '../spec/uapi.ts';
@@ -161,6 +162,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     t.pass('OPEN-16');
     t.pass('IO-27');
   }
+  fsnotifyOpen(k, fi); // vfs_open, once ->open succeeded
   // fuse_open, after the open succeeded: an atomic O_TRUNC truncates the page cache (dirty pages
   // dropped unwritten, below); otherwise without FOPEN_KEEP_CACHE invalidate_inode_pages2
   // writes dirty pages back and drops the cache.
@@ -185,6 +187,7 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
       const se = fuseSetattrSize(k, fi, 0, t, false);
       if (se !== null) return { errno: se, file };
     }
+    fsnotifyModify(k, fi); // notify_change: fsnotify_change with ATTR_SIZE
   }
   return { errno: null, file };
 }
@@ -297,6 +300,7 @@ export function fuseRelease(k: KernelState, file: FuseOpenFile, t: Trace): void 
   const fi = ff.inode;
   if (ff.released) k.vfs.bugs.push('fuse_file released twice');
   ff.released = true;
+  fsnotifyClose(k, fi, file.mode !== 'r'); // __fput, before ->release
   locksRemoveFile(ff.inode.locks, file); // locks_remove_file, before ->release
   fi.users--;
   if (dioCounted.delete(ff)) fi.dioFiles--;

@@ -8,7 +8,8 @@ import { fuseGetattr } from './dir.ts';
 import { fuseFallocate } from './file-ops.ts';
 import { fuseStatfs } from './inode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
-import { fuseReadData, fuseWrite } from './rw.ts';
+import { fuseReadData, fuseWriteSyscall } from './rw.ts';
+import { fsnotifyAccess } from './fsnotify.ts';
 import type { KernelState } from './state.ts';
 import type { FuseOpenFile } from './types.ts';
 
@@ -32,9 +33,10 @@ export function posixFallocate(k: KernelState, file: FuseOpenFile, offset: numbe
     if (at < size) {
       const byte = fuseReadData(k, file, 1, at, t);
       if (typeof byte === 'string') return err(byte);
+      if (byte.length > 0) fsnotifyAccess(k, file.ff.inode); // the pread's vfs_read
       if (byte.length === 1 && byte[0] !== 0) continue; // a non-zero byte: allocated already
     }
-    const w = fuseWrite(k, file, new Uint8Array(1), at, t);
+    const w = fuseWriteSyscall(k, file, new Uint8Array(1), at, t);
     if (w.errno !== null) return w;
     // The pwrites follow the fallocate that just set the times within the same coarse clock
     // tick: file_update_time finds them current and dirties nothing (fuzz --target both seed

@@ -92,6 +92,7 @@ export function plainSyscall(k: KernelState, p: PlainFile, o: PlainOp, t: Trace)
       if (f.mode === 'w') return err(t.vfs('EBADF', 'vfs_read', 'the fd was opened write-only'));
       const at = o.offset ?? p.pos;
       const data = k.vfs.pread(f, at, o.length);
+      if (data.length > 0) k.vfs.notifyAccess(f.inode); // vfs_read
       if (o.offset === undefined) p.pos = at + data.length;
       return ok(summarize(data));
     }
@@ -99,6 +100,7 @@ export function plainSyscall(k: KernelState, p: PlainFile, o: PlainOp, t: Trace)
       if (!isWriteMode(f.mode)) return err(t.vfs('EBADF', 'vfs_write', 'the fd was opened read-only'));
       const at = f.flags.has('O_APPEND') ? size : (o.offset ?? p.pos);
       k.vfs.pwrite(f, at, o.data);
+      if (o.data.length > 0) k.vfs.notifyModify(f.inode); // vfs_write
       if (o.offset === undefined) p.pos = at + o.data.length; // pwrite(2) never moves f_pos
       return ok(o.data.length);
     }
@@ -115,11 +117,13 @@ export function plainSyscall(k: KernelState, p: PlainFile, o: PlainOp, t: Trace)
     case 'ftruncate':
       if (!isWriteMode(f.mode)) return err(t.vfs('EINVAL', 'do_ftruncate', 'ftruncate needs a file opened for writing'));
       k.vfs.truncate(f.inode, o.size);
+      k.vfs.notifyModify(f.inode); // notify_change with ATTR_SIZE
       return ok();
     case 'fsync':
       return ok();
     case 'fallocate':
       if (!isWriteMode(f.mode)) return err(t.vfs('EBADF', 'vfs_fallocate', 'the fd was opened read-only'));
+      k.vfs.notifyModify(f.inode);
       return ok();
     case 'ioctl':
       return err(t.vfs('ENOTTY', 'vfs_ioctl', 'the disk filesystem does not know this ioctl'));

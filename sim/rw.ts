@@ -1,5 +1,6 @@
 // fs/fuse/file.c read_iter / write_iter / splice: DIRECT_IO overrides PT (IO-3, IO-8, IO-10),
 // PT goes to the backing file (IO-1, IO-4..7, IO-9), the rest through the page cache.
+import { fsnotifyAccess, fsnotifyModify } from './fsnotify.ts';
 import type { Errno } from '../spec/errno.ts';
 import { FOPEN_BITS, FOPEN_DIRECT_IO, FOPEN_PARALLEL_DIRECT_WRITES } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
@@ -28,7 +29,20 @@ export function unseekable(ff: FuseFile): boolean {
 
 export function fuseRead(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Outcome {
   const data = fuseReadData(k, file, len, offset, t, splice);
-  return typeof data === 'string' ? err(data) : { errno: null, value: summarize(data) };
+  if (typeof data === 'string') return err(data);
+  if (data.length > 0) fsnotifyAccess(k, file.ff.inode); // vfs_read, do_splice: only when it read
+  return { errno: null, value: summarize(data) };
+}
+
+/**
+ * write(2), pwrite(2) or a splice into the file, as a syscall: fuseWrite, then IN_MODIFY on the
+ * FUSE file when it wrote (vfs_write, do_splice). sendfile and the emulations call fuseWrite
+ * and report once themselves.
+ */
+export function fuseWriteSyscall(k: KernelState, file: FuseOpenFile, data: Uint8Array, offset: number | undefined, t: Trace, splice = false): Outcome {
+  const r = fuseWrite(k, file, data, offset, t, splice);
+  if (r.errno === null && typeof r.value === 'number' && r.value > 0) fsnotifyModify(k, file.ff.inode);
+  return r;
 }
 
 /** read(2), pread(2) or a splice from the file: the bytes read (fuseRead summarises them). */

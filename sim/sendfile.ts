@@ -1,6 +1,7 @@
 // fs/read_write.c do_sendfile and fs/splice.c do_splice_direct / splice_direct_to_actor: a
 // file-to-file splice through an internal pipe. The FUSE ends are modelled by fuse_splice_read
 // (rw.ts fuseReadData, IO-7, IO-8) and fuse_splice_write (rw.ts fuseWrite, IO-9, IO-10).
+import { fsnotifyAccess, fsnotifyModify } from './fsnotify.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { Trace } from './explain.ts';
 import { err, ok, type Outcome } from './outcome.ts';
@@ -57,10 +58,11 @@ export function doSendfile(k: KernelState, from: SendfileEnd, to: SendfileEnd, c
   if (total > 0) {
     if ('fuse' in from && offset === undefined) from.fuse.pos = pos;
     if ('fuse' in to && !streamOut) to.fuse.pos = outPos;
-    // do_sendfile: fsnotify_access(in), fsnotify_modify(out); a FUSE end's inode is no world
-    // file and reports nothing a case watches.
+    // do_sendfile: fsnotify_access(in), fsnotify_modify(out), once for the whole copy.
     if ('world' in from) k.vfs.notifyAccess(from.world.inode);
+    else fsnotifyAccess(k, from.fuse.ff.inode);
     if ('world' in to) k.vfs.notifyModify(to.world.inode);
+    else fsnotifyModify(k, to.fuse.ff.inode);
   }
   return ok(total);
 }

@@ -84,6 +84,8 @@ export interface FuseInode {
   locks?: LockTable;
   /** Its dentry's name (rename moves it); an unlinked inode keeps its last one. */
   name: string;
+  /** The name of the inotify watch a watchFuseFile step put on it (sim/fsnotify.ts). */
+  watch?: string;
   readonly isDir: boolean;
   /** i_size as cached in the kernel. */
   iSize: number;

@@ -29,6 +29,17 @@ export const PROFILE_NAMES: readonly ProfileName[] = ['6.18', '6.12', '6.9', 'no
 export interface InspectBackingStep { op: 'inspectBacking'; file: string; length?: IoBytes; offset?: IoBytes }
 
 /**
+ * An inotify watch on the FUSE file a client fd has open (inotify_add_watch of its
+ * /proc/self/fd link: no lookup, no request): from now on its events count as `<as>:<kind>`,
+ * open and close (IN_OPEN of any later open of the file, IN_CLOSE_* when a struct file of it is
+ * released), and with World.watchIo `access` and `modify`: what vfs_read, vfs_write, splice,
+ * sendfile, copy_file_range, ftruncate and fallocate report on the FUSE file itself, whatever
+ * passthrough does underneath; mmap I/O reports nothing. `as` names the watch in events; it is
+ * no world file's name.
+ */
+export interface WatchFuseFileStep { op: 'watchFuseFile'; fd: string; as: string }
+
+/**
  * Read a kernel observable (kernel-spec.md §13) as a canonical value:
  * - `devFdinfoKeys` / `fileFdinfoKeys`: sorted field names of /proc/self/fdinfo of `dev` / `fd`,
  *   comma-separated (OBS-1, OBS-2, OBS-3)
@@ -86,6 +97,7 @@ export type Action =
   | DaemonStep
   | ClientStep
   | InspectBackingStep
+  | WatchFuseFileStep
   | ObserveStep
   | SimIdCursorStep
   | SimFailAllocStep

@@ -43,6 +43,8 @@ export type Intent =
   | { k: 'unlinkWorldFile'; file: number }
   | { k: 'umountWorldFs'; lazy: boolean }
   | { k: 'mountOverlayOnFuse' }
+  /** An inotify watch on the FUSE file of a client fd (WatchFuseFileStep). */
+  | { k: 'watchFuseFile'; pick: number }
   | { k: 'rename'; from: number; to: number }
   | { k: 'fileIoctl'; pick: number }
   /**
@@ -254,6 +256,8 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     // A container's overlayfs over the FUSE mount: STACK-2 against the negotiated depth, and
     // the superblock it holds past the FUSE mount's umount.
     w(1, fc.constant<Intent>({ k: 'mountOverlayOnFuse' }), 'mountOverlayOnFuse'),
+    // What an indexer watching the FUSE mount sees of each syscall, passthrough or not.
+    w(4, fc.record({ k: fc.constant('watchFuseFile' as const), pick }), 'watchFuseFile'),
     w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
     w(

@@ -249,6 +249,11 @@ export function play(b: Builder, it: Intent): void {
       // Only a world with an overlay file mounts an overlayfs (conformance/validate.ts).
       if (b.fileNames.some((n) => b.k.state.world.files?.[n]?.on === 'overlay')) b.emit({ op: 'umountWorldFs', on: 'overlay', ...(it.lazy ? { lazy: true } : {}) });
       return;
+    case 'watchFuseFile': {
+      const f = fd(it.pick);
+      if (f !== undefined) b.emit({ op: 'watchFuseFile', fd: f, as: b.fresh('w') });
+      return;
+    }
     case 'mountOverlayOnFuse':
       // One per case (conformance/validate.ts).
       if (!b.steps.some((s) => s.op === 'mountOverlayOnFuse')) b.emit({ op: 'mountOverlayOnFuse' });

@@ -47,6 +47,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return k.umountWorldFs(step.on, step.lazy === true);
     case 'mountOverlayOnFuse':
       return d.mountOverlayOnFuse();
+    case 'watchFuseFile':
+      return c.watchFuseFile(step.fd, step.as);
     case 'daemonWrite':
       return d.write(step.fd, step.data, step.offset ?? 0);
     case 'registerMany':

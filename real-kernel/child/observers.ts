@@ -25,11 +25,11 @@ export class Inotify {
     if (this.fd < 0) throw new Error(`inotify_init1: errno ${-this.fd}`);
   }
 
-  /** Watch `path` as `name`; false when the watch could not be added. */
-  watch(name: string, path: string, noFollow: boolean): boolean {
+  /** Watch `path` as `name`: the watch descriptor, or −errno when it could not be added. */
+  watch(name: string, path: string, noFollow: boolean): number {
     const wd = sys.inotifyAddWatch(this.fd, path, MASK | (this.io ? IO_MASK : 0) | (noFollow ? IN.DONT_FOLLOW : 0));
     if (wd >= 0) this.names.set(wd, name);
-    return wd >= 0;
+    return wd;
   }
 
   /** Events queued so far, in order. */

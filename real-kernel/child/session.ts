@@ -299,6 +299,12 @@ export class CaseSession {
         return res(sys.lock(this.daemonFd(s.daemonFd), s.kind, s.type));
       case 'observe':
         return { ...this.observeKernel(s), quiet: true };
+      case 'watchFuseFile': {
+        // Through the fd's /proc link: the magic link jumps to the open file's dentry, so
+        // nothing is looked up on FUSE (no request), and the watch is on that very inode.
+        const wd = this.inotify.watch(s.as, `/proc/self/fd/${this.fd(s.fd)}`, false);
+        return wd >= 0 ? { errno: null } : res(wd);
+      }
       case 'simIdCursor':
       case 'simFailAlloc':
       case 'simParallelDioWrite':
@@ -319,7 +325,7 @@ export class CaseSession {
     if (name === undefined || this.selfWatched.has(name)) return;
     const f = this.world.files.get(name);
     if (f?.spec.on !== 'self') return;
-    if (this.inotify.watch(f.name, f.path, false)) this.selfWatched.add(name);
+    if (this.inotify.watch(f.name, f.path, false) >= 0) this.selfWatched.add(name);
   }
 
 

@@ -118,7 +118,8 @@ export interface WInode {
   locks?: LockTable;
   readonly type: InodeType;
   /** The world file name inotify reports it under ('' for anonymous inodes). */
-  readonly watchName: string;
+  /** The name its events carry: a world file's, a watchFuseFile step's on a plain file, or '' (none). */
+  watchName: string;
   readonly mount: Mount;
   /** i_writecount < 0: write opens fail with ETXTBSY (PTF-4). */
   denyWrite: boolean;
@@ -260,7 +261,14 @@ export class Vfs {
   }
 
   notify(inode: WInode, kind: BackingEventKind): void {
-    if (inode.watchName !== '') this.events.push(`${inode.watchName}:${kind}`);
+    this.notifyWatch(inode.watchName, kind);
+  }
+
+  /** An event of the watch named `watch` ('' for an inode nobody watches). */
+  notifyWatch(watch: string, kind: BackingEventKind): void {
+    if (watch === '') return;
+    if ((kind === 'access' || kind === 'modify') && !this.ioEvents) return;
+    this.events.push(`${watch}:${kind}`);
   }
 
   /**
@@ -271,12 +279,12 @@ export class Vfs {
 
   /** fsnotify_access (vfs_read etc.): IN_ACCESS, seen only with World.watchIo. */
   notifyAccess(inode: WInode): void {
-    if (this.ioEvents) this.notify(inode, 'access');
+    this.notify(inode, 'access');
   }
 
   /** fsnotify_modify (vfs_write etc.): IN_MODIFY, seen only with World.watchIo. */
   notifyModify(inode: WInode): void {
-    if (this.ioEvents) this.notify(inode, 'modify');
+    this.notify(inode, 'modify');
   }
 
   takeEvents(): BackingEvent[] {
