@@ -234,6 +234,16 @@ describe('case loader: bad input names file, JSON path and what was expected', (
         expect(errs([{ op: 'watchFuseFile', fd: 'd', as: 'w1' }])).toEqual([expect.stringMatching(/\/steps\/4\/fd: "d" is a directory fd \(expected a client fd of a file, from an open step\)/)]);
         expect(errs([{ op: 'watchFuseFile', fd: 'g', as: 'w1' }])).toEqual([expect.stringMatching(/\/steps\/4\/fd: "g" is not defined/)]);
       });
+      it('nestedFuse: files need world.nestedFuseAt, a directory node; the mount step needs it too, once; no inspectBacking through the FUSE mount', () => {
+        const errs = (name: string, world: object, steps: object[] = []) => loadCaseFile(write(`${name}.json`, { ...minimal(name), world, steps })).errors.map(formatLoadError);
+        expect(errs('nest-noat', { files: { i: { on: 'nestedFuse' } } })).toEqual([expect.stringMatching(/nest-noat\.json: \/world\/files\/i\/on: a nestedFuse file needs a directory to be mounted on \(expected world\.nestedFuseAt, a directory node\)/)]);
+        expect(errs('nest-file', { nestedFuseAt: 'f', nodes: { f: {} } })).toEqual([expect.stringMatching(/\/world\/nestedFuseAt: "f" is not a directory node of the world \(expected a node with "type": "dir"\)/)]);
+        const ok = { nestedFuseAt: 'd', nodes: { d: { type: 'dir' } }, files: { i: { on: 'nestedFuse' } } };
+        expect(errs('nest-ok', ok, [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'mountNestedFuse' }])).toEqual([]);
+        expect(errs('nest-twice', ok, [{ op: 'mountNestedFuse' }, { op: 'mountNestedFuse' }])).toEqual([expect.stringMatching(/\/steps\/1\/op: a second nested FUSE mount/)]);
+        expect(errs('nest-step', {}, [{ op: 'mountNestedFuse' }])).toEqual([expect.stringMatching(/\/steps\/0\/op: the world names no directory to mount on/)]);
+        expect(errs('nest-inspect', ok, [{ op: 'inspectBacking', file: 'i' }])).toEqual([expect.stringMatching(/\/steps\/0\/file: "i" is on nestedFuse, reached only through the FUSE mount under test/)]);
+      });
       it('mountOverlayOnFuse: at most one per case', () => {
         const steps = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'mountOverlayOnFuse' }];
         const errs = (extra: object[]) => loadCaseFile(write('top.json', { ...minimal('top'), world: { nodes: { a: {} } }, steps: [...steps, ...extra] })).errors.map(formatLoadError);

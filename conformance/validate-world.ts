@@ -54,6 +54,18 @@ export function checkWorld(kase: Case): Issue[] {
       if (spec[key] !== undefined) issues.push({ path: `${at}/${key}`, message: `a world file on ${spec.on} takes no "${key}" (expected ${FIXED_FILE_TEXT[spec.on] ?? 'a regular file with "content" or "size" only'})` });
     }
   }
+  // A FUSE mount inside the FUSE tree needs a directory of that tree to sit on.
+  const at = kase.world.nestedFuseAt;
+  const nested = Object.entries(kase.world.files ?? {}).filter(([, f]) => f.on === 'nestedFuse');
+  if (at !== undefined && kase.world.nodes?.[at]?.type !== 'dir') {
+    issues.push({ path: '/world/nestedFuseAt', message: `"${at}" is not a directory node of the world (expected a node with "type": "dir")` });
+  }
+  if (at === undefined && nested.length > 0) {
+    issues.push({ path: `/world/files/${pointerSegment(nested[0]![0])}/on`, message: 'a nestedFuse file needs a directory to be mounted on (expected world.nestedFuseAt, a directory node)' });
+  }
+  for (const [name, f] of nested) {
+    if ((f.type ?? 'file') !== 'file') issues.push({ path: `/world/files/${pointerSegment(name)}/type`, message: `only regular files live on nestedFuse (expected no "type", got "${f.type}")` });
+  }
   // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own
   // mount or of an inner FUSE mount would make the daemon wait on itself.
   for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {

@@ -118,6 +118,7 @@ function usesOf(step: Action): { prop: string; kind: NameKind; name: string }[] 
     case 'unlinkWorldFile':
     case 'umountWorldFs':
     case 'mountOverlayOnFuse':
+    case 'mountNestedFuse':
     case 'simIdCursor':
     case 'simFailAlloc':
     case 'simInterleave': // its nested actions are visited one by one in checkNames
@@ -266,6 +267,8 @@ export function checkNames(kase: Case): Issue[] {
         if (spec !== undefined && (spec.on === 'pipefs' || spec.on === 'sockfs' || spec.type === 'fifo' || spec.type === 'socket')) {
           issues.push({ path: `${at}/file`, message: `"${step.file}" is ${spec.on === 'pipefs' || spec.type === 'fifo' ? 'a pipe' : 'a socket'}, which has no bytes to read back (expected a file, directory, device or symlink)` });
         }
+        // Its path runs through the FUSE mount under test, whose daemon the read would wait on.
+        if (spec?.on === 'nestedFuse') issues.push({ path: `${at}/file`, message: `"${step.file}" is on nestedFuse, reached only through the FUSE mount under test (expected a world file outside it)` });
         break;
       }
       case 'registerMany':
@@ -299,6 +302,10 @@ export function checkNames(kase: Case): Issue[] {
         if (origin === 'opendir') issues.push({ path: `${at}/fd`, message: `"${step.fd}" is a directory fd (expected a client fd of a file, from an open step)` });
         break;
       }
+      case 'mountNestedFuse':
+        if (kase.world.nestedFuseAt === undefined) issues.push({ path: `${at}/op`, message: 'the world names no directory to mount on (expected world.nestedFuseAt, a directory node)' });
+        if (kase.steps.slice(0, i).some((s) => s.op === 'mountNestedFuse')) issues.push({ path: `${at}/op`, message: 'a second nested FUSE mount (expected at most one mountNestedFuse step per case)' });
+        break;
       case 'mountOverlayOnFuse':
         if (kase.steps.slice(0, i).some((s) => s.op === 'mountOverlayOnFuse')) {
           issues.push({ path: `${at}/op`, message: 'a second overlayfs over the FUSE mount (expected at most one mountOverlayOnFuse step per case)' });

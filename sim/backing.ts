@@ -153,7 +153,7 @@ function noteStack(kind: string, msd: number, t: Trace): void {
   else if (kind === 'overlay' || kind === 'overlayOverFuse') {
     if (kind === 'overlayOverFuse') t.pass('STACK-7');
     t.pass(msd === 1 ? 'STACK-4' : 'STACK-5');
-  } else if (kind === 'fuse') t.pass('STACK-8');
+  } else if (kind === 'fuse' || kind === 'nestedFuse') t.pass('STACK-8');
   else if (kind === 'fusePt1') t.pass(msd === 1 ? 'STACK-9' : 'STACK-10');
   else if (kind === 'fusePt2') t.pass('STACK-11');
   else if (kind === 'fuseUnderTest') t.pass('STACK-6');

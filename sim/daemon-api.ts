@@ -9,7 +9,7 @@ import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno } from './daemon-port.ts';
 import type { KernelState } from './state.ts';
-import { fuseLookup } from './dir.ts';
+import { fuseLookup, nestedFuseWalk } from './dir.ts';
 import { CRED_CAP_DROPPED_PROCESS, CRED_NOCAP, CRED_NONROOT_CAP_SYS_ADMIN, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
@@ -159,6 +159,10 @@ export class DaemonApi {
       // with ECONNREFUSED whatever the open mode, O_PATH too (fuzz --target both, seed 38).
       const fi = fuseLookup(s, file, t);
       if (typeof fi === 'string') return err(fi);
+    }
+    if (entry.spec.on === 'nestedFuse') {
+      const walked = nestedFuseWalk(s, t, { file });
+      if (walked !== null) return walked;
     }
     let inode = entry.inode;
     if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
@@ -391,6 +395,21 @@ export class DaemonApi {
 
   umount(opts: { lazy?: boolean } = {}): SimResult {
     return this.k.run((t) => fuseUmount(this.s, opts.lazy === true, t));
+  }
+
+  /**
+   * mount(2) of the `nestedFuse` files' FUSE filesystem on World.nestedFuseAt (spec/daemon-steps.ts
+   * MountNestedFuseStep): the path walk to the directory, then a mount nothing but the walk asks
+   * the FUSE mount under test about (its INIT goes to the nested daemon).
+   */
+  mountNestedFuse(): SimResult {
+    return this.k.run((t) => {
+      t.fn('do_new_mount');
+      const walked = nestedFuseWalk(this.s, t, 'mountpoint');
+      if (walked !== null) return walked;
+      this.s.nestedFuse = 'mounted';
+      return ok();
+    });
   }
 
   /** mount(2) of overlayfs over the FUSE mount (spec/daemon-steps.ts MountOverlayOnFuseStep). */

@@ -114,7 +114,8 @@ export class ModelDaemon implements DaemonPort {
       case 'INIT':
         return { error: null }; // the mount step carries the reply
       case 'LOOKUP': {
-        const n = this.nodes.get(req.name);
+        // All nodes sit in the root: a name in any other directory is unknown.
+        const n = req.nodeid === 1 ? this.nodes.get(req.name) : undefined;
         return n === undefined ? { error: 'ENOENT' } : { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, req.nodeid) } };
       }
       case 'CREATE': {

@@ -1,5 +1,6 @@
 // fs/fuse/dir.c and xattr.c: lookup, attributes (fuse_update_get_attr, IO-16, IO-18, IO-24..26,
 // OBS-12), setattr with a size (IO-15) and xattrs (IO-23).
+import { mountpointUncovered } from './mountpoint.ts';
 import { fsnotifyModify } from './fsnotify.ts';
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno, type FuseAttr } from './daemon-port.ts';
@@ -43,6 +44,28 @@ export function fuseLookup(k: KernelState, name: string, t: Trace, renameTarget 
   // Another nodeid under the name: the old dentry goes (its inode lives on while held).
   if (cached !== undefined) dropDentry(k, name);
   return addInode(k, name, entry);
+}
+
+/**
+ * The path walk to World.nestedFuseAt in the mount under test, and for a `file` on to that file
+ * of the FUSE mount nested there: the directory's lookup (revalidation) on the mount under test;
+ * then, for a file with nothing mounted there, a LOOKUP of its name in that directory (a
+ * negative dentry is always looked up again), which the outer daemon answers. null when the
+ * walk gets through, else the walk's outcome (an errno, or a wait for INIT).
+ */
+export function nestedFuseWalk(k: KernelState, t: Trace, to: 'mountpoint' | { file: string }): Outcome | null {
+  const at = k.world.nestedFuseAt ?? '';
+  if (mountpointUncovered(k)) return err(t.vfs('ENOENT', 'path_lookupat', 'the FUSE mount under test is not there: the mountpoint directory has no such directory'));
+  const gate = clientGate(k, t);
+  if (gate !== null) return gate;
+  const fi = fuseLookup(k, at, t);
+  if (typeof fi === 'string') return err(fi);
+  if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_lookupat', `"${at}" is a file of the FUSE mount, not a directory`));
+  if (to !== 'mountpoint' && k.nestedFuse !== 'mounted') {
+    const e = replyErrno(k.send(t, { op: 'LOOKUP', nodeid: fi.nodeid, name: to.file }));
+    return err(e !== null && e !== 'ENOENT' ? e : t.vfs('ENOENT', 'fuse_lookup', `nothing is mounted on "${at}" (mountNestedFuse), and the daemon has no "${to.file}" there`));
+  }
+  return null;
 }
 
 export function addInode(k: KernelState, name: string, entry: { nodeid: number; entryTimeout?: number } & FuseAttr): FuseInode {
@@ -194,6 +217,8 @@ export function statNode(k: KernelState, name: string, dontSync: boolean, t: Tra
 function dropDentry(k: KernelState, name: string): void {
   const fi = k.fuseInodes.get(name);
   if (fi === undefined) return;
+  // d_invalidate of a mountpoint detaches what is mounted there (detach_mounts).
+  if (k.nestedFuse === 'mounted' && name === k.world.nestedFuseAt) k.nestedFuse = 'gone';
   k.fuseInodes.delete(name);
   k.fuseInodes.set(`\0unlinked:${fi.nodeid}`, fi);
 }
@@ -218,6 +243,8 @@ export function fuseUnlink(k: KernelState, name: string, t: Trace): Outcome {
   if (gate !== null) return gate;
   const fi = fuseLookup(k, name, t);
   if (typeof fi === 'string') return err(fi);
+  // may_delete: unlink(2) of a directory, before any request.
+  if (fi.isDir) return err(t.vfs('EISDIR', 'may_delete', 'unlink(2) of a directory (rmdir removes one)'));
   t.fn('fuse_unlink');
   const e = replyErrno(k.send(t, { op: 'UNLINK', nodeid: 1, name }));
   if (e !== null) return err(e);
@@ -247,6 +274,11 @@ export function fuseRename(k: KernelState, from: string, to: string, t: Trace): 
   }
   const dst = typeof found === 'string' ? null : found;
   if (dst === src) return ok();
+  // vfs_rename: may_delete of the target against the source's type, then the mountpoint check.
+  if (dst !== null && dst.isDir !== src.isDir) return err(t.vfs(src.isDir ? 'ENOTDIR' : 'EISDIR', 'may_delete', src.isDir ? 'a directory cannot replace a file' : 'a file cannot replace a directory'));
+  if (k.nestedFuse === 'mounted' && (from === k.world.nestedFuseAt || to === k.world.nestedFuseAt)) {
+    return err(t.vfs('EBUSY', 'vfs_rename', 'a FUSE filesystem is mounted on that directory (mountNestedFuse): umount it first'));
+  }
   t.fn('fuse_rename2');
   const e = replyErrno(k.send(t, { op: 'RENAME', nodeid: 1, name: from, newName: to }));
   if (e !== null) return err(e);

@@ -216,6 +216,8 @@ export class Kernel {
           // After a lazy umount of its filesystem an fd's link shows the path inside the detached
           // mount ("/ov"), no longer the world file's (fuzz --target both seed 260499048).
           if ((s.backing.unmounted as ReadonlySet<string>).has(f.spec.on)) return ok('no');
+          if (f.spec.on === 'nestedFuse' && s.nestedFuse === 'gone') return ok('no'); // likewise, detached
+
           for (const tf of s.daemonTask.fds.values()) {
             // lsof shows the path the fd resolves to: a followed symlink shows its target, not
             // the link's name (as /proc/PID/fd readlink does in the kernel target).

@@ -86,7 +86,11 @@ export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
   if (fc === null || !fc.mounted) return err(t.vfs('EINVAL', 'path_umount', 'nothing is mounted'));
   const busy = fuseMountBusy(k);
   if (!lazy && busy) return err(t.fail('EBUSY', 'LIFE-22', 'files or mappings on the FUSE mount are still open: close them, or umount lazily (MNT_DETACH)'));
+  // propagate_mount_busy: a mount inside is as busy as an open file.
+  if (!lazy && k.nestedFuse === 'mounted') return err(t.vfs('EBUSY', 'do_umount', 'a FUSE filesystem is mounted inside this one (mountNestedFuse): umount it first, or umount lazily (MNT_DETACH)'));
   fc.mounted = false;
+  // umount_tree: a lazy umount takes the mounts inside along, disconnected from this one.
+  if (k.nestedFuse === 'mounted') k.nestedFuse = 'gone';
   if (lazy && busy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
   // The overlay's private clone of the mount is no open file (no EBUSY), but holds the
   // superblock and so the connection (stack-overlay-on-pt-fuse-msd-1-holds-connection).

@@ -199,7 +199,7 @@ export function ptContext(k: KernelState, file: FuseOpenFile | null, t: Trace, f
   if (fc !== null && !fc.mounted) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
   const kind = fb === null ? '' : inodeOf(fb).mount.sb.kind;
   if (kind === 'overlay') t.pass('STACK-5');
-  else if (kind === 'fuse') t.pass('STACK-8');
+  else if (kind === 'fuse' || kind === 'nestedFuse') t.pass('STACK-8');
   else if (kind === 'fusePt1') t.pass('STACK-10');
 }
 

@@ -193,6 +193,13 @@ export class KernelState {
   overlayOnFuse = false;
 
   /**
+   * The `nestedFuse` files' FUSE mount on World.nestedFuseAt (mountNestedFuse): not yet, there,
+   * or gone (taken along by a lazy umount of the mount under test, or detached by d_invalidate
+   * of its mountpoint's dentry).
+   */
+  nestedFuse: 'unmounted' | 'mounted' | 'gone' = 'unmounted';
+
+  /**
    * fuse_simple_request: the daemon's reply, or the errno the caller sees when the request is
    * never sent. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);
    * after a failed INIT every request fails with ECONNREFUSED (INIT-3).

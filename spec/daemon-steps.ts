@@ -138,6 +138,14 @@ export interface UmountWorldFsStep { op: 'umountWorldFs'; on: 'overlay'; lazy?: 
  */
 export interface MountOverlayOnFuseStep { op: 'mountOverlayOnFuse' }
 /**
+ * mount(2) of the `nestedFuse` world files' FUSE filesystem (no passthrough, its own daemon) on
+ * the directory node World.nestedFuseAt of the FUSE mount under test: the path walk looks the
+ * node up there (LOOKUP). Mounted, it keeps the outer mount busy (a plain umount is EBUSY), a
+ * lazy umount of the outer mount takes it along, and a failed revalidation of the node's dentry
+ * (d_invalidate) detaches it. At most one per case.
+ */
+export interface MountNestedFuseStep { op: 'mountNestedFuse' }
+/**
  * unlink(2) of a world file's name, as a daemon does with a temporary backing file: fds and
  * registrations keep the file alive, a later daemonOpen or inspectBacking of the name fails with
  * ENOENT. Files on disk, tmpfs or overlay (roBind: EROFS).
@@ -243,6 +251,7 @@ export type DaemonStep =
   | UnlinkWorldFileStep
   | UmountWorldFsStep
   | MountOverlayOnFuseStep
+  | MountNestedFuseStep
   | DaemonIoctlStep
   | BackingOpenStep
   | RegisterManyStep

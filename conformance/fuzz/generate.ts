@@ -43,6 +43,7 @@ export type Intent =
   | { k: 'unlinkWorldFile'; file: number }
   | { k: 'umountWorldFs'; lazy: boolean }
   | { k: 'mountOverlayOnFuse' }
+  | { k: 'mountNestedFuse' }
   /** An inotify watch on the FUSE file of a client fd (WatchFuseFileStep). */
   | { k: 'watchFuseFile'; pick: number }
   | { k: 'rename'; from: number; to: number }
@@ -93,6 +94,7 @@ export const FILE_PALETTE: readonly (readonly [string, BackingFileSpec])[] = [
   ['mem', { on: 'memfd' }],
   ['pipe', { on: 'pipefs' }],
   ['sock', { on: 'sockfs' }],
+  ['nest', { on: 'nestedFuse' }],
 ];
 
 /** FUSE nodes of every fuzz world; created nodes (O_CREAT) come after these. */
@@ -256,6 +258,9 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     // A container's overlayfs over the FUSE mount: STACK-2 against the negotiated depth, and
     // the superblock it holds past the FUSE mount's umount.
     w(1, fc.constant<Intent>({ k: 'mountOverlayOnFuse' }), 'mountOverlayOnFuse'),
+    // A FUSE mount inside the FUSE tree (a world with `nest` files): its files are reachable,
+    // registrable (STACK-8), and the outer mount busy, only while it is there.
+    w(2, fc.constant<Intent>({ k: 'mountNestedFuse' }), 'mountNestedFuse'),
     // What an indexer watching the FUSE mount sees of each syscall, passthrough or not.
     w(4, fc.record({ k: fc.constant('watchFuseFile' as const), pick }), 'watchFuseFile'),
     w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),

@@ -31,7 +31,10 @@ export function worldOf(p: FuzzProgram): World {
   }
   const nodes: NonNullable<World['nodes']> = Object.fromEntries(NODES.map((n) => [n, {}]));
   if (p.liveSize === true) nodes['n'] = { sizeFrom: 'b' };
-  return { files, nodes, ...(p.daemon === undefined ? {} : { daemon: p.daemon }), ...(p.watchIo === true ? { watchIo: true } : {}) };
+  // `nest` files need a directory of the FUSE tree to be mounted on.
+  const nested = Object.values(files).some((f) => f.on === 'nestedFuse');
+  if (nested) nodes['sub'] = { type: 'dir' };
+  return { files, nodes, ...(p.daemon === undefined ? {} : { daemon: p.daemon }), ...(p.watchIo === true ? { watchIo: true } : {}), ...(nested ? { nestedFuseAt: 'sub' } : {}) };
 }
 
 

@@ -254,6 +254,10 @@ export function play(b: Builder, it: Intent): void {
       if (f !== undefined) b.emit({ op: 'watchFuseFile', fd: f, as: b.fresh('w') });
       return;
     }
+    case 'mountNestedFuse':
+      // One per case, in a world that has a directory for it (conformance/validate.ts).
+      if (b.k.state.world.nestedFuseAt !== undefined && !b.steps.some((s) => s.op === 'mountNestedFuse')) b.emit({ op: 'mountNestedFuse' });
+      return;
     case 'mountOverlayOnFuse':
       // One per case (conformance/validate.ts).
       if (!b.steps.some((s) => s.op === 'mountOverlayOnFuse')) b.emit({ op: 'mountOverlayOnFuse' });

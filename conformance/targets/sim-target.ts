@@ -47,6 +47,8 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return k.umountWorldFs(step.on, step.lazy === true);
     case 'mountOverlayOnFuse':
       return d.mountOverlayOnFuse();
+    case 'mountNestedFuse':
+      return d.mountNestedFuse();
     case 'watchFuseFile':
       return c.watchFuseFile(step.fd, step.as);
     case 'daemonWrite':

@@ -63,7 +63,7 @@ await ensureWorkers(2);
 
 function workersNeeded(k: Case): number {
   const on = new Set(Object.values(k.world.files ?? {}).map((f) => f.on));
-  return 1 + (on.has('fusePt1') ? 1 : 0) + (on.has('fusePt2') ? 1 : 0) + (on.has('fuse') || on.has('overlayOverFuse') ? 1 : 0);
+  return 1 + (on.has('fusePt1') ? 1 : 0) + (on.has('fusePt2') ? 1 : 0) + (on.has('fuse') || on.has('overlayOverFuse') ? 1 : 0) + (on.has('nestedFuse') ? 1 : 0);
 }
 
 let session: CaseSession | null = null;

@@ -16,7 +16,7 @@ import { CLONE_NEWNS, MNT_DETACH, O } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { LOG_CAP } from '../daemon/shared.ts';
 import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
-import { buildWorld, fileBytes, type BuiltWorld } from './world.ts';
+import { buildWorld, fileBytes, mountNestedFuse, type BuiltWorld } from './world.ts';
 import { Inotify, settle, sleepMs } from './observers.ts';
 import { observeKernel } from './kernel-observables.ts';
 import { connIdentity, withConnDir, type ConnId } from './fusectl.ts';
@@ -54,6 +54,7 @@ export class CaseSession {
   /** The mount's connection with its fusectl identity (fusectl.ts): numbers are reused. */
   private connId: ConnId | null = null;
   private readonly innerIds: ConnId[];
+  private readonly spare: () => DaemonHandle;
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
   private readonly helpers: ChildProcess[] = [];
@@ -69,6 +70,7 @@ export class CaseSession {
     private readonly daemon: DaemonHandle,
     spare: () => DaemonHandle,
   ) {
+    this.spare = spare;
     this.world = buildWorld(kase.world, work, disk, spare);
     this.client = new ClientSteps({
       path: (node) => this.path(node),
@@ -84,7 +86,8 @@ export class CaseSession {
     }
     this.inotify.io = kase.world.watchIo === true;
     for (const f of this.world.files.values()) {
-      if (f.spec.on !== 'self') this.inotify.watch(f.name, f.path, f.spec.type === 'symlink');
+      // `self` files are watched when first looked up, `nestedFuse` ones once mounted.
+      if (f.spec.on !== 'self' && f.spec.on !== 'nestedFuse') this.inotify.watch(f.name, f.path, f.spec.type === 'symlink');
     }
     this.inotify.drain();
   }
@@ -299,6 +302,15 @@ export class CaseSession {
         return res(sys.lock(this.daemonFd(s.daemonFd), s.kind, s.type));
       case 'observe':
         return { ...this.observeKernel(s), quiet: true };
+      case 'mountNestedFuse': {
+        const c = mountNestedFuse(this.world, this.kase.world.nestedFuseAt ?? '', this.spare());
+        if (typeof c === 'number') return res(c);
+        this.world.inner.push(c);
+        const id = connIdentity(connOf(c.mnt));
+        if (id !== null) this.innerIds.push(id);
+        for (const f of this.world.nestedFiles) this.inotify.watch(f.name, f.path, false);
+        return { errno: null };
+      }
       case 'watchFuseFile': {
         // Through the fd's /proc link: the magic link jumps to the open file's dentry, so
         // nothing is looked up on FUSE (no request), and the watch is on that very inode.

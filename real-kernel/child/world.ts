@@ -20,7 +20,7 @@ export interface BuiltFile {
 }
 
 export interface InnerConn {
-  kind: 'fuse' | 'fusePt1' | 'fusePt2';
+  kind: 'fuse' | 'fusePt1' | 'fusePt2' | 'nestedFuse';
   mnt: string;
   devFd: number;
   daemon: DaemonHandle;
@@ -38,6 +38,8 @@ export interface BuiltWorld {
   held: number[];
   /** The overlayfs a mountOverlayOnFuse step mounted over the FUSE mount, while mounted. */
   overlayOnFuse: string | null;
+  /** The `nestedFuse` world files, mounted by a mountNestedFuse step (mountNestedFuse). */
+  nestedFiles: BuiltFile[];
 }
 
 export class SetupError extends Error {}
@@ -120,6 +122,36 @@ function makeAnonymous(f: BuiltFile, on: 'pipefs' | 'sockfs', held: number[]): s
 
 const FUSE_OPTS = (fd: number): string => `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`;
 
+/**
+ * Mount the `nestedFuse` files' FUSE filesystem on the directory World.nestedFuseAt of the mount
+ * under test: no mkdir there (that would be a request to the outer daemon), and a failed mount
+ * is the step's errno, not a setup error. Returns the connection, or −errno.
+ */
+export function mountNestedFuse(world: BuiltWorld, at: string, daemon: DaemonHandle): InnerConn | number {
+  const mnt = entryPath(world.mnt, at);
+  const devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
+  if (devFd < 0) throw new SetupError(`open /dev/fuse: errno ${-devFd}`);
+  daemon.serve({ t: 'serve', devFd, nodes: innerNodes(world.nestedFiles, false), createReply: {}, init: { flags: ['INIT_EXT'] }, backingIds: {} });
+  const r = sys.mount('fuse.nested', mnt, 'fuse.nested', 0, FUSE_OPTS(devFd));
+  if (r < 0) {
+    daemon.stop();
+    sys.close(devFd);
+    return r;
+  }
+  if (!daemon.waitInit(2, 2000)) throw new SetupError('nested FUSE: no INIT');
+  return { kind: 'nestedFuse', mnt, devFd, daemon, held: [] };
+}
+
+/** The inner daemon's nodes for world files: their bytes, passthrough to a copy when `pt`. */
+function innerNodes(files: BuiltFile[], pt: boolean): Record<string, { content: string; open?: { flags: ['PASSTHROUGH']; backing: string } }> {
+  const nodes: Record<string, { content: string; open?: { flags: ['PASSTHROUGH']; backing: string } }> = {};
+  for (const f of files) {
+    if ((f.spec.type ?? 'file') !== 'file') throw new SetupError(`world file ${f.name}: only regular files can live on ${f.spec.on}`);
+    nodes[f.name] = { content: new TextDecoder().decode(fileBytes(f.spec)), ...(pt ? { open: { flags: ['PASSTHROUGH'], backing: f.name } } : {}) };
+  }
+  return nodes;
+}
+
 /** Mount an inner FUSE filesystem served by `daemon`, serving the given files as nodes. */
 function mountInner(
   kind: InnerConn['kind'],
@@ -132,15 +164,10 @@ function mountInner(
   const devFd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
   if (devFd < 0) throw new SetupError(`open /dev/fuse: errno ${-devFd}`);
   const pt = kind !== 'fuse';
-  const nodes: Record<string, { content: string; open?: { flags: ['PASSTHROUGH']; backing: string } }> = {};
-  for (const f of files) {
-    if ((f.spec.type ?? 'file') !== 'file') throw new SetupError(`world file ${f.name}: only regular files can live on ${kind}`);
-    nodes[f.name] = { content: new TextDecoder().decode(fileBytes(f.spec)), ...(pt ? { open: { flags: ['PASSTHROUGH'], backing: f.name } } : {}) };
-  }
   daemon.serve({
     t: 'serve',
     devFd,
-    nodes,
+    nodes: innerNodes(files, pt),
     createReply: {},
     init: pt ? { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: kind === 'fusePt1' ? 1 : 2 } : { flags: ['INIT_EXT'] },
     backingIds: {},
@@ -224,6 +251,10 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
       case 'sockfs':
         for (const f of list) f.path = makeAnonymous(f, on, held);
         break;
+      case 'nestedFuse':
+        // Named inside the FUSE mount under test; mounted by a step (mountNestedFuse).
+        for (const f of list) f.path = entryPath(`${mnt}/${world.nestedFuseAt ?? ''}`, f.name);
+        break;
       case 'fuse':
       case 'overlayOverFuse':
         break;
@@ -250,5 +281,5 @@ export function buildWorld(world: World, work: string, disk: string, daemons: ()
       for (const f of oof) f.path = entryPath(`${work}/oof`, f.name);
     }
   }
-  return { work, disk, mnt, files, inner, held, overlayOnFuse: null };
+  return { work, disk, mnt, files, inner, held, overlayOnFuse: null, nestedFiles: byFs.get('nestedFuse') ?? [] };
 }

@@ -86,6 +86,8 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     memfd: { sb: sb('memfd', 0), readOnly: false },
     pipefs: { sb: sb('pipefs', 0), readOnly: false },
     sockfs: { sb: sb('sockfs', 0), readOnly: false },
+    // An inner FUSE without passthrough mounted inside the FUSE tree: depth 0 (STACK-8).
+    nestedFuse: { sb: sb('nestedFuse', 0), readOnly: false },
   };
   const devtmpfs: Mount = { sb: sb('devtmpfs', 0), readOnly: false };
   const files: BackingWorld['files'] = new Map();
