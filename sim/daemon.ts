@@ -57,6 +57,19 @@ export function sharedFill(byte: string, n: number): Uint8Array {
 
 const UTF8 = new TextEncoder();
 
+/** Node contents this long are encoded once and shared until written (the fuzzer's big node). */
+const SHARED_TEXT_MIN = 65536;
+const SHARED_TEXTS = new Map<string, Uint8Array>();
+
+function sharedText(s: string): Uint8Array {
+  let b = SHARED_TEXTS.get(s);
+  if (b === undefined) {
+    b = textBytes(s);
+    if (SHARED_TEXTS.size < 8) SHARED_TEXTS.set(s, b); // a few: cases rarely repeat big contents
+  }
+  return b;
+}
+
 /** A step's text as UTF-8; short ASCII text (most steps' data) without TextEncoder's call cost. */
 export function textBytes(s: string): Uint8Array {
   if (s.length <= 64) {
@@ -100,8 +113,8 @@ export class ModelDaemon implements DaemonPort {
 
   addNode(name: string, spec: FuseNodeSpec): DaemonNode {
     const isDir = spec.type === 'dir';
-    const shared = !isDir && spec.content === undefined;
-    const content = isDir ? new Uint8Array(0) : shared ? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE) : textBytes(spec.content!);
+    const shared = !isDir && (spec.content === undefined || spec.content.length >= SHARED_TEXT_MIN);
+    const content = isDir ? new Uint8Array(0) : spec.content === undefined ? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE) : shared ? sharedText(spec.content) : textBytes(spec.content);
     const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(shared ? { contentShared: true } : {}), ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
     this.nodes.set(name, node);
     this.byNodeid.set(node.nodeid, node);

@@ -7,9 +7,10 @@ import { fuseSuperPutIfIdle } from './mount.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { fusePassthroughMmap, ptContext } from './passthrough.ts';
 import type { KernelState } from './state.ts';
-import type { FuseInode, FuseOpenFile, Mapping } from './types.ts';
+import type { FuseOpenFile, Mapping } from './types.ts';
 import { fusePutFile } from './file.ts';
-import { PAGE_SIZE, RA_PAGES, invalidateInodePages2, pageCacheRead, pageCacheStore, mappingSetError, summarize, writeDirtyPages } from './pagecache.ts';
+import { PAGE_SIZE, invalidateInodePages2, pageCacheRead, pageCacheStore, mappingSetError, summarize, writeDirtyPages } from './pagecache.ts';
+import { filemapFault } from './readahead.ts';
 import { isDio, isPt } from './rw.ts';
 
 // ---- mmap -----------------------------------------------------------------------------------
@@ -70,31 +71,23 @@ function fileView(k: KernelState, m: Mapping, offset: number, n: number, t: Trac
     if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
     return { bytes: k.vfs.pread(m.backing, offset, n), size: k.vfs.fileSize(m.backing) };
   }
-  const fe = faultIn(k, m.inode, offset, n, t);
+  const fe = faultIn(k, m, offset, n, t);
   if (fe !== null) return fe;
   const data = pageCacheRead(k, m.inode, offset, n, t);
   return typeof data === 'string' ? data : { bytes: data, size: m.inode.iSize };
 }
 
 /**
- * A page fault reads the whole page (filemap_fault -> READ when not cached), even when the bytes
- * touched lie past EOF in the file's last page (6.18: a store at offset 100 of an 8-byte file
- * sent READ). A fault on a page not cached reads around it: do_sync_mmap_readahead's window of
- * ra_pages starting ra_pages / 2 before the page, bounded by EOF (6.18: a shared mapping of a
- * 16-page file read both of its first two pages with one READ).
+ * Touch [offset, offset + n) of a mapping of the cached file: each page the file has (up to the
+ * page of its last byte) is faulted as filemap_fault does (sim/readahead.ts filemapFault). A
+ * fault reads the whole page, even when the bytes touched lie past EOF in the file's last page
+ * (6.18: a store at offset 100 of an 8-byte file sent READ).
  */
-function faultIn(k: KernelState, fi: FuseInode, offset: number, n: number, t: Trace): Errno | null {
+function faultIn(k: KernelState, m: Mapping, offset: number, n: number, t: Trace): Errno | null {
+  const fi = m.inode;
   for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + n && p * PAGE_SIZE < fi.iSize; p++) {
-    if (fi.pages.has(p)) continue;
-    t.fn('do_sync_mmap_readahead');
-    const start = Math.max(0, p - RA_PAGES / 2);
-    const r = pageCacheRead(k, fi, start * PAGE_SIZE, RA_PAGES * PAGE_SIZE, t, true);
-    if (typeof r === 'string') return r;
-    // A page the window left (present, not uptodate) is read alone (filemap_read_folio).
-    if (!fi.pages.has(p)) {
-      const one = pageCacheRead(k, fi, p * PAGE_SIZE, PAGE_SIZE, t);
-      if (typeof one === 'string') return one;
-    }
+    const e = filemapFault(k, fi, m.fuseFile!, p, t);
+    if (e !== null) return e;
   }
   return null;
 }
@@ -171,7 +164,7 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
     return ok();
   }
   if (m.shared) {
-    const fe = faultIn(k, m.inode, offset, n, t); // fault the pages in first
+    const fe = faultIn(k, m, offset, n, t); // fault the pages in first
     if (fe !== null) return err(fe);
     const len = n;
     // fuse_page_mkwrite on the first store to a clean page: file_update_time. With the writeback

@@ -10,7 +10,8 @@ import { backingDirectIoMisaligned, fuseFileAccessed, fusePassthroughEndWrite, f
 import type { KernelState } from './state.ts';
 import type { FuseFile, FuseInode, FuseOpenFile } from './types.ts';
 import { fuseUpdateAttributes, fuseWriteUpdateAttr } from './dir.ts';
-import { FUSE_MAX_PAGES, PAGE_SIZE, clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, syncReadahead, writeRange } from './pagecache.ts';
+import { FUSE_MAX_PAGES, PAGE_SIZE, clearPagesUptodate, fuseSendRead, fuseSendWrite, fuseWriteBegin, invalidateRange, pageCacheRead, pageCacheStore, summarize, writeRange } from './pagecache.ts';
+import { filemapRead } from './readahead.ts';
 
 // ---- read / write / splice ------------------------------------------------------------------
 
@@ -45,6 +46,23 @@ export function fuseWriteSyscall(k: KernelState, file: FuseOpenFile, data: Uint8
   return r;
 }
 
+/** PIPE_DEF_BUFFERS: the buffers of a new pipe, the harness's and do_splice_direct's alike. */
+const PIPE_BUFFERS = 16;
+
+/**
+ * What a splice into an empty pipe can take: at most its buffers' pages (filemap_splice_read,
+ * copy_splice_read), and from the page cache one buffer per folio, so a read from within a
+ * page ends at the 16th page boundary (6.18: 65536 bytes at offset 5000 gave 64632). Through
+ * passthrough the backing filesystem's folios decide, which may be larger: the model keeps the
+ * page count only.
+ */
+function splicePipeCap(file: FuseOpenFile, pos: number, len: number): number {
+  const cap = Math.min(len, PIPE_BUFFERS * PAGE_SIZE);
+  // copy_splice_read (O_DIRECT, FOPEN_DIRECT_IO) fills whole pages of its own.
+  if (isPt(file.ff) || isDio(file.ff) || file.flags.has('O_DIRECT')) return cap;
+  return Math.min(cap, (Math.floor(pos / PAGE_SIZE) + PIPE_BUFFERS) * PAGE_SIZE - pos);
+}
+
 /** read(2), pread(2) or a splice from the file: the bytes read (fuseRead summarises them). */
 export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Uint8Array | Errno {
   const ff = file.ff;
@@ -57,6 +75,7 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
   // FOPEN_STREAM (stream_open): no file position, every read(2) and write(2) is at offset 0.
   const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
   const pos = offset ?? (stream ? 0 : file.pos);
+  if (splice) len = splicePipeCap(file, pos, len);
   let data: Uint8Array | Errno;
   /** The bytes came through filemap_read or filemap_splice_read (readahead state to update). */
   let viaPageCache = false;
@@ -75,7 +94,7 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
       if (isPt(ff)) t.pass('IO-8');
       // filemap_splice_read: filemap_get_pages reads ahead as filemap_read does (fuzz --target
       // both seed 30437040: a 1-byte splice at 0 read the whole 2-page file on 6.18).
-      const re = syncReadahead(k, ff.inode, file, pos, len, t);
+      const re = filemapRead(k, ff.inode, file, pos, len, t);
       data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
       viaPageCache = true;
     }
@@ -115,7 +134,7 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
       if (typeof r === 'string') return r;
       data = r;
     } else {
-      const re = syncReadahead(k, ff.inode, file, pos, len, t);
+      const re = filemapRead(k, ff.inode, file, pos, len, t);
       data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
       viaPageCache = true;
     }
@@ -144,7 +163,7 @@ export function cachedFileDirectRead(k: KernelState, file: FuseOpenFile, pos: nu
   const end = pos + r.length;
   if (r.length >= len || end >= ff.inode.iSize) return r;
   t.fn('filemap_read');
-  const ra = syncReadahead(k, ff.inode, file, end, len - r.length, t);
+  const ra = filemapRead(k, ff.inode, file, end, len - r.length, t);
   const rest = ra ?? pageCacheRead(k, ff.inode, end, len - r.length, t);
   if (typeof rest === 'string') return r.length > 0 ? r : rest;
   const out = new Uint8Array(r.length + rest.length);

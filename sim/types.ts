@@ -86,6 +86,8 @@ export interface FuseInode {
   name: string;
   /** The name of the inotify watch a watchFuseFile step put on it (sim/fsnotify.ts). */
   watch?: string;
+  /** PG_readahead: the pages (as the objects in `pages`) readahead marked (sim/readahead.ts). */
+  raMarks?: Map<number, Uint8Array>;
   readonly isDir: boolean;
   /** i_size as cached in the kernel. */
   iSize: number;
@@ -163,6 +165,14 @@ export interface FuseFile {
 }
 
 /** The client's struct file on the FUSE mount. */
+/** struct file_ra_state but prev_pos: the current window and the mmap miss count. */
+export interface FileRaState {
+  start: number;
+  size: number;
+  asyncSize: number;
+  mmapMiss: number;
+}
+
 export interface FuseOpenFile {
   readonly ff: FuseFile;
   readonly mode: 'r' | 'w' | 'rw';
@@ -172,6 +182,8 @@ export interface FuseOpenFile {
   pos: number;
   /** f_ra.prev_pos: where the last buffered read ended (−1: none yet), for readahead. */
   raPrevPos?: number;
+  /** The rest of f_ra (sim/readahead.ts), made at the first readahead. */
+  ra?: FileRaState;
   /** f_wb_err: the mapping's errseq this file has seen (sampled at open, advanced by fsync). */
   wbErrSeen?: number;
 }

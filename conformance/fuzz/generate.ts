@@ -29,7 +29,9 @@ export type Intent =
   | { k: 'open'; node: number; create: boolean; access: Access; extra: OpenFlagName[]; nobody?: boolean }
   | { k: 'read' | 'spliceRead'; pick: number; length: number; offset: number | null }
   | { k: 'write' | 'spliceWrite'; pick: number; data: string; offset: number | null }
-  | { k: 'mmap'; pick: number; shared: boolean; write: boolean }
+  | { k: 'mmap'; pick: number; shared: boolean; write: boolean; big: boolean }
+  /** Loads through a mapping, within the file: page faults and their readahead windows. */
+  | { k: 'mapRead'; pick: number; offset: number; length: number }
   | { k: 'munmap'; pick: number }
   | { k: 'stat'; pick: number; node: number | null }
   | { k: 'ftruncate'; pick: number; size: number }
@@ -112,7 +114,12 @@ export interface FuzzProgram {
   liveSize?: boolean | undefined;
   /** The world's watches report IN_ACCESS and IN_MODIFY too (World.watchIo). */
   watchIo?: boolean | undefined;
+  /** Node `m` serves BIG_NODE_SIZE bytes: long enough for readahead's windows to move on. */
+  bigNode?: boolean | undefined;
 }
+
+/** 40 pages: past the 32-page window, so sequential reads meet PG_readahead marks. */
+export const BIG_NODE_SIZE = 40 * 4096;
 
 /** Mostly the defaults; otherwise each setting a daemon author may pick (passthrough_hp --nocache is both timeouts 0). */
 const DAEMON_CHOICES: fc.Arbitrary<DaemonSettings | undefined> = fc.oneof(
@@ -236,9 +243,10 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(9, fc.record({ k: fc.constant('ptSetup' as const), file: ptFile, mode: daemonMode, node, access, extra: ptExtra }), 'ptSetup'),
     // nobody (optional, so a quarter of the opens): the client's credentials, allow_other (PTF-2).
     w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra, nobody: fc.boolean() }, { requiredKeys: ['k', 'node', 'create', 'access', 'extra'] }), 'open'),
-    w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192), offset }), 'read', 'spliceRead'),
+    w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192, 65536), offset }), 'read', 'spliceRead'),
     w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset }), 'write', 'spliceWrite'),
-    w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean() }), 'mmap'),
+    w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean(), big: fc.boolean() }), 'mmap'),
+    w(2, fc.record({ k: fc.constant('mapRead' as const), pick, offset: fc.constantFrom(0, 4096, 65536), length: fc.constantFrom(100, 4096, 65536) }), 'mapRead'),
     w(1, fc.record({ k: fc.constant('munmap' as const), pick }), 'munmap'),
     w(2, fc.record({ k: fc.constant('stat' as const), pick, node: fc.option(node, { nil: null, freq: 3 }) }), 'stat'),
     w(1, fc.record({ k: fc.constant('ftruncate' as const), pick, size: fc.constantFrom(0, 10, 4096, 10000) }), 'ftruncate'),
@@ -320,6 +328,7 @@ export function programArb(opts: GenOptions = {}): fc.Arbitrary<FuzzProgram> {
     daemon: DAEMON_CHOICES,
     liveSize: fc.boolean(),
     watchIo: fc.boolean(),
+    bigNode: fc.boolean(),
     intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24, size: 'medium' }),
   });
 }

@@ -8,7 +8,10 @@ import type { Case, Step } from '../../spec/case.ts';
 import type { CheckId } from '../../spec/check-ids.ts';
 import { createKernel, teardownInvariantViolations, type SimResult } from '../../sim/index.ts';
 import { Builder, type InvariantViolation } from './builder.ts';
-import { FILE_PALETTE, NODES, type FuzzProgram } from './generate.ts';
+import { BIG_NODE_SIZE, FILE_PALETTE, NODES, type FuzzProgram } from './generate.ts';
+
+/** One string for every case (its encoding is shared: sim/daemon.ts sharedText). */
+const BIG_NODE_CONTENT = 'M'.repeat(BIG_NODE_SIZE);
 import { play } from './play.ts';
 
 export type { InvariantViolation } from './builder.ts';
@@ -31,6 +34,7 @@ export function worldOf(p: FuzzProgram): World {
   }
   const nodes: NonNullable<World['nodes']> = Object.fromEntries(NODES.map((n) => [n, {}]));
   if (p.liveSize === true) nodes['n'] = { sizeFrom: 'b' };
+  if (p.bigNode === true) nodes['m'] = { content: BIG_NODE_CONTENT };
   // `nest` files need a directory of the FUSE tree to be mounted on.
   const nested = Object.values(files).some((f) => f.on === 'nestedFuse');
   if (nested) nodes['sub'] = { type: 'dir' };

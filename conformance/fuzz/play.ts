@@ -2,7 +2,7 @@
 // Builder and emitted as steps, or dropped when it has nothing to act on.
 import type { OpenFlagName, Step } from '../../spec/case.ts';
 import { HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, WORLD_HELD_FS } from '../validate-world.ts';
-import { NODES, type Intent, type ObserveWhat } from './generate.ts';
+import { BIG_NODE_SIZE, NODES, type Intent, type ObserveWhat } from './generate.ts';
 import { nth, recent, type Builder } from './builder.ts';
 
 /** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
@@ -138,7 +138,11 @@ export function play(b: Builder, it: Intent): void {
     case 'spliceRead': {
       const f = fd(it.pick);
       if (f === undefined) return;
-      b.emit({ op: it.k, fd: f, length: it.length, ...(it.offset === null ? {} : { offset: it.offset }) });
+      // A passthrough splice fills the pipe with the backing filesystem's folios, whose size the
+      // model does not know: keep it below the pipe's 16 pages however the pages fall.
+      const pt = b.k.state.clientFiles.get(f)?.ff.passthrough != null;
+      const length = it.k === 'spliceRead' && pt ? Math.min(it.length, 8192) : it.length;
+      b.emit({ op: it.k, fd: f, length, ...(it.offset === null ? {} : { offset: it.offset }) });
       return;
     }
     case 'write':
@@ -150,7 +154,18 @@ export function play(b: Builder, it: Intent): void {
     }
     case 'mmap': {
       const f = fd(it.pick);
-      if (f !== undefined) b.emit({ op: 'mmap', fd: f, shared: it.shared, write: it.write, as: b.fresh('m') });
+      if (f !== undefined) b.emit({ op: 'mmap', fd: f, shared: it.shared, write: it.write, ...(it.big ? { length: BIG_NODE_SIZE } : {}), as: b.fresh('m') });
+      return;
+    }
+    case 'mapRead': {
+      // Within the file's last page: a load past it is SIGBUS, after the pages before it were
+      // populated on the kernel and not in the model.
+      const name = recent(b.liveMaps(), it.pick);
+      const m = name === undefined ? undefined : b.k.state.maps.get(name);
+      if (name === undefined || m === undefined) return;
+      const size = m.backing !== null ? b.k.state.vfs.fileSize(m.backing) : m.inode.iSize;
+      const end = Math.min(it.offset + it.length, m.length, Math.ceil(size / 4096) * 4096);
+      if (end > it.offset) b.emit({ op: 'mapRead', map: name, offset: it.offset, length: end - it.offset });
       return;
     }
     case 'munmap': {
