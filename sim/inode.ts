@@ -78,16 +78,23 @@ export function decodeInitReply(r: InitReplySpec, profile: Profile): {
 } {
   const len = r.length ?? 64;
   const all = initFlags(r.flags ?? []);
-  const field = (offset: number, size: number, v: number): number => (len >= offset + size ? v : 0);
   return {
-    major: field(0, 4, r.major ?? FUSE_KERNEL_VERSION),
-    minor: field(4, 4, r.minor ?? profile.protoMinor),
-    flags: field(12, 4, Number(all & 0xffffffffn)),
-    flags2: field(32, 4, Number((all >> 32n) & 0xffffffffn)),
-    maxStackDepth: field(36, 4, (r.maxStackDepth ?? 0) >>> 0),
-    maxBackground: field(16, 2, r.maxBackground ?? DAEMON_MAX_BACKGROUND),
-    congestionThreshold: field(18, 2, r.congestionThreshold ?? DAEMON_CONGESTION_THRESHOLD),
+    major: initField(len, 0, 4, r.major ?? FUSE_KERNEL_VERSION),
+    minor: initField(len, 4, 4, r.minor ?? profile.protoMinor),
+    flags: initField(len, 12, 4, Number(all & 0xffffffffn)),
+    flags2: initField(len, 32, 4, Number((all >> 32n) & 0xffffffffn)),
+    maxStackDepth: initField(len, 36, 4, (r.maxStackDepth ?? 0) >>> 0),
+    maxBackground: initField(len, 16, 2, r.maxBackground ?? DAEMON_MAX_BACKGROUND),
+    congestionThreshold: initField(len, 18, 2, r.congestionThreshold ?? DAEMON_CONGESTION_THRESHOLD),
   };
+}
+
+/**
+ * A fuse_init_out field at `offset` of `size` bytes: `v` when a reply of `len` bytes holds it,
+ * else 0. (A module function, not a closure: tsx names each closure as it is made, per mount.)
+ */
+function initField(len: number, offset: number, size: number, v: number): number {
+  return len >= offset + size ? v : 0;
 }
 
 /** process_init_reply, in the kernel's order INIT-3 -> INIT-9. */

@@ -305,13 +305,8 @@ export class Kernel {
     const evs: BackingEvent[] = [];
     const s = this.state;
     s.daemonWinsReleaseRace = true;
-    const collect = (o: SimResult): void => {
-      reqs.push(...o.requests);
-      evs.push(...o.events);
-      for (const c of o.explain.checks) t.pass(c);
-      for (const f of o.explain.functions ?? []) t.fn(f);
-    };
-    const daemonFileFds = (): [string, number][] => [...s.daemonFds].filter(([, fd]) => s.daemonTask.fds.get(fd)?.kind !== 'dev');
+    // No closures bound to names here: tsx (keepNames) defines a name on each when it is made.
+    const acc: TeardownAcc = { t, reqs, evs };
     // The kernel target pins the superblock with O_PATH reopens of the fds open when teardown
     // starts and closes the pins after the daemon's fds: if any of them is a FUSE file (a client
     // fd, a daemon fd on the mount), the superblock, and so the connection's registrations,
@@ -320,17 +315,17 @@ export class Kernel {
     const pinned =
       s.clientFiles.size > 0 ||
       plainFileNames(s).length > 0 ||
-      daemonFileFds().some(([, fd]) => {
+      daemonFileFds(s).some(([, fd]) => {
         const tf = s.daemonTask.fds.get(fd);
         return tf?.kind === 'world' && tf.file.inode.mount.sb.kind === 'fuseUnderTest';
       });
     // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
-    for (const name of [...s.maps.keys()]) collect(this.client.munmap(name));
-    for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(this.client.close(name));
-    if (pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
-    if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
-    if (!pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
-    for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
+    for (const name of [...s.maps.keys()]) collect(acc, this.client.munmap(name));
+    for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(acc, this.client.close(name));
+    if (pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
+    if (s.conn?.mounted === true) collect(acc, this.daemon.umount({ lazy: true }));
+    if (!pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
+    for (const name of [...s.devFiles.keys()]) collect(acc, this.daemon.devClose(name));
     s.daemonWinsReleaseRace = false;
     return this.observation(ok(), t, reqs, canonicalEvents(evs));
   }
@@ -378,6 +373,25 @@ export type { Errno };
 
 export { DaemonApi, ClientApi };
 export type { BackingOpenArgs, BackingCloseArgs } from './daemon-api.ts';
+
+/** What the teardown's observation gathers from the calls it makes. */
+interface TeardownAcc {
+  t: Trace;
+  reqs: ObservedOpcode[];
+  evs: BackingEvent[];
+}
+
+function collect(acc: TeardownAcc, o: SimResult): void {
+  acc.reqs.push(...o.requests);
+  acc.evs.push(...o.events);
+  for (const c of o.explain.checks) acc.t.pass(c);
+  for (const f of o.explain.functions ?? []) acc.t.fn(f);
+}
+
+/** The daemon's fd names that are not /dev/fuse fds, with their numbers. */
+function daemonFileFds(s: KernelState): [string, number][] {
+  return [...s.daemonFds].filter(([, fd]) => s.daemonTask.fds.get(fd)?.kind !== 'dev');
+}
 
 /** Why a file may be open with no fd on it: a registration holds it (LIFE-1), a PT open's per-open file does (PTF-1). */
 function noteFilesInNoFdTable(s: KernelState, inode: WInode, t: Trace): void {

@@ -9,7 +9,7 @@ import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
 import type { FuseConn, FuseInode, FuseOpenFile, Mapping } from './types.ts';
 import { buildBackingWorld, type BackingWorld } from './world/build.ts';
-import { CRED_ROOT, CRED_USERNS, Task, Vfs, type Mount, type Superblock, type WFile } from './world/vfs.ts';
+import { CRED_ROOT, CRED_USERNS, Task, Vfs, type Mount, type Superblock, type WFile, type WInode } from './world/vfs.ts';
 
 /** An open /dev/fuse struct file (private_data: NULL, the SYNC_INIT marker, or a fuse_dev). */
 export interface DevFile {
@@ -45,6 +45,12 @@ export interface KernelOptions {
 }
 
 let nextConnMinor = 40;
+
+/** A world file's regular inode; a sizeFrom file the daemon can no longer stat (unlinked) has none and reports 0, as on the kernel target. */
+function worldInode(backing: BackingWorld, file: string): WInode | undefined {
+  const f = backing.files.get(file);
+  return f === undefined || f.unlinked === true ? undefined : (f.inode.target ?? f.inode);
+}
 
 export class KernelState {
   readonly vfs = new Vfs();
@@ -95,19 +101,17 @@ export class KernelState {
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
-    // A sizeFrom file the daemon can no longer stat (unlinked) reports 0, as on the kernel target.
-    const worldInode = (file: string) => {
-      const f = this.backing.files.get(file);
-      return f === undefined || f.unlinked === true ? undefined : (f.inode.target ?? f.inode);
-    };
+    // Methods, not arrow properties: tsx (keepNames) names each arrow bound to a name when it
+    // is made, and a kernel is made per fuzz case.
+    const { backing, vfs } = this;
     this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0, {
-      size: (file) => {
-        const i = worldInode(file);
-        return i === undefined ? 0 : this.vfs.size(i);
+      size(file) {
+        const i = worldInode(backing, file);
+        return i === undefined ? 0 : vfs.size(i);
       },
-      truncate: (file, size) => {
-        const i = worldInode(file);
-        if (i !== undefined) this.vfs.truncate(i, size);
+      truncate(file, size) {
+        const i = worldInode(backing, file);
+        if (i !== undefined) vfs.truncate(i, size);
       },
     });
     this.port = opts.port ?? this.daemon;
