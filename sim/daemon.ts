@@ -93,15 +93,17 @@ export class ModelDaemon implements DaemonPort {
     // nodes with the file's bytes (as the kernel target does).
     for (const [name, spec] of Object.entries(world.files ?? {})) {
       if (spec.on !== 'self' || this.nodes.has(name)) continue;
-      const content = spec.content ?? DEFAULT_BACKING_BYTE.repeat(spec.size ?? DEFAULT_FILE_SIZE);
-      this.addNode(name, { content });
+      // The default content is the shared fill of the backing byte (no 4096-char string to encode).
+      if (spec.content === undefined) this.addNode(name, {}, sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE));
+      else this.addNode(name, { content: spec.content });
     }
   }
 
-  addNode(name: string, spec: FuseNodeSpec): DaemonNode {
+  /** `fill`: the shared default content of a node without `content` (default: 4096 daemon bytes). */
+  addNode(name: string, spec: FuseNodeSpec, fill?: Uint8Array): DaemonNode {
     const isDir = spec.type === 'dir';
     const shared = !isDir && spec.content === undefined;
-    const content = isDir ? new Uint8Array(0) : shared ? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE) : textBytes(spec.content!);
+    const content = isDir ? new Uint8Array(0) : shared ? (fill ?? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE)) : textBytes(spec.content!);
     const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(shared ? { contentShared: true } : {}), ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
     this.nodes.set(name, node);
     this.byNodeid.set(node.nodeid, node);
