@@ -2,9 +2,8 @@
 // (INIT-13, INIT-14, DEV-13), fuse_kill_sb_anon, lazy umount (LIFE-21, LIFE-22) and the
 // superblock's connection reference (LIFE-23..25).
 import type { InitReplySpec } from '../spec/case.ts';
-import { FUSE_KERNEL_VERSION } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
-import { fuseAbortConn, fuseConnPutIfUnused, fuseInitOffer, fuseSendInit, processInitReply } from './inode.ts';
+import { fuseAbortConn, fuseConnPutIfUnused, fuseInitOffer, fuseInitOfferText, fuseSendInit, processInitReply } from './inode.ts';
 import { err, ok, type Outcome } from './outcome.ts';
 import { failedMount } from './dev.ts';
 import type { DevFile, KernelState } from './state.ts';
@@ -25,7 +24,7 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
   k.fuseSb.stackDepth = 0;
   k.fuseInodes.clear();
   const value = fuseSendInit(k.profile, t);
-  k.lastInitOffer = `${FUSE_KERNEL_VERSION}.${k.profile.protoMinor} ${fuseInitOffer(k.profile).join(',')}`;
+  k.lastInitOffer = fuseInitOfferText(k.profile);
   // The daemon's INIT reply: the step's, unless the daemon behind the port answers itself.
   const answered = k.send(t, { op: 'INIT', nodeid: 0, minor: k.profile.protoMinor, flags: fuseInitOffer(k.profile) });
   if (typeof answered !== 'string' && answered.init !== undefined) init = answered.init;
