@@ -41,7 +41,8 @@ export function fillBytes(byte: string, n: number): Uint8Array {
   return new Uint8Array(n).fill(byte.charCodeAt(0));
 }
 
-const SHARED_FILLS = new Map<string, Uint8Array>();
+/** Per byte, per length (two levels: no key string to build on every lookup). */
+const SHARED_FILLS = new Map<string, Map<number, Uint8Array>>();
 
 /**
  * `n` bytes of `byte`, one buffer per (byte, n) for the whole process: never to be written.
@@ -49,9 +50,10 @@ const SHARED_FILLS = new Map<string, Uint8Array>();
  * largest single cost. Holders copy before a change (FileBytes, DaemonNode.contentShared).
  */
 export function sharedFill(byte: string, n: number): Uint8Array {
-  const key = `${byte}${n}`;
-  let b = SHARED_FILLS.get(key);
-  if (b === undefined) SHARED_FILLS.set(key, (b = fillBytes(byte, n)));
+  let byLength = SHARED_FILLS.get(byte);
+  if (byLength === undefined) SHARED_FILLS.set(byte, (byLength = new Map()));
+  let b = byLength.get(n);
+  if (b === undefined) byLength.set(n, (b = fillBytes(byte, n)));
   return b;
 }
 
@@ -88,10 +90,14 @@ export class ModelDaemon implements DaemonPort {
   ) {
     this.createReply = world.create ?? {};
     this.settings = world.daemon ?? {};
-    for (const [name, spec] of Object.entries(world.nodes ?? {})) this.addNode(name, spec);
+    // for-in, not Object.entries: the same order (own keys of plain objects) without the pairs.
+    const nodes = world.nodes ?? {};
+    for (const name in nodes) this.addNode(name, nodes[name]!);
     // World files `on: 'self'` are files of the mount under test: the daemon serves them as
     // nodes with the file's bytes (as the kernel target does).
-    for (const [name, spec] of Object.entries(world.files ?? {})) {
+    const worldFiles = world.files ?? {};
+    for (const name in worldFiles) {
+      const spec = worldFiles[name]!;
       if (spec.on !== 'self' || this.nodes.has(name)) continue;
       // The default content is the shared fill of the backing byte (no 4096-char string to encode).
       if (spec.content === undefined) this.addNode(name, {}, sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE));

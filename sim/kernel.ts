@@ -390,7 +390,9 @@ function collect(acc: TeardownAcc, o: SimResult): void {
 
 /** The daemon's fd names that are not /dev/fuse fds, with their numbers. */
 function daemonFileFds(s: KernelState): [string, number][] {
-  return [...s.daemonFds].filter(([, fd]) => s.daemonTask.fds.get(fd)?.kind !== 'dev');
+  const out: [string, number][] = [];
+  for (const [name, fd] of s.daemonFds) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') out.push([name, fd]);
+  return out;
 }
 
 /** Why a file may be open with no fd on it: a registration holds it (LIFE-1), a PT open's per-open file does (PTF-1). */

@@ -60,7 +60,7 @@ export class KernelState {
   /** Who answers the kernel's requests: the scripted daemon, or a real one. */
   readonly port: DaemonPort;
   /** Requests sent during the current step, in order (the observation's request list). */
-  private readonly requestLog: FuseOpcodeName[] = [];
+  private requestLog: FuseOpcodeName[] = [];
   readonly fuseSb: Superblock = { kind: 'fuseUnderTest', stackDepth: 0, hasMmap: true, directIo: true };
   readonly fuseMount: Mount = { sb: this.fuseSb, readOnly: false };
   readonly backing: BackingWorld;
@@ -144,7 +144,10 @@ export class KernelState {
 
   /** Requests sent since the last call, in order. */
   takeRequestLog(): FuseOpcodeName[] {
-    return this.requestLog.splice(0, this.requestLog.length);
+    // Hand over the list and start a new one (a splice copied it, every step).
+    const log = this.requestLog;
+    this.requestLog = [];
+    return log;
   }
 
   /** Background requests (async RELEASE) queued but not yet read by the daemon. */
@@ -163,6 +166,7 @@ export class KernelState {
 
   /** The daemon reads the queued background requests, unless the connection was aborted. */
   deliverBackground(): void {
+    if (this.background.length === 0) return; // most steps queue nothing
     const reqs = this.background.splice(0, this.background.length);
     const c = this.conn;
     if (c === null || c.freed || !c.connected) return;

@@ -180,7 +180,7 @@ export function capableSysAdmin(c: Cred): boolean {
 
 export class Vfs {
   private nextIno = 100;
-  private readonly events: BackingEvent[] = [];
+  private events: BackingEvent[] = [];
   private readonly deferredFput: WFile[] = [];
   /** Every struct file ever created, for the teardown property. */
   readonly allFiles: WFile[] = [];
@@ -255,7 +255,10 @@ export class Vfs {
   }
 
   takeEvents(): BackingEvent[] {
-    return this.events.splice(0, this.events.length);
+    // Hand over the list and start a new one (a splice copied it, every step).
+    const evs = this.events;
+    this.events = [];
+    return evs;
   }
 
   // ---- bytes --------------------------------------------------------------------------------
