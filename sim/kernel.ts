@@ -5,7 +5,7 @@ import type { World } from '../fixtures/world.ts';
 import type { ObserveStep, ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
-import { canonicalAllRequests, canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
+import { canonicalAllRequests, canonicalEvents, collapseRepeats, summarizeBytes } from '../spec/observation.ts';
 import type { ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
 import { Trace } from './explain.ts';
@@ -107,11 +107,13 @@ export class Kernel {
 
   /** `evs` are canonical already (canonicalEvents). */
   private observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {
+    // canonicalRequests(reqs) from the noise-free list, without filtering reqs a second time.
+    const all = canonicalAllRequests(reqs);
     const r: SimResult = {
       errno: o.errno,
       value: o.value ?? null,
-      requests: canonicalRequests(reqs),
-      allRequests: canonicalAllRequests(reqs),
+      requests: collapseRepeats(all),
+      allRequests: all,
       events: evs,
       explain: t.toExplanation(),
     };

@@ -60,7 +60,8 @@ export interface ExpectedObservation {
 
 const NOISE: ReadonlySet<ObservedOpcode> = new Set(['LOOKUP', 'FORGET', 'BATCH_FORGET', 'INTERRUPT']);
 
-function collapseRepeats<T>(xs: readonly T[]): T[] {
+/** Consecutive repeats collapsed: canonicalRequests(raw) is collapseRepeats(canonicalAllRequests(raw)). */
+export function collapseRepeats<T>(xs: readonly T[]): T[] {
   return xs.filter((x, i) => i === 0 || xs[i - 1] !== x);
 }
 

@@ -192,7 +192,8 @@ export class Vfs {
   /** `sharedBytes`: `bytes` is a shared default content (FileBytes copies it before a change). */
   newInode(type: InodeType, watchName: string, mount: Mount, bytes?: Uint8Array, sharedBytes = false): WInode {
     const ino = this.nextIno++;
-    const inode: WInode = { ino, type, watchName, mount, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
+    // Every optional field present (undefined until set), so that all inodes share one shape.
+    const inode: WInode = { ino, type, watchName, mount, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set(), locks: undefined, target: undefined, devFuse: undefined, bytes: undefined };
     if (type === 'file') inode.bytes = new FileBytes(bytes ?? new Uint8Array(0), sharedBytes);
     return inode;
   }
