@@ -123,13 +123,13 @@ export class ModelDaemon implements DaemonPort {
         return { error: null }; // the mount step carries the reply
       case 'LOOKUP': {
         const n = this.nodes.get(req.name);
-        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, req.nodeid) } };
+        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: this.entryOf(n, req.nodeid) };
       }
       case 'CREATE': {
         const r = this.openReply(this.createReply);
         if (r.error !== null) return { error: r.error };
         const n = this.addNode(req.name, { content: '', open: this.createReply });
-        return { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, n.nodeid) }, open: r };
+        return { error: null, entry: this.entryOf(n, n.nodeid), open: r };
       }
       case 'GETATTR':
         return { error: null, attr: this.attrOf(node, req.nodeid) };
@@ -185,11 +185,14 @@ export class ModelDaemon implements DaemonPort {
   /** The attributes of a node (or the root), with the settings' attr timeout. */
   private attrOf(node: DaemonNode | undefined, nodeid: number): FuseAttr {
     const size = node === undefined ? 0 : node.sizeFrom !== undefined ? this.files.size(node.sizeFrom) : node.size;
-    return { size, isDir: node?.isDir ?? nodeid === 1, ...(this.settings.attrTimeout === undefined ? {} : { attrTimeout: this.settings.attrTimeout }) };
+    // attrTimeout undefined (long) rather than absent: one shape for every reply, no spreads.
+    return { size, isDir: node?.isDir ?? nodeid === 1, attrTimeout: this.settings.attrTimeout };
   }
 
-  private entryTimeouts(): { entryTimeout?: number } {
-    return this.settings.entryTimeout === undefined ? {} : { entryTimeout: this.settings.entryTimeout };
+  /** A LOOKUP or CREATE entry; `entryTimeout` undefined (long) when the settings leave it out. */
+  private entryOf(n: DaemonNode, nodeid: number): NonNullable<DaemonReply['entry']> {
+    const a = this.attrOf(n, nodeid);
+    return { nodeid: n.nodeid, entryTimeout: this.settings.entryTimeout, size: a.size, isDir: a.isDir, attrTimeout: a.attrTimeout };
   }
 
   /** OPEN / OPENDIR / CREATE: the node's OpenReplySpec. */

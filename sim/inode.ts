@@ -211,6 +211,7 @@ export function newFuseConn(sb: Superblock, minor: number): FuseConn {
     passthrough: false,
     maxStackDepth: 0,
     writebackCache: false,
+    bigWrites: undefined,
     directIoAllowMmap: false,
     atomicOTrunc: false,
     handleKillprivV2: false,
