@@ -109,8 +109,8 @@ export function decodeInitReply(r: InitReplySpec, profile: Profile): {
   let lo = 0;
   let hi = 0;
   for (const name of r.flags ?? []) {
-    const b = INIT_FLAG_BITS[name] as number | undefined;
-    if (b === undefined) initFlags([name]); // throws for a name it does not know, as before
+    const b: unknown = INIT_FLAG_BITS[name];
+    if (typeof b !== 'number') initFlags([name]); // throws for a name it does not know, as before
     else if (b < 32) lo |= 1 << b;
     else hi |= 1 << (b - 32);
   }
