@@ -41,7 +41,8 @@ export function fillBytes(byte: string, n: number): Uint8Array {
   return new Uint8Array(n).fill(byte.charCodeAt(0));
 }
 
-const SHARED_FILLS = new Map<string, Uint8Array>();
+/** Per byte, per length (two levels: no key string to build on every lookup). */
+const SHARED_FILLS = new Map<string, Map<number, Uint8Array>>();
 
 /**
  * `n` bytes of `byte`, one buffer per (byte, n) for the whole process: never to be written.
@@ -49,9 +50,10 @@ const SHARED_FILLS = new Map<string, Uint8Array>();
  * largest single cost. Holders copy before a change (FileBytes, DaemonNode.contentShared).
  */
 export function sharedFill(byte: string, n: number): Uint8Array {
-  const key = `${byte}${n}`;
-  let b = SHARED_FILLS.get(key);
-  if (b === undefined) SHARED_FILLS.set(key, (b = fillBytes(byte, n)));
+  let byLength = SHARED_FILLS.get(byte);
+  if (byLength === undefined) SHARED_FILLS.set(byte, (byLength = new Map()));
+  let b = byLength.get(n);
+  if (b === undefined) byLength.set(n, (b = fillBytes(byte, n)));
   return b;
 }
 
@@ -101,20 +103,26 @@ export class ModelDaemon implements DaemonPort {
   ) {
     this.createReply = world.create ?? {};
     this.settings = world.daemon ?? {};
-    for (const [name, spec] of Object.entries(world.nodes ?? {})) this.addNode(name, spec);
+    // for-in, not Object.entries: the same order (own keys of plain objects) without the pairs.
+    const nodes = world.nodes ?? {};
+    for (const name in nodes) this.addNode(name, nodes[name]!);
     // World files `on: 'self'` are files of the mount under test: the daemon serves them as
     // nodes with the file's bytes (as the kernel target does).
-    for (const [name, spec] of Object.entries(world.files ?? {})) {
+    const worldFiles = world.files ?? {};
+    for (const name in worldFiles) {
+      const spec = worldFiles[name]!;
       if (spec.on !== 'self' || this.nodes.has(name)) continue;
-      const content = spec.content ?? DEFAULT_BACKING_BYTE.repeat(spec.size ?? DEFAULT_FILE_SIZE);
-      this.addNode(name, { content });
+      // The default content is the shared fill of the backing byte (no 4096-char string to encode).
+      if (spec.content === undefined) this.addNode(name, {}, sharedFill(DEFAULT_BACKING_BYTE, spec.size ?? DEFAULT_FILE_SIZE));
+      else this.addNode(name, { content: spec.content });
     }
   }
 
-  addNode(name: string, spec: FuseNodeSpec): DaemonNode {
+  /** `fill`: the shared default content of a node without `content` (default: 4096 daemon bytes). */
+  addNode(name: string, spec: FuseNodeSpec, fill?: Uint8Array): DaemonNode {
     const isDir = spec.type === 'dir';
     const shared = !isDir && (spec.content === undefined || spec.content.length >= SHARED_TEXT_MIN);
-    const content = isDir ? new Uint8Array(0) : spec.content === undefined ? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE) : shared ? sharedText(spec.content) : textBytes(spec.content);
+    const content = isDir ? new Uint8Array(0) : spec.content === undefined ? (fill ?? sharedFill(DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE)) : shared ? sharedText(spec.content) : textBytes(spec.content);
     const node: DaemonNode = { name, nodeid: this.nextNodeid++, isDir, content, size: spec.size ?? content.length, open: spec.open ?? {}, ...(shared ? { contentShared: true } : {}), ...(spec.sizeFrom === undefined ? {} : { sizeFrom: spec.sizeFrom }) };
     this.nodes.set(name, node);
     this.byNodeid.set(node.nodeid, node);
@@ -129,13 +137,13 @@ export class ModelDaemon implements DaemonPort {
       case 'LOOKUP': {
         // All nodes sit in the root: a name in any other directory is unknown.
         const n = req.nodeid === 1 ? this.nodes.get(req.name) : undefined;
-        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, req.nodeid) } };
+        return n === undefined ? { error: 'ENOENT' } : { error: null, entry: this.entryOf(n, req.nodeid) };
       }
       case 'CREATE': {
         const r = this.openReply(this.createReply);
         if (r.error !== null) return { error: r.error };
         const n = this.addNode(req.name, { content: '', open: this.createReply });
-        return { error: null, entry: { nodeid: n.nodeid, ...this.entryTimeouts(), ...this.attrOf(n, n.nodeid) }, open: r };
+        return { error: null, entry: this.entryOf(n, n.nodeid), open: r };
       }
       case 'GETATTR':
         return { error: null, attr: this.attrOf(node, req.nodeid) };
@@ -191,11 +199,14 @@ export class ModelDaemon implements DaemonPort {
   /** The attributes of a node (or the root), with the settings' attr timeout. */
   private attrOf(node: DaemonNode | undefined, nodeid: number): FuseAttr {
     const size = node === undefined ? 0 : node.sizeFrom !== undefined ? this.files.size(node.sizeFrom) : node.size;
-    return { size, isDir: node?.isDir ?? nodeid === 1, ...(this.settings.attrTimeout === undefined ? {} : { attrTimeout: this.settings.attrTimeout }) };
+    // attrTimeout undefined (long) rather than absent: one shape for every reply, no spreads.
+    return { size, isDir: node?.isDir ?? nodeid === 1, attrTimeout: this.settings.attrTimeout };
   }
 
-  private entryTimeouts(): { entryTimeout?: number } {
-    return this.settings.entryTimeout === undefined ? {} : { entryTimeout: this.settings.entryTimeout };
+  /** A LOOKUP or CREATE entry; `entryTimeout` undefined (long) when the settings leave it out. */
+  private entryOf(n: DaemonNode, nodeid: number): NonNullable<DaemonReply['entry']> {
+    const a = this.attrOf(n, nodeid);
+    return { nodeid: n.nodeid, entryTimeout: this.settings.entryTimeout, size: a.size, isDir: a.isDir, attrTimeout: a.attrTimeout };
   }
 
   /** OPEN / OPENDIR / CREATE: the node's OpenReplySpec. */

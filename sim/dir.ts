@@ -91,6 +91,16 @@ export function addInode(k: KernelState, name: string, entry: { nodeid: number; 
     staleByPtWrite: false,
     sizeExtendedLocally: false,
     ptMaps: 0,
+    // The optional fields too, so that every inode has one shape: added later, each new set of
+    // them was a new hidden class, and the model's functions deoptimized on them while warming up.
+    locks: undefined,
+    blocksInvalid: undefined,
+    ctimeInvalid: undefined,
+    notUptodate: undefined,
+    asEio: undefined,
+    wbErr: undefined,
+    watch: undefined,
+    raMarks: undefined,
   };
   k.fuseInodes.set(name, fi);
   return fi;

@@ -12,7 +12,10 @@ export class Trace {
 
   /** Record that the operation passed (or was decided by) check `id`. */
   pass(id: CheckId): void {
-    if (this.checks[this.checks.length - 1] !== id) this.checks.push(id);
+    // Length first: reading checks[-1] of an empty list is a slow property lookup in V8 (a
+    // negative index is no array index), and every call's first check came here.
+    const n = this.checks.length;
+    if (n === 0 || this.checks[n - 1] !== id) this.checks.push(id);
   }
 
   /** Record entry into a kernel function (kernel spelling, e.g. fuse_backing_open). */

@@ -143,7 +143,8 @@ export function fuseOpen(k: KernelState, a: OpenArgs, t: Trace): Outcome & { fil
     opened = fuseFileOpen(k, fi, false, t, fuseOpenInFlags(a.flags, k.conn!.atomicOTrunc));
     if (typeof opened === 'string') return err(opened);
   }
-  const file: FuseOpenFile = { ff: opened.ff, mode, flags, count: 1, pos: 0, wbErrSeen: filemapSampleWbErr(fi) };
+  // raPrevPos present (undefined) from the start: one hidden class for every open file.
+  const file: FuseOpenFile = { ff: opened.ff, mode, flags, count: 1, pos: 0, raPrevPos: undefined, ra: undefined, wbErrSeen: filemapSampleWbErr(fi) };
   const e = fuseFinishOpen(k, file, opened.backingId, t);
   if (e === 'WAIT') return { errno: null, fault: { kind: 'timeout', message: 'the cached open sleeps until the parallel DIO writes end (IOM-5)' } };
   if (e !== null) {
@@ -219,7 +220,7 @@ export function fuseDirOpen(k: KernelState, fi: FuseInode, t: Trace): Outcome & 
   const opened = fuseFileOpen(k, fi, true, t, openFlagWord(['O_NONBLOCK']) | 0o200000);
   if (typeof opened === 'string') return err(opened);
   fi.users++;
-  return { errno: null, file: { ff: opened.ff, mode: 'r', flags: new Set(), count: 1, pos: 0 } };
+  return { errno: null, file: { ff: opened.ff, mode: 'r', flags: new Set(), count: 1, pos: 0, raPrevPos: undefined, ra: undefined, wbErrSeen: undefined } };
 }
 
 /** readdir: always READDIR to the daemon (OPEN-20). Value: the number of entries. */

@@ -12,7 +12,14 @@ import type { Errno } from '../spec/errno.ts';
 import { replyErrno } from './daemon-port.ts';
 import type { Superblock } from './world/vfs.ts';
 
-const bit = (name: keyof typeof INIT_FLAG_BITS): bigint => 1n << BigInt(INIT_FLAG_BITS[name]);
+/**
+ * Whether a flag is set in fuse_init_out's flags (`lo`, bits 0..31) or flags2 (`hi`, bits
+ * 32..63), on numbers: BigInt arithmetic was a fifth of every modelled mount.
+ */
+function initFlagSet(lo: number, hi: number, name: InitFlagName): boolean {
+  const b = INIT_FLAG_BITS[name];
+  return b < 32 ? (lo & (1 << b)) !== 0 : (hi & (1 << (b - 32))) !== 0;
+}
 
 /**
  * The flags fuse_send_init offers on every mount, as 6.12's fs/fuse/inode.c lists them, with the
@@ -37,13 +44,35 @@ const ALWAYS_OFFERED: ReadonlyArray<readonly [InitFlagName, number?]> = [
 
 /** The INIT flags a profile's kernel offers (fuse_send_init), in bit order. */
 export function fuseInitOffer(profile: Profile): readonly InitFlagName[] {
-  // Every mount asks; a profile's offer never changes.
-  let known = OFFER_BY_PROFILE.get(profile);
-  if (known === undefined) OFFER_BY_PROFILE.set(profile, (known = computeInitOffer(profile)));
-  return known;
+  return initOfferOf(profile).flags;
 }
 
-const OFFER_BY_PROFILE = new WeakMap<Profile, readonly InitFlagName[]>();
+/** The initOffer observable of a mount: `"<major>.<minor> <every offered flag>"`. */
+export function fuseInitOfferText(profile: Profile): string {
+  return initOfferOf(profile).text;
+}
+
+/** A profile's offer as fuse_send_init makes it: flags, the initOffer text and the mount step's value. */
+interface InitOffer {
+  flags: readonly InitFlagName[];
+  text: string;
+  sent: string;
+}
+
+// Every mount asks; a profile's offer never changes, so it and its texts are made once.
+const OFFER_BY_PROFILE = new WeakMap<Profile, InitOffer>();
+
+function initOfferOf(profile: Profile): InitOffer {
+  let known = OFFER_BY_PROFILE.get(profile);
+  if (known === undefined) {
+    const flags = computeInitOffer(profile);
+    const version = `${FUSE_KERNEL_VERSION}.${profile.protoMinor}`;
+    const offers = flags.filter((f) => f === 'INIT_EXT' || f === 'PASSTHROUGH');
+    known = { flags, text: `${version} ${flags.join(',')}`, sent: `${version} offers:${offers.join(',')}` };
+    OFFER_BY_PROFILE.set(profile, known);
+  }
+  return known;
+}
 
 function computeInitOffer(profile: Profile): readonly InitFlagName[] {
   const offered = ALWAYS_OFFERED.filter(([, since]) => since === undefined || profile.protoMinor >= since).map(([f]) => f);
@@ -62,8 +91,7 @@ export function fuseSendInit(profile: Profile, t: Trace): string {
   t.fn('fuse_send_init');
   t.pass('INIT-1');
   t.pass('INIT-2');
-  const offers = fuseInitOffer(profile).filter((f) => f === 'INIT_EXT' || f === 'PASSTHROUGH');
-  return `${FUSE_KERNEL_VERSION}.${profile.protoMinor} offers:${offers.join(',')}`;
+  return initOfferOf(profile).sent;
 }
 
 /** Decode a reply as the kernel reads fuse_init_out, honouring a short reply (INIT-4). */
@@ -77,17 +105,32 @@ export function decodeInitReply(r: InitReplySpec, profile: Profile): {
   congestionThreshold: number;
 } {
   const len = r.length ?? 64;
-  const all = initFlags(r.flags ?? []);
-  const field = (offset: number, size: number, v: number): number => (len >= offset + size ? v : 0);
+  // initFlags(r.flags) split into its two 32-bit words, without BigInts.
+  let lo = 0;
+  let hi = 0;
+  for (const name of r.flags ?? []) {
+    const b: unknown = INIT_FLAG_BITS[name];
+    if (typeof b !== 'number') initFlags([name]); // throws for a name it does not know, as before
+    else if (b < 32) lo |= 1 << b;
+    else hi |= 1 << (b - 32);
+  }
   return {
-    major: field(0, 4, r.major ?? FUSE_KERNEL_VERSION),
-    minor: field(4, 4, r.minor ?? profile.protoMinor),
-    flags: field(12, 4, Number(all & 0xffffffffn)),
-    flags2: field(32, 4, Number((all >> 32n) & 0xffffffffn)),
-    maxStackDepth: field(36, 4, (r.maxStackDepth ?? 0) >>> 0),
-    maxBackground: field(16, 2, r.maxBackground ?? DAEMON_MAX_BACKGROUND),
-    congestionThreshold: field(18, 2, r.congestionThreshold ?? DAEMON_CONGESTION_THRESHOLD),
+    major: initField(len, 0, 4, r.major ?? FUSE_KERNEL_VERSION),
+    minor: initField(len, 4, 4, r.minor ?? profile.protoMinor),
+    flags: initField(len, 12, 4, lo >>> 0),
+    flags2: initField(len, 32, 4, hi >>> 0),
+    maxStackDepth: initField(len, 36, 4, (r.maxStackDepth ?? 0) >>> 0),
+    maxBackground: initField(len, 16, 2, r.maxBackground ?? DAEMON_MAX_BACKGROUND),
+    congestionThreshold: initField(len, 18, 2, r.congestionThreshold ?? DAEMON_CONGESTION_THRESHOLD),
   };
+}
+
+/**
+ * A fuse_init_out field at `offset` of `size` bytes: `v` when a reply of `len` bytes holds it,
+ * else 0. (A module function, not a closure: tsx names each closure as it is made, per mount.)
+ */
+function initField(len: number, offset: number, size: number, v: number): number {
+  return len >= offset + size ? v : 0;
 }
 
 /** process_init_reply, in the kernel's order INIT-3 -> INIT-9. */
@@ -115,18 +158,20 @@ export function processInitReply(profile: Profile, fc: FuseConn, r: InitReplySpe
     fc.noLock = fc.noFlock = true;
     return;
   }
-  let flags = BigInt(a.flags >>> 0);
-  if (flags & bit('INIT_EXT')) flags |= BigInt(a.flags2 >>> 0) << 32n;
-  else if (a.flags2 !== 0) t.pass('INIT-6');
+  // flags2 counts only with INIT_EXT (a bit of the first word).
+  const lo = a.flags >>> 0;
+  const ext = initFlagSet(lo, 0, 'INIT_EXT');
+  const hi = ext ? a.flags2 >>> 0 : 0;
+  if (!ext && a.flags2 !== 0) t.pass('INIT-6');
   // Locks go to the daemon only if it says it implements them; else the VFS keeps them locally.
-  if (!(flags & bit('POSIX_LOCKS'))) fc.noLock = true;
-  if (!(flags & bit(a.minor >= 17 ? 'FLOCK_LOCKS' : 'POSIX_LOCKS'))) fc.noFlock = true;
-  if (flags & bit('WRITEBACK_CACHE')) fc.writebackCache = true;
-  if (flags & bit('BIG_WRITES')) fc.bigWrites = true;
-  if (flags & bit('DIRECT_IO_ALLOW_MMAP')) fc.directIoAllowMmap = true;
-  if (flags & bit('ATOMIC_O_TRUNC')) fc.atomicOTrunc = true;
-  if (flags & bit('HANDLE_KILLPRIV_V2')) fc.handleKillprivV2 = true;
-  const wantsPt = (flags & bit('PASSTHROUGH')) !== 0n;
+  if (!initFlagSet(lo, hi, 'POSIX_LOCKS')) fc.noLock = true;
+  if (!initFlagSet(lo, hi, a.minor >= 17 ? 'FLOCK_LOCKS' : 'POSIX_LOCKS')) fc.noFlock = true;
+  if (initFlagSet(lo, hi, 'WRITEBACK_CACHE')) fc.writebackCache = true;
+  if (initFlagSet(lo, hi, 'BIG_WRITES')) fc.bigWrites = true;
+  if (initFlagSet(lo, hi, 'DIRECT_IO_ALLOW_MMAP')) fc.directIoAllowMmap = true;
+  if (initFlagSet(lo, hi, 'ATOMIC_O_TRUNC')) fc.atomicOTrunc = true;
+  if (initFlagSet(lo, hi, 'HANDLE_KILLPRIV_V2')) fc.handleKillprivV2 = true;
+  const wantsPt = initFlagSet(lo, hi, 'PASSTHROUGH');
   if (!wantsPt) {
     t.pass('INIT-10');
     return;
@@ -166,6 +211,7 @@ export function newFuseConn(sb: Superblock, minor: number): FuseConn {
     passthrough: false,
     maxStackDepth: 0,
     writebackCache: false,
+    bigWrites: undefined,
     directIoAllowMmap: false,
     atomicOTrunc: false,
     handleKillprivV2: false,

@@ -5,7 +5,7 @@ import type { World } from '../fixtures/world.ts';
 import type { ObserveStep, ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
 import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
-import { canonicalAllRequests, canonicalEvents, canonicalRequests, summarizeBytes } from '../spec/observation.ts';
+import { canonicalAllRequests, canonicalEvents, collapseRepeats, summarizeBytes } from '../spec/observation.ts';
 import type { ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
 import { Trace } from './explain.ts';
@@ -108,11 +108,13 @@ export class Kernel {
 
   /** `evs` are canonical already (canonicalEvents). */
   private observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {
+    // canonicalRequests(reqs) from the noise-free list, without filtering reqs a second time.
+    const all = canonicalAllRequests(reqs);
     const r: SimResult = {
       errno: o.errno,
       value: o.value ?? null,
-      requests: canonicalRequests(reqs),
-      allRequests: canonicalAllRequests(reqs),
+      requests: collapseRepeats(all),
+      allRequests: all,
       events: evs,
       explain: t.toExplanation(),
     };
@@ -318,13 +320,8 @@ export class Kernel {
     const evs: BackingEvent[] = [];
     const s = this.state;
     s.daemonWinsReleaseRace = true;
-    const collect = (o: SimResult): void => {
-      reqs.push(...o.requests);
-      evs.push(...o.events);
-      for (const c of o.explain.checks) t.pass(c);
-      for (const f of o.explain.functions ?? []) t.fn(f);
-    };
-    const daemonFileFds = (): [string, number][] => [...s.daemonFds].filter(([, fd]) => s.daemonTask.fds.get(fd)?.kind !== 'dev');
+    // No closures bound to names here: tsx (keepNames) defines a name on each when it is made.
+    const acc: TeardownAcc = { t, reqs, evs };
     // The kernel target pins the superblock with O_PATH reopens of the fds open when teardown
     // starts and closes the pins after the daemon's fds: if any of them is a FUSE file (a client
     // fd, a daemon fd on the mount), the superblock, and so the connection's registrations,
@@ -333,21 +330,18 @@ export class Kernel {
     const pinned =
       s.clientFiles.size > 0 ||
       plainFileNames(s).length > 0 ||
-      daemonFileFds().some(([, fd]) => {
+      daemonFileFds(s).some(([, fd]) => {
         const tf = s.daemonTask.fds.get(fd);
         return tf?.kind === 'world' && tf.file.inode.mount.sb.kind === 'fuseUnderTest';
       });
     // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
-    for (const name of [...s.maps.keys()]) collect(this.client.munmap(name));
-    for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(this.client.close(name));
-    collect(this.run((t) => {
-      ovlUmountOverFuse(s, t);
-      return ok();
-    }));
-    if (pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
-    if (s.conn?.mounted === true) collect(this.daemon.umount({ lazy: true }));
-    if (!pinned) for (const [name] of daemonFileFds()) collect(this.daemon.close(name));
-    for (const name of [...s.devFiles.keys()]) collect(this.daemon.devClose(name));
+    for (const name of [...s.maps.keys()]) collect(acc, this.client.munmap(name));
+    for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(acc, this.client.close(name));
+    collect(acc, this.run((t) => ovlUmountOverFuse(s, t)));
+    if (pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
+    if (s.conn?.mounted === true) collect(acc, this.daemon.umount({ lazy: true }));
+    if (!pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
+    for (const name of [...s.devFiles.keys()]) collect(acc, this.daemon.devClose(name));
     s.daemonWinsReleaseRace = false;
     return this.observation(ok(), t, reqs, canonicalEvents(evs));
   }
@@ -395,6 +389,27 @@ export type { Errno };
 
 export { DaemonApi, ClientApi };
 export type { BackingOpenArgs, BackingCloseArgs } from './daemon-api.ts';
+
+/** What the teardown's observation gathers from the calls it makes. */
+interface TeardownAcc {
+  t: Trace;
+  reqs: ObservedOpcode[];
+  evs: BackingEvent[];
+}
+
+function collect(acc: TeardownAcc, o: SimResult): void {
+  acc.reqs.push(...o.requests);
+  acc.evs.push(...o.events);
+  for (const c of o.explain.checks) acc.t.pass(c);
+  for (const f of o.explain.functions ?? []) acc.t.fn(f);
+}
+
+/** The daemon's fd names that are not /dev/fuse fds, with their numbers. */
+function daemonFileFds(s: KernelState): [string, number][] {
+  const out: [string, number][] = [];
+  for (const [name, fd] of s.daemonFds) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') out.push([name, fd]);
+  return out;
+}
 
 /** Why a file may be open with no fd on it: a registration holds it (LIFE-1), a PT open's per-open file does (PTF-1). */
 function noteFilesInNoFdTable(s: KernelState, inode: WInode, t: Trace): void {

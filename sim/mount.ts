@@ -2,9 +2,8 @@
 // (INIT-13, INIT-14, DEV-13), fuse_kill_sb_anon, lazy umount (LIFE-21, LIFE-22) and the
 // superblock's connection reference (LIFE-23..25).
 import type { InitReplySpec } from '../spec/case.ts';
-import { FUSE_KERNEL_VERSION } from '../spec/uapi.ts';
 import type { Trace } from './explain.ts';
-import { fuseAbortConn, fuseConnPutIfUnused, fuseInitOffer, fuseSendInit, processInitReply } from './inode.ts';
+import { fuseAbortConn, fuseConnPutIfUnused, fuseInitOffer, fuseInitOfferText, fuseSendInit, processInitReply } from './inode.ts';
 import { replyErrno } from './daemon-port.ts';
 import { overlayStackDepth } from './world/build.ts';
 import { err, ok, type Outcome } from './outcome.ts';
@@ -27,7 +26,7 @@ export function fuseMount(k: KernelState, dev: DevFile, init: InitReplySpec, def
   k.fuseSb.stackDepth = 0;
   k.fuseInodes.clear();
   const value = fuseSendInit(k.profile, t);
-  k.lastInitOffer = `${FUSE_KERNEL_VERSION}.${k.profile.protoMinor} ${fuseInitOffer(k.profile).join(',')}`;
+  k.lastInitOffer = fuseInitOfferText(k.profile);
   // The daemon's INIT reply: the step's, unless the daemon behind the port answers itself.
   const answered = k.send(t, { op: 'INIT', nodeid: 0, minor: k.profile.protoMinor, flags: fuseInitOffer(k.profile) });
   if (typeof answered !== 'string' && answered.init !== undefined) init = answered.init;
@@ -154,10 +153,11 @@ export function ovlMountOverFuse(k: KernelState, t: Trace): Outcome {
  * umount of the overlayfs over the FUSE mount: the kernel target does it first in its teardown.
  * Its private clone of the FUSE mount goes with it.
  */
-export function ovlUmountOverFuse(k: KernelState, t: Trace): void {
-  if (!k.overlayOnFuse) return;
+export function ovlUmountOverFuse(k: KernelState, t: Trace): Outcome {
+  if (!k.overlayOnFuse) return ok();
   k.overlayOnFuse = false;
   fuseSuperPutIfIdle(k, t);
+  return ok();
 }
 
 /** echo 1 > /sys/fs/fuse/connections/N/abort (LIFE-19, LIFE-20). */

@@ -49,6 +49,11 @@ export function pageCacheFh(k: KernelState, fi: FuseInode, forWrite: boolean): n
  */
 export const FUSE_MAX_PAGES = 32;
 
+/** A page in the cache, uptodate or not. */
+function pagePresent(fi: FuseInode, p: number): boolean {
+  return fi.pages.has(p) || fi.notUptodate?.has(p) === true;
+}
+
 /**
  * Read through the page cache, bounded by i_size: each run of pages not cached goes to the
  * daemon as one READ (fuse_readahead / fuse_send_readpages batch contiguous pages, up to
@@ -61,14 +66,13 @@ export function pageCacheRead(k: KernelState, fi: FuseInode, pos: number, len: n
   const last = Math.floor((end - 1) / PAGE_SIZE);
   let stop = end;
   const fh = pageCacheFh(k, fi, false);
-  const present = (p: number) => fi.pages.has(p) || fi.notUptodate?.has(p) === true;
   for (let p = first; p <= last; p++) {
     if (fi.pages.has(p)) continue;
     // A page present but not uptodate: readahead leaves it, a read reads it alone.
     const stale = fi.notUptodate?.has(p) === true;
     if (stale && readahead) continue;
     let n = 1;
-    while (!stale && p + n <= last && n < FUSE_MAX_PAGES && !present(p + n)) n++;
+    while (!stale && p + n <= last && n < FUSE_MAX_PAGES && !pagePresent(fi, p + n)) n++;
     const got = fuseSendRead(k, { inode: fi, fh }, p * PAGE_SIZE, n * PAGE_SIZE, t);
     // fuse_readpages_end runs for a failed READ too, invalidating atime.
     fi.atimeInvalid = true;

@@ -9,7 +9,7 @@ import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
 import type { FuseConn, FuseInode, FuseOpenFile, Mapping } from './types.ts';
 import { buildBackingWorld, type BackingWorld } from './world/build.ts';
-import { CRED_ROOT, CRED_USERNS, Task, Vfs, type Mount, type Superblock, type WFile } from './world/vfs.ts';
+import { CRED_ROOT, CRED_USERNS, Task, Vfs, type Mount, type Superblock, type WFile, type WInode } from './world/vfs.ts';
 
 /** An open /dev/fuse struct file (private_data: NULL, the SYNC_INIT marker, or a fuse_dev). */
 export interface DevFile {
@@ -46,6 +46,12 @@ export interface KernelOptions {
 
 let nextConnMinor = 40;
 
+/** A world file's regular inode; a sizeFrom file the daemon can no longer stat (unlinked) has none and reports 0, as on the kernel target. */
+function worldInode(backing: BackingWorld, file: string): WInode | undefined {
+  const f = backing.files.get(file);
+  return f === undefined || f.unlinked === true ? undefined : (f.inode.target ?? f.inode);
+}
+
 export class KernelState {
   readonly vfs = new Vfs();
   readonly daemonTask: Task;
@@ -54,7 +60,7 @@ export class KernelState {
   /** Who answers the kernel's requests: the scripted daemon, or a real one. */
   readonly port: DaemonPort;
   /** Requests sent during the current step, in order (the observation's request list). */
-  private readonly requestLog: FuseOpcodeName[] = [];
+  private requestLog: FuseOpcodeName[] = [];
   readonly fuseSb: Superblock = { kind: 'fuseUnderTest', stackDepth: 0, hasMmap: true, directIo: true };
   readonly fuseMount: Mount = { sb: this.fuseSb, readOnly: false };
   readonly backing: BackingWorld;
@@ -96,23 +102,21 @@ export class KernelState {
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
     this.vfs.ioEvents = world.watchIo === true;
-    // A sizeFrom file the daemon can no longer stat (unlinked) reports 0, as on the kernel target.
-    const worldInode = (file: string) => {
-      const f = this.backing.files.get(file);
-      return f === undefined || f.unlinked === true ? undefined : (f.inode.target ?? f.inode);
-    };
+    // Methods, not arrow properties: tsx (keepNames) names each arrow bound to a name when it
+    // is made, and a kernel is made per fuzz case.
+    const { backing, vfs } = this;
     this.daemon = new ModelDaemon(world, (name) => this.regs.get(name) ?? 0, {
-      size: (file) => {
-        const i = worldInode(file);
-        return i === undefined ? 0 : this.vfs.size(i);
+      size(file) {
+        const i = worldInode(backing, file);
+        return i === undefined ? 0 : vfs.size(i);
       },
-      truncate: (file, size) => {
+      truncate(file, size) {
         // truncate(2) by path: EROFS on a read-only mount, EINVAL for anything but a regular
         // file; otherwise notify_change reports IN_MODIFY, even for an unchanged size.
-        const i = worldInode(file);
+        const i = worldInode(backing, file);
         if (i === undefined || i.type !== 'file' || i.mount.readOnly) return;
-        this.vfs.truncate(i, size);
-        this.vfs.notifyModify(i);
+        vfs.truncate(i, size);
+        vfs.notifyModify(i);
       },
     });
     this.port = opts.port ?? this.daemon;
@@ -145,7 +149,10 @@ export class KernelState {
 
   /** Requests sent since the last call, in order. */
   takeRequestLog(): FuseOpcodeName[] {
-    return this.requestLog.splice(0, this.requestLog.length);
+    // Hand over the list and start a new one (a splice copied it, every step).
+    const log = this.requestLog;
+    this.requestLog = [];
+    return log;
   }
 
   /** Background requests (async RELEASE) queued but not yet read by the daemon. */
@@ -164,6 +171,7 @@ export class KernelState {
 
   /** The daemon reads the queued background requests, unless the connection was aborted. */
   deliverBackground(): void {
+    if (this.background.length === 0) return; // most steps queue nothing
     const reqs = this.background.splice(0, this.background.length);
     const c = this.conn;
     if (c === null || c.freed || !c.connected) return;

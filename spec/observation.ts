@@ -61,7 +61,8 @@ export interface ExpectedObservation {
 
 const NOISE: ReadonlySet<ObservedOpcode> = new Set(['LOOKUP', 'FORGET', 'BATCH_FORGET', 'INTERRUPT']);
 
-function collapseRepeats<T>(xs: readonly T[]): T[] {
+/** Consecutive repeats collapsed: canonicalRequests(raw) is collapseRepeats(canonicalAllRequests(raw)). */
+export function collapseRepeats<T>(xs: readonly T[]): T[] {
   return xs.filter((x, i) => i === 0 || xs[i - 1] !== x);
 }
 
@@ -93,37 +94,36 @@ function doublePattern(b: number): number {
  */
 export function summarizeBytes(bytes: Uint8Array): string {
   const runs: string[] = [];
-  // Runs of one byte are the common case (pages of one letter): compare 4 bytes at a time where
-  // the view is aligned for it (npm run bench sim: this function was a sixth of the model's time).
-  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
-  // And 8 at a time as doubles where aligned for that: two doubles are equal only when their
-  // bits are (NaN patterns, bytes 0x7f and 0xff, compare unequal and fall back below), except
-  // +0 and -0, so a run of zero bytes does not take this path.
-  const doubles = bytes.byteOffset % 8 === 0 ? new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3) : null;
+  // Runs of one byte are the common case (pages of one letter): compare 4 bytes at a time, and
+  // 8 at a time as doubles (npm run bench sim: this function was a sixth of the model's time).
+  // Two doubles are equal only when their bits are (NaN patterns, bytes 0x7f and 0xff, compare
+  // unequal and fall back below), except +0 and -0, so a run of zero bytes does not take that
+  // path. The views cover the whole buffer and are made once per buffer (making two per call
+  // was most of a 4 KiB read's cost): positions below are the buffer's, aligned there.
+  const off = bytes.byteOffset;
   const n = bytes.length;
-  const wordEnd = n >>> 2;
-  const doubleEnd = n >>> 3;
+  const { words, doubles } = wordViews(bytes.buffer);
+  const wordEnd = (off + n) >>> 2;
+  const doubleEnd = (off + n) >>> 3;
   let i = 0;
   while (i < n) {
     const b = bytes[i]!;
     let j = i + 1;
-    if (words !== null) {
-      while (j < n && (j & 3) !== 0 && bytes[j] === b) j++;
-      if ((j & 3) === 0) {
-        const w = (b * 0x01010101) >>> 0;
-        let wi = j >>> 2;
-        if (doubles !== null && b !== 0) {
-          if ((wi & 1) !== 0 && wi < wordEnd && words[wi] === w) wi++;
-          if ((wi & 1) === 0) {
-            const d = doublePattern(b);
-            let di = wi >>> 1;
-            while (di < doubleEnd && doubles[di] === d) di++;
-            wi = di << 1;
-          }
+    while (j < n && ((off + j) & 3) !== 0 && bytes[j] === b) j++;
+    if (j < n && ((off + j) & 3) === 0) {
+      const w = (b * 0x01010101) >>> 0;
+      let wi = (off + j) >>> 2;
+      if (b !== 0) {
+        if ((wi & 1) !== 0 && wi < wordEnd && words[wi] === w) wi++;
+        if ((wi & 1) === 0) {
+          const d = doublePattern(b);
+          let di = wi >>> 1;
+          while (di < doubleEnd && doubles[di] === d) di++;
+          wi = di << 1;
         }
-        while (wi < wordEnd && words[wi] === w) wi++;
-        j = wi << 2;
       }
+      while (wi < wordEnd && words[wi] === w) wi++;
+      j = (wi << 2) - off;
     }
     while (j < n && bytes[j] === b) j++;
     const ch = b >= 0x21 && b <= 0x7e && b !== 0x2a && b !== 0x2b ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
@@ -131,4 +131,21 @@ export function summarizeBytes(bytes: Uint8Array): string {
     i = j;
   }
   return runs.join('+');
+}
+
+/** Uint32 and Float64 views of a whole buffer (its tail past the last full word left out). */
+interface WordViews {
+  words: Uint32Array;
+  doubles: Float64Array;
+}
+
+const WORD_VIEWS = new WeakMap<ArrayBufferLike, WordViews>();
+
+function wordViews(buffer: ArrayBufferLike): WordViews {
+  let v = WORD_VIEWS.get(buffer);
+  if (v === undefined) {
+    v = { words: new Uint32Array(buffer, 0, buffer.byteLength >>> 2), doubles: new Float64Array(buffer, 0, buffer.byteLength >>> 3) };
+    WORD_VIEWS.set(buffer, v);
+  }
+  return v;
 }

@@ -1,7 +1,6 @@
 // The state a generated program is played against while it becomes a case (materialize.ts): the
 // sim kernel, the steps emitted so far with their observations, and the names live at each point.
 import type { Step } from '../../spec/case.ts';
-import type { CheckId } from '../../spec/check-ids.ts';
 import { IdUniqueness, stepInvariantViolations, type Kernel, type SimResult } from '../../sim/index.ts';
 import { playStep } from '../targets/sim-target.ts';
 import { HOST_WORLD_FS } from '../validate-world.ts';
@@ -27,7 +26,6 @@ export class Builder {
   readonly steps: Step[] = [];
   readonly results: SimResult[] = [];
   readonly violations: InvariantViolation[] = [];
-  readonly reached = new Set<CheckId>();
   private readonly ids = new IdUniqueness();
   private idCursorMoved = false;
   private readonly counters = new Map<string, number>();
@@ -63,7 +61,6 @@ export class Builder {
     }
     this.steps.push(step);
     this.results.push(r);
-    for (const c of r.explain.checks) this.reached.add(c);
     const bad = stepInvariantViolations(this.k, r);
     if (step.op === 'backingOpen' && r.errno === null && typeof r.value === 'number' && !this.idCursorMoved) {
       const v = this.ids.record(r.value);

@@ -182,7 +182,7 @@ class Tally {
       this.steps += c.m.kase.steps.length;
       this.knownSeen += c.knownSeen;
       if (c.racy === true) this.racy++;
-      for (const id of c.m.reached) this.reached.add(id);
+      c.m.addReachedTo(this.reached);
       if (!c.ok) this.shrinking = 0;
     }
     const now = performance.now();

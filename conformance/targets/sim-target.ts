@@ -55,25 +55,12 @@ export function playStep(k: Kernel, step: Step): SimResult {
       return d.write(step.fd, step.data, step.offset ?? 0);
     case 'registerMany':
       return d.registerMany(step.dev, step.file, step.count);
-    case 'backingOpen': {
-      const a: Parameters<typeof d.backingOpen>[0] = { dev: step.dev, fd: step.fd };
-      if (step.flags !== undefined) a.flags = step.flags;
-      if (step.padding !== undefined) a.padding = step.padding;
-      if (step.nullArg !== undefined) a.nullArg = step.nullArg;
-      if (step.cred !== undefined) a.cred = step.cred;
-      if (step.interruptAfterMs !== undefined) a.interruptAfterMs = step.interruptAfterMs;
-      if (step.as !== undefined) a.as = step.as;
-      if (compat(step)) a.compat32 = true;
-      return d.backingOpen(a);
-    }
-    case 'backingClose': {
-      const a: Parameters<typeof d.backingClose>[0] = { dev: step.dev, id: step.id };
-      if (step.nullArg !== undefined) a.nullArg = step.nullArg;
-      if (step.cred !== undefined) a.cred = step.cred;
-      if (step.interruptAfterMs !== undefined) a.interruptAfterMs = step.interruptAfterMs;
-      if (compat(step)) a.compat32 = true;
-      return d.backingClose(a);
-    }
+    // Every argument present (undefined when the step leaves it out): one shape of argument
+    // object, where keys added one by one made a new hidden class per combination.
+    case 'backingOpen':
+      return d.backingOpen({ dev: step.dev, fd: step.fd, flags: step.flags, padding: step.padding, nullArg: step.nullArg, cred: step.cred, interruptAfterMs: step.interruptAfterMs, as: step.as, compat32: compat(step) });
+    case 'backingClose':
+      return d.backingClose({ dev: step.dev, id: step.id, nullArg: step.nullArg, cred: step.cred, interruptAfterMs: step.interruptAfterMs, compat32: compat(step) });
     case 'setOpenReply':
       return d.setOpenReply(step.node, step.reply);
     case 'setDaemonSize':

@@ -181,7 +181,7 @@ export function capableSysAdmin(c: Cred): boolean {
 
 export class Vfs {
   private nextIno = 100;
-  private readonly events: BackingEvent[] = [];
+  private events: BackingEvent[] = [];
   private readonly deferredFput: WFile[] = [];
   /** Every struct file ever created, for the teardown property. */
   readonly allFiles: WFile[] = [];
@@ -193,7 +193,8 @@ export class Vfs {
   /** `sharedBytes`: `bytes` is a shared default content (FileBytes copies it before a change). */
   newInode(type: InodeType, watchName: string, mount: Mount, bytes?: Uint8Array, sharedBytes = false): WInode {
     const ino = this.nextIno++;
-    const inode: WInode = { ino, type, watchName, mount, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set() };
+    // Every optional field present (undefined until set), so that all inodes share one shape.
+    const inode: WInode = { ino, type, watchName, mount, denyWrite: false, lsmDenyOpen: false, leased: false, notes: new Set(), locks: undefined, target: undefined, devFuse: undefined, bytes: undefined };
     if (type === 'file') inode.bytes = new FileBytes(bytes ?? new Uint8Array(0), sharedBytes);
     return inode;
   }
@@ -288,7 +289,10 @@ export class Vfs {
   }
 
   takeEvents(): BackingEvent[] {
-    return this.events.splice(0, this.events.length);
+    // Hand over the list and start a new one (a splice copied it, every step).
+    const evs = this.events;
+    this.events = [];
+    return evs;
   }
 
   // ---- bytes --------------------------------------------------------------------------------
