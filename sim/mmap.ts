@@ -1,6 +1,7 @@
 // fs/fuse/file.c fuse_file_mmap (IOM-11..17, IO-11, IO-12) and loads, stores and munmap of the
 // mappings it makes (LIFE-5, LIFE-16..18, IOM-24).
 import type { Errno } from '../spec/errno.ts';
+import { SIGBUS_LOAD, SIGBUS_STORE } from '../spec/observation.ts';
 import type { Trace } from './explain.ts';
 import { fuseFileCachedIoOpen } from './iomode.ts';
 import { fuseSuperPutIfIdle } from './mount.ts';
@@ -109,7 +110,9 @@ function overlayCow(m: Mapping, bytes: Uint8Array, offset: number, n: number): U
 export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
   const n = Math.max(0, Math.min(len, m.length - offset));
   const v = fileView(k, m, offset, n, t);
-  if (typeof v === 'string') return err(v);
+  // filemap_fault: a page whose read failed is VM_FAULT_SIGBUS (fuzz --target both seed
+  // 54419514: a load after the daemon's /dev/fuse closed).
+  if (typeof v === 'string') return { errno: null, fault: SIGBUS_LOAD };
   const bytes = overlayCow(m, v.bytes, offset, n);
   return mappedBytes(bytes, v.size, offset, n);
 }
@@ -120,7 +123,7 @@ export function mapRead(k: KernelState, m: Mapping, len: number, offset: number,
  */
 export function mappedBytes(fileBytes: Uint8Array, size: number, offset: number, n: number): Outcome {
   const lastPageEnd = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
-  if (n > 0 && offset + n > lastPageEnd) return { errno: null, fault: { kind: 'crash', message: 'SIGBUS: the load touches a page past the end of the file' } };
+  if (n > 0 && offset + n > lastPageEnd) return { errno: null, fault: SIGBUS_LOAD };
   const out = new Uint8Array(n);
   out.set(fileBytes.subarray(0, Math.min(n, fileBytes.length)));
   return ok(summarize(out));
@@ -132,7 +135,7 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
   const n = Math.max(0, Math.min(data.length, m.length - offset));
   // A store to a page wholly past EOF is SIGBUS, as a load is (mappedBytes).
   const size = m.backing !== null ? k.vfs.fileSize(m.backing) : m.inode.iSize;
-  if (n > 0 && offset + n > Math.ceil(size / PAGE_SIZE) * PAGE_SIZE) return { errno: null, fault: { kind: 'crash', message: 'SIGBUS: the store touches a page past the end of the file' } };
+  if (n > 0 && offset + n > Math.ceil(size / PAGE_SIZE) * PAGE_SIZE) return { errno: null, fault: SIGBUS_STORE };
   if (!m.shared) {
     // MAP_PRIVATE: the write fault copies the page (faulting it in first, READ if not cached)
     // and the store lands in the copy; the file and the page cache are untouched (6.18: the
@@ -142,7 +145,7 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
       let page = m.cow.get(p);
       if (page === undefined) {
         const v = fileView(k, m, p * PAGE_SIZE, PAGE_SIZE, t);
-        if (typeof v === 'string') return err(v);
+        if (typeof v === 'string') return { errno: null, fault: SIGBUS_STORE };
         page = new Uint8Array(PAGE_SIZE);
         page.set(v.bytes.subarray(0, PAGE_SIZE));
         m.cow.set(p, page);
@@ -165,7 +168,7 @@ export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: n
   }
   if (m.shared) {
     const fe = faultIn(k, m, offset, n, t); // fault the pages in first
-    if (fe !== null) return err(fe);
+    if (fe !== null) return { errno: null, fault: SIGBUS_STORE };
     const len = n;
     // fuse_page_mkwrite on the first store to a clean page: file_update_time. With the writeback
     // cache (no S_NOCMTIME) the times are kept locally and the next write_inode_now sends SETATTR

@@ -149,3 +149,10 @@ function wordViews(buffer: ArrayBufferLike): WordViews {
   }
   return v;
 }
+
+/**
+ * A load or store the kernel answers with SIGBUS: a page wholly past EOF, or one whose read
+ * failed. The kernel target cannot tell which (MADV_POPULATE_* says EFAULT for both).
+ */
+export const SIGBUS_LOAD: TargetFault = { kind: 'crash', message: 'SIGBUS: the load touches a page past the end of the file or one that could not be read' };
+export const SIGBUS_STORE: TargetFault = { kind: 'crash', message: 'SIGBUS: the store touches a page past the end of the file or one that could not be read' };

@@ -13,7 +13,7 @@
 // first with MADV_POPULATE_READ / _WRITE, whose faults drop the lock for I/O as a real load's do;
 // the /proc/self/mem transfer then finds them present. A page that would raise SIGBUS stops the
 // populate (EFAULT) and is left to the transfer, which reports it.
-import type { TargetFault } from '../../spec/observation.ts';
+import { SIGBUS_LOAD, SIGBUS_STORE, type TargetFault } from '../../spec/observation.ts';
 import { sys } from '../ffi/libc.ts';
 import { O } from '../ffi/consts.ts';
 
@@ -28,8 +28,6 @@ const PAGE = 4096;
 const MADV_POPULATE_READ = 22;
 const MADV_POPULATE_WRITE = 23;
 
-const SIGBUS_LOAD: TargetFault = { kind: 'crash', message: 'SIGBUS: the load touches a page past the end of the file' };
-const SIGBUS_STORE: TargetFault = { kind: 'crash', message: 'SIGBUS: the store touches a page past the end of the file' };
 const SIGSEGV_STORE: TargetFault = { kind: 'crash', message: 'store to a read-only mapping (SIGSEGV)' };
 
 export class MappedMemory {
