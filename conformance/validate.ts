@@ -4,7 +4,8 @@
 import type { Action, Case } from '../spec/case.ts';
 import { didYouMean, type Issue } from './schema-errors.ts';
 import { nameExpectation, nameProblem, WORLD_FILE_NAME_MAX } from '../spec/names.ts';
-import { checkWorld, HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue, WORLD_HELD_FS } from './validate-world.ts';
+import { checkMountAndWatchSteps, checkObserveStep } from './validate-mounts.ts';
+import { checkWorld, HOST_WORLD_FS, isHostRegularFile, NAMED_HOST_WORLD_FS, pointerSegment, unknownFileIssue } from './validate-world.ts';
 
 type NameKind = 'dev' | 'daemonFd' | 'registration' | 'clientFd' | 'map';
 
@@ -150,21 +151,10 @@ export function checkSimOnly(kase: Case): Issue[] {
   return issues;
 }
 
-/** Which field each observable needs (spec/case.ts ObserveStep). */
-const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> = {
-  devFdinfoKeys: 'dev',
-  devFdinfoValues: 'dev',
-  fileFdinfoKeys: 'fd',
-  mapsPath: 'map',
-  fdTableHasFile: 'file',
-  lsofHasFile: 'file',
-};
-
-const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
 
 /** Semantic issues of a schema-valid case; empty when it is sound. */
 export function checkNames(kase: Case): Issue[] {
-  const issues: Issue[] = checkWorld(kase);
+  const issues: Issue[] = [...checkWorld(kase), ...checkMountAndWatchSteps(kase)];
   const defined = new Map<string, Definition>();
   const firstDefinition = new Map<string, Definition>();
   kase.steps.forEach((step, i) => {
@@ -230,8 +220,6 @@ export function checkNames(kase: Case): Issue[] {
 
   /** Daemon fd name -> the file its latest daemonOpen opened. */
   const daemonFdFile = new Map<string, string>();
-  /** Client fd name -> the op of its latest defining step (open or opendir). */
-  const clientFdOrigin = new Map<string, 'open' | 'opendir'>();
   /** A daemon fd a step uses outside the daemon loop: one on a host world file. */
   const checkHostDaemonFd = (at: string, fdName: string) => {
     const file = daemonFdFile.get(fdName);
@@ -294,23 +282,6 @@ export function checkNames(kase: Case): Issue[] {
           issues.push({ path: `${at}/on`, message: `no world file lives on ${step.on}, so the world mounts none (expected a world file with "on": "${step.on}")` });
         }
         break;
-      case 'watchFuseFile': {
-        // Its name labels events, as world files' names do: the two must not meet.
-        if (kase.world.files?.[step.as] !== undefined) issues.push({ path: `${at}/as`, message: `"${step.as}" is a world file's name, which its events already use (expected a name of its own for the watch)` });
-        if (kase.steps.slice(0, i).some((s) => s.op === 'watchFuseFile' && s.as === step.as)) issues.push({ path: `${at}/as`, message: `"${step.as}" names an earlier watch (expected a name of its own for each watch)` });
-        const origin = clientFdOrigin.get(step.fd);
-        if (origin === 'opendir') issues.push({ path: `${at}/fd`, message: `"${step.fd}" is a directory fd (expected a client fd of a file, from an open step)` });
-        break;
-      }
-      case 'mountNestedFuse':
-        if (kase.world.nestedFuseAt === undefined) issues.push({ path: `${at}/op`, message: 'the world names no directory to mount on (expected world.nestedFuseAt, a directory node)' });
-        if (kase.steps.slice(0, i).some((s) => s.op === 'mountNestedFuse')) issues.push({ path: `${at}/op`, message: 'a second nested FUSE mount (expected at most one mountNestedFuse step per case)' });
-        break;
-      case 'mountOverlayOnFuse':
-        if (kase.steps.slice(0, i).some((s) => s.op === 'mountOverlayOnFuse')) {
-          issues.push({ path: `${at}/op`, message: 'a second overlayfs over the FUSE mount (expected at most one mountOverlayOnFuse step per case)' });
-        }
-        break;
       case 'unlinkWorldFile': {
         checkFile(`${at}/file`, step.file);
         const on = kase.world.files?.[step.file]?.on;
@@ -329,7 +300,6 @@ export function checkNames(kase: Case): Issue[] {
         break;
       case 'opendir':
         if (step.node !== undefined) checkNode(`${at}/node`, step.node);
-        clientFdOrigin.set(step.as, 'opendir');
         break;
       case 'stat':
         if (step.node !== undefined) checkNode(`${at}/node`, step.node);
@@ -338,7 +308,6 @@ export function checkNames(kase: Case): Issue[] {
         }
         break;
       case 'open': {
-        clientFdOrigin.set(step.as, 'open');
         const creates = step.flags?.includes('O_CREAT') ?? false;
         if (!nodes.has(step.node) && creates) {
           nodes.add(step.node);
@@ -349,27 +318,10 @@ export function checkNames(kase: Case): Issue[] {
         }
         break;
       }
-      case 'observe': {
-        const need = OBSERVE_NEEDS[step.what];
-        if (need && step[need] === undefined) {
-          issues.push({ path: `${at}/${need}`, message: `missing: observe "${step.what}" needs "${need}" (expected ${OBSERVE_NEED_TEXT[need]})` });
-        }
+      case 'observe':
         if (step.file !== undefined) checkFile(`${at}/file`, step.file);
-        if (step.what === 'lsofHasFile' && step.file !== undefined) {
-          // Found by identity with statx of its path: a host file, never one on FUSE (a stat there
-          // is a request) or one the world itself holds (memfd) or that the host may (procfs, sysfs).
-          const on = kase.world.files?.[step.file]?.on;
-          if (on !== undefined && !LSOF_WORLD_FS.has(on)) {
-            issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...LSOF_WORLD_FS].join(', ')})` });
-          }
-        }
-        const heldOn = step.file === undefined ? undefined : kase.world.files?.[step.file]?.on;
-        if (step.what === 'fdTableHasFile' && heldOn !== undefined && WORLD_HELD_FS.has(heldOn)) {
-          // The kernel target's world holds a memfd, pipe or socket open: always in the fd table.
-          issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${heldOn}, which the world itself keeps open (expected a world file with a name)` });
-        }
+        issues.push(...checkObserveStep(kase, step, at));
         break;
-      }
       default:
         break;
     }

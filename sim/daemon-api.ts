@@ -9,13 +9,12 @@ import { err, ok, setupFault, type Outcome } from './outcome.ts';
 import type { Errno } from '../spec/errno.ts';
 import { replyErrno } from './daemon-port.ts';
 import type { KernelState } from './state.ts';
-import { fuseLookup, nestedFuseWalk } from './dir.ts';
+import { nestedFuseWalk } from './dir.ts';
 import { CRED_CAP_DROPPED_PROCESS, CRED_NOCAP, CRED_NONROOT_CAP_SYS_ADMIN, CRED_ROOT, CRED_USERNS, type Cred, type WFile } from './world/vfs.ts';
 import type { Kernel, SimResult } from './kernel.ts';
 import { textBytes } from './daemon.ts';
 import type { FUSE_DEV_IOC } from '../spec/uapi.ts';
-import type { Trace } from './explain.ts';
-import { writeOpenRefusal } from './world/open.ts';
+import { daemonOpenWorldFile } from './daemon-open.ts';
 import { fcntlSetlkAccess, locksLockInode, newLockTable, type LockKind, type LockType } from './locks.ts';
 
 /**
@@ -140,71 +139,11 @@ export class DaemonApi {
         s.daemonFds.set(as, d.fd);
         return ok();
       }
-      const fd = this.openWorldFd(file, mode, t);
+      const fd = daemonOpenWorldFile(this.s, file, mode, t);
       if (typeof fd !== 'number') return fd;
       s.daemonFds.set(as, fd);
       return ok();
     });
-  }
-
-  /** open(2) of a world file by the daemon: its fd number, or the outcome to answer instead. */
-  private openWorldFd(file: string, mode: DaemonOpenMode, t: Trace): number | Outcome {
-    const s = this.s;
-    const entry = s.backing.files.get(file);
-    if (entry === undefined) return setupFault(`no world file named "${file}"`);
-    if (entry.unlinked === true) return err(t.vfs('ENOENT', 'path_openat', `the world file "${file}" was unlinked (unlinkWorldFile)`));
-    if (entry.spec.on === 'self' && s.conn !== null && s.conn.mounted) {
-      // The path walk looks the name up on the mount under test first (LOOKUP, noise in
-      // observations, unless the dentry is cached): after a failed INIT that request fails
-      // with ECONNREFUSED whatever the open mode, O_PATH too (fuzz --target both, seed 38).
-      const fi = fuseLookup(s, file, t);
-      if (typeof fi === 'string') return err(fi);
-    }
-    if (entry.spec.on === 'nestedFuse') {
-      const walked = nestedFuseWalk(s, t, { file });
-      if (walked !== null) return walked;
-    }
-    let inode = entry.inode;
-    if (inode.type === 'symlink' && mode !== 'pathNofollow') inode = inode.target!;
-    const access = mode === 'rdonly' ? 'r' : mode === 'wronly' ? 'w' : mode === 'rdwr' ? 'rw' : 'path';
-    if (entry.held !== undefined && entry.spec.on === 'sockfs' && access !== 'path') {
-      // A socket cannot be opened by path: the kernel target dups the world's end (F_DUPFD),
-      // the same open file, so no IN_OPEN and, while the world holds it, no close event.
-      const fd = s.daemonTask.install({ kind: 'world', file: s.vfs.get(entry.held) });
-      if (fd !== 'EMFILE') return fd;
-      s.vfs.fput(entry.held);
-      return err(t.vfs('EMFILE', 'f_dupfd', 'the daemon reached its RLIMIT_NOFILE'));
-    }
-    const writes = access === 'w' || access === 'rw';
-    if (access !== 'path') {
-      if (inode.type === 'dir' && writes) return err(t.vfs('EISDIR', 'may_open', 'a directory opens only read-only'));
-      if (inode.type === 'socket') return err(t.vfs('ENXIO', 'do_dentry_open', 'a socket can be opened only with O_PATH'));
-      // The daemon opens a fifo non-blocking (the kernel target does, so that a read-only open
-      // does not wait for a writer); write-only then needs a reader: fifo_open says ENXIO. The
-      // world holds both ends of an anonymous pipe, so its reopens never wait nor fail.
-      if (inode.type === 'fifo' && access === 'w' && entry.held === undefined && !s.vfs.allFiles.some((f) => f.inode === inode && f.count > 0 && (f.mode === 'r' || f.mode === 'rw'))) {
-        return err(t.vfs('ENXIO', 'fifo_open', 'a fifo opened write-only and non-blocking needs a reader'));
-      }
-      const refused = writes ? writeOpenRefusal(inode, t) : null;
-      if (refused !== null) return err(refused);
-    }
-    if (entry.spec.on === 'self') {
-      if (s.conn === null || !s.conn.mounted) return err(t.vfs('ENOENT', 'path_openat', 'the FUSE mount under test is not mounted'));
-      // An O_PATH open never calls ->open: no OPEN (found by fuzz --target both).
-      if (access !== 'path') {
-        // The flags are the daemon's own O_RDONLY-style open; the model keeps no handle for it.
-        const r = s.send(t, { op: 'OPEN', nodeid: s.daemon.nodes.get(file)?.nodeid ?? 0, flags: 0 });
-        if (typeof r === 'string') return err(r);
-      }
-      s.selfFileUsers++;
-    }
-    const f = s.vfs.openFile(inode, access, new Set(), 'user');
-    const fd = s.daemonTask.install({ kind: 'world', file: f });
-    if (fd === 'EMFILE') {
-      s.vfs.fput(f);
-      return err(t.vfs('EMFILE', 'alloc_fd', 'the daemon reached its RLIMIT_NOFILE'));
-    }
-    return fd;
   }
 
   /**
@@ -218,7 +157,7 @@ export class DaemonApi {
       const d = this.dev(dev);
       if (d === undefined) return setupFault(`no /dev/fuse fd named "${dev}"`);
       for (let n = 0; n < count; n++) {
-        const fd = this.openWorldFd(file, 'rdonly', t);
+        const fd = daemonOpenWorldFile(this.s, file, 'rdonly', t);
         if (typeof fd !== 'number') return n === 0 ? fd : { ...fd, value: n };
         const o = fuseDevIoctlBackingOpen(s, d, { file: fdToFile(s, fd), flags: 0, padding: 0 }, { nullArg: false, cred: this.defaultCred(undefined), interruptible: false }, t);
         // close(2): the registration keeps the file, so no event (LIFE-9).

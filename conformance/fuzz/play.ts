@@ -169,10 +169,12 @@ export function play(b: Builder, it: Intent): void {
     }
     case 'mapRead': {
       // Within the file's last page: a load past it is SIGBUS, after the pages before it were
-      // populated on the kernel and not in the model.
+      // populated on the kernel and not in the model. Nor through the page cache of a
+      // connection that is gone: a page it cannot read is SIGBUS too, a crash, not a result.
       const name = recent(b.liveMaps(), it.pick);
       const m = name === undefined ? undefined : b.k.state.maps.get(name);
       if (name === undefined || m === undefined) return;
+      if (m.backing === null && b.k.state.conn?.connected !== true) return;
       const size = m.backing !== null ? b.k.state.vfs.fileSize(m.backing) : m.inode.iSize;
       const end = Math.min(it.offset + it.length, m.length, Math.ceil(size / 4096) * 4096);
       if (end > it.offset) b.emit({ op: 'mapRead', map: name, offset: it.offset, length: end - it.offset });

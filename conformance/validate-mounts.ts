@@ -1,0 +1,75 @@
+// The semantic checks of the steps that mount on or over the FUSE mount under test, of its
+// inotify watches, and of observe steps (validate.ts checkNames): once per case, where to,
+// names of their own, and what each observable needs.
+import type { Case, ObserveStep } from '../spec/case.ts';
+import type { Issue } from './schema-errors.ts';
+import { LSOF_WORLD_FS, WORLD_HELD_FS } from './validate-world.ts';
+
+/** What the case's mountNestedFuse, mountOverlayOnFuse and watchFuseFile steps say wrong. */
+export function checkMountAndWatchSteps(kase: Case): Issue[] {
+  const issues: Issue[] = [];
+  /** Client fd name -> the op of its latest defining step. */
+  const fdOrigin = new Map<string, 'open' | 'opendir'>();
+  const watches = new Set<string>();
+  const once = new Set<string>();
+  for (const [i, step] of kase.steps.entries()) {
+    const at = `/steps/${i}`;
+    switch (step.op) {
+      case 'open':
+      case 'opendir':
+        fdOrigin.set(step.as, step.op);
+        break;
+      case 'watchFuseFile':
+        // Its name labels events, as world files' names do: the two must not meet.
+        if (kase.world.files?.[step.as] !== undefined) issues.push({ path: `${at}/as`, message: `"${step.as}" is a world file's name, which its events already use (expected a name of its own for the watch)` });
+        if (watches.has(step.as)) issues.push({ path: `${at}/as`, message: `"${step.as}" names an earlier watch (expected a name of its own for each watch)` });
+        watches.add(step.as);
+        if (fdOrigin.get(step.fd) === 'opendir') issues.push({ path: `${at}/fd`, message: `"${step.fd}" is a directory fd (expected a client fd of a file, from an open step)` });
+        break;
+      case 'mountNestedFuse':
+        if (kase.world.nestedFuseAt === undefined) issues.push({ path: `${at}/op`, message: 'the world names no directory to mount on (expected world.nestedFuseAt, a directory node)' });
+        if (once.has(step.op)) issues.push({ path: `${at}/op`, message: 'a second nested FUSE mount (expected at most one mountNestedFuse step per case)' });
+        once.add(step.op);
+        break;
+      case 'mountOverlayOnFuse':
+        if (once.has(step.op)) issues.push({ path: `${at}/op`, message: 'a second overlayfs over the FUSE mount (expected at most one mountOverlayOnFuse step per case)' });
+        once.add(step.op);
+        break;
+      default:
+        break;
+    }
+  }
+  return issues;
+}
+
+/** Which field each observable needs (spec/case.ts ObserveStep). */
+const OBSERVE_NEEDS: Record<string, 'dev' | 'fd' | 'map' | 'file' | undefined> = {
+  devFdinfoKeys: 'dev',
+  devFdinfoValues: 'dev',
+  fileFdinfoKeys: 'fd',
+  mapsPath: 'map',
+  fdTableHasFile: 'file',
+  lsofHasFile: 'file',
+};
+
+const OBSERVE_NEED_TEXT = { dev: 'a /dev/fuse fd name', fd: 'a client fd name', map: 'a mapping name', file: 'a world file name' };
+
+/** What an observe step says wrong besides an unknown world file (checkNames checks names). */
+export function checkObserveStep(kase: Case, step: ObserveStep, at: string): Issue[] {
+  const issues: Issue[] = [];
+  const need = OBSERVE_NEEDS[step.what];
+  if (need && step[need] === undefined) {
+    issues.push({ path: `${at}/${need}`, message: `missing: observe "${step.what}" needs "${need}" (expected ${OBSERVE_NEED_TEXT[need]})` });
+  }
+  const on = step.file === undefined ? undefined : kase.world.files?.[step.file]?.on;
+  // Found by identity with statx of its path: a host file, never one on FUSE (a stat there is a
+  // request) or one the world itself holds (memfd) or that the host may (procfs, sysfs).
+  if (step.what === 'lsofHasFile' && on !== undefined && !LSOF_WORLD_FS.has(on)) {
+    issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on} (expected a world file on ${[...LSOF_WORLD_FS].join(', ')})` });
+  }
+  // The kernel target's world holds a memfd, pipe or socket open: always in the fd table.
+  if (step.what === 'fdTableHasFile' && on !== undefined && WORLD_HELD_FS.has(on)) {
+    issues.push({ path: `${at}/file`, message: `"${step.file}" is on ${on}, which the world itself keeps open (expected a world file with a name)` });
+  }
+  return issues;
+}
