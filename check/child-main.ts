@@ -8,7 +8,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { sys } from '../real-kernel/ffi/libc.ts';
 import { CLONE_NEWNS, EFD_CLOEXEC, MNT_DETACH, MS, O } from '../real-kernel/ffi/consts.ts';
 import { connIdentity, type ConnId } from '../real-kernel/child/fusectl.ts';
-import { connOf } from '../real-kernel/child/session.ts';
+import { connOf } from '../real-kernel/child/fusectl.ts';
 import { enterNamespaceChild, publishConnections, startGuardian } from '../real-kernel/child/guardian.ts';
 import { sleepMs, waitingCount } from '../real-kernel/child/observers.ts';
 import { ClientSteps } from '../real-kernel/child/client-steps.ts';

@@ -43,3 +43,15 @@ export function withConnDir<T>(id: ConnId | null, use: (dir: string) => T): T | 
     sys.close(fd);
   }
 }
+
+/**
+ * The fusectl connection number of the FUSE mount at `mnt`: the minor of its st_dev (OBS-1),
+ * read from mountinfo because stat(2) of the root would send GETATTR to the daemon.
+ */
+export function connOf(mnt: string): number | null {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[4] === mnt && (line.includes(' - fuse') || line.includes(' - fuse.'))) return Number(f[2]!.split(':')[1]);
+  }
+  return null;
+}

@@ -1,5 +1,6 @@
 // The kernel observables of observe steps (kernel-spec.md §13, spec/case.ts ObserveStep), read
 // as canonical values from /proc, fusectl and tracefs of the case's namespace.
+import { INIT_FLAG_BITS } from '../../spec/uapi.ts';
 import * as fs from 'node:fs';
 import type { ObserveStep } from '../../spec/case.ts';
 import { isErrno, type Errno } from '../../spec/errno.ts';
@@ -129,4 +130,18 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
       return { fault: { kind: 'setup', message: 'tracefs not available' } };
     }
   }
+}
+
+/**
+ * The INIT request the daemon received, as the initOffer observable shows it (every flag, in bit
+ * order) and as the mount step's value does (only INIT_EXT and PASSTHROUGH). The high word
+ * counts only with INIT_EXT (INIT-6).
+ */
+export function initOfferTexts(req: { major: number; minor: number; flags: number; flags2: number }): { whole: string; step: string } {
+  const word = BigInt(req.flags) | (BigInt(req.flags2) << 32n);
+  const has = (n: keyof typeof INIT_FLAG_BITS) => (word & (1n << BigInt(INIT_FLAG_BITS[n]))) !== 0n;
+  const all = (Object.keys(INIT_FLAG_BITS) as (keyof typeof INIT_FLAG_BITS)[]).filter((n) => has(n) && (INIT_FLAG_BITS[n] < 32 || has('INIT_EXT')));
+  const whole = `${req.major}.${req.minor} ${all.sort((a, b) => INIT_FLAG_BITS[a] - INIT_FLAG_BITS[b]).join(',')}`;
+  const offers = (['INIT_EXT', 'PASSTHROUGH'] as const).filter(has);
+  return { whole, step: `${req.major}.${req.minor} offers:${offers.join(',')}` };
 }

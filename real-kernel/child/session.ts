@@ -1,33 +1,30 @@
 // One case on the kernel: the world, the fds and maps it names, and the step executor. Runs on
 // the child's main thread inside the case's own mount namespace; every syscall that can wait on
 // FUSE is issued here while the daemon workers answer on their own threads.
-import * as fs from 'node:fs';
 import type { Case, Cred, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
 import { runWorldStep, umountOverlayOnFuse, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
 import { canonicalEvents, canonicalAllRequests, canonicalRequests } from '../../spec/observation.ts';
-import { ERRNO } from '../../spec/errno.ts';
-import { FUSE_DEV_IOC, INIT_FLAG_BITS, type FuseOpcodeName } from '../../spec/uapi.ts';
+import { FUSE_DEV_IOC, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
 import { sys } from '../ffi/libc.ts';
 import { withoutSysAdmin } from '../ffi/caps.ts';
-import { CLONE_NEWNS, MNT_DETACH, O } from '../ffi/consts.ts';
+import { MNT_DETACH, O } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { LOG_CAP } from '../daemon/shared.ts';
 import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { buildWorld, fileBytes, mountNestedFuse, type BuiltWorld } from './world.ts';
-import { Inotify, settle, sleepMs } from './observers.ts';
-import { observeKernel } from './kernel-observables.ts';
-import { connIdentity, withConnDir, type ConnId } from './fusectl.ts';
+import { Inotify, settle } from './observers.ts';
+import { initOfferTexts, observeKernel } from './kernel-observables.ts';
+import { connIdentity, connOf, withConnDir, type ConnId } from './fusectl.ts';
+import { mountInUserns } from './userns-mount.ts';
 import koffi from 'koffi';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { serverIoctl } from './ioctl-servers.ts';
 import { entryPath } from './scratch-path.ts';
 import { ClientSteps, res, type Outcome } from './client-steps.ts';
 
-const USERNS_MOUNT = fileURLToPath(new URL('./userns-mount.sh', import.meta.url));
 
 
 interface DevFd {
@@ -396,7 +393,12 @@ export class CaseSession {
     d.served = true;
     this.mountDev = devName;
     const r = this.kase.world.daemonInUserns
-      ? this.mountInUserns(devName)
+      ? mountInUserns(this.world, this.helpers, (taken) => {
+          // The daemon's /dev/fuse fd is the helper's (opened in its user namespace): take it over.
+          this.daemon.send({ t: 'fd', devFd: taken }, true);
+          sys.close(d.fd);
+          d.fd = taken;
+        })
       : sys.mount('fusepass', this.world.mnt, 'fuse.fusepass', 0, `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
     if (r < 0) {
       // The daemon may have seen INIT (SYNC_INIT answered with an error): keep its log.
@@ -410,46 +412,9 @@ export class CaseSession {
     this.connId = connIdentity(this.conn);
     if (!this.daemon.waitInit(init === null ? 1 : 2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
     this.inotify.drain();
-    const req = this.daemon.initRequest();
-    const word = BigInt(req.flags) | (BigInt(req.flags2) << 32n);
-    // initFlagWord semantics: the high word counts only with INIT_EXT (INIT-6).
-    const all = (Object.keys(INIT_FLAG_BITS) as (keyof typeof INIT_FLAG_BITS)[]).filter((n) => word & (1n << BigInt(INIT_FLAG_BITS[n])) && (INIT_FLAG_BITS[n] < 32 || word & (1n << BigInt(INIT_FLAG_BITS.INIT_EXT))));
-    this.initOffer = `${req.major}.${req.minor} ${all.sort((a, b) => INIT_FLAG_BITS[a] - INIT_FLAG_BITS[b]).join(',')}`;
-    const offers = (['INIT_EXT', 'PASSTHROUGH'] as const).filter((n) => word & (1n << BigInt(INIT_FLAG_BITS[n])));
-    return { errno: null, value: `${req.major}.${req.minor} offers:${offers.join(',')}` };
-  }
-
-  /**
-   * World.daemonInUserns: a helper in a new user+mount namespace mounts with our /dev/fuse fd;
-   * then this thread joins that mount namespace (we are root in the initial user namespace, so
-   * setns is allowed), where the client steps see the mount. 0 or −errno.
-   */
-  private mountInUserns(devName: string): number {
-    const status = `${this.world.work}/.userns-mount-status`;
-    const helper = spawn('unshare', ['-U', '--map-root-user', '--mount', '--propagation', 'private', 'sh', USERNS_MOUNT, this.world.mnt, status], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    this.helpers.push(helper);
-    const end = Date.now() + 3000;
-    while (!fs.existsSync(status) && Date.now() < end) sleepMs(2);
-    if (!fs.existsSync(status)) return -ERRNO.ETIMEDOUT;
-    const code = Number(fs.readFileSync(status, 'utf8').trim());
-    if (code !== 0) return -ERRNO.EPERM;
-    // The daemon's /dev/fuse fd is the helper's (opened in its user namespace): take it over.
-    const taken = sys.takeFd(helper.pid ?? -1, 3);
-    if (taken < 0) return taken;
-    const d = this.devs.get(devName)!;
-    this.daemon.send({ t: 'fd', devFd: taken }, true);
-    sys.close(d.fd);
-    d.fd = taken;
-    fs.writeFileSync(`${status}.taken`, '');
-    const helperFd = `/proc/${helper.pid ?? -1}/fd/3`;
-    for (const stop = Date.now() + 2000; fs.existsSync(helperFd) && Date.now() < stop; ) sleepMs(2);
-    const ns = sys.open(`/proc/${helper.pid}/ns/mnt`, O.RDONLY | O.CLOEXEC);
-    if (ns < 0) return ns;
-    const r = sys.setns(ns, CLONE_NEWNS);
-    sys.close(ns);
-    return r;
+    const offer = initOfferTexts(this.daemon.initRequest());
+    this.initOffer = offer.whole;
+    return { errno: null, value: offer.step };
   }
 
   private devClose(name: string): Outcome {
@@ -556,17 +521,6 @@ export class CaseSession {
 }
 
 
-/**
- * The fusectl connection number of the FUSE mount at `mnt`: the minor of its st_dev (OBS-1),
- * read from mountinfo because stat(2) of the root would send GETATTR to the daemon.
- */
-export function connOf(mnt: string): number | null {
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    if (f[4] === mnt && (line.includes(' - fuse') || line.includes(' - fuse.'))) return Number(f[2]!.split(':')[1]);
-  }
-  return null;
-}
 
 
 /** Steps whose syscall may update a file's times (file_update_time, file_modified). */
