@@ -72,19 +72,20 @@ function pageCacheNextMiss(fi: FuseInode, index: number, maxScan: number): numbe
 /**
  * do_page_cache_ra -> page_cache_ra_unbounded: read `nrToRead` pages from `index`, no further
  * than the page of the last byte, each run not cached as READs (fuse_readahead); the page
- * `lookahead` pages before the window's end gets PG_readahead, if this window added it.
+ * `lookahead` pages before the window's end gets PG_readahead, if this window added it. A
+ * failed READ is ignored: the pages stay out of the cache, and a read that needs one reads it
+ * alone (6.18: after an abort, a read of cached pages that reached the mark returned them).
  */
-function doPageCacheRa(k: KernelState, fi: FuseInode, index: number, nrToRead: number, lookahead: number, t: Trace): Errno | null {
-  if (fi.iSize === 0) return null;
+function doPageCacheRa(k: KernelState, fi: FuseInode, index: number, nrToRead: number, lookahead: number, t: Trace): void {
+  if (fi.iSize === 0) return;
   const endIndex = Math.floor((fi.iSize - 1) / PAGE_SIZE);
-  if (index > endIndex) return null;
+  if (index > endIndex) return;
   const nr = Math.min(nrToRead, endIndex - index + 1);
   const mark = lookahead <= nr ? index + nr - lookahead : -1;
   const addsMark = mark >= index && mark < index + nr && !cached(fi, mark);
-  const r = pageCacheRead(k, fi, index * PAGE_SIZE, nr * PAGE_SIZE, t, true);
+  pageCacheRead(k, fi, index * PAGE_SIZE, nr * PAGE_SIZE, t, true);
   const page = fi.pages.get(mark);
   if (addsMark && page !== undefined) (fi.raMarks ??= new Map()).set(mark, page);
-  return typeof r === 'string' ? r : null;
 }
 
 /**
@@ -93,7 +94,7 @@ function doPageCacheRa(k: KernelState, fi: FuseInode, index: number, nrToRead: n
  * (f_ra.prev_pos) opens a window of get_init_ra_size; a read after cached pages continues their
  * stream; a small random one reads only what was asked, leaving the window as it was.
  */
-function pageCacheSyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, index: number, reqCount: number, t: Trace): Errno | null {
+function pageCacheSyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, index: number, reqCount: number, t: Trace): void {
   t.fn('page_cache_sync_ra');
   const ra = raOf(file);
   const prevPos = file.raPrevPos ?? -1;
@@ -109,7 +110,10 @@ function pageCacheSyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, inde
     let contig = miss === null ? index : index - miss - 1;
     // A standalone, small random read is read as is (6.18: with pages 5 and 6 cached, a read
     // of page 6 through a fresh fd asked page 6 alone, and page 7 then a window of 3).
-    if (contig <= reqCount) return doPageCacheRa(k, fi, index, reqCount, 0, t);
+    if (contig <= reqCount) {
+      doPageCacheRa(k, fi, index, reqCount, 0, t);
+      return;
+    }
     // Cached from the beginning of the file: a strong sign of a long stream.
     if (miss === null) contig *= 2;
     ra.start = index;
@@ -117,7 +121,7 @@ function pageCacheSyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, inde
     ra.asyncSize = 1;
   }
   // page_cache_ra_order falls back to do_page_cache_ra for single-page folios.
-  return doPageCacheRa(k, fi, ra.start, ra.size, ra.asyncSize, t);
+  doPageCacheRa(k, fi, ra.start, ra.size, ra.asyncSize, t);
 }
 
 /**
@@ -125,7 +129,7 @@ function pageCacheSyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, inde
  * pages asked from it: the mark goes; at the expected page the window moves on and ramps up,
  * elsewhere (interleaved streams) the cached run after the page sizes a new one.
  */
-function pageCacheAsyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, index: number, reqCount: number, t: Trace): Errno | null {
+function pageCacheAsyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, index: number, reqCount: number, t: Trace): void {
   t.fn('page_cache_async_ra');
   fi.raMarks?.delete(index);
   const ra = raOf(file);
@@ -135,49 +139,54 @@ function pageCacheAsyncRa(k: KernelState, fi: FuseInode, file: FuseOpenFile, ind
     ra.asyncSize = ra.size;
   } else {
     const start = pageCacheNextMiss(fi, index + 1, RA_PAGES);
-    if (start === 0 || start - index > RA_PAGES) return null;
+    if (start === 0 || start - index > RA_PAGES) return;
     ra.start = start;
     ra.size = getNextRaSize(start - index + reqCount, RA_PAGES);
     ra.asyncSize = ra.size;
   }
-  return doPageCacheRa(k, fi, ra.start, ra.size, ra.asyncSize, t);
+  doPageCacheRa(k, fi, ra.start, ra.size, ra.asyncSize, t);
 }
 
 /**
  * filemap_read's and filemap_splice_read's loop over filemap_get_pages, for [pos, pos + len):
- * fills the page cache as they do, the copy is the caller's. Each pass starts at the next page:
- * a missing one starts a synchronous window (page_cache_sync_readahead) and is read alone if
- * that did not bring it (filemap_create_folio); then the batch of cached pages runs to the first
- * page that is marked or not uptodate, the last one in it; a marked last page starts the next
- * window (filemap_readahead), one not uptodate is read alone (filemap_update_page).
+ * fills the page cache as they do and returns where the bytes it holds for this read end (at
+ * least one page's worth past pos), or the errno when it could read nothing; the copy is the
+ * caller's. Each pass starts at the next page: a missing one starts a synchronous window
+ * (page_cache_sync_readahead) and is read alone if that did not bring it (filemap_create_folio);
+ * then the batch of cached pages runs to the first page that is marked or not uptodate, the last
+ * one in it; a marked last page starts the next window (filemap_readahead), one not uptodate is
+ * read alone (filemap_update_page). A page that cannot be read ends the read short (6.18: after
+ * the daemon's /dev/fuse closed, a read across a cached page and an uncached one returned the
+ * cached bytes).
  */
-export function filemapRead(k: KernelState, fi: FuseInode, file: FuseOpenFile, pos: number, len: number, t: Trace): Errno | null {
+export function filemapRead(k: KernelState, fi: FuseInode, file: FuseOpenFile, pos: number, len: number, t: Trace): number | Errno {
   const end = pos + len;
   const lastIndex = Math.ceil(end / PAGE_SIZE);
   let at = pos;
+  const short = (e: Errno): number | Errno => (at > pos ? at : e);
   while (at < end && at < fi.iSize) {
     const index = Math.floor(at / PAGE_SIZE);
     if (!cached(fi, index)) {
-      const e = pageCacheSyncRa(k, fi, file, index, lastIndex - index, t);
-      if (e !== null) return e;
+      pageCacheSyncRa(k, fi, file, index, lastIndex - index, t);
       if (!cached(fi, index)) {
         const one = pageCacheRead(k, fi, index * PAGE_SIZE, PAGE_SIZE, t);
-        if (typeof one === 'string') return one;
+        if (typeof one === 'string') return short(one);
       }
     }
     let last = index;
     while (last + 1 < lastIndex && fi.pages.has(last) && !marked(fi, last) && cached(fi, last + 1)) last++;
-    if (marked(fi, last)) {
-      const e = pageCacheAsyncRa(k, fi, file, last, lastIndex - last, t);
-      if (e !== null) return e;
-    }
+    if (marked(fi, last)) pageCacheAsyncRa(k, fi, file, last, lastIndex - last, t);
     if (!fi.pages.has(last)) {
       const one = pageCacheRead(k, fi, last * PAGE_SIZE, PAGE_SIZE, t);
-      if (typeof one === 'string') return one;
+      // The batch before the page is still copied.
+      if (typeof one === 'string') {
+        at = Math.max(at, last * PAGE_SIZE);
+        return short(one);
+      }
     }
     at = (last + 1) * PAGE_SIZE;
   }
-  return null;
+  return Math.min(at, end);
 }
 
 /**
@@ -194,8 +203,7 @@ export function filemapFault(k: KernelState, fi: FuseInode, file: FuseOpenFile, 
   if (cached(fi, p)) {
     if (marked(fi, p)) {
       if (ra.mmapMiss > 0) ra.mmapMiss--;
-      const e = pageCacheAsyncRa(k, fi, file, p, RA_PAGES, t);
-      if (e !== null) return e;
+      pageCacheAsyncRa(k, fi, file, p, RA_PAGES, t);
     }
   } else {
     t.fn('do_sync_mmap_readahead');
@@ -204,8 +212,7 @@ export function filemapFault(k: KernelState, fi: FuseInode, file: FuseOpenFile, 
       ra.start = Math.max(0, p - RA_PAGES / 2);
       ra.size = RA_PAGES;
       ra.asyncSize = RA_PAGES / 4;
-      const e = doPageCacheRa(k, fi, ra.start, ra.size, ra.asyncSize, t);
-      if (e !== null) return e;
+      doPageCacheRa(k, fi, ra.start, ra.size, ra.asyncSize, t);
     }
   }
   // A page the window left (present, not uptodate) or did not reach is read alone

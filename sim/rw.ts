@@ -94,8 +94,8 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
       if (isPt(ff)) t.pass('IO-8');
       // filemap_splice_read: filemap_get_pages reads ahead as filemap_read does (fuzz --target
       // both seed 30437040: a 1-byte splice at 0 read the whole 2-page file on 6.18).
-      const re = filemapRead(k, ff.inode, file, pos, len, t);
-      data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
+      const got = filemapRead(k, ff.inode, file, pos, len, t);
+      data = typeof got === 'string' ? got : pageCacheRead(k, ff.inode, pos, got - pos, t);
       viaPageCache = true;
     }
   } else if (isDio(ff)) {
@@ -134,8 +134,8 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
       if (typeof r === 'string') return r;
       data = r;
     } else {
-      const re = filemapRead(k, ff.inode, file, pos, len, t);
-      data = re ?? pageCacheRead(k, ff.inode, pos, len, t);
+      const got = filemapRead(k, ff.inode, file, pos, len, t);
+      data = typeof got === 'string' ? got : pageCacheRead(k, ff.inode, pos, got - pos, t);
       viaPageCache = true;
     }
   }
@@ -163,8 +163,8 @@ export function cachedFileDirectRead(k: KernelState, file: FuseOpenFile, pos: nu
   const end = pos + r.length;
   if (r.length >= len || end >= ff.inode.iSize) return r;
   t.fn('filemap_read');
-  const ra = filemapRead(k, ff.inode, file, end, len - r.length, t);
-  const rest = ra ?? pageCacheRead(k, ff.inode, end, len - r.length, t);
+  const got = filemapRead(k, ff.inode, file, end, len - r.length, t);
+  const rest = typeof got === 'string' ? got : pageCacheRead(k, ff.inode, end, got - end, t);
   if (typeof rest === 'string') return r.length > 0 ? r : rest;
   const out = new Uint8Array(r.length + rest.length);
   out.set(r);
