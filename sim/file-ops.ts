@@ -104,19 +104,36 @@ export function fuseCopyRange(k: KernelState, from: FuseOpenFile, to: FuseOpenFi
   // do_splice_direct copies the checked count, read as sendfile reads (sendfile.ts): through
   // ->splice_read, with readahead for a cached file (fuzz seed 1: a sendfile after a copy found
   // the copy's readahead page cached on 6.18).
-  const r = fuseReadData(k, from, count, posIn, t, true);
-  if (typeof r === 'string') return err(r);
-  // splice_direct_to_actor stops at the source's EOF: nothing read, nothing written, so no
-  // file_remove_privs either (fuzz --target both seed 551921664: no second GETXATTR on 6.18).
-  if (r.length === 0) return ok(0);
-  const w = fuseWrite(k, to, r, off.out, t, true);
-  // The splice fallback's file_update_time runs microseconds after file_modified set the times:
-  // inode_needs_update_time finds them current and dirties nothing (6.18: the destination's
-  // close then sent no SETATTR).
-  if (timesJustSet) to.ff.inode.timesDirty = false;
-  if (w.errno !== null) return w;
-  if (off.in === undefined) from.pos = posIn + r.length;
-  return ok(r.length);
+  // splice_direct_to_actor: rounds of one pipe's worth, each read then written (6.18: 100000
+  // bytes of a cached file went as READ, GETXATTR and 16 WRITEs, then again for the rest, the
+  // second READ the readahead window that the first round's mark started).
+  let total = 0;
+  let outPos = off.out;
+  while (total < count) {
+    const r = fuseReadData(k, from, count - total, posIn + total, t, true);
+    if (typeof r === 'string') {
+      if (total === 0) return err(r);
+      break;
+    }
+    // It stops at the source's EOF: nothing read, nothing written, so no file_remove_privs
+    // either (fuzz --target both seed 551921664: no second GETXATTR on 6.18).
+    if (r.length === 0) break;
+    const w = fuseWrite(k, to, r, outPos, t, true);
+    // The splice fallback's file_update_time runs microseconds after file_modified set the
+    // times: inode_needs_update_time finds them current and dirties nothing (6.18: the
+    // destination's close then sent no SETATTR).
+    if (timesJustSet) to.ff.inode.timesDirty = false;
+    if (w.errno !== null) {
+      if (total === 0) return w;
+      break;
+    }
+    const written = typeof w.value === 'number' ? w.value : 0;
+    total += written;
+    if (outPos !== undefined) outPos += written;
+    if (written < r.length) break;
+  }
+  if (off.in === undefined) from.pos = posIn + total;
+  return ok(total);
 }
 
 /** fuse_file_llseek (IO-17..19). */

@@ -49,8 +49,8 @@ export function pageCacheFh(k: KernelState, fi: FuseInode, forWrite: boolean): n
  */
 export const FUSE_MAX_PAGES = 32;
 
-/** A page in the cache, uptodate or not. */
-function pagePresent(fi: FuseInode, p: number): boolean {
+/** In the page cache: uptodate, or a folio left not uptodate by a partial write-through. */
+export function pagePresent(fi: FuseInode, p: number): boolean {
   return fi.pages.has(p) || fi.notUptodate?.has(p) === true;
 }
 

@@ -5,7 +5,7 @@
 // and 32 pages), which large folios would have fetched sooner.
 import type { Errno } from '../spec/errno.ts';
 import type { Trace } from './explain.ts';
-import { PAGE_SIZE, pageCacheRead } from './pagecache.ts';
+import { PAGE_SIZE, pageCacheRead, pagePresent } from './pagecache.ts';
 import type { KernelState } from './state.ts';
 import type { FileRaState, FuseInode, FuseOpenFile } from './types.ts';
 
@@ -23,10 +23,6 @@ function raOf(file: FuseOpenFile): FileRaState {
   return (file.ra ??= { start: 0, size: 0, asyncSize: 0, mmapMiss: 0 });
 }
 
-/** In the page cache: uptodate, or a folio left not uptodate by a partial write-through. */
-function cached(fi: FuseInode, p: number): boolean {
-  return fi.pages.has(p) || fi.notUptodate?.has(p) === true;
-}
 
 /** PG_readahead: set on the page readahead allocated it on, for as long as that page stays. */
 function marked(fi: FuseInode, p: number): boolean {
@@ -58,14 +54,14 @@ function getNextRaSize(cur: number, max: number): number {
 function pageCachePrevMiss(fi: FuseInode, index: number, maxScan: number): number | null {
   for (let i = index, n = 0; n < maxScan; i--, n++) {
     if (i < 0) return null;
-    if (!fi.pages.has(i) || n === maxScan - 1) return i;
+    if (!pagePresent(fi, i) || n === maxScan - 1) return i;
   }
   return index;
 }
 
 /** page_cache_next_miss: scanning on from `index` over at most `maxScan` pages, the first one not cached. */
 function pageCacheNextMiss(fi: FuseInode, index: number, maxScan: number): number {
-  for (let n = 0; n < maxScan; n++) if (!cached(fi, index + n)) return index + n;
+  for (let n = 0; n < maxScan; n++) if (!pagePresent(fi, index + n)) return index + n;
   return index + maxScan;
 }
 
@@ -82,7 +78,7 @@ function doPageCacheRa(k: KernelState, fi: FuseInode, index: number, nrToRead: n
   if (index > endIndex) return;
   const nr = Math.min(nrToRead, endIndex - index + 1);
   const mark = lookahead <= nr ? index + nr - lookahead : -1;
-  const addsMark = mark >= index && mark < index + nr && !cached(fi, mark);
+  const addsMark = mark >= index && mark < index + nr && !pagePresent(fi, mark);
   pageCacheRead(k, fi, index * PAGE_SIZE, nr * PAGE_SIZE, t, true);
   const page = fi.pages.get(mark);
   if (addsMark && page !== undefined) (fi.raMarks ??= new Map()).set(mark, page);
@@ -166,15 +162,15 @@ export function filemapRead(k: KernelState, fi: FuseInode, file: FuseOpenFile, p
   const short = (e: Errno): number | Errno => (at > pos ? at : e);
   while (at < end && at < fi.iSize) {
     const index = Math.floor(at / PAGE_SIZE);
-    if (!cached(fi, index)) {
+    if (!pagePresent(fi, index)) {
       pageCacheSyncRa(k, fi, file, index, lastIndex - index, t);
-      if (!cached(fi, index)) {
+      if (!pagePresent(fi, index)) {
         const one = pageCacheRead(k, fi, index * PAGE_SIZE, PAGE_SIZE, t);
         if (typeof one === 'string') return short(one);
       }
     }
     let last = index;
-    while (last + 1 < lastIndex && fi.pages.has(last) && !marked(fi, last) && cached(fi, last + 1)) last++;
+    while (last + 1 < lastIndex && fi.pages.has(last) && !marked(fi, last) && pagePresent(fi, last + 1)) last++;
     if (marked(fi, last)) pageCacheAsyncRa(k, fi, file, last, lastIndex - last, t);
     if (!fi.pages.has(last)) {
       const one = pageCacheRead(k, fi, last * PAGE_SIZE, PAGE_SIZE, t);
@@ -200,7 +196,7 @@ export function filemapRead(k: KernelState, fi: FuseInode, file: FuseOpenFile, p
  */
 export function filemapFault(k: KernelState, fi: FuseInode, file: FuseOpenFile, p: number, t: Trace): Errno | null {
   const ra = raOf(file);
-  if (cached(fi, p)) {
+  if (pagePresent(fi, p)) {
     if (marked(fi, p)) {
       if (ra.mmapMiss > 0) ra.mmapMiss--;
       pageCacheAsyncRa(k, fi, file, p, RA_PAGES, t);

@@ -50,21 +50,14 @@ export function fuseWriteSyscall(k: KernelState, file: FuseOpenFile, data: Uint8
 const PIPE_BUFFERS = 16;
 
 /**
- * What a splice into an empty pipe can take: at most its buffers' pages (filemap_splice_read,
- * copy_splice_read), and from the page cache one buffer per folio, so a read from within a
- * page ends at the 16th page boundary (6.18: 65536 bytes at offset 5000 gave 64632). Through
- * passthrough the backing filesystem's folios decide, which may be larger: the model keeps the
- * page count only.
+ * read(2), pread(2) or a splice from the file: the bytes read (fuseRead summarises them).
+ * `pipe`: the splice fills one empty pipe (the splice syscall, a round of do_splice_direct), so
+ * it asks at most the pipe's 16 pages (filemap_splice_read, copy_splice_read trim the length
+ * first), and from the page cache takes one buffer per folio: a read from within a page ends at
+ * the 16th page boundary (6.18: 65536 bytes at offset 5000 gave 64632). Through passthrough the
+ * backing filesystem's folios decide, which may be larger: the model keeps the page count only.
  */
-function splicePipeCap(file: FuseOpenFile, pos: number, len: number): number {
-  const cap = Math.min(len, PIPE_BUFFERS * PAGE_SIZE);
-  // copy_splice_read (O_DIRECT, FOPEN_DIRECT_IO) fills whole pages of its own.
-  if (isPt(file.ff) || isDio(file.ff) || file.flags.has('O_DIRECT')) return cap;
-  return Math.min(cap, (Math.floor(pos / PAGE_SIZE) + PIPE_BUFFERS) * PAGE_SIZE - pos);
-}
-
-/** read(2), pread(2) or a splice from the file: the bytes read (fuseRead summarises them). */
-export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false): Uint8Array | Errno {
+export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, offset: number | undefined, t: Trace, splice = false, pipe = splice): Uint8Array | Errno {
   const ff = file.ff;
   if (offset !== undefined && !splice && unseekable(ff)) return t.vfs('ESPIPE', 'ksys_pread64', 'the daemon opened the file FOPEN_STREAM or FOPEN_NONSEEKABLE: no pread');
   if (ff.isDir) return t.vfs('EISDIR', 'vfs_read', 'read(2) of a directory');
@@ -75,7 +68,7 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
   // FOPEN_STREAM (stream_open): no file position, every read(2) and write(2) is at offset 0.
   const stream = (ff.openFlags & (1 << FOPEN_BITS.STREAM)) !== 0;
   const pos = offset ?? (stream ? 0 : file.pos);
-  if (splice) len = splicePipeCap(file, pos, len);
+  if (pipe) len = Math.min(len, PIPE_BUFFERS * PAGE_SIZE);
   let data: Uint8Array | Errno;
   /** The bytes came through filemap_read or filemap_splice_read (readahead state to update). */
   let viaPageCache = false;
@@ -140,8 +133,10 @@ export function fuseReadData(k: KernelState, file: FuseOpenFile, len: number, of
     }
   }
   if (typeof data === 'string') return data;
-  // filemap_read and filemap_splice_read: f_ra.prev_pos is where this read ended.
-  if (viaPageCache) file.raPrevPos = pos + data.length;
+  if (pipe && viaPageCache) data = data.subarray(0, (Math.floor(pos / PAGE_SIZE) + PIPE_BUFFERS) * PAGE_SIZE - pos);
+  // filemap_read and filemap_splice_read: f_ra.prev_pos is where the bytes read ended; a read
+  // that returns nothing leaves it (a zero count, or a position at or past EOF).
+  if (viaPageCache && data.length > 0) file.raPrevPos = pos + data.length;
   if (offset === undefined && !stream) file.pos = pos + data.length;
   return data;
 }

@@ -164,7 +164,6 @@ export interface FuseFile {
   released: boolean;
 }
 
-/** The client's struct file on the FUSE mount. */
 /** struct file_ra_state but prev_pos: the current window and the mmap miss count. */
 export interface FileRaState {
   start: number;
@@ -173,6 +172,7 @@ export interface FileRaState {
   mmapMiss: number;
 }
 
+/** The client's struct file on the FUSE mount. */
 export interface FuseOpenFile {
   readonly ff: FuseFile;
   readonly mode: 'r' | 'w' | 'rw';

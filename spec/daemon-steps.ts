@@ -133,8 +133,9 @@ export interface UmountWorldFsStep { op: 'umountWorldFs'; on: 'overlay'; lazy?: 
  * FUSE daemon. overlayfs asks the lower layer's statfs for its name length (STATFS to the daemon)
  * and takes depth = FUSE's s_stack_depth + 1: with passthrough that depth is the negotiated
  * max_stack_depth (STACK-1), so max_stack_depth 2 makes the mount fail with EINVAL (STACK-2).
- * Once mounted, the overlay holds the FUSE mount: a plain umount of it is EBUSY (LIFE-22). The
- * kernel target unmounts the overlay first in its teardown. At most one per case.
+ * Once mounted, the overlay holds a private clone of the FUSE mount: a plain umount of the FUSE
+ * mount succeeds, but the superblock and its connection live on until the overlay goes (LIFE-23).
+ * The kernel target unmounts the overlay first in its teardown. At most one per case.
  */
 export interface MountOverlayOnFuseStep { op: 'mountOverlayOnFuse' }
 /**

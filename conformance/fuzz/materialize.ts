@@ -9,10 +9,10 @@ import type { CheckId } from '../../spec/check-ids.ts';
 import { createKernel, teardownInvariantViolations, type SimResult } from '../../sim/index.ts';
 import { Builder, type InvariantViolation } from './builder.ts';
 import { BIG_NODE_SIZE, FILE_PALETTE, NODES, type FuzzProgram } from './generate.ts';
+import { play } from './play.ts';
 
 /** One string for every case (its encoding is shared: sim/daemon.ts sharedText). */
 const BIG_NODE_CONTENT = 'M'.repeat(BIG_NODE_SIZE);
-import { play } from './play.ts';
 
 export type { InvariantViolation } from './builder.ts';
 

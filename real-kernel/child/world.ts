@@ -8,7 +8,7 @@ import type { BackingFileSpec, BackingFs, World } from '../../fixtures/world.ts'
 import { DEFAULT_BACKING_BYTE, DEFAULT_FILE_SIZE, KERNEL_WORLD_FILES } from '../../fixtures/world.ts';
 import { FUSE_DEV_IOC } from '../../spec/uapi.ts';
 import { sys } from '../ffi/libc.ts';
-import { MS, O, S_IFCHR } from '../ffi/consts.ts';
+import { MNT_DETACH, MS, O, S_IFCHR } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { encodeBackingMap } from '../../wire/structs.ts';
 import { entryPath } from './scratch-path.ts';
@@ -138,7 +138,13 @@ export function mountNestedFuse(world: BuiltWorld, at: string, daemon: DaemonHan
     sys.close(devFd);
     return r;
   }
-  if (!daemon.waitInit(2, 2000)) throw new SetupError('nested FUSE: no INIT');
+  if (!daemon.waitInit(2, 2000)) {
+    // Nothing may outlive the case: the mount, the fd and the pool worker serving it.
+    sys.umount2(mnt, MNT_DETACH);
+    daemon.stop();
+    sys.close(devFd);
+    throw new SetupError('nested FUSE: no INIT');
+  }
   return { kind: 'nestedFuse', mnt, devFd, daemon, held: [] };
 }
 
