@@ -228,7 +228,7 @@ function dropDentry(k: KernelState, name: string): void {
   const fi = k.fuseInodes.get(name);
   if (fi === undefined) return;
   // d_invalidate of a mountpoint detaches what is mounted there (detach_mounts).
-  if (k.nestedFuse === 'mounted' && name === k.world.nestedFuseAt) k.nestedFuse = 'gone';
+  if (name === k.world.nestedFuseAt) k.detachNestedFuse();
   k.fuseInodes.delete(name);
   k.fuseInodes.set(`\0unlinked:${fi.nodeid}`, fi);
 }

@@ -89,7 +89,7 @@ export function fuseUmount(k: KernelState, lazy: boolean, t: Trace): Outcome {
   if (!lazy && k.nestedFuse === 'mounted') return err(t.vfs('EBUSY', 'do_umount', 'a FUSE filesystem is mounted inside this one (mountNestedFuse): umount it first, or umount lazily (MNT_DETACH)'));
   fc.mounted = false;
   // umount_tree: a lazy umount takes the mounts inside along, disconnected from this one.
-  if (k.nestedFuse === 'mounted') k.nestedFuse = 'gone';
+  k.detachNestedFuse();
   if (lazy && busy) t.pass(fc.connected ? 'LIFE-22' : 'LIFE-21');
   // The overlay's private clone of the mount is no open file (no EBUSY), but holds the
   // superblock and so the connection (stack-overlay-on-pt-fuse-msd-1-holds-connection).

@@ -59,11 +59,10 @@ export function observeKernel(s: KernelState, what: ObserveStep['what'], ref: Ob
       if (f === undefined) return setupFault(`no world file named "${ref.file}"`);
       const inode = f.inode.target ?? f.inode;
       noteFilesInNoFdTable(s, inode, t);
-      // After a lazy umount of its filesystem an fd's link shows the path inside the detached
-      // mount ("/ov"), no longer the world file's (fuzz --target both seed 260499048).
+      // After a lazy umount of its filesystem (or the nested FUSE mount's detach) an fd's link
+      // shows the path inside the detached mount ("/ov"), no longer the world file's (fuzz
+      // --target both seed 260499048).
       if ((s.backing.unmounted as ReadonlySet<string>).has(f.spec.on)) return ok('no');
-      if (f.spec.on === 'nestedFuse' && s.nestedFuse === 'gone') return ok('no'); // likewise, detached
-
       for (const tf of s.daemonTask.fds.values()) {
         // lsof shows the path the fd resolves to: a followed symlink shows its target, not
         // the link's name (as /proc/PID/fd readlink does in the kernel target).

@@ -207,6 +207,13 @@ export class KernelState {
    */
   nestedFuse: 'unmounted' | 'mounted' | 'gone' = 'unmounted';
 
+  /** The nested FUSE mount leaves the namespace: gone, and its world filesystem with it. */
+  detachNestedFuse(): void {
+    if (this.nestedFuse !== 'mounted') return;
+    this.nestedFuse = 'gone';
+    this.backing.unmounted.add('nestedFuse');
+  }
+
   /**
    * fuse_simple_request: the daemon's reply, or the errno the caller sees when the request is
    * never sent. An aborted connection answers ENOTCONN without reaching the daemon (LIFE-20);

@@ -30,8 +30,8 @@ export interface BackingWorld {
   readonly devtmpfs: Mount;
   /** `unlinked`: the name is gone (unlinkWorldFile); the inode lives on while held. */
   readonly files: Map<string, { spec: BackingFileSpec; inode: WInode; unlinked?: boolean; held?: WFile }>;
-  /** World filesystems unmounted by a case (umountWorldFs). */
-  readonly unmounted: Set<'overlay'>;
+  /** World filesystems unmounted by a case (umountWorldFs) or detached with the mount under test (nestedFuse). */
+  readonly unmounted: Set<'overlay' | 'nestedFuse'>;
   /** /dev/null and /dev/fuse. */
   readonly devNull: WInode;
   readonly devFuse: WInode;
