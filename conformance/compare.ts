@@ -1,5 +1,5 @@
 // Comparing observations: against a case's `expect` (on every target), between targets
-// (differential mode: errno, value, requests, events, fault; never `explain`), and the step's
+// (differential mode: errno, value, requests, events, innerRequests, fault; never `explain`), and the step's
 // `checks` against the sim's explanation.
 import type { CheckId } from '../spec/check-ids.ts';
 import type { ExpectedObservation, Observation } from '../spec/observation.ts';
@@ -45,6 +45,9 @@ export function checkExpectation(expected: ExpectedObservation, obs: Observation
   if (expected.events !== undefined && !sameList(expected.events, obs.events)) {
     out.push(`events: expected ${show(expected.events)}, got ${show(obs.events)}`);
   }
+  if (expected.innerRequests !== undefined && !sameList(expected.innerRequests, obs.innerRequests ?? [])) {
+    out.push(`innerRequests: expected ${show(expected.innerRequests)}, got ${show(obs.innerRequests ?? [])}`);
+  }
   // The internal cause is visible on the sim only (OBS-11): the kernel hides it behind EIO.
   if (expected.cause !== undefined && target === 'sim' && expected.cause !== obs.explain?.cause) {
     out.push(`cause: expected ${expected.cause}, got ${obs.explain?.cause ?? 'none'}`);
@@ -81,5 +84,8 @@ export function diffObservations(sim: Observation, kernel: Observation): { field
     out.push({ field: 'allRequests', sim: [...sim.allRequests], kernel: [...kernel.allRequests] });
   }
   if (!sameList(sim.events, kernel.events)) out.push({ field: 'events', sim: [...sim.events], kernel: [...kernel.events] });
+  if (sim.innerRequests !== undefined && kernel.innerRequests !== undefined && !sameList(sim.innerRequests, kernel.innerRequests)) {
+    out.push({ field: 'innerRequests', sim: [...sim.innerRequests], kernel: [...kernel.innerRequests] });
+  }
   return out;
 }

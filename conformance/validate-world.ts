@@ -66,6 +66,19 @@ export function checkWorld(kase: Case): Issue[] {
   for (const [name, f] of nested) {
     if ((f.type ?? 'file') !== 'file') issues.push({ path: `/world/files/${pointerSegment(name)}/type`, message: `only regular files live on nestedFuse (expected no "type", got "${f.type}")` });
   }
+  // The observed inner daemon must serve a file of the case, and serve nothing but the world files
+  // on it: the `fuse` mount is also overlayOverFuse's lower layer, whose accesses by overlayfs
+  // the model does not follow.
+  const inner = kase.world.observeInnerDaemon;
+  if (inner !== undefined) {
+    const files = Object.values(kase.world.files ?? {});
+    if (!files.some((f) => f.on === inner)) {
+      issues.push({ path: '/world/observeInnerDaemon', message: `no world file is on ${inner} (expected at least one file with "on": "${inner}")` });
+    }
+    if (inner === 'fuse' && files.some((f) => f.on === 'overlayOverFuse')) {
+      issues.push({ path: '/world/observeInnerDaemon', message: 'the fuse daemon also serves the overlayOverFuse files\' lower layer, whose requests are not modelled (expected no overlayOverFuse file with observeInnerDaemon "fuse")' });
+    }
+  }
   // A node's live size is read with stat(2) by the kernel target's daemon: a file of its own
   // mount or of an inner FUSE mount would make the daemon wait on itself.
   for (const [node, spec] of Object.entries(kase.world.nodes ?? {})) {

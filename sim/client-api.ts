@@ -219,7 +219,7 @@ export class ClientApi {
       if (typeof w === 'string') return err(w);
       if ('kind' in w) return { errno: null, fault: w };
       const r = F.copyFileRangeAcrossFs(fuseSide, a !== undefined, t);
-      this.s.vfs.fput(w);
+      this.s.vfs.close(w);
       return r;
     });
   }
@@ -240,7 +240,7 @@ export class ClientApi {
         } else if (file !== undefined) {
           const w = openWorldFile(this.s, file, access, t);
           if (typeof w === 'string' || 'kind' in w) {
-            for (const o of opened) this.s.vfs.fput(o);
+            for (const o of opened) this.s.vfs.close(o);
             return typeof w === 'string' ? err(w) : { errno: null, fault: w };
           }
           opened.push(w);
@@ -249,7 +249,7 @@ export class ClientApi {
       }
       const [from, to] = ends;
       const r = from === undefined || to === undefined ? setupFault('sendfile needs a client fd or a world file on each side') : F.doSendfile(this.s, from, to, c.length, c.offset, t);
-      for (const o of opened) this.s.vfs.fput(o);
+      for (const o of opened) this.s.vfs.close(o);
       return r;
     });
   }

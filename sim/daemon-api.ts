@@ -263,7 +263,8 @@ export class DaemonApi {
         }
         s.selfFileUsers--;
       }
-      s.vfs.fput(tf.file);
+      // filp_close: an inner FUSE mount's file gets its ->flush (FLUSH) here.
+      s.vfs.close(tf.file);
       if (onSelf) fuseSuperPutIfIdle(s, t);
       return flushErr === null ? ok() : err(flushErr);
     });
@@ -347,6 +348,7 @@ export class DaemonApi {
       const walked = nestedFuseWalk(this.s, t, 'mountpoint');
       if (walked !== null) return walked;
       this.s.nestedFuse = 'mounted';
+      this.s.inner.get('nestedFuse')?.mount();
       return ok();
     });
   }

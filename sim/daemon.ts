@@ -129,6 +129,11 @@ export class ModelDaemon implements DaemonPort {
     return node;
   }
 
+  /** The node with this nodeid (unlinked ones too). */
+  nodeOf(nodeid: number): DaemonNode | undefined {
+    return this.byNodeid.get(nodeid);
+  }
+
   request(req: FuseRequest): DaemonReply {
     const node = this.byNodeid.get(req.nodeid);
     switch (req.op) {

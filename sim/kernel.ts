@@ -21,6 +21,7 @@ import { plainFileNames } from './mountpoint.ts';
 import { ovlUmountOverFuse } from './mount.ts';
 import { ClientApi } from './client-api.ts';
 import { observeKernel, type ObserveRef } from './observe.ts';
+import type { InnerFuseKind } from './inner-fuse.ts';
 
 /** What every call returns: an Observation (spec/observation.ts) whose explain is always set. */
 export interface SimResult extends Observation {
@@ -100,11 +101,15 @@ export class Kernel {
     // unless the same syscall aborted the connection (e.g. the close that kills a lazily
     // unmounted superblock).
     this.state.deliverBackground();
+    for (const inner of this.state.inner.values()) inner.deliverBackground();
     const raw = this.state.vfs.takeEvents();
     const evs = canonicalEvents(raw);
     // inotify merges identical consecutive events (OBS-8).
     if (evs.length < raw.length) t.pass('OBS-8');
-    return this.observation(o, t, this.state.takeRequestLog(), evs);
+    const r = this.observation(o, t, this.state.takeRequestLog(), evs);
+    const observed = this.state.world.observeInnerDaemon;
+    if (observed !== undefined) r.innerRequests = canonicalAllRequests(this.state.inner.get(observed)?.takeRequests() ?? []);
+    return r;
   }
 
   /** `evs` are canonical already (canonicalEvents). */
@@ -163,8 +168,10 @@ export class Kernel {
       const inode = f.inode.target ?? f.inode;
       if (inode.type !== 'file') return err(t.vfs('EISDIR', 'path_openat', `the world file "${file}" is not a regular file`));
       for (const id of inode.notes) t.pass(id);
-      const size = this.state.vfs.size(inode);
-      return ok(summarizeBytes(this.state.vfs.readBytes(inode, offset, length ?? size)));
+      // A file of an inner FUSE mount is read through it (open, fstat, read, close).
+      const inner = this.state.inner.get(inode.mount.sb.kind as InnerFuseKind);
+      const bytes = inner !== undefined ? inner.inspect(inode) : this.state.vfs.readBytes(inode, 0, this.state.vfs.size(inode));
+      return ok(summarizeBytes(bytes.subarray(offset, length === undefined ? undefined : offset + length)));
     });
   }
 

@@ -1,5 +1,6 @@
 // fs/fuse/file.c fuse_file_mmap (IOM-11..17, IO-11, IO-12) and loads, stores and munmap of the
 // mappings it makes (LIFE-5, LIFE-16..18, IOM-24).
+import type { InnerFuse, InnerFuseKind } from './inner-fuse.ts';
 import type { Errno } from '../spec/errno.ts';
 import { SIGBUS_LOAD, SIGBUS_STORE } from '../spec/observation.ts';
 import type { Trace } from './explain.ts';
@@ -37,7 +38,10 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
     fi.ptMaps++;
     const fb = ff.openedWith;
     if (fb !== null) fb.mapped++;
-    return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: pf, holdsBacking: r.held, fuseFile: file, inode: fi, fb } };
+    const map: Mapping = { shared: a.shared, writable: a.write, length: a.length, backing: pf, holdsBacking: r.held, fuseFile: file, inode: fi, fb };
+    // vfs_mmap of a backing file on an inner FUSE mount: its own fuse_file_mmap.
+    innerOf(k, map)?.mmap(pf, map, a);
+    return { errno: null, map };
   }
   if (fi.fb !== null) return err(t.fail('ENODEV', 'IOM-11', 'this inode is in passthrough mode: only its PT files can be mapped'));
   if (isDio(ff)) {
@@ -63,13 +67,23 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
   return { errno: null, map: { shared: a.shared, writable: a.write, length: a.length, backing: null, fuseFile: file, inode: fi, fb: null } };
 }
 
+/** The inner FUSE mount a PT mapping's backing file lives on (its faults go through it), if any. */
+function innerOf(k: KernelState, m: Mapping): InnerFuse | undefined {
+  return m.backing === null || k.inner.size === 0 ? undefined : k.inner.get(m.backing.inode.mount.sb.kind as InnerFuseKind);
+}
+
+/** What a PT mapping's access passes through (the backing file's pages, LIFE-17, LIFE-18). */
+function ptMapAccess(k: KernelState, m: Mapping, t: Trace): void {
+  t.pass('IO-11');
+  ptContext(k, null, t, m.fb);
+  if (m.fb?.freed === true) t.pass('LIFE-18');
+  if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
+}
+
 /** The file's bytes under [offset, offset + n) as the mapping sees them, before MAP_PRIVATE copies. */
 function fileView(k: KernelState, m: Mapping, offset: number, n: number, t: Trace): { bytes: Uint8Array; size: number } | Errno {
   if (m.backing !== null) {
-    t.pass('IO-11');
-    ptContext(k, null, t, m.fb);
-    if (m.fb?.freed === true) t.pass('LIFE-18');
-    if (m.fuseFile?.ff.released === true) t.pass(m.inode.fb === null ? 'IOM-24' : 'LIFE-17');
+    ptMapAccess(k, m, t);
     return { bytes: k.vfs.pread(m.backing, offset, n), size: k.vfs.fileSize(m.backing) };
   }
   const fe = faultIn(k, m, offset, n, t);
@@ -108,6 +122,12 @@ function overlayCow(m: Mapping, bytes: Uint8Array, offset: number, n: number): U
 
 /** Load from a mapping: PT -> backing bytes (LIFE-17); else page faults through the cache. */
 export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
+  const inner = innerOf(k, m);
+  if (inner !== undefined) {
+    ptMapAccess(k, m, t);
+    const r = inner.mapRead(m, len, offset, t);
+    if (r !== null) return r;
+  }
   const n = Math.max(0, Math.min(len, m.length - offset));
   const v = fileView(k, m, offset, n, t);
   // filemap_fault: a page whose read failed is VM_FAULT_SIGBUS (fuzz --target both seed
@@ -132,6 +152,12 @@ export function mappedBytes(fileBytes: Uint8Array, size: number, offset: number,
 /** Store to a mapping: PT -> backing file (LIFE-17); shared -> dirty pages; private -> COW. */
 export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: number, t: Trace): Outcome {
   if (!m.writable) return { errno: null, fault: { kind: 'crash', message: 'store to a read-only mapping (SIGSEGV)' } };
+  const inner = innerOf(k, m);
+  if (inner !== undefined) {
+    ptMapAccess(k, m, t);
+    const r = inner.mapWrite(m, data, offset, t);
+    if (r !== null) return r;
+  }
   const n = Math.max(0, Math.min(data.length, m.length - offset));
   // A store to a page wholly past EOF is SIGBUS, as a load is (mappedBytes).
   const size = m.backing !== null ? k.vfs.fileSize(m.backing) : m.inode.iSize;
@@ -192,6 +218,7 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
     m.inode.ptMaps--;
     if (m.fb !== null) m.fb.mapped--;
     if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
+    innerOf(k, m)?.munmap(m, t);
     if (m.holdsBacking !== false) k.vfs.fput(m.backing);
     fuseSuperPutIfIdle(k, t);
     return ok();

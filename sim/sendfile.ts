@@ -33,7 +33,7 @@ export function doSendfile(k: KernelState, from: SendfileEnd, to: SendfileEnd, c
   let total = 0;
   let failed: Errno | null = null;
   while (total < count) {
-    const data = 'fuse' in from ? fuseReadData(k, from.fuse, Math.min(count - total, DIRECT_SPLICE_CHUNK), pos, t, true) : k.vfs.pread(from.world, pos, Math.min(count - total, DIRECT_SPLICE_CHUNK)).slice();
+    const data = 'fuse' in from ? fuseReadData(k, from.fuse, Math.min(count - total, DIRECT_SPLICE_CHUNK), pos, t, true) : k.vfs.pread(from.world, pos, Math.min(count - total, DIRECT_SPLICE_CHUNK), true).slice();
     if (typeof data === 'string') {
       failed = data;
       break;

@@ -9,6 +9,7 @@ import type { Trace } from './explain.ts';
 import type { Profile } from './profiles.ts';
 import type { FuseConn, FuseInode, FuseOpenFile, Mapping } from './types.ts';
 import { buildBackingWorld, type BackingWorld } from './world/build.ts';
+import { InnerFuse, type InnerFuseKind } from './inner-fuse.ts';
 import { CRED_ROOT, CRED_USERNS, Task, Vfs, type Mount, type Superblock, type WFile, type WInode } from './world/vfs.ts';
 
 /** An open /dev/fuse struct file (private_data: NULL, the SYNC_INIT marker, or a fuse_dev). */
@@ -42,6 +43,11 @@ export interface KernelOptions {
    * port (check/sim-port.ts) answers with what the program replied.
    */
   port?: DaemonPort;
+  /**
+   * The machine's VFS, for the kernel state of an inner FUSE mount (sim/inner-fuse.ts) that
+   * shares it with the mount under test; default: a VFS of its own.
+   */
+  vfs?: Vfs;
 }
 
 let nextConnMinor = 40;
@@ -53,7 +59,7 @@ function worldInode(backing: BackingWorld, file: string): WInode | undefined {
 }
 
 export class KernelState {
-  readonly vfs = new Vfs();
+  readonly vfs: Vfs;
   readonly daemonTask: Task;
   /** The scripted daemon's nodes and replies (what the daemon steps of a case change). */
   readonly daemon: ModelDaemon;
@@ -97,11 +103,13 @@ export class KernelState {
     readonly world: World,
     opts: KernelOptions = {},
   ) {
+    this.vfs = opts.vfs ?? new Vfs();
     this.daemonInUserns = world.daemonInUserns === true;
     this.mutation = opts.mutation ?? null;
     this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
-    this.vfs.ioEvents = world.watchIo === true;
+    if (opts.vfs === undefined) this.vfs.ioEvents = world.watchIo === true;
+    this.inner = innerFuseMounts(this);
     // Methods, not arrow properties: tsx (keepNames) names each arrow bound to a name when it
     // is made, and a kernel is made per fuzz case.
     const { backing, vfs } = this;
@@ -207,6 +215,12 @@ export class KernelState {
    */
   nestedFuse: 'unmounted' | 'mounted' | 'gone' = 'unmounted';
 
+  /**
+   * The inner FUSE mounts the world's files live on, served through connections of their own
+   * (sim/inner-fuse.ts): `fuse` is mounted before the first step, `nestedFuse` by its step.
+   */
+  readonly inner: ReadonlyMap<InnerFuseKind, InnerFuse>;
+
   /** The nested FUSE mount leaves the namespace: gone, and its world filesystem with it. */
   detachNestedFuse(): void {
     if (this.nestedFuse !== 'mounted') return;
@@ -235,4 +249,26 @@ export class KernelState {
     this.requestLog.push(req.op);
     return this.port.request(req);
   }
+}
+
+const NO_INNER: ReadonlyMap<InnerFuseKind, InnerFuse> = new Map();
+
+/**
+ * The inner FUSE mounts of the world, each set as its superblock's file operations: only for a
+ * world with files on them, and the `fuse` one mounted now (before the first step).
+ */
+function innerFuseMounts(k: KernelState): ReadonlyMap<InnerFuseKind, InnerFuse> {
+  const out = new Map<InnerFuseKind, InnerFuse>();
+  for (const f of k.backing.files.values()) {
+    const kind = f.spec.on;
+    if ((kind !== 'fuse' && kind !== 'nestedFuse') || out.has(kind)) continue;
+    const inner = new InnerFuse(k, kind);
+    out.set(kind, inner);
+    k.backing.mounts[kind].sb.fops = inner;
+    if (kind === 'fuse') {
+      inner.mount();
+      inner.takeRequests(); // the world's setup, before the first step
+    }
+  }
+  return out.size === 0 ? NO_INNER : out;
 }

@@ -8,6 +8,8 @@
 // - `events` lists inotify events on world files as `<file>:open|close_write|close_nowrite` (and
 //   `access|modify` with World.watchIo), in
 //   order, consecutive repeats collapsed (inotify merges identical events itself, OBS-8).
+// - `innerRequests` (World.observeInnerDaemon) lists the requests the inner FUSE mount's daemon
+//   received, as `allRequests` does: every repeat kept, the same noise left out.
 import type { CheckId } from './check-ids.ts';
 import type { Errno } from './errno.ts';
 import type { ObservedOpcode } from './uapi.ts';
@@ -42,6 +44,8 @@ export interface Observation {
   /** The requests with repeats kept (counts); absent in observations made before it existed. */
   allRequests?: ObservedOpcode[];
   events: BackingEvent[];
+  /** The inner FUSE daemon's requests (World.observeInnerDaemon); absent without one. */
+  innerRequests?: ObservedOpcode[];
   /** Sim only; never compared. */
   explain?: Explanation;
   fault?: TargetFault;
@@ -55,6 +59,8 @@ export interface ExpectedObservation {
   /** Every request in order, repeats kept (so each opcode's count), noise left out as in `requests`. */
   allRequests?: ObservedOpcode[];
   events?: BackingEvent[];
+  /** The inner FUSE daemon's requests, every repeat kept (World.observeInnerDaemon). */
+  innerRequests?: ObservedOpcode[];
   /** Sim only: the internal cause behind an EIO (OBS-11). */
   cause?: Errno;
 }

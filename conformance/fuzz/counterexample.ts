@@ -49,6 +49,7 @@ export function counterexampleCase(mode: FuzzMode, f: FuzzFailure): Case {
       if (fields.has('requests')) expect.requests = [...ref.requests];
       if (fields.has('allRequests') && ref.allRequests !== undefined) expect.allRequests = [...ref.allRequests];
       if (fields.has('events')) expect.events = [...ref.events];
+      if (fields.has('innerRequests') && ref.innerRequests !== undefined) expect.innerRequests = [...ref.innerRequests];
       if (Object.keys(expect).length > 0) step.expect = expect;
     }
     step.note = `fuzz: ${d.messages.join('; ')}`;

@@ -103,8 +103,16 @@ export class CaseSession {
     return [this.daemon, ...this.world.inner.map((c) => c.daemon)];
   }
 
+  /** The inner daemon whose requests each step observes (World.observeInnerDaemon), once mounted. */
+  private observedInner(): DaemonHandle | null {
+    const kind = this.kase.world.observeInnerDaemon;
+    return kind === undefined ? null : (this.world.inner.find((c) => c.kind === kind)?.daemon ?? null);
+  }
+
   private observe(run: () => Outcome): Observation {
     this.daemon.takeLog();
+    // What the inner daemon received before the step (its mount's own lookups) is not the step's.
+    this.observedInner()?.takeLog();
     let out: Outcome;
     try {
       out = run();
@@ -121,6 +129,7 @@ export class CaseSession {
       allRequests: canonicalAllRequests(reqs as FuseOpcodeName[]),
       events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
     };
+    if (this.kase.world.observeInnerDaemon !== undefined) obs.innerRequests = canonicalAllRequests((this.observedInner()?.takeLog() ?? []) as FuseOpcodeName[]);
     if (out.fault) obs.fault = out.fault;
     else if (this.daemon.lostFromLog > 0) {
       obs.fault = { kind: 'unsupported', message: `the step sent more requests than the daemon's log holds (${LOG_CAP}); the first ${this.daemon.lostFromLog} are not observed` };

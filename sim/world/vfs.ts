@@ -29,6 +29,30 @@ export interface Superblock {
    * call; `open` in the file's ->open (kernfs_fop_open on a read-only attribute), which it does.
    */
   refusesWriteOpen?: 'permission' | 'open';
+  /**
+   * The file_operations of an inner FUSE mount the model serves through a connection of its own
+   * (sim/inner-fuse.ts); absent for filesystems whose bytes the model reads in memory.
+   */
+  fops?: InnerFileOps;
+}
+
+/**
+ * What the VFS asks of an inner FUSE mount's files: ->open, ->read_iter, ->write_iter, i_size,
+ * ->flush and ->release, each a FUSE request or the connection's page cache.
+ */
+export interface InnerFileOps {
+  /** do_dentry_open's ->open (never for O_PATH). */
+  open(f: WFile): void;
+  /** vfs_iter_read (`splice`: the splice path, filemap_splice_read). */
+  read(f: WFile, pos: number, len: number, splice: boolean): Uint8Array;
+  /** vfs_iter_write. */
+  write(f: WFile, pos: number, data: Uint8Array): void;
+  /** i_size as the file's FUSE inode caches it. */
+  size(f: WFile): number;
+  /** filp_close: ->flush. */
+  flush(f: WFile): void;
+  /** __fput: ->release. */
+  release(f: WFile): void;
 }
 
 export interface Mount {
@@ -208,8 +232,17 @@ export class Vfs {
   openFile(inode: WInode, mode: AccessMode, flags: ReadonlySet<string>, role: WFile['role']): WFile {
     const f: WFile = { serial: nextFileSerial++, inode, mode, flags, role, count: 1, releases: 0 };
     if (this.trackFiles) this.allFiles.push(f);
-    if (mode !== 'path') this.notify(inode, 'open');
+    if (mode !== 'path') {
+      inode.mount.sb.fops?.open(f);
+      this.notify(inode, 'open');
+    }
     return f;
+  }
+
+  /** filp_close: ->flush for every close(2) of an fd (not for O_PATH), then fput. */
+  close(f: WFile): void {
+    if (f.mode !== 'path') f.inode.mount.sb.fops?.flush(f);
+    this.fput(f);
   }
 
   /**
@@ -256,8 +289,11 @@ export class Vfs {
       f.releases++;
       if (f.releases > 1) this.bugs.push(`file #${f.serial} released twice`);
       locksRemoveFile(f.inode.locks, f);
-      // O_PATH files are FMODE_NONOTIFY: no close event (LIFE-8).
-      if (f.mode !== 'path') this.notify(f.inode, isWriteMode(f.mode) ? 'close_write' : 'close_nowrite');
+      // O_PATH files are FMODE_NONOTIFY: no close event (LIFE-8); __fput reports it before ->release.
+      if (f.mode !== 'path') {
+        this.notify(f.inode, isWriteMode(f.mode) ? 'close_write' : 'close_nowrite');
+        f.inode.mount.sb.fops?.release(f);
+      }
     }
   }
 
@@ -310,17 +346,22 @@ export class Vfs {
     return this.bytesOf(inode).pread(pos, len);
   }
 
-  /** pread on the file's bytes: at most `len`, fewer at EOF. */
-  pread(f: WFile, pos: number, len: number): Uint8Array {
-    return len <= 0 ? new Uint8Array(0) : this.bytesOf(f.inode).pread(pos, len);
+  /** pread on the file's bytes: at most `len`, fewer at EOF (`splice`: through the splice path). */
+  pread(f: WFile, pos: number, len: number, splice = false): Uint8Array {
+    if (len <= 0) return new Uint8Array(0);
+    const fops = f.inode.mount.sb.fops;
+    return fops !== undefined ? fops.read(f, pos, len, splice) : this.bytesOf(f.inode).pread(pos, len);
   }
 
   pwrite(f: WFile, pos: number, data: Uint8Array): void {
-    this.bytesOf(f.inode).pwrite(pos, data);
+    const fops = f.inode.mount.sb.fops;
+    if (fops !== undefined) fops.write(f, pos, data);
+    else this.bytesOf(f.inode).pwrite(pos, data);
   }
 
   fileSize(f: WFile): number {
-    return this.bytesOf(f.inode).size();
+    const fops = f.inode.mount.sb.fops;
+    return fops !== undefined ? fops.size(f) : this.bytesOf(f.inode).size();
   }
 
   truncate(inode: WInode, size: number): void {

@@ -1,0 +1,221 @@
+// An inner FUSE mount (world files `on: fuse` or `nestedFuse`) served through a FUSE connection
+// of its own: a second KernelState that shares the machine's VFS, with the scripted daemon's
+// defaults (INIT_EXT, no passthrough) as real-kernel/child/world.ts mounts it. The files' bytes
+// stay the world inodes' (the inner daemon's storage); what this adds is the kernel between
+// them: OPEN per struct file, the page cache and readahead of the inner FUSE inode, written-
+// through WRITEs, FLUSH at close, RELEASE at the last fput. Those are the requests
+// World.observeInnerDaemon shows.
+import type { FuseNodeSpec, World } from '../fixtures/world.ts';
+import type { OpenFlagName } from '../spec/case.ts';
+import { ModelDaemon } from './daemon.ts';
+import { fuseGetattr } from './dir.ts';
+import type { FuseOpcodeName } from '../spec/uapi.ts';
+import type { DaemonPort, DaemonReply, FuseRequest } from './daemon-port.ts';
+import { Trace } from './explain.ts';
+import { fuseFlush, fuseOpen, fusePutFile } from './file.ts';
+import { processInitReply } from './inode.ts';
+import { fuseFileMmap, mapRead, mapWrite, munmap, type MmapArgs } from './mmap.ts';
+import { fuseReadData, fuseWrite } from './rw.ts';
+import { KernelState } from './state.ts';
+import type { FuseOpenFile, Mapping } from './types.ts';
+import type { Outcome } from './outcome.ts';
+import type { InnerFileOps, Vfs, WFile, WInode } from './world/vfs.ts';
+
+export type InnerFuseKind = 'fuse' | 'nestedFuse';
+
+/**
+ * The inner daemon: the scripted daemon's answers, with READ, WRITE and size changes on the
+ * world inodes' bytes (its nodes are the world files, `sizeFrom` themselves for GETATTR).
+ */
+class InnerDaemon implements DaemonPort {
+  private readonly model: ModelDaemon;
+
+  constructor(
+    world: World,
+    private readonly vfs: Vfs,
+    private readonly inodes: ReadonlyMap<string, WInode>,
+  ) {
+    this.model = new ModelDaemon(world, () => 0, {
+      size: (name) => {
+        const i = inodes.get(name);
+        return i === undefined ? 0 : vfs.size(i);
+      },
+      truncate: (name, size) => {
+        const i = inodes.get(name);
+        if (i !== undefined) vfs.truncate(i, size);
+      },
+    });
+  }
+
+  request(req: FuseRequest): DaemonReply {
+    if (req.op === 'READ' || req.op === 'WRITE') {
+      const bytes = this.inodes.get(this.model.nodeOf(req.nodeid)?.name ?? '')?.bytes;
+      if (req.op === 'READ') return { error: null, data: bytes === undefined ? new Uint8Array(0) : bytes.pread(req.offset, req.size).slice() };
+      bytes?.pwrite(req.offset, req.data);
+      return { error: null, written: req.data.length };
+    }
+    return this.model.request(req);
+  }
+}
+
+export class InnerFuse implements InnerFileOps {
+  /** The inner connection's kernel state, made at the mount. */
+  private k: KernelState | null = null;
+  /** The inner FUSE file behind each struct file the VFS opened on the mount. */
+  private readonly files = new Map<WFile, FuseOpenFile>();
+  /** The mapping the inner fuse_file_mmap made for a VMA on one of its files. */
+  private readonly maps = new Map<Mapping, Mapping>();
+
+  constructor(
+    private readonly outer: KernelState,
+    readonly kind: InnerFuseKind,
+  ) {}
+
+  /** Mounted (its connection exists). */
+  get mounted(): boolean {
+    return this.k !== null;
+  }
+
+  /**
+   * mount(2) of the inner filesystem: INIT answered with INIT_EXT only (no passthrough, no
+   * async reads, no writeback cache), as the kernel target's inner daemon answers it.
+   */
+  mount(): void {
+    if (this.k !== null) return;
+    const inodes = new Map<string, WInode>();
+    const nodes: Record<string, FuseNodeSpec> = {};
+    for (const [name, f] of this.outer.backing.files) {
+      if (f.spec.on !== this.kind) continue;
+      inodes.set(name, f.inode);
+      nodes[name] = { sizeFrom: name };
+    }
+    const world: World = { nodes };
+    const k = new KernelState(this.outer.profile, world, { vfs: this.outer.vfs, port: new InnerDaemon(world, this.outer.vfs, inodes) });
+    const fc = k.newConn();
+    fc.sbAlive = true;
+    fc.mounted = true;
+    fc.devCount = 1;
+    k.conn = fc;
+    const t = new Trace();
+    k.send(t, { op: 'INIT', nodeid: 0, minor: this.outer.profile.protoMinor, flags: [] });
+    processInitReply(this.outer.profile, fc, { flags: ['INIT_EXT'] }, t);
+    this.k = k;
+  }
+
+  /**
+   * The bytes of an inode on the mount as the kernel target's inspectBacking reads them
+   * (readFileSync): open, fstat, one read of the size, close; no event anyone watches.
+   */
+  inspect(inode: WInode): Uint8Array {
+    const t = new Trace();
+    const w = this.outer.vfs.openFileUnwatched(inode, 'r');
+    this.open(w);
+    const file = this.fileOf(w);
+    if (file === undefined) return new Uint8Array(0);
+    fuseGetattr(this.state(), file.ff.inode, false, t);
+    const bytes = this.read(w, 0, file.ff.inode.iSize, false).slice();
+    this.flush(w);
+    this.release(w);
+    return bytes;
+  }
+
+  /** The inner daemon's requests since the last call (World.observeInnerDaemon). */
+  takeRequests(): FuseOpcodeName[] {
+    return this.k === null ? [] : this.k.takeRequestLog();
+  }
+
+  /** The inner daemon reads its queued background requests (RELEASE), as the outer's does. */
+  deliverBackground(): void {
+    this.k?.deliverBackground();
+  }
+
+  private state(): KernelState {
+    if (this.k === null) this.mount(); // the `fuse` mount exists before any step
+    return this.k!;
+  }
+
+  /** The inner FUSE file of a struct file opened on the mount, if its ->open succeeded. */
+  private fileOf(f: WFile): FuseOpenFile | undefined {
+    return this.files.get(f);
+  }
+
+  open(f: WFile): void {
+    if (f.mode === 'path') return;
+    const k = this.state();
+    // The path walk (or backing_file_open's vfs_open of a known path) and fuse_open; O_TRUNC
+    // never reaches here (backing_file_open drops it, PTF-3; the daemon opens without it).
+    const r = fuseOpen(k, { node: f.inode.watchName, flags: openFlagsOf(f) }, new Trace());
+    if (r.errno === null && r.file !== undefined) this.files.set(f, r.file);
+  }
+
+  read(f: WFile, pos: number, len: number, splice: boolean): Uint8Array {
+    const file = this.fileOf(f);
+    if (file === undefined) return new Uint8Array(0);
+    const r = fuseReadData(this.state(), file, len, pos, new Trace(), splice);
+    return typeof r === 'string' ? new Uint8Array(0) : r;
+  }
+
+  write(f: WFile, pos: number, data: Uint8Array): void {
+    const file = this.fileOf(f);
+    if (file !== undefined) fuseWrite(this.state(), file, data, pos, new Trace());
+  }
+
+  size(f: WFile): number {
+    return this.fileOf(f)?.ff.inode.iSize ?? this.outer.vfs.size(f.inode);
+  }
+
+  flush(f: WFile): void {
+    const file = this.fileOf(f);
+    if (file !== undefined) fuseFlush(this.state(), file, new Trace());
+  }
+
+  release(f: WFile): void {
+    const file = this.fileOf(f);
+    if (file === undefined) return;
+    this.files.delete(f);
+    fusePutFile(this.state(), file, new Trace());
+  }
+
+  /**
+   * vfs_mmap of a struct file on the mount (backing_file_mmap of a passthrough file over it):
+   * the inner fuse_file_mmap, whose VMA `vma` then faults and writes back through the inner
+   * page cache. null when the inner mmap failed or the file has no inner file.
+   */
+  mmap(f: WFile, vma: Mapping, a: MmapArgs): boolean {
+    const file = this.fileOf(f);
+    if (file === undefined) return false;
+    const r = fuseFileMmap(this.state(), file, a, new Trace());
+    if (r.map === undefined) return false;
+    this.maps.set(vma, r.map);
+    return true;
+  }
+
+  /** A load through a VMA of the mount (filemap_fault on the inner inode), or null if not one. */
+  mapRead(vma: Mapping, len: number, offset: number, t: Trace): Outcome | null {
+    const m = this.maps.get(vma);
+    return m === undefined ? null : mapRead(this.state(), m, len, offset, t);
+  }
+
+  mapWrite(vma: Mapping, data: Uint8Array, offset: number, t: Trace): Outcome | null {
+    const m = this.maps.get(vma);
+    return m === undefined ? null : mapWrite(this.state(), m, data, offset, t);
+  }
+
+  /** munmap: the inner fuse_vma_close (dirty pages written back) and the VMA's file reference. */
+  munmap(vma: Mapping, t: Trace): void {
+    const m = this.maps.get(vma);
+    if (m === undefined) return;
+    this.maps.delete(vma);
+    munmap(this.state(), m, t);
+  }
+}
+
+/** Cleared from f_flags by do_dentry_open: a backing file opened with the FUSE file's never has them. */
+const OPEN_ONLY = new Set(['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_EXCL', 'O_TRUNC', 'O_NOCTTY']);
+
+/** The open(2) flags of a struct file as the inner fuse_open sees them (O_APPEND, O_DIRECT kept). */
+function openFlagsOf(f: WFile): OpenFlagName[] {
+  const out: OpenFlagName[] = [f.mode === 'r' ? 'O_RDONLY' : f.mode === 'w' ? 'O_WRONLY' : 'O_RDWR'];
+  for (const fl of f.flags) if (!OPEN_ONLY.has(fl)) out.push(fl as OpenFlagName);
+  return out;
+}
