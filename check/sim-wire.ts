@@ -52,6 +52,9 @@ function body(req: FuseRequest): Uint8Array {
       return new Uint8Array(SIZE.getattrIn);
     case 'STATFS':
       return new Uint8Array(0);
+    case 'STATX':
+      // fuse_statx_in: getattr_flags, reserved, fh, sx_flags, sx_mask (never sent to a checked daemon).
+      return new Uint8Array(24);
     case 'SETATTR': {
       let valid = req.size !== undefined ? FATTR.SIZE : FATTR.MTIME | FATTR.CTIME;
       if (req.fh !== undefined) valid |= FATTR.FH;

@@ -26,6 +26,8 @@ export type FuseRequest =
   | (On & { op: 'UNLINK'; name: string })
   | (On & { op: 'RENAME'; name: string; newName: string })
   | (On & { op: 'GETATTR' })
+  /** fuse_do_statx: only an inner FUSE mount's lstat asks it (sim/inner-fuse.ts). */
+  | (On & { op: 'STATX' })
   | (On & { op: 'SETATTR'; size?: number; fh?: number })
   | (On & { op: 'OPEN' | 'OPENDIR'; flags: number })
   | (OnFile & { op: 'READ'; offset: number; size: number })

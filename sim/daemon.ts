@@ -2,7 +2,7 @@
 // of the daemon port (daemon-port.ts): it answers requests as the World and setOpenReply /
 // setDaemonSize steps say. What it does not implement it answers as a minimal libfuse daemon
 // does, as the kernel target's scripted daemon (real-kernel/daemon/logic.ts) does: ENOSYS
-// (MKNOD, LSEEK, FALLOCATE, COPY_FILE_RANGE, IOCTL) and ENODATA for GETXATTR.
+// (MKNOD, LSEEK, FALLOCATE, COPY_FILE_RANGE, IOCTL, SETLK, STATX) and ENODATA for GETXATTR.
 import type { DaemonSettings, FuseNodeSpec, OpenReplySpec, World } from '../fixtures/world.ts';
 import { DEFAULT_BACKING_BYTE, DEFAULT_DAEMON_BYTE, DEFAULT_FILE_SIZE } from '../fixtures/world.ts';
 import type { Errno } from '../spec/errno.ts';
@@ -195,6 +195,7 @@ export class ModelDaemon implements DaemonPort {
       case 'COPY_FILE_RANGE':
       case 'COPY_FILE_RANGE_64':
       case 'SETLK':
+      case 'STATX':
         return { error: 'ENOSYS' };
       default:
         return { error: null };

@@ -8,12 +8,12 @@
 import type { FuseNodeSpec, World } from '../fixtures/world.ts';
 import type { OpenFlagName } from '../spec/case.ts';
 import { ModelDaemon } from './daemon.ts';
-import { fuseGetattr } from './dir.ts';
+import { fuseGetattr, fuseLookup } from './dir.ts';
 import type { FuseOpcodeName } from '../spec/uapi.ts';
 import type { DaemonPort, DaemonReply, FuseRequest } from './daemon-port.ts';
 import { Trace } from './explain.ts';
 import { fuseFlush, fuseOpen, fusePutFile } from './file.ts';
-import { processInitReply } from './inode.ts';
+import { fuseAbortConn, processInitReply } from './inode.ts';
 import { fuseFileMmap, mapRead, mapWrite, munmap, type MmapArgs } from './mmap.ts';
 import { fuseReadData, fuseWrite } from './rw.ts';
 import { KernelState } from './state.ts';
@@ -102,12 +102,26 @@ export class InnerFuse implements InnerFileOps {
     this.k = k;
   }
 
+  /** fc->no_statx: the daemon answered STATX with ENOSYS. */
+  private noStatx = false;
+
   /**
-   * The bytes of an inode on the mount as the kernel target's inspectBacking reads them
-   * (readFileSync): open, fstat, one read of the size, close; no event anyone watches.
+   * The bytes of an inode on the mount as the kernel target's inspectBacking reads them: lstat
+   * by path, then readFileSync (open, fstat, one read of the size, close); no event anyone
+   * watches. libuv's stat calls ask STATX_BTIME, beyond the basic stats, which no reply but a
+   * STATX's makes valid: fuse_update_get_attr sends STATX until the daemon's ENOSYS sets
+   * fc->no_statx, then GETATTR only for invalid basic attributes (6.18: STATX at the first
+   * inspection, GETATTR after a write invalidated the size).
    */
   inspect(inode: WInode): Uint8Array {
     const t = new Trace();
+    const k = this.state();
+    const fi = fuseLookup(k, inode.watchName, t);
+    if (typeof fi === 'string') return new Uint8Array(0);
+    if (!this.noStatx) {
+      const r = k.send(t, { op: 'STATX', nodeid: fi.nodeid });
+      this.noStatx = typeof r !== 'string' && r.error === 'ENOSYS';
+    } else fuseGetattr(k, fi, false, t);
     const w = this.outer.vfs.openFileUnwatched(inode, 'r');
     this.open(w);
     const file = this.fileOf(w);
@@ -174,6 +188,27 @@ export class InnerFuse implements InnerFileOps {
     if (file === undefined) return;
     this.files.delete(f);
     fusePutFile(this.state(), file, new Trace());
+    this.killIfIdle();
+  }
+
+  /** The mount left the namespace (a lazy umount took it, or d_invalidate detached it). */
+  private detached = false;
+
+  detach(): void {
+    this.detached = true;
+    this.killIfIdle();
+  }
+
+  /**
+   * A detached superblock dies with its last file: fuse_sb_destroy aborts the connection, and
+   * the RELEASE that file's ->release just queued races with that abort. The abort won on 6.18
+   * (a registered nested file released in the teardown reached the inner daemon as FLUSH only),
+   * as it mostly does for the mount under test's close steps (sim/mount.ts fuseSuperPutIfIdle).
+   */
+  private killIfIdle(): void {
+    const fc = this.k?.conn;
+    if (!this.detached || fc === undefined || fc === null || !fc.connected || this.files.size > 0 || this.maps.size > 0) return;
+    fuseAbortConn(fc, new Trace());
   }
 
   /**

@@ -246,7 +246,7 @@ export class Kernel {
     const s = this.state;
     s.daemonWinsReleaseRace = true;
     // No closures bound to names here: tsx (keepNames) defines a name on each when it is made.
-    const acc: TeardownAcc = { t, reqs, evs };
+    const acc: TeardownAcc = { t, reqs, evs, inner: s.world.observeInnerDaemon === undefined ? undefined : [] };
     // The kernel target pins the superblock with O_PATH reopens of the fds open when teardown
     // starts and closes the pins after the daemon's fds: if any of them is a FUSE file (a client
     // fd, a daemon fd on the mount), the superblock, and so the connection's registrations,
@@ -268,7 +268,9 @@ export class Kernel {
     if (!pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
     for (const name of [...s.devFiles.keys()]) collect(acc, this.daemon.devClose(name));
     s.daemonWinsReleaseRace = false;
-    return this.observation(ok(), t, reqs, canonicalEvents(evs));
+    const r = this.observation(ok(), t, reqs, canonicalEvents(evs));
+    if (acc.inner !== undefined) r.innerRequests = acc.inner;
+    return r;
   }
 
   /** The hidden state (OBS-11): what the kernel knows and userspace cannot read. */
@@ -320,10 +322,13 @@ interface TeardownAcc {
   t: Trace;
   reqs: ObservedOpcode[];
   evs: BackingEvent[];
+  /** The observed inner daemon's requests (World.observeInnerDaemon). */
+  inner: ObservedOpcode[] | undefined;
 }
 
 function collect(acc: TeardownAcc, o: SimResult): void {
   acc.reqs.push(...o.requests);
+  if (o.innerRequests !== undefined) acc.inner?.push(...o.innerRequests);
   acc.evs.push(...o.events);
   for (const c of o.explain.checks) acc.t.pass(c);
   for (const f of o.explain.functions ?? []) acc.t.fn(f);

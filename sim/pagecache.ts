@@ -250,7 +250,7 @@ function fuseWritepages(k: KernelState, fi: FuseInode, pages: number[], t: Trace
       if (off < n) data.set(fi.pages.get(sorted[q]!)!.subarray(0, Math.min(PAGE_SIZE, n - off)), off);
       fi.dirty.delete(sorted[q]!);
     }
-    fuseSendWrite(k, fi, fh, start, data, t);
+    fuseWritebackWrite(k, fi, fh, start, data, t);
     i = j;
   }
 }
@@ -260,11 +260,22 @@ function pageRange(pos: number, len: number): { from: number; to: number } {
   return { from: Math.floor(pos / PAGE_SIZE), to: Math.floor((pos + Math.max(len, 1) - 1) / PAGE_SIZE) };
 }
 
+/**
+ * A writeback WRITE of dirty pages, then fuse_writepage_end: without the writeback cache the
+ * daemon's mtime and ctime may have moved, so FUSE_STATX_MODIFY is invalidated and the next stat
+ * asks (6.18: an inner FUSE file's fstat after its dirty page was laundered sent GETATTR).
+ */
+function fuseWritebackWrite(k: KernelState, fi: FuseInode, fh: number, pos: number, data: Uint8Array, t: Trace): number | Errno {
+  const w = fuseSendWrite(k, fi, fh, pos, data, t);
+  if (typeof w === 'number' && k.conn?.writebackCache !== true) fi.ctimeInvalid = true;
+  return w;
+}
+
 /** Write dirty page `p` to the daemon: one WRITE (fuse_writepages / fuse_launder_folio). */
 function writeOnePage(k: KernelState, fi: FuseInode, p: number, t: Trace): Errno | null {
   const start = p * PAGE_SIZE;
   const n = Math.max(0, Math.min(PAGE_SIZE, fi.iSize - start));
-  const w = fuseSendWrite(k, fi, pageCacheFh(k, fi, true), start, fi.pages.get(p)!.subarray(0, n), t);
+  const w = fuseWritebackWrite(k, fi, pageCacheFh(k, fi, true), start, fi.pages.get(p)!.subarray(0, n), t);
   fi.dirty.delete(p);
   return typeof w === 'string' ? w : null;
 }

@@ -226,6 +226,7 @@ export class KernelState {
     if (this.nestedFuse !== 'mounted') return;
     this.nestedFuse = 'gone';
     this.backing.unmounted.add('nestedFuse');
+    this.inner.get('nestedFuse')?.detach();
   }
 
   /**
