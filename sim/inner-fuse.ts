@@ -110,8 +110,7 @@ export class InnerFuse implements InnerFileOps {
    * by path, then readFileSync (open, fstat, one read of the size, close); no event anyone
    * watches. libuv's stat calls ask STATX_BTIME, beyond the basic stats, which no reply but a
    * STATX's makes valid: fuse_update_get_attr sends STATX until the daemon's ENOSYS sets
-   * fc->no_statx, then GETATTR only for invalid basic attributes (6.18: STATX at the first
-   * inspection, GETATTR after a write invalidated the size).
+   * fc->no_statx, then GETATTR only for invalid basic attributes.
    */
   inspect(inode: WInode): Uint8Array {
     const t = new Trace();
@@ -121,7 +120,10 @@ export class InnerFuse implements InnerFileOps {
     if (!this.noStatx) {
       const r = k.send(t, { op: 'STATX', nodeid: fi.nodeid });
       this.noStatx = typeof r !== 'string' && r.error === 'ENOSYS';
-    } else fuseGetattr(k, fi, false, t);
+    }
+    // After the ENOSYS, fuse_update_get_attr retries with the basic mask (6.18: STATX, then
+    // GETATTR for attributes a writeback had invalidated).
+    if (this.noStatx) fuseGetattr(k, fi, false, t);
     const w = this.outer.vfs.openFileUnwatched(inode, 'r');
     this.open(w);
     const file = this.fileOf(w);
