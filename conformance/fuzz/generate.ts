@@ -116,6 +116,12 @@ export interface FuzzProgram {
   watchIo?: boolean | undefined;
   /** Node `m` serves BIG_NODE_SIZE bytes: long enough for readahead's windows to move on. */
   bigNode?: boolean | undefined;
+  /**
+   * With the `inner` file: each step observes the `fuse` mount's daemon (World.observeInnerDaemon).
+   * Never the nested mount's: a file of it still held when a lazy umount detaches it is released
+   * in a race with that mount's death (its RELEASE reached the daemon 1 run in 10 on 6.18).
+   */
+  observeInner?: boolean | undefined;
 }
 
 /** 40 pages: past the 32-page window, so sequential reads meet PG_readahead marks. */
@@ -329,6 +335,7 @@ export function programArb(opts: GenOptions = {}): fc.Arbitrary<FuzzProgram> {
     liveSize: fc.boolean(),
     watchIo: fc.boolean(),
     bigNode: fc.boolean(),
+    observeInner: fc.boolean(),
     intents: fc.array(intentArb(opts), { minLength: 1, maxLength: opts.maxIntents ?? 24, size: 'medium' }),
   });
 }

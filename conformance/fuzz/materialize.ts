@@ -40,6 +40,7 @@ export function worldOf(p: FuzzProgram): World {
   const world: World = { files, nodes };
   if (p.daemon !== undefined) world.daemon = p.daemon;
   if (p.watchIo === true) world.watchIo = true;
+  if (p.observeInner === true && files['inner'] !== undefined) world.observeInnerDaemon = 'fuse';
   // `nest` files need a directory of the FUSE tree to be mounted on.
   if (files['nest'] !== undefined) {
     nodes['sub'] = { type: 'dir' };
