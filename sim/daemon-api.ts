@@ -285,6 +285,11 @@ export class DaemonApi {
       const map = { file: fdToFile(s, fdNum), flags: (a.flags ?? 0) >>> 0, padding: a.padding ?? 0 };
       if (a.compat32 === true) t.pass('DEV-2');
       const o = fuseDevIoctlBackingOpen(s, d, map, { nullArg: a.nullArg === true, cred: this.defaultCred(a.cred), interruptible: a.interruptAfterMs !== undefined }, t);
+      // A helper process given the fd over a socket closes its copy after the ioctl: ->flush,
+      // a FLUSH for a file of an inner FUSE mount (fuzz --target both seed 1496769795). The
+      // kernel target passes files of the mount under test, and every `userns` one, as O_PATH
+      // reopens, which have no ->flush.
+      if ((a.cred === 'capDroppedProcess' || a.cred === 'nonRootCapSysAdmin') && map.file !== null) s.vfs.flush(map.file);
       if (o.errno === null && typeof o.value === 'number' && a.as !== undefined) s.regs.set(a.as, o.value);
       return o;
     });

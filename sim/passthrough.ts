@@ -89,7 +89,7 @@ export function fusePassthroughRead(k: KernelState, file: FuseOpenFile, pos: num
   t.pass('IO-27');
   ptContext(k, file, t);
   const pf = file.ff.passthrough!;
-  const data = k.vfs.pread(pf, pos, len);
+  const data = k.vfs.pread(pf, pos, len, splice);
   // vfs_iter_read reports IN_ACCESS for any result >= 0, a read at or past EOF too; the
   // splice path's vfs_splice_read reports nothing (6.18).
   if (len > 0 && !splice) k.vfs.notifyAccess(pf.inode);

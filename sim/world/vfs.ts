@@ -241,8 +241,13 @@ export class Vfs {
 
   /** filp_close: ->flush for every close(2) of an fd (not for O_PATH), then fput. */
   close(f: WFile): void {
-    if (f.mode !== 'path') f.inode.mount.sb.fops?.flush(f);
+    this.flush(f);
     this.fput(f);
+  }
+
+  /** ->flush alone: another process closes its copy of the fd (the reference is not ours). */
+  flush(f: WFile): void {
+    if (f.mode !== 'path') f.inode.mount.sb.fops?.flush(f);
   }
 
   /**
