@@ -79,4 +79,11 @@ describe('case loader: world files on kernel, anonymous and nested filesystems, 
     expect(errs([])).toEqual([]);
     expect(errs([{ op: 'umount' }, { op: 'mountOverlayOnFuse' }])).toEqual([expect.stringMatching(/top\.json: \/steps\/4\/op: a second overlayfs over the FUSE mount \(expected at most one mountOverlayOnFuse step per case\)/)]);
   });
+  it('observeInnerDaemon: a world file on that inner mount, and for fuse no overlayOverFuse file (overlayfs reads its lower layer through the same daemon)', () => {
+    const errs = (world: object) => loadCaseFile(write('obs-inner.json', { ...minimal('obs-inner'), world })).errors.map(formatLoadError);
+    expect(errs({ observeInnerDaemon: 'fuse', files: { i: { on: 'fuse' } } })).toEqual([]);
+    expect(errs({ observeInnerDaemon: 'fuse', files: { d: { on: 'disk' } } })).toEqual([expect.stringMatching(/obs-inner\.json: \/world\/observeInnerDaemon: no world file is on fuse \(expected at least one file with "on": "fuse"\)/)]);
+    expect(errs({ observeInnerDaemon: 'fuse', files: { i: { on: 'fuse' }, o: { on: 'overlayOverFuse' } } })).toEqual([expect.stringMatching(/\/world\/observeInnerDaemon: the fuse daemon also serves the overlayOverFuse files' lower layer/)]);
+    expect(errs({ observeInnerDaemon: 'overlay', files: { i: { on: 'fuse' } } })).toEqual([expect.stringMatching(/\/world\/observeInnerDaemon: /)]);
+  });
 });

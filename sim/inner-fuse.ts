@@ -161,7 +161,11 @@ export class InnerFuse implements InnerFileOps {
     // The path walk (or backing_file_open's vfs_open of a known path) and fuse_open; O_TRUNC
     // never reaches here (backing_file_open drops it, PTF-3; the daemon opens without it).
     const r = fuseOpen(k, { node: f.inode.watchName, flags: openFlagsOf(f) }, new Trace());
-    if (r.errno === null && r.file !== undefined) this.files.set(f, r.file);
+    if (r.errno === null && r.file !== undefined) {
+      this.files.set(f, r.file);
+      // Among the connection's open files: writeback takes its fh from a writable one.
+      k.clientFiles.set(fileKey(f), r.file);
+    }
   }
 
   read(f: WFile, pos: number, len: number, splice: boolean): Uint8Array {
@@ -189,6 +193,7 @@ export class InnerFuse implements InnerFileOps {
     const file = this.fileOf(f);
     if (file === undefined) return;
     this.files.delete(f);
+    this.state().clientFiles.delete(fileKey(f));
     fusePutFile(this.state(), file, new Trace());
     this.killIfIdle();
   }
@@ -245,6 +250,11 @@ export class InnerFuse implements InnerFileOps {
     this.maps.delete(vma);
     munmap(this.state(), m, t);
   }
+}
+
+/** A struct file's key among the inner connection's open files (no client fd has a name like it). */
+function fileKey(f: WFile): string {
+  return `\0${f.serial}`;
 }
 
 /** Cleared from f_flags by do_dentry_open: a backing file opened with the FUSE file's never has them. */
