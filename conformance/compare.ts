@@ -1,5 +1,6 @@
 // Comparing observations: against a case's `expect` (on every target), between targets
-// (differential mode: errno, value, requests, events, innerRequests, fault; never `explain`), and the step's
+// (differential mode: errno, value, requests, events, innerRequests, mountRequests, fault;
+// never `explain`), and the step's
 // `checks` against the sim's explanation.
 import type { CheckId } from '../spec/check-ids.ts';
 import type { ExpectedObservation, Observation } from '../spec/observation.ts';
@@ -48,6 +49,9 @@ export function checkExpectation(expected: ExpectedObservation, obs: Observation
   if (expected.innerRequests !== undefined && !sameList(expected.innerRequests, obs.innerRequests ?? [])) {
     out.push(`innerRequests: expected ${show(expected.innerRequests)}, got ${show(obs.innerRequests ?? [])}`);
   }
+  if (expected.mountRequests !== undefined && !sameList(expected.mountRequests, obs.mountRequests ?? [])) {
+    out.push(`mountRequests: expected ${show(expected.mountRequests)}, got ${show(obs.mountRequests ?? [])}`);
+  }
   // The internal cause is visible on the sim only (OBS-11): the kernel hides it behind EIO.
   if (expected.cause !== undefined && target === 'sim' && expected.cause !== obs.explain?.cause) {
     out.push(`cause: expected ${expected.cause}, got ${obs.explain?.cause ?? 'none'}`);
@@ -86,6 +90,9 @@ export function diffObservations(sim: Observation, kernel: Observation): { field
   if (!sameList(sim.events, kernel.events)) out.push({ field: 'events', sim: [...sim.events], kernel: [...kernel.events] });
   if (sim.innerRequests !== undefined && kernel.innerRequests !== undefined && !sameList(sim.innerRequests, kernel.innerRequests)) {
     out.push({ field: 'innerRequests', sim: [...sim.innerRequests], kernel: [...kernel.innerRequests] });
+  }
+  if (sim.mountRequests !== undefined && kernel.mountRequests !== undefined && !sameList(sim.mountRequests, kernel.mountRequests)) {
+    out.push({ field: 'mountRequests', sim: [...sim.mountRequests], kernel: [...kernel.mountRequests] });
   }
   return out;
 }

@@ -27,7 +27,7 @@ export interface KnownDivergencesFile {
   divergences: KnownDivergence[];
 }
 
-const FIELDS: readonly DivergenceField[] = ['errno', 'value', 'requests', 'allRequests', 'events', 'innerRequests', 'fault'];
+const FIELDS: readonly DivergenceField[] = ['errno', 'value', 'requests', 'allRequests', 'events', 'innerRequests', 'mountRequests', 'fault'];
 const KINDS: readonly KnownDivergenceKind[] = ['kernel-bug', 'unobservable'];
 const KEYS = ['case', 'casePattern', 'step', 'field', 'kind', 'reason'];
 

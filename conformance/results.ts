@@ -38,7 +38,7 @@ export interface TargetRun {
 }
 
 /** Observation fields compared between targets (never `explain`). */
-export type DivergenceField = 'errno' | 'value' | 'requests' | 'allRequests' | 'events' | 'innerRequests' | 'fault';
+export type DivergenceField = 'errno' | 'value' | 'requests' | 'allRequests' | 'events' | 'innerRequests' | 'mountRequests' | 'fault';
 /** A compared field's value: errno name, value, request/event list, fault text, or null. */
 export type ObservedValue = string | number | string[] | null;
 

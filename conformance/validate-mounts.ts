@@ -5,19 +5,47 @@ import type { Case, ObserveStep } from '../spec/case.ts';
 import type { Issue } from './schema-errors.ts';
 import { LSOF_WORLD_FS, WORLD_HELD_FS } from './validate-world.ts';
 
-/** What the case's mountNestedFuse, mountOverlayOnFuse and watchFuseFile steps say wrong. */
+/**
+ * What the case's mountNestedFuse, mountOverlayOnFuse and watchFuseFile steps say wrong, and its
+ * named mounts (MountStep.as) and the steps that address them.
+ */
 export function checkMountAndWatchSteps(kase: Case): Issue[] {
   const issues: Issue[] = [];
   /** Client fd name -> the op of its latest defining step. */
   const fdOrigin = new Map<string, 'open' | 'opendir'>();
   const watches = new Set<string>();
   const once = new Set<string>();
+  /** Named mounts (MountStep.as) so far, and the named mount of each client fd opened there. */
+  const mounts = new Set<string>();
+  const fdMount = new Map<string, string | undefined>();
   for (const [i, step] of kase.steps.entries()) {
     const at = `/steps/${i}`;
+    const named = (step as { mount?: string }).mount;
+    if (named !== undefined && !mounts.has(named)) {
+      issues.push({ path: `${at}/mount`, message: `"${named}" names no earlier mount step's "as" (expected one of: ${[...mounts].join(', ') || '(none)'})` });
+    }
     switch (step.op) {
+      case 'mount':
+        if (step.as === undefined) break;
+        if (mounts.has(step.as)) issues.push({ path: `${at}/as`, message: `"${step.as}" names an earlier mount (expected a name of its own for each further mount)` });
+        // The kernel target's further mounts are plain mount(2)s answered at once.
+        if (step.deferInit === true) issues.push({ path: `${at}/deferInit`, message: 'a further mount answers its INIT at once (expected no deferInit with "as": replyInit answers the mount under test only)' });
+        if (kase.world.daemonInUserns === true) issues.push({ path: `${at}/as`, message: 'a further mount is mounted from the initial namespace (expected a world without daemonInUserns)' });
+        mounts.add(step.as);
+        break;
       case 'open':
-      case 'opendir':
+        fdMount.set(step.as, step.mount);
         fdOrigin.set(step.as, step.op);
+        break;
+      case 'opendir':
+        fdMount.set(step.as, undefined);
+        fdOrigin.set(step.as, step.op);
+        break;
+      case 'copyRange':
+      case 'sendfile':
+        if (step.from !== undefined && step.to !== undefined && fdMount.get(step.from) !== fdMount.get(step.to)) {
+          issues.push({ path: `${at}/to`, message: `"${step.from}" and "${step.to}" are files of different FUSE mounts, which the model does not copy between (expected two fds of one mount)` });
+        }
         break;
       case 'watchFuseFile':
         // Its name labels events, as world files' names do: the two must not meet.

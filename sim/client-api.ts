@@ -34,8 +34,9 @@ const F = { ...dirOps, ...fileOps, ...fileCallOps, ...rwOps, ...mmapOps, ...ioct
 export class ClientApi {
   constructor(private readonly k: Kernel) {}
 
+  /** The mount the call goes to (Kernel.use): the mount under test unless a step names another. */
   private get s(): KernelState {
-    return this.k.state;
+    return this.k.active;
   }
 
   /**

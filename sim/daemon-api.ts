@@ -60,8 +60,9 @@ export interface BackingCloseArgs {
 export class DaemonApi {
   constructor(private readonly k: Kernel) {}
 
+  /** The mount the call goes to (Kernel.use): the mount under test unless a step names another. */
   private get s(): KernelState {
-    return this.k.state;
+    return this.k.active;
   }
 
   private dev(name: string): ReturnType<KernelState['devFiles']['get']> {

@@ -4,8 +4,8 @@
 import type { World } from '../fixtures/world.ts';
 import type { ObserveStep, ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
-import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
-import { canonicalAllRequests, canonicalEvents, collapseRepeats, summarizeBytes } from '../spec/observation.ts';
+import type { BackingEvent, Explanation, MountRequest, Observation, TargetFault } from '../spec/observation.ts';
+import { canonicalAllRequests, canonicalEvents, canonicalMountRequests, collapseRepeats, summarizeBytes } from '../spec/observation.ts';
 import type { ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
 import { Trace } from './explain.ts';
@@ -62,10 +62,14 @@ export interface HiddenState {
 }
 
 export class Kernel {
+  /** The mount under test's state, and the machine's (VFS, daemon task, world). */
   readonly state: KernelState;
   readonly daemon: DaemonApi;
   readonly client: ClientApi;
   private depth = 0;
+  /** Further FUSE mounts by name (MountStep.as): a connection, inodes and client fds each. */
+  readonly mounts = new Map<string, KernelState>();
+  private activeState: KernelState;
 
   constructor(opts: CreateKernelOptions = {}) {
     const stateOpts: KernelOptions = {};
@@ -73,12 +77,57 @@ export class Kernel {
     if (opts.mutation !== undefined) stateOpts.mutation = opts.mutation;
     if (opts.port !== undefined) stateOpts.port = opts.port;
     this.state = new KernelState(getProfile(opts.profile ?? '6.18'), opts.world ?? {}, stateOpts);
+    this.activeState = this.state;
     this.daemon = new DaemonApi(this);
     this.client = new ClientApi(this);
   }
 
   get profile(): Profile {
     return this.state.profile;
+  }
+
+  /** The mount the daemon and client calls go to (Kernel.use). */
+  get active(): KernelState {
+    return this.activeState;
+  }
+
+  /**
+   * Direct the next calls at the named mount (MountStep.as; undefined: the mount under test). A
+   * name not seen before gets a state of its own, for the mount step that mounts it. The same
+   * daemon serves every mount (the world's nodes).
+   */
+  use(mount: string | undefined): this {
+    if (mount === undefined) {
+      this.activeState = this.state;
+      return this;
+    }
+    let st = this.mounts.get(mount);
+    if (st === undefined) {
+      st = new KernelState(this.state.profile, this.state.world, { machine: this.state });
+      this.mounts.set(mount, st);
+    }
+    this.activeState = st;
+    return this;
+  }
+
+  /**
+   * The named mount a client fd, a mapping or a /dev/fuse fd belongs to: undefined for the
+   * mount under test's (and for names nothing has).
+   */
+  mountOf(ref: { fd?: string | undefined; map?: string | undefined; dev?: string | undefined }): string | undefined {
+    if (this.mounts.size === 0) return undefined;
+    const conn = ref.dev === undefined ? undefined : this.state.devFiles.get(ref.dev)?.conn;
+    for (const [name, st] of this.mounts) {
+      if (ref.fd !== undefined && st.clientFiles.has(ref.fd)) return name;
+      if (ref.map !== undefined && st.maps.has(ref.map)) return name;
+      if (conn !== undefined && conn !== null && st.conn === conn) return name;
+    }
+    return undefined;
+  }
+
+  /** The mount under test and the named mounts' states. */
+  private allStates(): KernelState[] {
+    return this.mounts.size === 0 ? [this.state] : [this.state, ...this.mounts.values()];
   }
 
   /** Run one modelled syscall and settle it (deferred fput, async RELEASE). */
@@ -100,7 +149,7 @@ export class Kernel {
     // The daemon reads the background requests (async RELEASE) before the step is observed,
     // unless the same syscall aborted the connection (e.g. the close that kills a lazily
     // unmounted superblock).
-    this.state.deliverBackground();
+    for (const st of this.allStates()) st.deliverBackground();
     for (const inner of this.state.inner.values()) inner.deliverBackground();
     const raw = this.state.vfs.takeEvents();
     const evs = canonicalEvents(raw);
@@ -109,6 +158,11 @@ export class Kernel {
     const r = this.observation(o, t, this.state.takeRequestLog(), evs);
     const observed = this.state.world.observeInnerDaemon;
     if (observed !== undefined) r.innerRequests = canonicalAllRequests(this.state.inner.get(observed)?.takeRequests() ?? []);
+    if (this.mounts.size > 0) {
+      const byMount = new Map<string, ObservedOpcode[]>();
+      for (const [name, st] of this.mounts) byMount.set(name, st.takeRequestLog());
+      r.mountRequests = canonicalMountRequests(byMount);
+    }
     return r;
   }
 
@@ -177,7 +231,7 @@ export class Kernel {
 
   /** Kernel observables of spec §13 as canonical values (see spec/case.ts ObserveStep). */
   observe(what: ObserveStep['what'], ref: ObserveRef = {}): SimResult {
-    return this.run((t) => observeKernel(this.state, what, ref, t));
+    return this.run((t) => observeKernel(this.activeState, what, ref, t));
   }
 
   /** Sim only: move the id cursor (BID-5) or fill the id space from it (BID-6). */
@@ -253,23 +307,36 @@ export class Kernel {
     // outlive the daemon's fds; otherwise the lazy umount kills it before they close. Found by
     // fusepass fuzz (close-event order at finish, 6.18).
     const pinned =
+      [...this.mounts.values()].some((st) => st.clientFiles.size > 0) ||
       s.clientFiles.size > 0 ||
       plainFileNames(s).length > 0 ||
       daemonFileFds(s).some(([, fd]) => {
         const tf = s.daemonTask.fds.get(fd);
         return tf?.kind === 'world' && tf.file.inode.mount.sb.kind === 'fuseUnderTest';
       });
-    // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target.
-    for (const name of [...s.maps.keys()]) collect(acc, this.client.munmap(name));
-    for (const name of [...s.clientFiles.keys(), ...plainFileNames(s)]) collect(acc, this.client.close(name));
+    // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target;
+    // the mount under test's, then each named mount's.
+    for (const [name, st] of [[undefined, s] as const, ...this.mounts]) {
+      this.use(name);
+      for (const m of [...st.maps.keys()]) collect(acc, this.client.munmap(m));
+    }
+    for (const [name, st] of [[undefined, s] as const, ...this.mounts]) {
+      this.use(name);
+      for (const f of [...st.clientFiles.keys(), ...(name === undefined ? plainFileNames(s) : [])]) collect(acc, this.client.close(f));
+    }
+    this.use(undefined);
     collect(acc, this.run((t) => ovlUmountOverFuse(s, t)));
     if (pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
     if (s.conn?.mounted === true) collect(acc, this.daemon.umount({ lazy: true }));
+    for (const [name, st] of this.mounts) if (st.conn?.mounted === true) collect(acc, this.use(name).daemon.umount({ lazy: true }));
+    this.use(undefined);
     if (!pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
-    for (const name of [...s.devFiles.keys()]) collect(acc, this.daemon.devClose(name));
+    for (const name of [...s.devFiles.keys()]) collect(acc, this.use(this.mountOf({ dev: name })).daemon.devClose(name));
+    this.use(undefined);
     s.daemonWinsReleaseRace = false;
     const r = this.observation(ok(), t, reqs, canonicalEvents(evs));
     if (acc.inner !== undefined) r.innerRequests = acc.inner;
+    if (this.mounts.size > 0) r.mountRequests = acc.mounts ?? [];
     return r;
   }
 
@@ -324,12 +391,15 @@ interface TeardownAcc {
   evs: BackingEvent[];
   /** The observed inner daemon's requests (World.observeInnerDaemon). */
   inner: ObservedOpcode[] | undefined;
+  /** The named mounts' requests (MountStep.as). */
+  mounts?: MountRequest[];
 }
 
 function collect(acc: TeardownAcc, o: SimResult): void {
   acc.reqs.push(...o.requests);
   if (o.innerRequests !== undefined) acc.inner?.push(...o.innerRequests);
   acc.evs.push(...o.events);
+  if (o.mountRequests !== undefined) (acc.mounts ??= []).push(...o.mountRequests);
   for (const c of o.explain.checks) acc.t.pass(c);
   for (const f of o.explain.functions ?? []) acc.t.fn(f);
 }

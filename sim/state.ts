@@ -48,6 +48,12 @@ export interface KernelOptions {
    * shares it with the mount under test; default: a VFS of its own.
    */
   vfs?: Vfs;
+  /**
+   * The mount under test's state, for a further mount of the case (MountStep.as): the new state
+   * is that mount's connection, inodes, client files and daemon requests, on the same machine
+   * (VFS, daemon task and its fds, /dev/fuse fds, registration names, world files).
+   */
+  machine?: KernelState;
 }
 
 let nextConnMinor = 40;
@@ -71,11 +77,11 @@ export class KernelState {
   readonly fuseMount: Mount = { sb: this.fuseSb, readOnly: false };
   readonly backing: BackingWorld;
   conn: FuseConn | null = null;
-  readonly devFiles = new Map<string, DevFile>();
+  readonly devFiles: Map<string, DevFile>;
   /** Daemon fd names -> fd numbers in daemonTask. */
-  readonly daemonFds = new Map<string, number>();
+  readonly daemonFds: Map<string, number>;
   /** Registration names -> ids (backingOpen `as`). */
-  readonly regs = new Map<string, number>();
+  readonly regs: Map<string, number>;
   readonly fuseInodes = new Map<string, FuseInode>();
   readonly clientFiles = new Map<string, FuseOpenFile>();
   readonly maps = new Map<string, Mapping>();
@@ -103,13 +109,18 @@ export class KernelState {
     readonly world: World,
     opts: KernelOptions = {},
   ) {
-    this.vfs = opts.vfs ?? new Vfs();
+    const m = opts.machine;
+    this.machine = m ?? null;
+    this.vfs = m?.vfs ?? opts.vfs ?? new Vfs();
     this.daemonInUserns = world.daemonInUserns === true;
     this.mutation = opts.mutation ?? null;
-    this.daemonTask = new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
-    this.backing = buildBackingWorld(this.vfs, world, this.fuseMount, profile);
-    if (opts.vfs === undefined) this.vfs.ioEvents = world.watchIo === true;
-    this.inner = innerFuseMounts(this);
+    this.daemonTask = m?.daemonTask ?? new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
+    this.devFiles = m?.devFiles ?? new Map();
+    this.daemonFds = m?.daemonFds ?? new Map();
+    this.regs = m?.regs ?? new Map();
+    this.backing = m?.backing ?? buildBackingWorld(this.vfs, world, this.fuseMount, profile);
+    if (opts.vfs === undefined && m === undefined) this.vfs.ioEvents = world.watchIo === true;
+    this.inner = m?.inner ?? innerFuseMounts(this);
     // Methods, not arrow properties: tsx (keepNames) names each arrow bound to a name when it
     // is made, and a kernel is made per fuzz case.
     const { backing, vfs } = this;
@@ -131,12 +142,15 @@ export class KernelState {
   }
 
   private stdio: WFile | null = null;
+  /** The mount under test's state when this one is a further mount (KernelOptions.machine). */
+  private readonly machine: KernelState | null;
 
   /**
    * The daemon's fds 0..2: /dev/null open read-write for the whole run (not one of the run's own
    * files, so the teardown's release accounting leaves it out).
    */
   daemonStdio(): WFile {
+    if (this.machine !== null) return this.machine.daemonStdio();
     if (this.stdio === null) {
       const track = this.vfs.trackFiles;
       this.vfs.trackFiles = false;

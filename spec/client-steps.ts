@@ -21,6 +21,8 @@ export interface OpenStep {
   node: string;
   flags?: OpenFlagName[];
   as: string;
+  /** The node of a named mount (MountStep.as); default: the mount under test. */
+  mount?: string;
   /**
    * Open as an unprivileged user (uid and gid 65534) instead of root. The mount has allow_other
    * and no default_permissions, so the kernel leaves permission checks to the daemon; a PT open
@@ -48,7 +50,8 @@ export interface MapReadStep { op: 'mapRead'; map: string; length: IoBytes; offs
 export interface MapWriteStep { op: 'mapWrite'; map: string; data: IoText; offset?: IoBytes }
 export interface MunmapStep { op: 'munmap'; map: string }
 /** fstat of an fd or stat of a node; value = size. `dontSync`: statx AT_STATX_DONT_SYNC (OBS-12). */
-export interface StatStep { op: 'stat'; fd?: string; node?: string; dontSync?: boolean }
+/** fstat of an fd, or stat of a node (of the named mount `mount`, MountStep.as, when given). */
+export interface StatStep { op: 'stat'; fd?: string; node?: string; dontSync?: boolean; mount?: string }
 export interface LseekStep { op: 'lseek'; fd: string; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: SeekOffset }
 export interface FtruncateStep { op: 'ftruncate'; fd: string; size: IoBytes }
 export interface FsyncStep { op: 'fsync'; fd: string; dataOnly?: boolean }

@@ -77,6 +77,14 @@ export interface MountStep {
   /** Default when absent: `{ flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: 1 }`. */
   init?: InitReplySpec;
   deferInit?: boolean;
+  /**
+   * Mount a further FUSE mount instead of the mount under test, under this name: the same
+   * daemon serves World.nodes there too, through this fd, as a daemon serving several mounts
+   * does (a connection of its own: its own backing ids, INIT, abort and umount). Steps address
+   * it with `mount`; client fds opened there belong to it. Each step observes the requests of
+   * every named mount (Observation.mountRequests).
+   */
+  as?: string;
 }
 
 /** The INIT reply a mount step sends when the case gives none: passthrough with msd 1. */
@@ -229,13 +237,22 @@ export interface BackingCloseStep {
   compat32?: boolean;
 }
 /** Change how the daemon answers OPEN/CREATE/OPENDIR for a node from now on. */
-export interface SetOpenReplyStep { op: 'setOpenReply'; node: string; reply: OpenReplySpec }
+export interface SetOpenReplyStep {
+  op: 'setOpenReply';
+  node: string;
+  reply: OpenReplySpec;
+  /** On the named mount (MountStep.as) only; default: the mount under test. */
+  mount?: string;
+}
 /** Change the size the daemon reports for a node (IO-25, IO-28). */
 export interface SetDaemonSizeStep { op: 'setDaemonSize'; node: string; size: ReportedSize }
-/** Abort the connection through fusectl (LIFE-19..21). */
-export interface AbortStep { op: 'abort' }
-/** umount2 of the FUSE mount under test (LIFE-22..26); EBUSY when files are open and not lazy. */
-export interface UmountStep { op: 'umount'; lazy?: boolean }
+/** Abort the connection through fusectl (LIFE-19..21); `mount`: a named mount's (MountStep.as). */
+export interface AbortStep { op: 'abort'; mount?: string }
+/**
+ * umount2 of the FUSE mount under test (LIFE-22..26), or of a named mount (MountStep.as); EBUSY
+ * when files are open and not lazy.
+ */
+export interface UmountStep { op: 'umount'; lazy?: boolean; mount?: string }
 
 export type DaemonStep =
   | DevOpenStep

@@ -10,6 +10,8 @@
 //   order, consecutive repeats collapsed (inotify merges identical events itself, OBS-8).
 // - `innerRequests` (World.observeInnerDaemon) lists the requests the inner FUSE mount's daemon
 //   received, as `allRequests` does: every repeat kept, the same noise left out.
+// - `mountRequests` (named mounts, MountStep.as) lists the requests of each further mount as
+//   `<mount>:<OPCODE>`, the same way.
 import type { CheckId } from './check-ids.ts';
 import type { Errno } from './errno.ts';
 import type { ObservedOpcode } from './uapi.ts';
@@ -17,6 +19,8 @@ import type { ObservedOpcode } from './uapi.ts';
 export type BackingEventKind = 'open' | 'close_write' | 'close_nowrite' | 'access' | 'modify';
 /** `<world file name>:<kind>` */
 export type BackingEvent = `${string}:${BackingEventKind}`;
+/** `<mount name>:<opcode>`: a request the daemon received on a named mount (MountStep.as). */
+export type MountRequest = `${string}:${ObservedOpcode}`;
 
 /** Why the sim answered as it did: the checks passed through, in order, and the hidden cause. */
 export interface Explanation {
@@ -46,6 +50,12 @@ export interface Observation {
   events: BackingEvent[];
   /** The inner FUSE daemon's requests (World.observeInnerDaemon); absent without one. */
   innerRequests?: ObservedOpcode[];
+  /**
+   * The requests the daemon received on the named mounts (MountStep.as), as `<mount>:<OPCODE>`:
+   * each mount's in order, every repeat kept, the noise left out; the mounts in the order they
+   * were mounted. Absent in a case without named mounts.
+   */
+  mountRequests?: MountRequest[];
   /** Sim only; never compared. */
   explain?: Explanation;
   fault?: TargetFault;
@@ -61,6 +71,8 @@ export interface ExpectedObservation {
   events?: BackingEvent[];
   /** The inner FUSE daemon's requests, every repeat kept (World.observeInnerDaemon). */
   innerRequests?: ObservedOpcode[];
+  /** The named mounts' requests (MountStep.as), as `<mount>:<OPCODE>`. */
+  mountRequests?: MountRequest[];
   /** Sim only: the internal cause behind an EIO (OBS-11). */
   cause?: Errno;
 }
@@ -162,3 +174,10 @@ function wordViews(buffer: ArrayBufferLike): WordViews {
  */
 export const SIGBUS_LOAD: TargetFault = { kind: 'crash', message: 'SIGBUS: the load touches a page past the end of the file or one that could not be read' };
 export const SIGBUS_STORE: TargetFault = { kind: 'crash', message: 'SIGBUS: the store touches a page past the end of the file or one that could not be read' };
+
+/** The requests of named mounts as `mountRequests` lists them: `raw` by mount name, in mount order. */
+export function canonicalMountRequests(raw: ReadonlyMap<string, readonly ObservedOpcode[]>): MountRequest[] {
+  const out: MountRequest[] = [];
+  for (const [mount, ops] of raw) for (const op of canonicalAllRequests(ops)) out.push(`${mount}:${op}`);
+  return out;
+}

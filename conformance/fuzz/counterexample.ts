@@ -50,6 +50,7 @@ export function counterexampleCase(mode: FuzzMode, f: FuzzFailure): Case {
       if (fields.has('allRequests') && ref.allRequests !== undefined) expect.allRequests = [...ref.allRequests];
       if (fields.has('events')) expect.events = [...ref.events];
       if (fields.has('innerRequests') && ref.innerRequests !== undefined) expect.innerRequests = [...ref.innerRequests];
+      if (fields.has('mountRequests') && ref.mountRequests !== undefined) expect.mountRequests = [...ref.mountRequests];
       if (Object.keys(expect).length > 0) step.expect = expect;
     }
     step.note = `fuzz: ${d.messages.join('; ')}`;

@@ -10,8 +10,40 @@ function compat(step: Step): boolean {
   return (step as { compat32?: boolean }).compat32 === true;
 }
 
-/** Play one step on the kernel model. */
+/** Steps whose `dev` names the /dev/fuse fd they act on (its connection decides the mount). */
+const DEV_STEPS: ReadonlySet<Step['op']> = new Set(['syncInit', 'devClone', 'devRead', 'devIoctl', 'devClose', 'backingOpen', 'backingClose', 'registerMany']);
+/** Daemon steps whose `fd` is a daemon fd, not a client one: the machine's, no mount's. */
+const DAEMON_FD_STEPS: ReadonlySet<Step['op']> = new Set(['daemonOpen', 'daemonClose', 'daemonWrite', 'daemonIoctl', 'backingOpen']);
+
+function named(x: unknown): string | undefined {
+  return typeof x === 'string' ? x : undefined;
+}
+
+/**
+ * The named mount (MountStep.as) a step addresses: a mount step's own name, a `mount` field, or
+ * the mount its client fd, mapping or /dev/fuse fd belongs to; undefined for the mount under test.
+ */
+function mountOfStep(k: Kernel, step: Step): string | undefined {
+  if (step.op === 'mount') return step.as;
+  const s = step as { mount?: unknown; fd?: unknown; map?: unknown; dev?: unknown; from?: unknown; to?: unknown };
+  if (typeof s.mount === 'string') return s.mount;
+  if (k.mounts.size === 0) return undefined;
+  if (DEV_STEPS.has(step.op)) return k.mountOf({ dev: named(s.dev) });
+  if (DAEMON_FD_STEPS.has(step.op) || (step.op === 'lock' && step.daemonFd !== undefined)) return undefined;
+  return k.mountOf({ fd: named(s.fd) ?? named(s.from) ?? named(s.to), map: named(s.map) });
+}
+
+/** Play one step on the kernel model, on the mount it addresses. */
 export function playStep(k: Kernel, step: Step): SimResult {
+  k.use(mountOfStep(k, step));
+  try {
+    return playOn(k, step);
+  } finally {
+    k.use(undefined);
+  }
+}
+
+function playOn(k: Kernel, step: Step): SimResult {
   const d = k.daemon;
   const c = k.client;
   switch (step.op) {

@@ -43,8 +43,8 @@ export function res(r: number, value?: number | string | null): Outcome {
 }
 
 export interface ClientHooks {
-  /** The path of a node (the mount's root for none). */
-  path(node: string | undefined): string;
+  /** The path of a node (the mount's root for none), on the named mount `mount` if given. */
+  path(node: string | undefined, mount?: string): string;
   /** Called before open/opendir look a node up. */
   beforeLookup?(node: string | undefined): void;
   /** close(2) of a FUSE file, with whatever the caller must arrange around the last one. */
@@ -83,7 +83,7 @@ export class ClientSteps {
       case 'open': {
         this.hooks.beforeLookup?.(s.node);
         const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
-        const fd = s.user === 'nobody' ? this.openAsNobody(s.node, flags) : sys.open(this.hooks.path(s.node), flags, 0o644);
+        const fd = s.user === 'nobody' ? this.openAsNobody(this.hooks.path(s.node, s.mount), flags) : sys.open(this.hooks.path(s.node, s.mount), flags, 0o644);
         if (fd >= 0) this.fds.set(s.as, fd);
         return res(fd);
       }
@@ -174,7 +174,7 @@ export class ClientSteps {
         const r =
           s.fd !== undefined
             ? sys.statx(this.fd(s.fd), '', flags | AT_EMPTY_PATH, STATX_BASIC_STATS, buf)
-            : sys.statx(AT_FDCWD, this.hooks.path(s.node), flags, STATX_BASIC_STATS, buf);
+            : sys.statx(AT_FDCWD, this.hooks.path(s.node, s.mount), flags, STATX_BASIC_STATS, buf);
         return res(r, r >= 0 ? Number(new DataView(buf.buffer).getBigUint64(40, true)) : undefined);
       }
       case 'lseek': {
@@ -253,8 +253,7 @@ export class ClientSteps {
     }
   }
 
-  private openAsNobody(node: string, flags: number): number {
-    const path = this.hooks.path(node);
+  private openAsNobody(path: string, flags: number): number {
     const dir = sys.open(dirname(path), O.PATH | O.DIRECTORY | O.CLOEXEC);
     if (dir < 0) return dir;
     try {

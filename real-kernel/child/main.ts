@@ -63,7 +63,9 @@ await ensureWorkers(2);
 
 function workersNeeded(k: Case): number {
   const on = new Set(Object.values(k.world.files ?? {}).map((f) => f.on));
-  return 1 + (on.has('fusePt1') ? 1 : 0) + (on.has('fusePt2') ? 1 : 0) + (on.has('fuse') || on.has('overlayOverFuse') ? 1 : 0) + (on.has('nestedFuse') ? 1 : 0);
+  // One more for each further mount (MountStep.as).
+  const named = k.steps.filter((s) => s.op === 'mount' && s.as !== undefined).length;
+  return 1 + named + (on.has('fusePt1') ? 1 : 0) + (on.has('fusePt2') ? 1 : 0) + (on.has('fuse') || on.has('overlayOverFuse') ? 1 : 0) + (on.has('nestedFuse') ? 1 : 0);
 }
 
 let session: CaseSession | null = null;

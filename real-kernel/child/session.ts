@@ -5,7 +5,7 @@ import type { Case, Cred, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
 import { runWorldStep, umountOverlayOnFuse, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
-import { canonicalEvents, canonicalAllRequests, canonicalRequests } from '../../spec/observation.ts';
+import { canonicalEvents, canonicalAllRequests, canonicalMountRequests, canonicalRequests } from '../../spec/observation.ts';
 import { FUSE_DEV_IOC, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
 import { sys } from '../ffi/libc.ts';
@@ -20,6 +20,7 @@ import { initOfferTexts, observeKernel } from './kernel-observables.ts';
 import { connIdentity, connOf, withConnDir, type ConnId } from './fusectl.ts';
 import { mountInUserns } from './userns-mount.ts';
 import koffi from 'koffi';
+import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { serverIoctl } from './ioctl-servers.ts';
 import { entryPath } from './scratch-path.ts';
@@ -33,6 +34,17 @@ interface DevFd {
   served: boolean;
   /** Attached to the mount's connection (the mounting fd, or a clone of one). */
   attached: boolean;
+  /** The further mount (MountStep.as) whose connection this fd serves or is attached to. */
+  named?: NamedMount;
+}
+
+/** A further FUSE mount of the case (MountStep.as), served by a daemon worker of its own. */
+interface NamedMount {
+  readonly daemon: DaemonHandle;
+  /** `<work>/mnt<n>`: a case's names are never paths. */
+  readonly mnt: string;
+  connId: ConnId | null;
+  mounted: boolean;
 }
 
 export class CaseSession {
@@ -51,6 +63,9 @@ export class CaseSession {
   /** The mount's connection with its fusectl identity (fusectl.ts): numbers are reused. */
   private connId: ConnId | null = null;
   private readonly innerIds: ConnId[];
+  /** Further mounts by name (MountStep.as), in the order they were mounted. */
+  private readonly named = new Map<string, NamedMount>();
+  private readonly work: string;
   private readonly spare: () => DaemonHandle;
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
@@ -68,9 +83,10 @@ export class CaseSession {
     spare: () => DaemonHandle,
   ) {
     this.spare = spare;
+    this.work = work;
     this.world = buildWorld(kase.world, work, disk, spare);
     this.client = new ClientSteps({
-      path: (node) => this.path(node),
+      path: (node, mount) => this.path(node, mount),
       beforeLookup: (node) => this.watchSelf(node),
       closeFile: (fd) => this.closeFuseFile(fd),
       worldFilePath: (name) => this.filePath(name),
@@ -91,7 +107,8 @@ export class CaseSession {
 
   /** Every FUSE connection this case made, as recorded when it was made (for the guardian). */
   connections(): ConnId[] {
-    return this.connId === null ? this.innerIds : [this.connId, ...this.innerIds];
+    const named = [...this.named.values()].map((m) => m.connId).filter((c): c is ConnId => c !== null);
+    return [...(this.connId === null ? [] : [this.connId]), ...named, ...this.innerIds];
   }
 
   /** Wait for quiescence of every daemon and connection of the case (observers.ts). */
@@ -100,7 +117,7 @@ export class CaseSession {
   }
 
   private daemons(): DaemonHandle[] {
-    return [this.daemon, ...this.world.inner.map((c) => c.daemon)];
+    return [this.daemon, ...[...this.named.values()].map((m) => m.daemon), ...this.world.inner.map((c) => c.daemon)];
   }
 
   /** The inner daemon whose requests each step observes (World.observeInnerDaemon), once mounted. */
@@ -113,6 +130,7 @@ export class CaseSession {
     this.daemon.takeLog();
     // What the inner daemon received before the step (its mount's own lookups) is not the step's.
     this.observedInner()?.takeLog();
+    for (const m of this.named.values()) m.daemon.takeLog();
     let out: Outcome;
     try {
       out = run();
@@ -129,6 +147,7 @@ export class CaseSession {
       allRequests: canonicalAllRequests(reqs as FuseOpcodeName[]),
       events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
     };
+    if (this.named.size > 0) obs.mountRequests = canonicalMountRequests(new Map([...this.named].map(([name, m]) => [name, m.daemon.takeLog()])));
     if (this.kase.world.observeInnerDaemon !== undefined) obs.innerRequests = canonicalAllRequests((this.observedInner()?.takeLog() ?? []) as FuseOpcodeName[]);
     if (out.fault) obs.fault = out.fault;
     else if (this.daemon.lostFromLog > 0) {
@@ -170,8 +189,15 @@ export class CaseSession {
     return this.client.fd(name);
   }
 
-  private path(node: string | undefined): string {
-    return node === undefined || node === '' ? this.world.mnt : entryPath(this.world.mnt, node);
+  private path(node: string | undefined, mount?: string): string {
+    const mnt = mount === undefined ? this.world.mnt : this.namedMount(mount).mnt;
+    return node === undefined || node === '' ? mnt : entryPath(mnt, node);
+  }
+
+  private namedMount(name: string): NamedMount {
+    const m = this.named.get(name);
+    if (!m) throw new Error(`no mount named ${name}`);
+    return m;
   }
 
   private filePath(name: string): string {
@@ -212,6 +238,7 @@ export class CaseSession {
       case 'syncInit':
         return res(sys.ioctl(this.dev(s.dev), FUSE_DEV_IOC.SYNC_INIT, null));
       case 'mount':
+        if (s.as !== undefined) return this.mountNamed(s.dev, s.as, s.init ?? DEFAULT_INIT_REPLY);
         return this.mount(s.dev, s.deferInit ? null : (s.init ?? DEFAULT_INIT_REPLY));
       case 'replyInit': {
         this.writebackCache = (s.init ?? DEFAULT_INIT_REPLY).flags?.includes('WRITEBACK_CACHE') === true;
@@ -228,7 +255,8 @@ export class CaseSession {
           return res(r);
         }
         // FUSE_DEV_IOC_CLONE succeeds only on an attached fd: the clone joins its connection.
-        this.devs.set(s.as, { fd, served: false, attached: true });
+        const named = this.devs.get(s.dev)?.named;
+        this.devs.set(s.as, { fd, served: false, attached: true, ...(named === undefined ? {} : { named }) });
         return { errno: null };
       }
       case 'devRead': {
@@ -258,7 +286,8 @@ export class CaseSession {
         );
         if (r > 0 && s.as) {
           this.ids.set(s.as, r);
-          this.daemon.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
+          // Every mount's daemon resolves the names in its open replies (one daemon, several mounts).
+          for (const d of [this.daemon, ...[...this.named.values()].map((m) => m.daemon)]) d.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
         }
         return res(r, r);
       }
@@ -281,15 +310,15 @@ export class CaseSession {
         return res(this.interruptible(s.interruptAfterMs, () => this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_CLOSE, s.nullArg ? null : encodeI32(id))));
       }
       case 'setOpenReply':
-        this.daemon.send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
+        (s.mount === undefined ? this.daemon : this.namedMount(s.mount).daemon).send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
         return { errno: null };
       case 'setDaemonSize':
         this.daemon.send({ t: 'setSize', node: s.node, size: s.size }, true);
         return { errno: null };
       case 'abort': {
-        if (this.conn === null) return { fault: { kind: 'setup', message: 'abort before mount' } };
+        if (s.mount === undefined && this.conn === null) return { fault: { kind: 'setup', message: 'abort before mount' } };
         // Only while the number is still our connection (fusectl.ts); else ENOENT as fusectl.
-        const r = withConnDir(this.connId, (dir) => {
+        const r = withConnDir(s.mount === undefined ? this.connId : this.namedMount(s.mount).connId, (dir) => {
           const fd = sys.open(`${dir}/abort`, O.WRONLY | O.CLOEXEC);
           if (fd < 0) return fd;
           const w = sys.write(fd, new TextEncoder().encode('1'));
@@ -299,8 +328,10 @@ export class CaseSession {
         return typeof r === 'number' ? res(r) : r;
       }
       case 'umount': {
-        const r = sys.umount2(this.world.mnt, s.lazy ? MNT_DETACH : 0);
-        if (r === 0) this.mounted = false;
+        const named = s.mount === undefined ? null : this.namedMount(s.mount);
+        const r = sys.umount2(named?.mnt ?? this.world.mnt, s.lazy ? MNT_DETACH : 0);
+        if (r === 0 && named !== null) named.mounted = false;
+        else if (r === 0) this.mounted = false;
         return res(r);
       }
       case 'lock':
@@ -426,6 +457,42 @@ export class CaseSession {
     return { errno: null, value: offer.step };
   }
 
+  /**
+   * mount(2) of a further FUSE mount (MountStep.as) at `<work>/mnt<n>`, served by a worker of its
+   * own with the same nodes and registration names (one daemon serving several mounts).
+   */
+  private mountNamed(devName: string, name: string, init: InitReplySpec): Outcome {
+    const d = this.devs.get(devName);
+    if (!d) throw new Error(`no /dev/fuse fd named ${devName}`);
+    if (init.flags?.includes('WRITEBACK_CACHE') === true) this.writebackCache = true;
+    const m: NamedMount = { daemon: this.spare(), mnt: `${this.work}/mnt${this.named.size + 1}`, connId: null, mounted: false };
+    this.named.set(name, m);
+    fs.mkdirSync(m.mnt, { recursive: true });
+    m.daemon.serve({
+      t: 'serve',
+      devFd: d.fd,
+      nodes: this.nodes,
+      createReply: this.kase.world.create ?? {},
+      init,
+      backingIds: Object.fromEntries(this.ids),
+      ...(this.kase.world.daemon === undefined ? {} : { settings: this.kase.world.daemon }),
+      filePaths: Object.fromEntries([...this.world.files.values()].map((f) => [f.name, f.path])),
+    });
+    d.served = true;
+    d.named = m;
+    const r = sys.mount('fusepass', m.mnt, 'fuse.fusepass', 0, `fd=${d.fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
+    if (r < 0) {
+      m.daemon.send({ t: 'fd', devFd: -1 }, true);
+      d.served = false;
+      return res(r);
+    }
+    m.mounted = true;
+    d.attached = true;
+    m.connId = connIdentity(connOf(m.mnt));
+    if (!m.daemon.waitInit(2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
+    return { errno: null, value: initOfferTexts(m.daemon.initRequest()).step };
+  }
+
   private devClose(name: string): Outcome {
     const d = this.devs.get(name);
     if (!d) throw new Error(`no /dev/fuse fd named ${name}`);
@@ -433,11 +500,12 @@ export class CaseSession {
       // The worker must not hold the fd in poll(2)/read(2) while it is closed, or the close
       // would not be the last reference. Hand serving over to a clone if one remains.
       // Only a clone attached to the same connection can take over (not a fresh unmounted fd).
-      const clone = [...this.devs.entries()].find(([n, x]) => n !== name && !x.served && x.attached);
-      if (clone && !this.daemon.gone) {
-        this.daemon.send({ t: 'fd', devFd: clone[1].fd }, true);
+      const daemon = d.named?.daemon ?? this.daemon;
+      const clone = [...this.devs.entries()].find(([n, x]) => n !== name && !x.served && x.attached && x.named === d.named);
+      if (clone && !daemon.gone) {
+        daemon.send({ t: 'fd', devFd: clone[1].fd }, true);
         clone[1].served = true;
-      } else this.daemon.send({ t: 'fd', devFd: -1 }, true);
+      } else daemon.send({ t: 'fd', devFd: -1 }, true);
       d.served = false;
     }
     this.devs.delete(name);
@@ -503,6 +571,8 @@ export class CaseSession {
       this.pendingEvents.push(...this.settle());
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
       this.mounted = false;
+      for (const m of this.named.values()) if (m.mounted) sys.umount2(m.mnt, MNT_DETACH);
+      for (const m of this.named.values()) m.mounted = false;
       for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);
       this.daemonFds.clear();
       this.pendingEvents.push(...this.settle());
@@ -516,6 +586,10 @@ export class CaseSession {
   dispose(): void {
     umountOverlayOnFuse(this.world);
     this.daemon.stop();
+    for (const m of this.named.values()) {
+      m.daemon.stop();
+      if (m.mounted) sys.umount2(m.mnt, MNT_DETACH);
+    }
     for (const c of this.world.inner) {
       c.daemon.stop();
       for (const fd of c.held) sys.close(fd);
