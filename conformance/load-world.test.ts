@@ -79,6 +79,20 @@ describe('case loader: world files on kernel, anonymous and nested filesystems, 
     expect(errs([])).toEqual([]);
     expect(errs([{ op: 'umount' }, { op: 'mountOverlayOnFuse' }])).toEqual([expect.stringMatching(/top\.json: \/steps\/4\/op: a second overlayfs over the FUSE mount \(expected at most one mountOverlayOnFuse step per case\)/)]);
   });
+  it('named mounts: a name of their own, answered at once, from the initial namespace; `mount` names an earlier one; no copy between two mounts', () => {
+    const base = [{ op: 'devOpen', as: 'dev' }, { op: 'mount', dev: 'dev' }, { op: 'devOpen', as: 'dev2' }];
+    const errs = (steps: object[], world: object = { nodes: { a: {} } }) => loadCaseFile(write('named.json', { ...minimal('named'), world, steps: [...base, ...steps] })).errors.map(formatLoadError);
+    const two = { op: 'mount', dev: 'dev2', as: 'two' };
+    expect(errs([two, { op: 'open', node: 'a', as: 'f', mount: 'two' }, { op: 'umount', mount: 'two' }])).toEqual([]);
+    expect(errs([{ op: 'open', node: 'a', as: 'f', mount: 'two' }, two])).toEqual([expect.stringMatching(/named\.json: \/steps\/3\/mount: "two" names no earlier mount step's "as" \(expected one of: \(none\)\)/)]);
+    expect(errs([two, { op: 'abort', mount: 'three' }])).toEqual([expect.stringMatching(/\/steps\/4\/mount: "three" names no earlier mount step's "as" \(expected one of: two\)/)]);
+    expect(errs([two, two])).toEqual([expect.stringMatching(/\/steps\/4\/as: "two" names an earlier mount \(expected a name of its own for each further mount\)/)]);
+    expect(errs([{ ...two, deferInit: true }])).toEqual([expect.stringMatching(/\/steps\/3\/deferInit: a further mount answers its INIT at once/)]);
+    expect(errs([two], { nodes: { a: {} }, daemonInUserns: true })).toEqual([expect.stringMatching(/\/steps\/3\/as: a further mount is mounted from the initial namespace/)]);
+    const opened = [two, { op: 'open', node: 'a', as: 'f' }, { op: 'open', node: 'a', as: 'g', mount: 'two' }];
+    expect(errs([...opened, { op: 'copyRange', from: 'f', to: 'g', length: 1 }])).toEqual([expect.stringMatching(/\/steps\/6\/to: "f" and "g" are files of different FUSE mounts/)]);
+    expect(errs([...opened, { op: 'copyRange', from: 'g', to: 'g', length: 1 }])).toEqual([]);
+  });
   it('observeInnerDaemon: a world file on that inner mount, and for fuse no overlayOverFuse file (overlayfs reads its lower layer through the same daemon)', () => {
     const errs = (world: object) => loadCaseFile(write('obs-inner.json', { ...minimal('obs-inner'), world })).errors.map(formatLoadError);
     expect(errs({ observeInnerDaemon: 'fuse', files: { i: { on: 'fuse' } } })).toEqual([]);

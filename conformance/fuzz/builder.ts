@@ -5,6 +5,8 @@ import { IdUniqueness, stepInvariantViolations, type Kernel, type SimResult } fr
 import { playStep } from '../targets/sim-target.ts';
 import { HOST_WORLD_FS } from '../validate-world.ts';
 import type { IdRef } from './generate.ts';
+import type { KernelState } from '../../sim/state.ts';
+import type { FuseOpenFile, Mapping } from '../../sim/types.ts';
 
 export interface InvariantViolation {
   /** Step index, or steps.length for the teardown. */
@@ -26,7 +28,8 @@ export class Builder {
   readonly steps: Step[] = [];
   readonly results: SimResult[] = [];
   readonly violations: InvariantViolation[] = [];
-  private readonly ids = new IdUniqueness();
+  /** Ids handed out so far, per connection (each numbers its own, BID-1). */
+  private readonly ids = new Map<object, IdUniqueness>();
   private idCursorMoved = false;
   private readonly counters = new Map<string, number>();
   /** Names defined by steps that succeeded, in order. */
@@ -63,8 +66,13 @@ export class Builder {
     this.results.push(r);
     const bad = stepInvariantViolations(this.k, r);
     if (step.op === 'backingOpen' && r.errno === null && typeof r.value === 'number' && !this.idCursorMoved) {
-      const v = this.ids.record(r.value);
-      if (v !== null) bad.push(v);
+      const conn = this.k.state.devFiles.get(step.dev)?.conn;
+      if (conn != null) {
+        let seen = this.ids.get(conn);
+        if (seen === undefined) this.ids.set(conn, (seen = new IdUniqueness()));
+        const v = seen.record(r.value);
+        if (v !== null) bad.push(v);
+      }
     }
     if (step.op === 'simIdCursor') this.idCursorMoved = true;
     if (bad.length > 0) this.violations.push({ step: index, messages: bad });
@@ -76,6 +84,24 @@ export class Builder {
   fuseFdOpen(): boolean {
     if (this.k.state.clientFiles.size > 0) return true;
     return this.liveDaemonFds().some((n) => this.daemonFdOnSelf.has(n));
+  }
+
+  /** The further mount the fuzzer makes (MountStep.as), once its step ran. */
+  static readonly TWO = 'two';
+
+  /** The named mount's state, if a mount step made it (mounted or not). */
+  two(): KernelState | undefined {
+    return this.k.mounts.get(Builder.TWO);
+  }
+
+  /** A client fd's FUSE file, on whichever mount it was opened. */
+  clientFile(name: string): FuseOpenFile | undefined {
+    return this.k.state.clientFiles.get(name) ?? this.two()?.clientFiles.get(name);
+  }
+
+  /** A mapping, on whichever mount its file is. */
+  mapping(name: string): Mapping | undefined {
+    return this.k.state.maps.get(name) ?? this.two()?.maps.get(name);
   }
   readonly daemonFdOnSelf = new Set<string>();
   /** Daemon fds of world files on disk, tmpfs, overlay or roBind: the ones daemonWrite may use. */
@@ -101,10 +127,12 @@ export class Builder {
     return [...this.k.state.devFiles.keys()];
   }
   liveClientFds(): string[] {
-    return [...this.k.state.clientFiles.keys()];
+    const two = this.two();
+    return two === undefined ? [...this.k.state.clientFiles.keys()] : [...this.k.state.clientFiles.keys(), ...two.clientFiles.keys()];
   }
   liveMaps(): string[] {
-    return [...this.k.state.maps.keys()];
+    const two = this.two();
+    return two === undefined ? [...this.k.state.maps.keys()] : [...this.k.state.maps.keys(), ...two.maps.keys()];
   }
 
   idOf(ref: IdRef): string | number | undefined {

@@ -23,10 +23,12 @@ export type Intent =
   /** A loop of registrations of a host world file (RegisterManyStep). */
   | { k: 'registerMany'; dev: number; file: number; count: number }
   | { k: 'backingClose'; dev: number; id: IdRef; cred: Cred }
-  | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null }
+  /** `two`: the further mount's daemon replies (MountStep.as), once mountTwo made it. */
+  | { k: 'setOpenReply'; node: number; flags: FopenFlagName[]; extraBits: number; backing: IdRef | null; error: Errno | null; two?: boolean }
   /** A macro for depth: open a world file, register it, answer PT with it for a node, open that node. */
   | { k: 'ptSetup'; file: number; mode: DaemonOpenMode; node: number; access: Access; extra: FopenFlagName[] }
-  | { k: 'open'; node: number; create: boolean; access: Access; extra: OpenFlagName[]; nobody?: boolean }
+  /** `two`: on the further mount (mountTwo), once it is mounted. */
+  | { k: 'open'; node: number; create: boolean; access: Access; extra: OpenFlagName[]; nobody?: boolean; two?: boolean }
   | { k: 'read' | 'spliceRead'; pick: number; length: number; offset: number | null }
   | { k: 'write' | 'spliceWrite'; pick: number; data: string; offset: number | null }
   | { k: 'mmap'; pick: number; shared: boolean; write: boolean; big: boolean }
@@ -64,8 +66,10 @@ export type Intent =
   | { k: 'setDaemonSize'; node: number; size: number }
   | { k: 'observe'; what: ObserveWhat; pick: number }
   | { k: 'inspect'; file: number }
-  | { k: 'abort' }
-  | { k: 'umount'; lazy: boolean }
+  | { k: 'abort'; two?: boolean }
+  | { k: 'umount'; lazy: boolean; two?: boolean }
+  /** A further mount of the daemon through a second /dev/fuse fd (MountStep.as `two`). */
+  | { k: 'mountTwo' }
   | { k: 'devClose'; pick: number }
   | { k: 'devClone' }
   // sim-only intents (mode sim): states the kernel cannot reach in a bounded run
@@ -242,13 +246,15 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
         extraBits: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1 << 8, 1 << 12, 1 << 20) }),
         backing: fc.option(idRef, { nil: null, freq: 8 }),
         error: fc.oneof({ weight: 14, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom<Errno>('ENOENT', 'EACCES') }),
-      }),
+        two: fc.boolean(),
+      }, { requiredKeys: ['k', 'node', 'flags', 'extraBits', 'backing', 'error'] }),
       'setOpenReply',
     ),
     // 9: the new intents (unlink, rename, daemonWrite, ...) had diluted passthrough opens to 29%.
     w(9, fc.record({ k: fc.constant('ptSetup' as const), file: ptFile, mode: daemonMode, node, access, extra: ptExtra }), 'ptSetup'),
     // nobody (optional, so a quarter of the opens): the client's credentials, allow_other (PTF-2).
-    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra, nobody: fc.boolean() }, { requiredKeys: ['k', 'node', 'create', 'access', 'extra'] }), 'open'),
+    // two (optional, so a quarter of the opens): on the further mount, once mountTwo made it.
+    w(6, fc.record({ k: fc.constant('open' as const), node: fc.nat({ max: 3 }), create: fc.boolean(), access, extra: openExtra, nobody: fc.boolean(), two: fc.boolean() }, { requiredKeys: ['k', 'node', 'create', 'access', 'extra'] }), 'open'),
     w(4, fc.record({ k: fc.constantFrom('read' as const, 'spliceRead' as const), pick, length: fc.constantFrom(1, 100, 4096, 8192, 65536), offset }), 'read', 'spliceRead'),
     w(4, fc.record({ k: fc.constantFrom('write' as const, 'spliceWrite' as const), pick, data: fc.constantFrom('w', 'hello', 'XXXXXXXXXXXX'), offset }), 'write', 'spliceWrite'),
     w(2, fc.record({ k: fc.constant('mmap' as const), pick, shared: fc.boolean(), write: fc.boolean(), big: fc.boolean() }), 'mmap'),
@@ -310,8 +316,9 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.constant<Intent>({ k: 'readdir' }), 'readdir'),
     w(1, fc.record({ k: fc.constant('setDaemonSize' as const), node, size: fc.constantFrom(0, 10, 8192) }), 'setDaemonSize'),
     w(2, fc.record({ k: fc.constant('observe' as const), what: fc.constantFrom(...OBSERVABLES), pick }), 'observe'),
-    w(1, fc.constant<Intent>({ k: 'abort' }), 'abort'),
-    w(1, fc.record({ k: fc.constant('umount' as const), lazy: fc.boolean() }), 'umount'),
+    w(1, fc.record({ k: fc.constant('abort' as const), two: fc.boolean() }, { requiredKeys: ['k'] }), 'abort'),
+    w(1, fc.record({ k: fc.constant('umount' as const), lazy: fc.boolean(), two: fc.boolean() }, { requiredKeys: ['k', 'lazy'] }), 'umount'),
+    w(1, fc.constant<Intent>({ k: 'mountTwo' }), 'mountTwo'),
     w(1, fc.record({ k: fc.constant('devClose' as const), pick }), 'devClose'),
     w(1, fc.constant<Intent>({ k: 'devClone' }), 'devClone'),
   ];

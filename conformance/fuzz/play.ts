@@ -3,7 +3,7 @@
 import type { OpenFlagName, Step } from '../../spec/case.ts';
 import { HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, WORLD_HELD_FS } from '../validate-world.ts';
 import { BIG_NODE_SIZE, NODES, type Intent, type ObserveWhat } from './generate.ts';
-import { nth, recent, type Builder } from './builder.ts';
+import { Builder, nth, recent } from './builder.ts';
 
 /** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
 const INSPECTABLE = new Set(['disk', 'tmpfs', 'overlay', 'roBind', 'procfs', 'sysfs', 'memfd']);
@@ -21,7 +21,7 @@ function dataOf(b: Builder, fd: string | undefined, file: string | undefined): o
     const w = s.backing.files.get(file)?.inode;
     return w?.target ?? w;
   }
-  const f = fd === undefined ? undefined : s.clientFiles.get(fd);
+  const f = fd === undefined ? undefined : b.clientFile(fd);
   return f === undefined ? undefined : (f.ff.passthrough?.inode ?? f.ff.inode);
 }
 
@@ -115,7 +115,8 @@ export function play(b: Builder, it: Intent): void {
         const id = it.backing === null ? undefined : b.idOf(it.backing);
         if (id !== undefined) reply.backing = id;
       }
-      b.emit({ op: 'setOpenReply', node, reply });
+      const onTwo = it.two === true && b.two() !== undefined;
+      b.emit({ op: 'setOpenReply', node, reply, ...(onTwo ? { mount: Builder.TWO } : {}) });
       return;
     }
     case 'ptSetup': {
@@ -140,7 +141,8 @@ export function play(b: Builder, it: Intent): void {
         node = b.fresh('c');
         flags.push('O_CREAT');
       } else node = nth([...NODES, ...b.created], it.node)!;
-      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f'), ...(it.nobody === true ? { user: 'nobody' as const } : {}) });
+      const onTwo = it.two === true && b.two()?.conn?.mounted === true;
+      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f'), ...(it.nobody === true ? { user: 'nobody' as const } : {}), ...(onTwo ? { mount: Builder.TWO } : {}) });
       if (it.create && r !== null) b.created.push(node); // the name exists for the case's validator from here on
       return;
     }
@@ -150,7 +152,7 @@ export function play(b: Builder, it: Intent): void {
       if (f === undefined) return;
       // A passthrough splice fills the pipe with the backing filesystem's folios, whose size the
       // model does not know: keep it below the pipe's 16 pages however the pages fall.
-      const pt = b.k.state.clientFiles.get(f)?.ff.passthrough != null;
+      const pt = b.clientFile(f)?.ff.passthrough != null;
       const length = it.k === 'spliceRead' && pt ? Math.min(it.length, 8192) : it.length;
       b.emit({ op: it.k, fd: f, length, ...(it.offset === null ? {} : { offset: it.offset }) });
       return;
@@ -172,9 +174,10 @@ export function play(b: Builder, it: Intent): void {
       // populated on the kernel and not in the model. Nor through the page cache of a
       // connection that is gone: a page it cannot read is SIGBUS too, a crash, not a result.
       const name = recent(b.liveMaps(), it.pick);
-      const m = name === undefined ? undefined : b.k.state.maps.get(name);
+      const m = name === undefined ? undefined : b.mapping(name);
       if (name === undefined || m === undefined) return;
-      if (m.backing === null && b.k.state.conn?.connected !== true) return;
+      const conn = (b.two()?.maps.has(name) === true ? b.two()! : b.k.state).conn;
+      if (m.backing === null && conn?.connected !== true) return;
       const size = m.backing !== null ? b.k.state.vfs.fileSize(m.backing) : m.inode.iSize;
       const end = Math.min(it.offset + it.length, m.length, Math.ceil(size / 4096) * 4096);
       if (end > it.offset) b.emit({ op: 'mapRead', map: name, offset: it.offset, length: end - it.offset });
@@ -247,7 +250,8 @@ export function play(b: Builder, it: Intent): void {
       } else {
         const from = clientFd(b, it.from);
         const to = clientFd(b, it.to);
-        if (from !== undefined && to !== undefined) sides = { from, to };
+        // Two fds of one mount: the model copies within a connection only (the loader says so).
+        if (from !== undefined && to !== undefined && b.k.mountOf({ fd: from }) === b.k.mountOf({ fd: to })) sides = { from, to };
       }
       if (sides === undefined) return;
       // sendfile between two ends that share their data (a file into itself, a PT file and its
@@ -313,9 +317,27 @@ export function play(b: Builder, it: Intent): void {
       return;
     }
     case 'abort':
-      if (b.k.state.conn !== null) b.emit({ op: 'abort' });
+      if (it.two === true) {
+        if (b.two()?.conn != null) b.emit({ op: 'abort', mount: Builder.TWO });
+      } else if (b.k.state.conn !== null) b.emit({ op: 'abort' });
       return;
+    case 'mountTwo': {
+      // A further mount of the same daemon through a /dev/fuse fd of its own (MountStep.as).
+      if (b.two() !== undefined) return;
+      const dev = b.fresh('dtwo');
+      if (b.emit({ op: 'devOpen', as: dev })?.errno !== null) return;
+      b.emit({ op: 'mount', dev, as: Builder.TWO });
+      return;
+    }
     case 'umount':
+      if (it.two === true) {
+        const two = b.two();
+        if (two?.conn?.mounted !== true) return;
+        // As below: a lazy umount only with none of its files held.
+        if (it.lazy && (two.clientFiles.size > 0 || two.maps.size > 0)) return;
+        b.emit({ op: 'umount', mount: Builder.TWO, ...(it.lazy ? { lazy: true } : {}) });
+        return;
+      }
       if (b.k.state.conn === null) return;
       // The last close of a FUSE file on a lazily unmounted superblock queues RELEASE and then
       // aborts the connection: whether the daemon reads RELEASE first is a race on the kernel
