@@ -92,6 +92,11 @@ describe('case loader: world files on kernel, anonymous and nested filesystems, 
     const opened = [two, { op: 'open', node: 'a', as: 'f' }, { op: 'open', node: 'a', as: 'g', mount: 'two' }];
     expect(errs([...opened, { op: 'copyRange', from: 'f', to: 'g', length: 1 }])).toEqual([expect.stringMatching(/\/steps\/6\/to: "f" and "g" are files of different FUSE mounts/)]);
     expect(errs([...opened, { op: 'copyRange', from: 'g', to: 'g', length: 1 }])).toEqual([]);
+    const self = { nodes: { a: {} }, files: { s: { on: 'self' }, d: { on: 'disk' } } };
+    const reg = (file: string, dev: string) => [two, { op: 'daemonOpen', file, mode: 'rdonly', as: 'x' }, { op: 'backingOpen', dev, fd: 'x' }];
+    expect(errs(reg('s', 'dev2'), self)).toEqual([expect.stringMatching(/\/steps\/5\/fd: "x" is a file of the mount under test, which the model does not stack under a further mount/)]);
+    expect(errs(reg('s', 'dev'), self)).toEqual([]);
+    expect(errs(reg('d', 'dev2'), self)).toEqual([]);
   });
   it('observeInnerDaemon: a world file on that inner mount, and for fuse no overlayOverFuse file (overlayfs reads its lower layer through the same daemon)', () => {
     const errs = (world: object) => loadCaseFile(write('obs-inner.json', { ...minimal('obs-inner'), world })).errors.map(formatLoadError);

@@ -18,6 +18,9 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
   /** Named mounts (MountStep.as) so far, and the named mount of each client fd opened there. */
   const mounts = new Set<string>();
   const fdMount = new Map<string, string | undefined>();
+  /** /dev/fuse fds of named mounts (the mounting fd and its clones), daemon fds of `self` files. */
+  const namedDevs = new Set<string>();
+  const selfFds = new Set<string>();
   for (const [i, step] of kase.steps.entries()) {
     const at = `/steps/${i}`;
     const named = (step as { mount?: string }).mount;
@@ -32,6 +35,21 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
         if (step.deferInit === true) issues.push({ path: `${at}/deferInit`, message: 'a further mount answers its INIT at once (expected no deferInit with "as": replyInit answers the mount under test only)' });
         if (kase.world.daemonInUserns === true) issues.push({ path: `${at}/as`, message: 'a further mount is mounted from the initial namespace (expected a world without daemonInUserns)' });
         mounts.add(step.as);
+        namedDevs.add(step.dev);
+        break;
+      case 'devClone':
+        if (namedDevs.has(step.dev)) namedDevs.add(step.as);
+        break;
+      case 'daemonOpen':
+        if (kase.world.files?.[step.file]?.on === 'self') selfFds.add(step.as);
+        else selfFds.delete(step.as);
+        break;
+      case 'backingOpen':
+        // Its PT files would read through the mount under test (READs to its daemon), which the
+        // model serves from the file's bytes directly.
+        if (namedDevs.has(step.dev) && typeof step.fd === 'string' && selfFds.has(step.fd)) {
+          issues.push({ path: `${at}/fd`, message: `"${step.fd}" is a file of the mount under test, which the model does not stack under a further mount (expected a file off the case's FUSE mounts for "${step.dev}")` });
+        }
         break;
       case 'open':
         fdMount.set(step.as, step.mount);

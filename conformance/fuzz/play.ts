@@ -89,6 +89,8 @@ export function play(b: Builder, it: Intent): void {
         target = as;
       } else target = recent(b.liveDaemonFds(), it.pick);
       if (target === undefined) return;
+      // A file of the mount under test under the further mount: not modelled (the loader says so).
+      if (typeof target === 'string' && b.daemonFdOnSelf.has(target) && b.k.mountOf({ dev }) !== undefined) return;
       const step: Step = { op: 'backingOpen', dev, fd: target, as: b.fresh('b') };
       if (it.bad === 'flags') step.flags = 1;
       if (it.bad === 'padding') step.padding = 1;
