@@ -298,7 +298,7 @@ export class Kernel {
     const reqs: ObservedOpcode[] = [];
     const evs: BackingEvent[] = [];
     const s = this.state;
-    s.daemonWinsReleaseRace = true;
+    for (const st of this.allStates()) st.daemonWinsReleaseRace = true;
     // No closures bound to names here: tsx (keepNames) defines a name on each when it is made.
     const acc: TeardownAcc = { t, reqs, evs, inner: s.world.observeInnerDaemon === undefined ? undefined : [] };
     // The kernel target pins the superblock with O_PATH reopens of the fds open when teardown
@@ -306,8 +306,10 @@ export class Kernel {
     // fd, a daemon fd on the mount), the superblock, and so the connection's registrations,
     // outlive the daemon's fds; otherwise the lazy umount kills it before they close. Found by
     // fusepass fuzz (close-event order at finish, 6.18).
+    // Each named mount likewise, by the client files open on it (fuzz seed 1824749385: a further
+    // mount with none died at its umount, before the daemon's fds closed).
+    const pinnedNamed = new Set([...this.mounts].filter(([, st]) => st.clientFiles.size > 0).map(([name]) => name));
     const pinned =
-      [...this.mounts.values()].some((st) => st.clientFiles.size > 0) ||
       s.clientFiles.size > 0 ||
       plainFileNames(s).length > 0 ||
       daemonFileFds(s).some(([, fd]) => {
@@ -326,18 +328,28 @@ export class Kernel {
     }
     this.use(undefined);
     collect(acc, this.run((t) => ovlUmountOverFuse(s, t)));
-    if (pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
-    if (s.conn?.mounted === true) collect(acc, this.daemon.umount({ lazy: true }));
-    for (const [name, st] of this.mounts) if (st.conn?.mounted === true) collect(acc, this.use(name).daemon.umount({ lazy: true }));
-    this.use(undefined);
-    if (!pinned) for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
+    // A mount nothing pins dies at its lazy umount, before the daemon's fds close; a pinned one
+    // after them: the model umounts it then. The mount under test first, as the kernel target.
+    const named = [...this.mounts.keys()];
+    this.umountLazily(acc, [...(pinned ? [] : [undefined]), ...named.filter((n) => !pinnedNamed.has(n))]);
+    for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
+    this.umountLazily(acc, [...(pinned ? [undefined] : []), ...named.filter((n) => pinnedNamed.has(n))]);
     for (const name of [...s.devFiles.keys()]) collect(acc, this.use(this.mountOf({ dev: name })).daemon.devClose(name));
     this.use(undefined);
-    s.daemonWinsReleaseRace = false;
+    for (const st of this.allStates()) st.daemonWinsReleaseRace = false;
     const r = this.observation(ok(), t, reqs, canonicalEvents(evs));
     if (acc.inner !== undefined) r.innerRequests = acc.inner;
     if (this.mounts.size > 0) r.mountRequests = acc.mounts ?? [];
     return r;
+  }
+
+  /** The teardown's lazy umounts of these mounts (undefined: the mount under test), in order. */
+  private umountLazily(acc: TeardownAcc, mounts: readonly (string | undefined)[]): void {
+    for (const name of mounts) {
+      const st = name === undefined ? this.state : this.mounts.get(name);
+      if (st?.conn?.mounted === true) collect(acc, this.use(name).daemon.umount({ lazy: true }));
+    }
+    this.use(undefined);
   }
 
   /** The hidden state (OBS-11): what the kernel knows and userspace cannot read. */
