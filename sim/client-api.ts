@@ -63,6 +63,7 @@ export class ClientApi {
    */
   open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean; nobody?: boolean } = {}): SimResult {
     return this.k.run((t) => {
+      this.k.noteOpened(as);
       if (mountpointUncovered(this.s)) return plainOpen(this.s, node, flags, as, t, opts.nobody === true);
       const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
       if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
@@ -81,6 +82,7 @@ export class ClientApi {
       if (typeof fi === 'string') return err(fi);
       if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
       const o = F.fuseDirOpen(s, fi, t);
+      this.k.noteOpened(as);
       if (o.file !== undefined) s.clientFiles.set(as, o.file);
       return o.errno === null && o.fault === undefined ? ok() : o;
     });
@@ -115,6 +117,7 @@ export class ClientApi {
   mmap(fd: string, opts: { shared: boolean; length?: number; write?: boolean }, as: string): SimResult {
     return this.withFile(fd, (f, t) => {
       const o = F.fuseFileMmap(this.s, f, { shared: opts.shared, write: opts.write === true, length: opts.length ?? 4096 }, t);
+      this.k.noteOpened(as);
       if (o.map !== undefined) this.s.maps.set(as, o.map);
       return o.errno === null ? ok() : o;
     });

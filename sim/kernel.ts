@@ -125,6 +125,24 @@ export class Kernel {
     return undefined;
   }
 
+  /** When each client fd and mapping name was last made, across mounts (the teardown's order). */
+  private readonly opened = new Map<string, number>();
+
+  /** A client open or mmap under this name (its fd or mapping exists only if it succeeded). */
+  noteOpened(name: string): void {
+    this.opened.delete(name); // a reused name goes to the end, as a new fd
+    this.opened.set(name, this.opened.size);
+  }
+
+  /**
+   * Names with the state each is in, in the order they were made: the kernel target's teardown
+   * releases client mappings and fds in that order, whatever mount they are on.
+   */
+  private inOpenOrder(names: readonly [string, string | undefined][]): [string, string | undefined][] {
+    const seq = (n: string) => this.opened.get(n) ?? -1;
+    return [...names].sort((a, b) => seq(a[0]) - seq(b[0]));
+  }
+
   /** The mount under test and the named mounts' states. */
   private allStates(): KernelState[] {
     return this.mounts.size === 0 ? [this.state] : [this.state, ...this.mounts.values()];
@@ -318,14 +336,19 @@ export class Kernel {
       });
     // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target;
     // the mount under test's, then each named mount's.
+    const maps: [string, string | undefined][] = [];
+    const fds: [string, string | undefined][] = [];
     for (const [name, st] of [[undefined, s] as const, ...this.mounts]) {
-      this.use(name);
-      for (const m of [...st.maps.keys()]) collect(acc, this.client.munmap(m));
+      for (const m of st.maps.keys()) maps.push([m, name]);
+      for (const f of [...st.clientFiles.keys(), ...plainFileNames(st)]) fds.push([f, name]);
     }
-    for (const [name, st] of [[undefined, s] as const, ...this.mounts]) {
-      this.use(name);
-      for (const f of [...st.clientFiles.keys(), ...(name === undefined ? plainFileNames(s) : [])]) collect(acc, this.client.close(f));
+    if (this.mounts.size > 0) {
+      // Across mounts, in the order they were made (fuzz seed 667041107).
+      maps.splice(0, maps.length, ...this.inOpenOrder(maps));
+      fds.splice(0, fds.length, ...this.inOpenOrder(fds));
     }
+    for (const [m, name] of maps) collect(acc, this.use(name).client.munmap(m));
+    for (const [f, name] of fds) collect(acc, this.use(name).client.close(f));
     this.use(undefined);
     collect(acc, this.run((t) => ovlUmountOverFuse(s, t)));
     // A mount nothing pins dies at its lazy umount, before the daemon's fds close; a pinned one
