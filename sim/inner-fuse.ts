@@ -146,7 +146,11 @@ export class InnerFuse implements InnerFileOps {
   }
 
   private state(): KernelState {
-    if (this.k === null) this.mount(); // the `fuse` mount exists before any step
+    if (this.k === null) {
+      // The `fuse` mount was there before the first step: its INIT is no step's request.
+      this.mount();
+      this.k!.takeRequestLog();
+    }
     return this.k!;
   }
 

@@ -167,14 +167,15 @@ export class Kernel {
     // The daemon reads the background requests (async RELEASE) before the step is observed,
     // unless the same syscall aborted the connection (e.g. the close that kills a lazily
     // unmounted superblock).
-    for (const st of this.allStates()) st.deliverBackground();
-    for (const inner of this.state.inner.values()) inner.deliverBackground();
+    this.state.deliverBackground();
+    if (this.mounts.size > 0) for (const st of this.mounts.values()) st.deliverBackground();
+    if (this.state.inner.size > 0) for (const inner of this.state.inner.values()) inner.deliverBackground();
     const raw = this.state.vfs.takeEvents();
     const evs = canonicalEvents(raw);
     // inotify merges identical consecutive events (OBS-8).
     if (evs.length < raw.length) t.pass('OBS-8');
     const r = this.observation(o, t, this.state.takeRequestLog(), evs);
-    const observed = this.state.world.observeInnerDaemon;
+    const observed = this.state.observeInner;
     if (observed !== undefined) r.innerRequests = canonicalAllRequests(this.state.inner.get(observed)?.takeRequests() ?? []);
     if (this.mounts.size > 0) {
       const byMount = new Map<string, ObservedOpcode[]>();

@@ -73,7 +73,7 @@ export class KernelState {
   readonly port: DaemonPort;
   /** Requests sent during the current step, in order (the observation's request list). */
   private requestLog: FuseOpcodeName[] = [];
-  readonly fuseSb: Superblock = { kind: 'fuseUnderTest', stackDepth: 0, hasMmap: true, directIo: true };
+  readonly fuseSb: Superblock = { kind: 'fuseUnderTest', stackDepth: 0, hasMmap: true, directIo: true, mmapEnodev: undefined, refusesWriteOpen: undefined, fops: undefined };
   readonly fuseMount: Mount = { sb: this.fuseSb, readOnly: false };
   readonly backing: BackingWorld;
   conn: FuseConn | null = null;
@@ -99,6 +99,9 @@ export class KernelState {
     return true;
   }
 
+  /** The inner mount whose daemon each step observes (World.observeInnerDaemon), read once. */
+  readonly observeInner: InnerFuseKind | undefined;
+
   /** Names the world marks as living in a user namespace (rootless FUSE). */
   readonly daemonInUserns: boolean;
   /** Tests only: the planted bug this kernel carries, if any. */
@@ -113,6 +116,7 @@ export class KernelState {
     this.machine = m ?? null;
     this.vfs = m?.vfs ?? opts.vfs ?? new Vfs();
     this.daemonInUserns = world.daemonInUserns === true;
+    this.observeInner = world.observeInnerDaemon;
     this.mutation = opts.mutation ?? null;
     this.daemonTask = m?.daemonTask ?? new Task(this.daemonInUserns ? CRED_USERNS : CRED_ROOT, opts.rlimitNofile ?? 1024);
     this.devFiles = m?.devFiles ?? new Map();
@@ -269,21 +273,16 @@ export class KernelState {
 const NO_INNER: ReadonlyMap<InnerFuseKind, InnerFuse> = new Map();
 
 /**
- * The inner FUSE mounts of the world, each set as its superblock's file operations: only for a
- * world with files on them, and the `fuse` one mounted now (before the first step).
+ * The inner FUSE mount whose daemon the steps observe (World.observeInnerDaemon), set as its
+ * superblock's file operations. Unobserved, an inner mount's files are read in memory: the same
+ * bytes (its daemon's are the world file's, and nothing but the mount writes them) without the
+ * cost of a second connection in every fuzz case that opens one.
  */
 function innerFuseMounts(k: KernelState): ReadonlyMap<InnerFuseKind, InnerFuse> {
-  const out = new Map<InnerFuseKind, InnerFuse>();
-  for (const f of k.backing.files.values()) {
-    const kind = f.spec.on;
-    if ((kind !== 'fuse' && kind !== 'nestedFuse') || out.has(kind)) continue;
-    const inner = new InnerFuse(k, kind);
-    out.set(kind, inner);
-    k.backing.mounts[kind].sb.fops = inner;
-    if (kind === 'fuse') {
-      inner.mount();
-      inner.takeRequests(); // the world's setup, before the first step
-    }
-  }
-  return out.size === 0 ? NO_INNER : out;
+  const kind = k.observeInner;
+  if (kind === undefined) return NO_INNER;
+  const inner = new InnerFuse(k, kind);
+  k.backing.mounts[kind].sb.fops = inner;
+  // The `fuse` mount exists before the first step; the model makes it at its first use.
+  return new Map([[kind, inner]]);
 }

@@ -25,9 +25,10 @@ function named(x: unknown): string | undefined {
  */
 function mountOfStep(k: Kernel, step: Step): string | undefined {
   if (step.op === 'mount') return step.as;
+  // No named mount yet: no step can name one (the loader checks that `mount` names an earlier one).
+  if (k.mounts.size === 0) return undefined;
   const s = step as { mount?: unknown; fd?: unknown; map?: unknown; dev?: unknown; from?: unknown; to?: unknown };
   if (typeof s.mount === 'string') return s.mount;
-  if (k.mounts.size === 0) return undefined;
   if (DEV_STEPS.has(step.op)) return k.mountOf({ dev: named(s.dev) });
   if (DAEMON_FD_STEPS.has(step.op) || (step.op === 'lock' && step.daemonFd !== undefined)) return undefined;
   return k.mountOf({ fd: named(s.fd) ?? named(s.from) ?? named(s.to), map: named(s.map) });

@@ -22,7 +22,9 @@ export function overlayStackDepth(layers: readonly Superblock[]): number | Errno
 }
 
 function sb(kind: Superblock['kind'], stackDepth: number): Superblock {
-  return { kind, stackDepth, hasMmap: true, directIo: true };
+  // Every key present (fops undefined until an inner FUSE mount takes it): one shape for the
+  // superblocks the VFS's data path reads `fops` of.
+  return { kind, stackDepth, hasMmap: true, directIo: true, mmapEnodev: undefined, refusesWriteOpen: undefined, fops: undefined };
 }
 
 export interface BackingWorld {
@@ -83,9 +85,9 @@ export function buildBackingWorld(vfs: Vfs, world: World, fuseUnderTest: Mount, 
     // proc_fill_super sets s_stack_depth to FILESYSTEM_MAX_STACK_DEPTH so that nothing stacks on
     // procfs: its files are never backing files (BOPEN-10, ELOOP on 6.18).
     // (Literals, not a spread of sb(): spreading then adding keys cost a fifth of createKernel.)
-    procfs: { sb: { kind: 'procfs', stackDepth: FILESYSTEM_MAX_STACK_DEPTH, hasMmap: false, directIo: false, refusesWriteOpen: 'permission' }, readOnly: false },
+    procfs: { sb: { kind: 'procfs', stackDepth: FILESYSTEM_MAX_STACK_DEPTH, hasMmap: false, directIo: false, mmapEnodev: undefined, refusesWriteOpen: 'permission', fops: undefined }, readOnly: false },
     // kernfs has an ->mmap, which answers ENODEV for an attribute without one (IO-12).
-    sysfs: { sb: { kind: 'sysfs', stackDepth: 0, hasMmap: true, directIo: false, mmapEnodev: true, refusesWriteOpen: 'open' }, readOnly: false },
+    sysfs: { sb: { kind: 'sysfs', stackDepth: 0, hasMmap: true, directIo: false, mmapEnodev: true, refusesWriteOpen: 'open', fops: undefined }, readOnly: false },
     memfd: { sb: sb('memfd', 0), readOnly: false },
     pipefs: { sb: sb('pipefs', 0), readOnly: false },
     sockfs: { sb: sb('sockfs', 0), readOnly: false },

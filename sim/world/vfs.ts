@@ -20,7 +20,7 @@ export interface Superblock {
   /** The filesystem's file_operations provide ->mmap (IO-12). */
   hasMmap: boolean;
   /** Its ->mmap refuses with ENODEV (kernfs_fop_mmap for an attribute without one). */
-  mmapEnodev?: boolean;
+  mmapEnodev?: boolean | undefined;
   /** The filesystem supports O_DIRECT (PTF-8). */
   directIo: boolean;
   /**
@@ -28,12 +28,12 @@ export interface Superblock {
    * walk's may_open (procfs sysctl test_perm on a 0444 entry), which backing_file_open does not
    * call; `open` in the file's ->open (kernfs_fop_open on a read-only attribute), which it does.
    */
-  refusesWriteOpen?: 'permission' | 'open';
+  refusesWriteOpen?: 'permission' | 'open' | undefined;
   /**
    * The file_operations of an inner FUSE mount the model serves through a connection of its own
    * (sim/inner-fuse.ts); absent for filesystems whose bytes the model reads in memory.
    */
-  fops?: InnerFileOps;
+  fops?: InnerFileOps | undefined;
 }
 
 /**
