@@ -32,7 +32,7 @@ class InnerDaemon implements DaemonPort {
 
   constructor(
     world: World,
-    private readonly vfs: Vfs,
+    vfs: Vfs,
     private readonly inodes: ReadonlyMap<string, WInode>,
   ) {
     this.model = new ModelDaemon(world, () => 0, {

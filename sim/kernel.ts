@@ -4,7 +4,7 @@
 import type { World } from '../fixtures/world.ts';
 import type { ObserveStep, ProfileName } from '../spec/case.ts';
 import type { Errno } from '../spec/errno.ts';
-import type { BackingEvent, Explanation, MountRequest, Observation, TargetFault } from '../spec/observation.ts';
+import type { BackingEvent, Explanation, Observation, TargetFault } from '../spec/observation.ts';
 import { canonicalAllRequests, canonicalEvents, canonicalMountRequests, collapseRepeats, summarizeBytes } from '../spec/observation.ts';
 import type { ObservedOpcode } from '../spec/uapi.ts';
 import { simSetIdCursor } from './backing.ts';
@@ -17,10 +17,9 @@ import type { DaemonPort } from './daemon-port.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
 import type { WFile } from './world/vfs.ts';
 import { DaemonApi } from './daemon-api.ts';
-import { plainFileNames } from './mountpoint.ts';
-import { ovlUmountOverFuse } from './mount.ts';
 import { ClientApi } from './client-api.ts';
 import { observeKernel, type ObserveRef } from './observe.ts';
+import { kernelTeardown } from './teardown.ts';
 import type { InnerFuseKind } from './inner-fuse.ts';
 
 /** What every call returns: an Observation (spec/observation.ts) whose explain is always set. */
@@ -138,13 +137,13 @@ export class Kernel {
    * Names with the state each is in, in the order they were made: the kernel target's teardown
    * releases client mappings and fds in that order, whatever mount they are on.
    */
-  private inOpenOrder(names: readonly [string, string | undefined][]): [string, string | undefined][] {
+  inOpenOrder(names: readonly [string, string | undefined][]): [string, string | undefined][] {
     const seq = (n: string) => this.opened.get(n) ?? -1;
     return [...names].sort((a, b) => seq(a[0]) - seq(b[0]));
   }
 
   /** The mount under test and the named mounts' states. */
-  private allStates(): KernelState[] {
+  allStates(): KernelState[] {
     return this.mounts.size === 0 ? [this.state] : [this.state, ...this.mounts.values()];
   }
 
@@ -185,8 +184,8 @@ export class Kernel {
     return r;
   }
 
-  /** `evs` are canonical already (canonicalEvents). */
-  private observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {
+  /** An observation of calls made and settled already (`evs` canonical): the teardown's. */
+  observation(o: Outcome, t: Trace, reqs: readonly ObservedOpcode[], evs: BackingEvent[]): SimResult {
     // canonicalRequests(reqs) from the noise-free list, without filtering reqs a second time.
     const all = canonicalAllRequests(reqs);
     const r: SimResult = {
@@ -313,67 +312,7 @@ export class Kernel {
    * umount, daemon fds, /dev/fuse fds; one observation of what that released (LIFE-23).
    */
   teardown(): SimResult {
-    const t = new Trace();
-    const reqs: ObservedOpcode[] = [];
-    const evs: BackingEvent[] = [];
-    const s = this.state;
-    for (const st of this.allStates()) st.daemonWinsReleaseRace = true;
-    // No closures bound to names here: tsx (keepNames) defines a name on each when it is made.
-    const acc: TeardownAcc = { t, reqs, evs, inner: s.world.observeInnerDaemon === undefined ? undefined : [] };
-    // The kernel target pins the superblock with O_PATH reopens of the fds open when teardown
-    // starts and closes the pins after the daemon's fds: if any of them is a FUSE file (a client
-    // fd, a daemon fd on the mount), the superblock, and so the connection's registrations,
-    // outlive the daemon's fds; otherwise the lazy umount kills it before they close. Found by
-    // fusepass fuzz (close-event order at finish, 6.18).
-    // Each named mount likewise, by the client files open on it (fuzz seed 1824749385: a further
-    // mount with none died at its umount, before the daemon's fds closed).
-    const pinnedNamed = new Set([...this.mounts].filter(([, st]) => st.clientFiles.size > 0).map(([name]) => name));
-    const pinned =
-      s.clientFiles.size > 0 ||
-      plainFileNames(s).length > 0 ||
-      daemonFileFds(s).some(([, fd]) => {
-        const tf = s.daemonTask.fds.get(fd);
-        return tf?.kind === 'world' && tf.file.inode.mount.sb.kind === 'fuseUnderTest';
-      });
-    // Maps before fds, as a process exit does (exit_mm before exit_files) and as the kernel target;
-    // the mount under test's, then each named mount's.
-    const maps: [string, string | undefined][] = [];
-    const fds: [string, string | undefined][] = [];
-    for (const [name, st] of [[undefined, s] as const, ...this.mounts]) {
-      for (const m of st.maps.keys()) maps.push([m, name]);
-      for (const f of [...st.clientFiles.keys(), ...plainFileNames(st)]) fds.push([f, name]);
-    }
-    if (this.mounts.size > 0) {
-      // Across mounts, in the order they were made (fuzz seed 667041107).
-      maps.splice(0, maps.length, ...this.inOpenOrder(maps));
-      fds.splice(0, fds.length, ...this.inOpenOrder(fds));
-    }
-    for (const [m, name] of maps) collect(acc, this.use(name).client.munmap(m));
-    for (const [f, name] of fds) collect(acc, this.use(name).client.close(f));
-    this.use(undefined);
-    collect(acc, this.run((t) => ovlUmountOverFuse(s, t)));
-    // A mount nothing pins dies at its lazy umount, before the daemon's fds close; a pinned one
-    // after them: the model umounts it then. The mount under test first, as the kernel target.
-    const named = [...this.mounts.keys()];
-    this.umountLazily(acc, [...(pinned ? [] : [undefined]), ...named.filter((n) => !pinnedNamed.has(n))]);
-    for (const [name] of daemonFileFds(s)) collect(acc, this.daemon.close(name));
-    this.umountLazily(acc, [...(pinned ? [undefined] : []), ...named.filter((n) => pinnedNamed.has(n))]);
-    for (const name of [...s.devFiles.keys()]) collect(acc, this.use(this.mountOf({ dev: name })).daemon.devClose(name));
-    this.use(undefined);
-    for (const st of this.allStates()) st.daemonWinsReleaseRace = false;
-    const r = this.observation(ok(), t, reqs, canonicalEvents(evs));
-    if (acc.inner !== undefined) r.innerRequests = acc.inner;
-    if (this.mounts.size > 0) r.mountRequests = acc.mounts ?? [];
-    return r;
-  }
-
-  /** The teardown's lazy umounts of these mounts (undefined: the mount under test), in order. */
-  private umountLazily(acc: TeardownAcc, mounts: readonly (string | undefined)[]): void {
-    for (const name of mounts) {
-      const st = name === undefined ? this.state : this.mounts.get(name);
-      if (st?.conn?.mounted === true) collect(acc, this.use(name).daemon.umount({ lazy: true }));
-    }
-    this.use(undefined);
+    return kernelTeardown(this);
   }
 
   /** The hidden state (OBS-11): what the kernel knows and userspace cannot read. */
@@ -419,30 +358,3 @@ export type { Errno };
 
 export { DaemonApi, ClientApi };
 export type { BackingOpenArgs, BackingCloseArgs } from './daemon-api.ts';
-
-/** What the teardown's observation gathers from the calls it makes. */
-interface TeardownAcc {
-  t: Trace;
-  reqs: ObservedOpcode[];
-  evs: BackingEvent[];
-  /** The observed inner daemon's requests (World.observeInnerDaemon). */
-  inner: ObservedOpcode[] | undefined;
-  /** The named mounts' requests (MountStep.as). */
-  mounts?: MountRequest[];
-}
-
-function collect(acc: TeardownAcc, o: SimResult): void {
-  acc.reqs.push(...o.requests);
-  if (o.innerRequests !== undefined) acc.inner?.push(...o.innerRequests);
-  acc.evs.push(...o.events);
-  if (o.mountRequests !== undefined) (acc.mounts ??= []).push(...o.mountRequests);
-  for (const c of o.explain.checks) acc.t.pass(c);
-  for (const f of o.explain.functions ?? []) acc.t.fn(f);
-}
-
-/** The daemon's fd names that are not /dev/fuse fds, with their numbers. */
-function daemonFileFds(s: KernelState): [string, number][] {
-  const out: [string, number][] = [];
-  for (const [name, fd] of s.daemonFds) if (s.daemonTask.fds.get(fd)?.kind !== 'dev') out.push([name, fd]);
-  return out;
-}

@@ -5,7 +5,7 @@ import type { Case, Cred, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
 import { runWorldStep, umountOverlayOnFuse, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
-import { canonicalEvents, canonicalAllRequests, canonicalMountRequests, canonicalRequests } from '../../spec/observation.ts';
+import { canonicalEvents, canonicalAllRequests, canonicalRequests } from '../../spec/observation.ts';
 import { FUSE_DEV_IOC, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
 import { sys } from '../ffi/libc.ts';
@@ -20,11 +20,11 @@ import { initOfferTexts, observeKernel } from './kernel-observables.ts';
 import { connIdentity, connOf, withConnDir, type ConnId } from './fusectl.ts';
 import { mountInUserns } from './userns-mount.ts';
 import koffi from 'koffi';
-import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { serverIoctl } from './ioctl-servers.ts';
 import { entryPath } from './scratch-path.ts';
 import { ClientSteps, res, type Outcome } from './client-steps.ts';
+import { NamedMounts, type NamedMount, type ServeSpec } from './named-mounts.ts';
 
 
 
@@ -38,14 +38,7 @@ interface DevFd {
   named?: NamedMount;
 }
 
-/** A further FUSE mount of the case (MountStep.as), served by a daemon worker of its own. */
-interface NamedMount {
-  readonly daemon: DaemonHandle;
-  /** `<work>/mnt<n>`: a case's names are never paths. */
-  readonly mnt: string;
-  connId: ConnId | null;
-  mounted: boolean;
-}
+
 
 export class CaseSession {
   private readonly world: BuiltWorld;
@@ -64,8 +57,7 @@ export class CaseSession {
   private connId: ConnId | null = null;
   private readonly innerIds: ConnId[];
   /** Further mounts by name (MountStep.as), in the order they were mounted. */
-  private readonly named = new Map<string, NamedMount>();
-  private readonly work: string;
+  private readonly named: NamedMounts;
   private readonly spare: () => DaemonHandle;
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
@@ -83,7 +75,7 @@ export class CaseSession {
     spare: () => DaemonHandle,
   ) {
     this.spare = spare;
-    this.work = work;
+    this.named = new NamedMounts(work, spare);
     this.world = buildWorld(kase.world, work, disk, spare);
     this.client = new ClientSteps({
       path: (node, mount) => this.path(node, mount),
@@ -107,8 +99,7 @@ export class CaseSession {
 
   /** Every FUSE connection this case made, as recorded when it was made (for the guardian). */
   connections(): ConnId[] {
-    const named = [...this.named.values()].map((m) => m.connId).filter((c): c is ConnId => c !== null);
-    return [...(this.connId === null ? [] : [this.connId]), ...named, ...this.innerIds];
+    return [...(this.connId === null ? [] : [this.connId]), ...this.named.connIds(), ...this.innerIds];
   }
 
   /** Wait for quiescence of every daemon and connection of the case (observers.ts). */
@@ -117,7 +108,7 @@ export class CaseSession {
   }
 
   private daemons(): DaemonHandle[] {
-    return [this.daemon, ...[...this.named.values()].map((m) => m.daemon), ...this.world.inner.map((c) => c.daemon)];
+    return [this.daemon, ...this.named.daemons(), ...this.world.inner.map((c) => c.daemon)];
   }
 
   /** The inner daemon whose requests each step observes (World.observeInnerDaemon), once mounted. */
@@ -130,7 +121,7 @@ export class CaseSession {
     this.daemon.takeLog();
     // What the inner daemon received before the step (its mount's own lookups) is not the step's.
     this.observedInner()?.takeLog();
-    for (const m of this.named.values()) m.daemon.takeLog();
+    this.named.skipLogs();
     let out: Outcome;
     try {
       out = run();
@@ -147,7 +138,7 @@ export class CaseSession {
       allRequests: canonicalAllRequests(reqs as FuseOpcodeName[]),
       events: out.quiet ? [] : canonicalEvents(events as BackingEvent[]),
     };
-    if (this.named.size > 0) obs.mountRequests = canonicalMountRequests(new Map([...this.named].map(([name, m]) => [name, m.daemon.takeLog()])));
+    if (this.named.size > 0) obs.mountRequests = this.named.takeRequests();
     if (this.kase.world.observeInnerDaemon !== undefined) obs.innerRequests = canonicalAllRequests((this.observedInner()?.takeLog() ?? []) as FuseOpcodeName[]);
     if (out.fault) obs.fault = out.fault;
     else if (this.daemon.lostFromLog > 0) {
@@ -190,14 +181,8 @@ export class CaseSession {
   }
 
   private path(node: string | undefined, mount?: string): string {
-    const mnt = mount === undefined ? this.world.mnt : this.namedMount(mount).mnt;
+    const mnt = mount === undefined ? this.world.mnt : this.named.get(mount).mnt;
     return node === undefined || node === '' ? mnt : entryPath(mnt, node);
-  }
-
-  private namedMount(name: string): NamedMount {
-    const m = this.named.get(name);
-    if (!m) throw new Error(`no mount named ${name}`);
-    return m;
   }
 
   private filePath(name: string): string {
@@ -287,7 +272,7 @@ export class CaseSession {
         if (r > 0 && s.as) {
           this.ids.set(s.as, r);
           // Every mount's daemon resolves the names in its open replies (one daemon, several mounts).
-          for (const d of [this.daemon, ...[...this.named.values()].map((m) => m.daemon)]) d.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
+          for (const d of [this.daemon, ...this.named.daemons()]) d.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
         }
         return res(r, r);
       }
@@ -310,7 +295,7 @@ export class CaseSession {
         return res(this.interruptible(s.interruptAfterMs, () => this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_CLOSE, s.nullArg ? null : encodeI32(id))));
       }
       case 'setOpenReply':
-        (s.mount === undefined ? this.daemon : this.namedMount(s.mount).daemon).send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
+        (s.mount === undefined ? this.daemon : this.named.get(s.mount).daemon).send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
         return { errno: null };
       case 'setDaemonSize':
         this.daemon.send({ t: 'setSize', node: s.node, size: s.size }, true);
@@ -318,7 +303,7 @@ export class CaseSession {
       case 'abort': {
         if (s.mount === undefined && this.conn === null) return { fault: { kind: 'setup', message: 'abort before mount' } };
         // Only while the number is still our connection (fusectl.ts); else ENOENT as fusectl.
-        const r = withConnDir(s.mount === undefined ? this.connId : this.namedMount(s.mount).connId, (dir) => {
+        const r = withConnDir(s.mount === undefined ? this.connId : this.named.get(s.mount).connId, (dir) => {
           const fd = sys.open(`${dir}/abort`, O.WRONLY | O.CLOEXEC);
           if (fd < 0) return fd;
           const w = sys.write(fd, new TextEncoder().encode('1'));
@@ -328,7 +313,7 @@ export class CaseSession {
         return typeof r === 'number' ? res(r) : r;
       }
       case 'umount': {
-        const named = s.mount === undefined ? null : this.namedMount(s.mount);
+        const named = s.mount === undefined ? null : this.named.get(s.mount);
         const r = sys.umount2(named?.mnt ?? this.world.mnt, s.lazy ? MNT_DETACH : 0);
         if (r === 0 && named !== null) named.mounted = false;
         else if (r === 0) this.mounted = false;
@@ -416,19 +401,22 @@ export class CaseSession {
     }
   }
 
-  private mount(devName: string, init: InitReplySpec | null): Outcome {
-    this.writebackCache = init?.flags?.includes('WRITEBACK_CACHE') === true;
-    const fd = this.dev(devName);
-    this.daemon.serve({
-      t: 'serve',
-      devFd: fd,
+  /** What a mount's worker serves: the world's nodes, answers and registration names. */
+  private serveSpec<I extends InitReplySpec | null>(init: I): ServeSpec & { init: I } {
+    return {
       nodes: this.nodes,
       createReply: this.kase.world.create ?? {},
       init,
       backingIds: Object.fromEntries(this.ids),
       ...(this.kase.world.daemon === undefined ? {} : { settings: this.kase.world.daemon }),
       filePaths: Object.fromEntries([...this.world.files.values()].map((f) => [f.name, f.path])),
-    });
+    };
+  }
+
+  private mount(devName: string, init: InitReplySpec | null): Outcome {
+    this.writebackCache = init?.flags?.includes('WRITEBACK_CACHE') === true;
+    const fd = this.dev(devName);
+    this.daemon.serve({ t: 'serve', devFd: fd, ...this.serveSpec(init) });
     const d = this.devs.get(devName)!;
     d.served = true;
     this.mountDev = devName;
@@ -465,32 +453,11 @@ export class CaseSession {
     const d = this.devs.get(devName);
     if (!d) throw new Error(`no /dev/fuse fd named ${devName}`);
     if (init.flags?.includes('WRITEBACK_CACHE') === true) this.writebackCache = true;
-    const m: NamedMount = { daemon: this.spare(), mnt: `${this.work}/mnt${this.named.size + 1}`, connId: null, mounted: false };
-    this.named.set(name, m);
-    fs.mkdirSync(m.mnt, { recursive: true });
-    m.daemon.serve({
-      t: 'serve',
-      devFd: d.fd,
-      nodes: this.nodes,
-      createReply: this.kase.world.create ?? {},
-      init,
-      backingIds: Object.fromEntries(this.ids),
-      ...(this.kase.world.daemon === undefined ? {} : { settings: this.kase.world.daemon }),
-      filePaths: Object.fromEntries([...this.world.files.values()].map((f) => [f.name, f.path])),
-    });
-    d.served = true;
-    d.named = m;
-    const r = sys.mount('fusepass', m.mnt, 'fuse.fusepass', 0, `fd=${d.fd},rootmode=40000,user_id=0,group_id=0,allow_other`);
-    if (r < 0) {
-      m.daemon.send({ t: 'fd', devFd: -1 }, true);
-      d.served = false;
-      return res(r);
-    }
-    m.mounted = true;
-    d.attached = true;
-    m.connId = connIdentity(connOf(m.mnt));
-    if (!m.daemon.waitInit(2, 3000)) return { fault: { kind: 'timeout', message: 'the kernel sent no INIT' } };
-    return { errno: null, value: initOfferTexts(m.daemon.initRequest()).step };
+    const { outcome, mount } = this.named.mount(name, d.fd, this.serveSpec(init));
+    d.named = mount;
+    d.served = mount.mounted;
+    d.attached = mount.mounted;
+    return outcome;
   }
 
   private devClose(name: string): Outcome {
@@ -571,8 +538,7 @@ export class CaseSession {
       this.pendingEvents.push(...this.settle());
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
       this.mounted = false;
-      for (const m of this.named.values()) if (m.mounted) sys.umount2(m.mnt, MNT_DETACH);
-      for (const m of this.named.values()) m.mounted = false;
+      this.named.umountAll();
       for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);
       this.daemonFds.clear();
       this.pendingEvents.push(...this.settle());
@@ -586,10 +552,7 @@ export class CaseSession {
   dispose(): void {
     umountOverlayOnFuse(this.world);
     this.daemon.stop();
-    for (const m of this.named.values()) {
-      m.daemon.stop();
-      if (m.mounted) sys.umount2(m.mnt, MNT_DETACH);
-    }
+    this.named.dispose();
     for (const c of this.world.inner) {
       c.daemon.stop();
       for (const fd of c.held) sys.close(fd);
