@@ -21,6 +21,10 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
   /** /dev/fuse fds of named mounts (the mounting fd and its clones), daemon fds of `self` files. */
   const namedDevs = new Set<string>();
   const selfFds = new Set<string>();
+  /** /dev/fuse fds some mount step used, and clones: attached, or tried (a further mount needs a fresh one). */
+  const usedDevs = new Set<string>();
+  /** Client fds open now, by the mount they were opened on. */
+  const openOn = new Map<string, string | undefined>();
   for (const [i, step] of kase.steps.entries()) {
     const at = `/steps/${i}`;
     const named = (step as { mount?: string }).mount;
@@ -28,8 +32,12 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
       issues.push({ path: `${at}/mount`, message: `"${named}" names no earlier mount step's "as" (expected one of: ${[...mounts].join(', ') || '(none)'})` });
     }
     switch (step.op) {
-      case 'mount':
+      case 'mount': {
+        const reused = usedDevs.has(step.dev);
+        usedDevs.add(step.dev);
         if (step.as === undefined) break;
+        // Its worker serves the fd from the start: one a mount already has would be served twice.
+        if (reused) issues.push({ path: `${at}/dev`, message: `"${step.dev}" was given to an earlier mount step or cloned (expected a fresh /dev/fuse fd for a further mount)` });
         if (mounts.has(step.as)) issues.push({ path: `${at}/as`, message: `"${step.as}" names an earlier mount (expected a name of its own for each further mount)` });
         // The kernel target's further mounts are plain mount(2)s answered at once.
         if (step.deferInit === true) issues.push({ path: `${at}/deferInit`, message: 'a further mount answers its INIT at once (expected no deferInit with "as": replyInit answers the mount under test only)' });
@@ -37,7 +45,9 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
         mounts.add(step.as);
         namedDevs.add(step.dev);
         break;
+      }
       case 'devClone':
+        usedDevs.add(step.as);
         if (namedDevs.has(step.dev)) namedDevs.add(step.as);
         break;
       case 'daemonOpen':
@@ -52,12 +62,20 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
         }
         break;
       case 'open':
-        fdMount.set(step.as, step.mount);
+      case 'opendir': {
+        const on = step.op === 'open' ? step.mount : undefined;
+        // Each mount keeps its own fds: one name open on two of them is two files to the model.
+        if (openOn.has(step.as) && openOn.get(step.as) !== on) issues.push({ path: `${at}/as`, message: `"${step.as}" is open on another mount (expected a name not open elsewhere, or a close first)` });
+        openOn.set(step.as, on);
+        fdMount.set(step.as, on);
         fdOrigin.set(step.as, step.op);
         break;
-      case 'opendir':
-        fdMount.set(step.as, undefined);
-        fdOrigin.set(step.as, step.op);
+      }
+      case 'close':
+        openOn.delete(step.fd);
+        break;
+      case 'stat':
+        if (step.mount !== undefined && step.fd !== undefined) issues.push({ path: `${at}/mount`, message: 'an fd is on the mount it was opened on (expected "mount" only with "node")' });
         break;
       case 'copyRange':
       case 'sendfile':
@@ -106,6 +124,10 @@ export function checkObserveStep(kase: Case, step: ObserveStep, at: string): Iss
   const need = OBSERVE_NEEDS[step.what];
   if (need && step[need] === undefined) {
     issues.push({ path: `${at}/${need}`, message: `missing: observe "${step.what}" needs "${need}" (expected ${OBSERVE_NEED_TEXT[need]})` });
+  }
+  // A client fd or mapping picks the mount observed: only where the observable reads it.
+  for (const key of ['fd', 'map'] as const) {
+    if (step[key] !== undefined && need !== key) issues.push({ path: `${at}/${key}`, message: `observe "${step.what}" reads no "${key}" (expected ${need === undefined ? 'none of dev, fd, map, file' : `only "${need}"`})` });
   }
   const on = step.file === undefined ? undefined : kase.world.files?.[step.file]?.on;
   // Found by identity with statx of its path: a host file, never one on FUSE (a stat there is a

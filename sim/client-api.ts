@@ -63,10 +63,16 @@ export class ClientApi {
    */
   open(node: string, flags: readonly OpenFlagName[], as: string, opts: { compat32?: boolean; nobody?: boolean } = {}): SimResult {
     return this.k.run((t) => {
-      this.k.noteOpened(as);
-      if (mountpointUncovered(this.s)) return plainOpen(this.s, node, flags, as, t, opts.nobody === true);
+      if (mountpointUncovered(this.s)) {
+        const p = plainOpen(this.s, node, flags, as, t, opts.nobody === true);
+        if (p.errno === null) this.k.noteOpened(as);
+        return p;
+      }
       const o = F.fuseOpen(this.s, { node, flags, compat32: opts.compat32 === true }, t);
-      if (o.file !== undefined) this.s.clientFiles.set(as, o.file);
+      if (o.file !== undefined) {
+        this.s.clientFiles.set(as, o.file);
+        this.k.noteOpened(as);
+      }
       return o.errno === null && o.fault === undefined ? ok() : o;
     });
   }
@@ -82,8 +88,10 @@ export class ClientApi {
       if (typeof fi === 'string') return err(fi);
       if (!fi.isDir) return err(t.vfs('ENOTDIR', 'path_openat', 'opendir of a regular file'));
       const o = F.fuseDirOpen(s, fi, t);
-      this.k.noteOpened(as);
-      if (o.file !== undefined) s.clientFiles.set(as, o.file);
+      if (o.file !== undefined) {
+        s.clientFiles.set(as, o.file);
+        this.k.noteOpened(as);
+      }
       return o.errno === null && o.fault === undefined ? ok() : o;
     });
   }
@@ -117,8 +125,10 @@ export class ClientApi {
   mmap(fd: string, opts: { shared: boolean; length?: number; write?: boolean }, as: string): SimResult {
     return this.withFile(fd, (f, t) => {
       const o = F.fuseFileMmap(this.s, f, { shared: opts.shared, write: opts.write === true, length: opts.length ?? 4096 }, t);
-      this.k.noteOpened(as);
-      if (o.map !== undefined) this.s.maps.set(as, o.map);
+      if (o.map !== undefined) {
+        this.s.maps.set(as, o.map);
+        this.k.noteOpened(as);
+      }
       return o.errno === null ? ok() : o;
     });
   }
@@ -142,6 +152,7 @@ export class ClientApi {
       const m = this.s.maps.get(map);
       if (m === undefined) return setupFault(`no mapping named "${map}"`);
       this.s.maps.delete(map);
+      this.k.noteClosed(map);
       return F.munmap(this.s, m, t);
     });
   }
@@ -279,10 +290,14 @@ export class ClientApi {
   close(fd: string): SimResult {
     return this.k.run((t) => {
       const p = plainFile(this.s, fd);
-      if (p !== undefined) return plainSyscall(this.s, p, { op: 'close', fdName: fd }, t);
+      if (p !== undefined) {
+        this.k.noteClosed(fd);
+        return plainSyscall(this.s, p, { op: 'close', fdName: fd }, t);
+      }
       const f = this.s.clientFiles.get(fd);
       if (f === undefined) return setupFault(`no client fd named "${fd}"`);
       this.s.clientFiles.delete(fd);
+      this.k.noteClosed(fd);
       return F.fuseClose(this.s, f, t);
     });
   }

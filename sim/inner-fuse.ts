@@ -1,6 +1,7 @@
-// An inner FUSE mount (world files `on: fuse` or `nestedFuse`) served through a FUSE connection
-// of its own: a second KernelState that shares the machine's VFS, with the scripted daemon's
-// defaults (INIT_EXT, no passthrough) as real-kernel/child/world.ts mounts it. The files' bytes
+// The inner FUSE mount whose daemon a case observes (World.observeInnerDaemon: world files
+// `on: fuse` or `nestedFuse`) served through a FUSE connection of its own: a second KernelState
+// that shares the machine's VFS, with the scripted daemon's defaults (INIT_EXT, no passthrough)
+// as real-kernel/child/world.ts mounts it. The files' bytes
 // stay the world inodes' (the inner daemon's storage); what this adds is the kernel between
 // them: OPEN per struct file, the page cache and readahead of the inner FUSE inode, written-
 // through WRITEs, FLUSH at close, RELEASE at the last fput. Those are the requests
@@ -225,7 +226,8 @@ export class InnerFuse implements InnerFileOps {
   /**
    * vfs_mmap of a struct file on the mount (backing_file_mmap of a passthrough file over it):
    * the inner fuse_file_mmap, whose VMA `vma` then faults and writes back through the inner
-   * page cache. null when the inner mmap failed or the file has no inner file.
+   * page cache. false when the file has no inner file or the inner mmap failed (it cannot: the
+   * passthrough mmap checked the same access mode first), and loads then read the bytes.
    */
   mmap(f: WFile, vma: Mapping, a: MmapArgs): boolean {
     const file = this.fileOf(f);

@@ -19,8 +19,9 @@ import type { WFile } from './world/vfs.ts';
 import { DaemonApi } from './daemon-api.ts';
 import { ClientApi } from './client-api.ts';
 import { observeKernel, type ObserveRef } from './observe.ts';
+import { plainFile } from './mountpoint.ts';
 import { kernelTeardown } from './teardown.ts';
-import type { InnerFuseKind } from './inner-fuse.ts';
+import { InnerFuse } from './inner-fuse.ts';
 
 /** What every call returns: an Observation (spec/observation.ts) whose explain is always set. */
 export interface SimResult extends Observation {
@@ -90,6 +91,13 @@ export class Kernel {
     return this.activeState;
   }
 
+  /** Its name (MountStep.as), or undefined for the mount under test. */
+  get activeMount(): string | undefined {
+    if (this.activeState === this.state) return undefined;
+    for (const [name, st] of this.mounts) if (st === this.activeState) return name;
+    return undefined;
+  }
+
   /**
    * Direct the next calls at the named mount (MountStep.as; undefined: the mount under test). A
    * name not seen before gets a state of its own, for the mount step that mounts it. The same
@@ -117,7 +125,7 @@ export class Kernel {
     if (this.mounts.size === 0) return undefined;
     const conn = ref.dev === undefined ? undefined : this.state.devFiles.get(ref.dev)?.conn;
     for (const [name, st] of this.mounts) {
-      if (ref.fd !== undefined && st.clientFiles.has(ref.fd)) return name;
+      if (ref.fd !== undefined && (st.clientFiles.has(ref.fd) || plainFile(st, ref.fd) !== undefined)) return name;
       if (ref.map !== undefined && st.maps.has(ref.map)) return name;
       if (conn !== undefined && conn !== null && st.conn === conn) return name;
     }
@@ -127,10 +135,19 @@ export class Kernel {
   /** When each client fd and mapping name was last made, across mounts (the teardown's order). */
   private readonly opened = new Map<string, number>();
 
-  /** A client open or mmap under this name (its fd or mapping exists only if it succeeded). */
+  private openSeq = 0;
+
+  /**
+   * A client fd or mapping made under this name. A name made again keeps its place, as the
+   * kernel target's map of names does (Map.set of an existing key).
+   */
   noteOpened(name: string): void {
-    this.opened.delete(name); // a reused name goes to the end, as a new fd
-    this.opened.set(name, this.opened.size);
+    if (!this.opened.has(name)) this.opened.set(name, this.openSeq++);
+  }
+
+  /** A client fd closed or a mapping unmapped: the name is free (a new one goes last). */
+  noteClosed(name: string): void {
+    this.opened.delete(name);
   }
 
   /**
@@ -241,7 +258,8 @@ export class Kernel {
       if (inode.type !== 'file') return err(t.vfs('EISDIR', 'path_openat', `the world file "${file}" is not a regular file`));
       for (const id of inode.notes) t.pass(id);
       // A file of an inner FUSE mount is read through it (open, fstat, read, close).
-      const inner = this.state.inner.get(inode.mount.sb.kind as InnerFuseKind);
+      const fops = inode.mount.sb.fops;
+      const inner = fops instanceof InnerFuse ? fops : undefined;
       const bytes = inner !== undefined ? inner.inspect(inode) : this.state.vfs.readBytes(inode, 0, this.state.vfs.size(inode));
       return ok(summarizeBytes(bytes.subarray(offset, length === undefined ? undefined : offset + length)));
     });
@@ -249,7 +267,7 @@ export class Kernel {
 
   /** Kernel observables of spec §13 as canonical values (see spec/case.ts ObserveStep). */
   observe(what: ObserveStep['what'], ref: ObserveRef = {}): SimResult {
-    return this.run((t) => observeKernel(this.activeState, what, ref, t));
+    return this.run((t) => observeKernel(this.activeState, what, ref, t, this.allStates()));
   }
 
   /** Sim only: move the id cursor (BID-5) or fill the id space from it (BID-6). */
@@ -269,9 +287,9 @@ export class Kernel {
    */
   simBeginParallelDioWrite(fd: string): SimResult {
     return this.run((t) => {
-      const f = this.state.clientFiles.get(fd);
+      const f = this.activeState.clientFiles.get(fd);
       if (f === undefined) return setupFault(`no client fd named "${fd}"`);
-      const e = fuseInodeUncachedIoStart(this.state, f.ff.inode, null, t);
+      const e = fuseInodeUncachedIoStart(this.activeState, f.ff.inode, null, t);
       if (e !== null) return err(e);
       t.pass('IOM-18');
       return ok();
@@ -280,9 +298,9 @@ export class Kernel {
 
   simEndParallelDioWrite(fd: string): SimResult {
     return this.run((t) => {
-      const f = this.state.clientFiles.get(fd);
+      const f = this.activeState.clientFiles.get(fd);
       if (f === undefined) return setupFault(`no client fd named "${fd}"`);
-      fuseInodeUncachedIoEnd(this.state, f.ff.inode, t);
+      fuseInodeUncachedIoEnd(this.activeState, f.ff.inode, t);
       return ok();
     });
   }
@@ -293,7 +311,7 @@ export class Kernel {
    * Its own results are collected into the interrupted call's observation.
    */
   simInterleave(point: 'cachedIoWait' | 'mmapBeforeCachedIo', action: (k: Kernel) => void): void {
-    this.state.interleave.set(point, () => action(this));
+    this.activeState.interleave.set(point, () => action(this));
   }
 
   /** Sim only: the next fuse_backing allocation (BOPEN-11) or idr allocation (BOPEN-12) fails. */
@@ -342,10 +360,10 @@ export class Kernel {
 
   // helpers for the sub-APIs
   fuseFile(name: string): FuseOpenFile | undefined {
-    return this.state.clientFiles.get(name);
+    return this.activeState.clientFiles.get(name);
   }
   mapping(name: string): Mapping | undefined {
-    return this.state.maps.get(name);
+    return this.activeState.maps.get(name);
   }
 }
 

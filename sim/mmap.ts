@@ -1,6 +1,6 @@
 // fs/fuse/file.c fuse_file_mmap (IOM-11..17, IO-11, IO-12) and loads, stores and munmap of the
 // mappings it makes (LIFE-5, LIFE-16..18, IOM-24).
-import type { InnerFuse, InnerFuseKind } from './inner-fuse.ts';
+import { InnerFuse } from './inner-fuse.ts';
 import type { Errno } from '../spec/errno.ts';
 import { SIGBUS_LOAD, SIGBUS_STORE } from '../spec/observation.ts';
 import type { Trace } from './explain.ts';
@@ -40,7 +40,7 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
     if (fb !== null) fb.mapped++;
     const map: Mapping = { shared: a.shared, writable: a.write, length: a.length, backing: pf, holdsBacking: r.held, fuseFile: file, inode: fi, fb };
     // vfs_mmap of a backing file on an inner FUSE mount: its own fuse_file_mmap.
-    innerOf(k, map)?.mmap(pf, map, a);
+    innerOf(map)?.mmap(pf, map, a);
     return { errno: null, map };
   }
   if (fi.fb !== null) return err(t.fail('ENODEV', 'IOM-11', 'this inode is in passthrough mode: only its PT files can be mapped'));
@@ -68,8 +68,9 @@ export function fuseFileMmap(k: KernelState, file: FuseOpenFile, a: MmapArgs, t:
 }
 
 /** The inner FUSE mount a PT mapping's backing file lives on (its faults go through it), if any. */
-function innerOf(k: KernelState, m: Mapping): InnerFuse | undefined {
-  return m.backing === null || k.inner.size === 0 ? undefined : k.inner.get(m.backing.inode.mount.sb.kind as InnerFuseKind);
+function innerOf(m: Mapping): InnerFuse | undefined {
+  const fops = m.backing?.inode.mount.sb.fops;
+  return fops instanceof InnerFuse ? fops : undefined;
 }
 
 /** What a PT mapping's access passes through (the backing file's pages, LIFE-17, LIFE-18). */
@@ -122,7 +123,7 @@ function overlayCow(m: Mapping, bytes: Uint8Array, offset: number, n: number): U
 
 /** Load from a mapping: PT -> backing bytes (LIFE-17); else page faults through the cache. */
 export function mapRead(k: KernelState, m: Mapping, len: number, offset: number, t: Trace): Outcome {
-  const inner = innerOf(k, m);
+  const inner = innerOf(m);
   if (inner !== undefined) {
     ptMapAccess(k, m, t);
     const r = inner.mapRead(m, len, offset, t);
@@ -152,7 +153,7 @@ export function mappedBytes(fileBytes: Uint8Array, size: number, offset: number,
 /** Store to a mapping: PT -> backing file (LIFE-17); shared -> dirty pages; private -> COW. */
 export function mapWrite(k: KernelState, m: Mapping, data: Uint8Array, offset: number, t: Trace): Outcome {
   if (!m.writable) return { errno: null, fault: { kind: 'crash', message: 'store to a read-only mapping (SIGSEGV)' } };
-  const inner = innerOf(k, m);
+  const inner = innerOf(m);
   if (inner !== undefined) {
     ptMapAccess(k, m, t);
     const r = inner.mapWrite(m, data, offset, t);
@@ -218,7 +219,7 @@ export function munmap(k: KernelState, m: Mapping, t: Trace): Outcome {
     m.inode.ptMaps--;
     if (m.fb !== null) m.fb.mapped--;
     if (m.fuseFile?.ff.released === true) t.pass('LIFE-17');
-    innerOf(k, m)?.munmap(m, t);
+    innerOf(m)?.munmap(m, t);
     if (m.holdsBacking !== false) k.vfs.fput(m.backing);
     fuseSuperPutIfIdle(k, t);
     return ok();

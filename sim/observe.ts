@@ -14,7 +14,8 @@ export interface ObserveRef {
   file?: string;
 }
 
-export function observeKernel(s: KernelState, what: ObserveStep['what'], ref: ObserveRef, t: Trace): Outcome {
+/** `states`: every mount's (lsof sees all of the client's mappings); `s` the one observed. */
+export function observeKernel(s: KernelState, what: ObserveStep['what'], ref: ObserveRef, t: Trace, states: readonly KernelState[] = [s]): Outcome {
   switch (what) {
     case 'devFdinfoKeys': {
       const d = s.devFiles.get(ref.dev ?? '');
@@ -84,7 +85,8 @@ export function observeKernel(s: KernelState, what: ObserveStep['what'], ref: Ob
       const inode = f.inode.target ?? f.inode;
       noteFilesInNoFdTable(s, inode, t);
       const byFd = [...s.daemonTask.fds.values()].some((tf) => tf.kind === 'world' && tf.file.inode === inode);
-      const byMap = [...s.maps.values()].some((m) => m.holdsBacking === false && m.backing?.inode === inode);
+      // Every mount's mappings: lsof reads every process's maps, whatever the mount.
+      const byMap = states.some((st) => [...st.maps.values()].some((m) => m.holdsBacking === false && m.backing?.inode === inode));
       return ok(byFd || byMap ? 'yes' : 'no');
     }
     case 'fuseTracepoints':

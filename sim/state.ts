@@ -234,8 +234,8 @@ export class KernelState {
   nestedFuse: 'unmounted' | 'mounted' | 'gone' = 'unmounted';
 
   /**
-   * The inner FUSE mounts the world's files live on, served through connections of their own
-   * (sim/inner-fuse.ts): `fuse` is mounted before the first step, `nestedFuse` by its step.
+   * The inner FUSE mount whose daemon the steps observe (World.observeInnerDaemon), served
+   * through a connection of its own (sim/inner-fuse.ts); empty without one.
    */
   readonly inner: ReadonlyMap<InnerFuseKind, InnerFuse>;
 

@@ -49,8 +49,10 @@ export interface MmapStep { op: 'mmap'; fd: string; shared: boolean; length?: Io
 export interface MapReadStep { op: 'mapRead'; map: string; length: IoBytes; offset?: IoBytes }
 export interface MapWriteStep { op: 'mapWrite'; map: string; data: IoText; offset?: IoBytes }
 export interface MunmapStep { op: 'munmap'; map: string }
-/** fstat of an fd or stat of a node; value = size. `dontSync`: statx AT_STATX_DONT_SYNC (OBS-12). */
-/** fstat of an fd, or stat of a node (of the named mount `mount`, MountStep.as, when given). */
+/**
+ * fstat of an fd or stat of a node (of the named mount `mount`, MountStep.as, when given); value =
+ * size. `dontSync`: statx AT_STATX_DONT_SYNC (OBS-12).
+ */
 export interface StatStep { op: 'stat'; fd?: string; node?: string; dontSync?: boolean; mount?: string }
 export interface LseekStep { op: 'lseek'; fd: string; whence: 'SET' | 'CUR' | 'END' | 'DATA' | 'HOLE'; offset: SeekOffset }
 export interface FtruncateStep { op: 'ftruncate'; fd: string; size: IoBytes }

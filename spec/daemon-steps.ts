@@ -78,11 +78,13 @@ export interface MountStep {
   init?: InitReplySpec;
   deferInit?: boolean;
   /**
-   * Mount a further FUSE mount instead of the mount under test, under this name: the same
-   * daemon serves World.nodes there too, through this fd, as a daemon serving several mounts
-   * does (a connection of its own: its own backing ids, INIT, abort and umount). Steps address
-   * it with `mount`; client fds opened there belong to it. Each step observes the requests of
-   * every named mount (Observation.mountRequests).
+   * Mount a further FUSE mount instead of the mount under test, under this name, as a daemon
+   * serving several mounts does: the scripted daemon serves World.nodes there too, through this
+   * fd (which must be fresh), with a node table of its own (a CREATE or UNLINK there stays there;
+   * setDaemonSize reaches the mount under test only) and the same registration names. It is a
+   * connection of its own: its own backing ids, INIT, abort and umount. Steps address it with
+   * `mount`; client fds opened there belong to it. Each step observes the requests of every
+   * named mount (Observation.mountRequests).
    */
   as?: string;
 }

@@ -178,9 +178,14 @@ export function play(b: Builder, it: Intent): void {
       const name = recent(b.liveMaps(), it.pick);
       const m = name === undefined ? undefined : b.mapping(name);
       if (name === undefined || m === undefined) return;
-      const conn = (b.two()?.maps.has(name) === true ? b.two()! : b.k.state).conn;
-      if (m.backing === null && conn?.connected !== true) return;
-      const size = m.backing !== null ? b.k.state.vfs.fileSize(m.backing) : m.inode.iSize;
+      const st = b.two()?.maps.has(name) === true ? b.two()! : b.k.state;
+      if (m.backing === null && st.conn?.connected !== true) return;
+      let size = m.backing !== null ? b.k.state.vfs.fileSize(m.backing) : m.inode.iSize;
+      // Nor past the bytes the daemon has: when it reports more (setDaemonSize, sizeFrom), the
+      // short read of a fault shrinks i_size under the load (SIGBUS; fuzz seeds 1060156438,
+      // 1511381975).
+      const node = m.backing === null ? st.daemon.nodes.get(m.inode.name) : undefined;
+      if (node !== undefined) size = Math.min(size, node.content.length);
       const end = Math.min(it.offset + it.length, m.length, Math.ceil(size / 4096) * 4096);
       if (end > it.offset) b.emit({ op: 'mapRead', map: name, offset: it.offset, length: end - it.offset });
       return;

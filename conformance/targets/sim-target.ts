@@ -13,7 +13,9 @@ function compat(step: Step): boolean {
 /** Steps whose `dev` names the /dev/fuse fd they act on (its connection decides the mount). */
 const DEV_STEPS: ReadonlySet<Step['op']> = new Set(['syncInit', 'devClone', 'devRead', 'devIoctl', 'devClose', 'backingOpen', 'backingClose', 'registerMany']);
 /** Daemon steps whose `fd` is a daemon fd, not a client one: the machine's, no mount's. */
-const DAEMON_FD_STEPS: ReadonlySet<Step['op']> = new Set(['daemonOpen', 'daemonClose', 'daemonWrite', 'daemonIoctl', 'backingOpen']);
+const DAEMON_FD_STEPS: ReadonlySet<Step['op']> = new Set(['daemonOpen', 'daemonClose', 'daemonWrite', 'daemonIoctl']);
+/** Steps whose `from` and `to` are client fds (a rename's are node names). */
+const COPY_STEPS: ReadonlySet<Step['op']> = new Set(['copyRange', 'sendfile']);
 
 function named(x: unknown): string | undefined {
   return typeof x === 'string' ? x : undefined;
@@ -31,16 +33,18 @@ function mountOfStep(k: Kernel, step: Step): string | undefined {
   if (typeof s.mount === 'string') return s.mount;
   if (DEV_STEPS.has(step.op)) return k.mountOf({ dev: named(s.dev) });
   if (DAEMON_FD_STEPS.has(step.op) || (step.op === 'lock' && step.daemonFd !== undefined)) return undefined;
-  return k.mountOf({ fd: named(s.fd) ?? named(s.from) ?? named(s.to), map: named(s.map) });
+  const copy = COPY_STEPS.has(step.op);
+  return k.mountOf({ fd: named(s.fd) ?? (copy ? (named(s.from) ?? named(s.to)) : undefined), map: named(s.map) });
 }
 
-/** Play one step on the kernel model, on the mount it addresses. */
+/** Play one step on the kernel model, on the mount it addresses (then back to the one before). */
 export function playStep(k: Kernel, step: Step): SimResult {
+  const before = k.activeMount;
   k.use(mountOfStep(k, step));
   try {
     return playOn(k, step);
   } finally {
-    k.use(undefined);
+    k.use(before);
   }
 }
 

@@ -45,8 +45,10 @@ export function res(r: number, value?: number | string | null): Outcome {
 export interface ClientHooks {
   /** The path of a node (the mount's root for none), on the named mount `mount` if given. */
   path(node: string | undefined, mount?: string): string;
-  /** Called before open/opendir look a node up. */
-  beforeLookup?(node: string | undefined): void;
+  /** Called before open/opendir look a node up (on the mount under test, unless `mount`). */
+  beforeLookup?(node: string | undefined, mount?: string): void;
+  /** A client fd was opened on this named mount (MountStep.as), or on the mount under test. */
+  opened?(fd: number, mount: string | undefined): void;
   /** close(2) of a FUSE file, with whatever the caller must arrange around the last one. */
   closeFile(fd: number): number;
   /** The path of a world file, for steps that open one outside FUSE (copyRange fromFile/toFile). */
@@ -81,10 +83,13 @@ export class ClientSteps {
   run(s: ClientStep): Outcome {
     switch (s.op) {
       case 'open': {
-        this.hooks.beforeLookup?.(s.node);
+        this.hooks.beforeLookup?.(s.node, s.mount);
         const flags = (s.flags ?? ['O_RDONLY']).reduce((a, f) => a | OPEN_FLAG[f], 0) | O.CLOEXEC;
         const fd = s.user === 'nobody' ? this.openAsNobody(this.hooks.path(s.node, s.mount), flags) : sys.open(this.hooks.path(s.node, s.mount), flags, 0o644);
-        if (fd >= 0) this.fds.set(s.as, fd);
+        if (fd >= 0) {
+          this.fds.set(s.as, fd);
+          this.hooks.opened?.(fd, s.mount);
+        }
         return res(fd);
       }
       case 'opendir': {

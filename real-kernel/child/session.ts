@@ -58,6 +58,8 @@ export class CaseSession {
   private readonly innerIds: ConnId[];
   /** Further mounts by name (MountStep.as), in the order they were mounted. */
   private readonly named: NamedMounts;
+  /** Client fd numbers opened on a named mount, with its name. */
+  private readonly fdMount = new Map<number, string>();
   private readonly spare: () => DaemonHandle;
   private readonly nodes: Record<string, FuseNodeSpec>;
   private readonly pendingEvents: BackingEvent[] = [];
@@ -79,7 +81,9 @@ export class CaseSession {
     this.world = buildWorld(kase.world, work, disk, spare);
     this.client = new ClientSteps({
       path: (node, mount) => this.path(node, mount),
-      beforeLookup: (node) => this.watchSelf(node),
+      // A named mount's lookups are its own: the mount under test's `self` files are not watched then.
+      beforeLookup: (node, mount) => (mount === undefined ? this.watchSelf(node) : undefined),
+      opened: (fd, mount) => (mount === undefined ? this.fdMount.delete(fd) : this.fdMount.set(fd, mount)),
       closeFile: (fd) => this.closeFuseFile(fd),
       worldFilePath: (name) => this.filePath(name),
     });
@@ -140,9 +144,11 @@ export class CaseSession {
     };
     if (this.named.size > 0) obs.mountRequests = this.named.takeRequests();
     if (this.kase.world.observeInnerDaemon !== undefined) obs.innerRequests = canonicalAllRequests((this.observedInner()?.takeLog() ?? []) as FuseOpcodeName[]);
+    // Each log read this step (the named mounts' and the inner daemon's too) must be whole.
+    const lost = [this.daemon, ...this.named.daemons(), ...(this.kase.world.observeInnerDaemon === undefined ? [] : [this.observedInner()])].reduce((n, d) => n + (d?.lostFromLog ?? 0), 0);
     if (out.fault) obs.fault = out.fault;
-    else if (this.daemon.lostFromLog > 0) {
-      obs.fault = { kind: 'unsupported', message: `the step sent more requests than the daemon's log holds (${LOG_CAP}); the first ${this.daemon.lostFromLog} are not observed` };
+    else if (lost > 0) {
+      obs.fault = { kind: 'unsupported', message: `the step sent more requests than a daemon's log holds (${LOG_CAP}); the first ${lost} are not observed` };
     }
     return obs;
   }
@@ -154,7 +160,7 @@ export class CaseSession {
     return obs;
   }
 
-  /** The mount under test negotiated FUSE_WRITEBACK_CACHE: the kernel keeps its times locally. */
+  /** A mount of the case negotiated FUSE_WRITEBACK_CACHE: the kernel keeps its times locally. */
   private writebackCache = false;
   private lastStepTick = 0n;
 
@@ -376,14 +382,28 @@ export class CaseSession {
    * wins in a close step, the usual outcome on an idle machine (finish pins the mount instead).
    */
   private closeFuseFile(fd: number): number {
-    const selfFds = [...this.daemonFds.keys()].filter((n) => this.isSelfFd(n) && this.daemonFds.get(n)?.owned).length;
-    const last = !this.mounted && this.conn !== null && this.client.fds.size + selfFds === 1;
+    // The last FUSE file of a lazily unmounted mount: its daemon is held (below). A named mount
+    // counts its own client fds; the mount under test its client fds and `self` daemon fds.
+    const named = this.fdMount.get(fd);
+    this.fdMount.delete(fd);
+    const onNamed = (n: string | undefined) => [...this.client.fds.values()].filter((f) => this.fdMount.get(f) === n).length;
+    let last: boolean;
+    let daemon: DaemonHandle;
+    if (named !== undefined) {
+      const m = this.named.get(named);
+      last = !m.mounted && m.connId !== null && onNamed(named) === 1;
+      daemon = m.daemon;
+    } else {
+      const selfFds = [...this.daemonFds.keys()].filter((n) => this.isSelfFd(n) && this.daemonFds.get(n)?.owned).length;
+      last = !this.mounted && this.conn !== null && onNamed(undefined) + selfFds === 1;
+      daemon = this.daemon;
+    }
     if (!last) return sys.close(fd);
-    this.daemon.setHold(true);
+    daemon.setHold(true);
     try {
       return sys.close(fd);
     } finally {
-      this.daemon.setHold(false);
+      daemon.setHold(false);
     }
   }
 
