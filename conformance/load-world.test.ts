@@ -86,7 +86,12 @@ describe('case loader: world files on kernel, anonymous and nested filesystems, 
     expect(errs([two, { op: 'open', node: 'a', as: 'f', mount: 'two' }, { op: 'umount', mount: 'two' }])).toEqual([]);
     expect(errs([{ op: 'open', node: 'a', as: 'f', mount: 'two' }, two])).toEqual([expect.stringMatching(/named\.json: \/steps\/3\/mount: "two" names no earlier mount step's "as" \(expected one of: \(none\)\)/)]);
     expect(errs([two, { op: 'abort', mount: 'three' }])).toEqual([expect.stringMatching(/\/steps\/4\/mount: "three" names no earlier mount step's "as" \(expected one of: two\)/)]);
-    expect(errs([two, two])).toEqual([expect.stringMatching(/\/steps\/4\/as: "two" names an earlier mount \(expected a name of its own for each further mount\)/)]);
+    expect(errs([two, { op: 'devOpen', as: 'dev3' }, { ...two, dev: 'dev3' }])).toEqual([expect.stringMatching(/\/steps\/5\/as: "two" names an earlier mount \(expected a name of its own for each further mount\)/)]);
+    expect(errs([{ ...two, dev: 'dev' }])).toEqual([expect.stringMatching(/\/steps\/3\/dev: "dev" was given to an earlier mount step or cloned \(expected a fresh \/dev\/fuse fd for a further mount\)/)]);
+    expect(errs([two, { op: 'open', node: 'a', as: 'f' }, { op: 'stat', fd: 'f', mount: 'two' }])).toEqual([expect.stringMatching(/\/steps\/5\/mount: an fd is on the mount it was opened on \(expected "mount" only with "node"\)/)]);
+    expect(errs([two, { op: 'open', node: 'a', as: 'f' }, { op: 'open', node: 'a', as: 'f', mount: 'two' }])).toEqual([expect.stringMatching(/\/steps\/5\/as: "f" is open on another mount/)]);
+    expect(errs([two, { op: 'open', node: 'a', as: 'f' }, { op: 'close', fd: 'f' }, { op: 'open', node: 'a', as: 'f', mount: 'two' }])).toEqual([]);
+    expect(errs([two, { op: 'open', node: 'a', as: 'f', mount: 'two' }, { op: 'observe', what: 'fusectlValues', fd: 'f' }])).toEqual([expect.stringMatching(/\/steps\/5\/fd: observe "fusectlValues" reads no "fd" \(expected none of dev, fd, map, file\)/)]);
     expect(errs([{ ...two, deferInit: true }])).toEqual([expect.stringMatching(/\/steps\/3\/deferInit: a further mount answers its INIT at once/)]);
     expect(errs([two], { nodes: { a: {} }, daemonInUserns: true })).toEqual([expect.stringMatching(/\/steps\/3\/as: a further mount is mounted from the initial namespace/)]);
     const opened = [two, { op: 'open', node: 'a', as: 'f' }, { op: 'open', node: 'a', as: 'g', mount: 'two' }];
