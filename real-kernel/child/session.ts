@@ -24,26 +24,18 @@ import type { ChildProcess } from 'node:child_process';
 import { serverIoctl } from './ioctl-servers.ts';
 import { entryPath } from './scratch-path.ts';
 import { ClientSteps, res, type Outcome } from './client-steps.ts';
-import { NamedMounts, type NamedMount, type ServeSpec } from './named-mounts.ts';
+import { NamedMounts, type ServeSpec } from './named-mounts.ts';
+import { DevFds } from './dev-fds.ts';
 
 
 
-interface DevFd {
-  fd: number;
-  /** The daemon worker serving this fd, when it is the mounted one. */
-  served: boolean;
-  /** Attached to the mount's connection (the mounting fd, or a clone of one). */
-  attached: boolean;
-  /** The further mount (MountStep.as) whose connection this fd serves or is attached to. */
-  named?: NamedMount;
-}
 
 
 
 export class CaseSession {
   private readonly world: BuiltWorld;
   private readonly inotify = new Inotify();
-  private readonly devs = new Map<string, DevFd>();
+  private readonly devs: DevFds;
   private readonly daemonFds = new Map<string, { fd: number; owned: boolean }>();
   private readonly ids = new Map<string, number>();
   /** The client's fds and mappings, and the executor of client steps (client-steps.ts). */
@@ -77,6 +69,7 @@ export class CaseSession {
     spare: () => DaemonHandle,
   ) {
     this.spare = spare;
+    this.devs = new DevFds(daemon);
     this.named = new NamedMounts(work, spare);
     this.world = buildWorld(kase.world, work, disk, spare);
     this.client = new ClientSteps({
@@ -177,9 +170,7 @@ export class CaseSession {
   }
 
   private dev(name: string): number {
-    const d = this.devs.get(name);
-    if (!d) throw new Error(`no /dev/fuse fd named ${name}`);
-    return d.fd;
+    return this.devs.fd(name);
   }
 
   private fd(name: string): number {
@@ -221,11 +212,8 @@ export class CaseSession {
   private run(s: Step): Outcome {
     if (isWorldStep(s)) return runWorldStep(s, this.world, (name) => this.daemonFd(name));
     switch (s.op) {
-      case 'devOpen': {
-        const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
-        if (fd >= 0) this.devs.set(s.as, { fd, served: false, attached: false });
-        return res(fd);
-      }
+      case 'devOpen':
+        return this.devs.open(s.as);
       case 'syncInit':
         return res(sys.ioctl(this.dev(s.dev), FUSE_DEV_IOC.SYNC_INIT, null));
       case 'mount':
@@ -237,24 +225,10 @@ export class CaseSession {
         this.daemon.waitInit(2, 2000);
         return { errno: null };
       }
-      case 'devClone': {
-        const fd = sys.open('/dev/fuse', O.RDWR | O.CLOEXEC);
-        if (fd < 0) return res(fd);
-        const r = sys.ioctl(fd, FUSE_DEV_IOC.CLONE, encodeI32(this.dev(s.dev)));
-        if (r < 0) {
-          sys.close(fd);
-          return res(r);
-        }
-        // FUSE_DEV_IOC_CLONE succeeds only on an attached fd: the clone joins its connection.
-        const named = this.devs.get(s.dev)?.named;
-        this.devs.set(s.as, { fd, served: false, attached: true, ...(named === undefined ? {} : { named }) });
-        return { errno: null };
-      }
-      case 'devRead': {
-        const d = this.devs.get(s.dev);
-        if (d?.served) return { fault: { kind: 'unsupported', message: 'devRead on the fd the daemon serves would steal its requests' } };
-        return res(sys.read(this.dev(s.dev), new Uint8Array(131072 + 8192)));
-      }
+      case 'devClone':
+        return this.devs.clone(s.dev, s.as);
+      case 'devRead':
+        return this.devs.read(s.dev);
       case 'devIoctl':
         return res(sys.ioctl(this.dev(s.dev), s.cmd, s.nullArg ? null : new Uint8Array(64)));
       case 'devClose':
@@ -437,7 +411,7 @@ export class CaseSession {
     this.writebackCache = init?.flags?.includes('WRITEBACK_CACHE') === true;
     const fd = this.dev(devName);
     this.daemon.serve({ t: 'serve', devFd: fd, ...this.serveSpec(init) });
-    const d = this.devs.get(devName)!;
+    const d = this.devs.get(devName);
     d.served = true;
     this.mountDev = devName;
     const r = this.kase.world.daemonInUserns
@@ -471,7 +445,6 @@ export class CaseSession {
    */
   private mountNamed(devName: string, name: string, init: InitReplySpec): Outcome {
     const d = this.devs.get(devName);
-    if (!d) throw new Error(`no /dev/fuse fd named ${devName}`);
     if (init.flags?.includes('WRITEBACK_CACHE') === true) this.writebackCache = true;
     const { outcome, mount } = this.named.mount(name, d.fd, this.serveSpec(init));
     d.named = mount;
@@ -481,24 +454,11 @@ export class CaseSession {
   }
 
   private devClose(name: string): Outcome {
-    const d = this.devs.get(name);
-    if (!d) throw new Error(`no /dev/fuse fd named ${name}`);
-    if (d.served) {
-      // The worker must not hold the fd in poll(2)/read(2) while it is closed, or the close
-      // would not be the last reference. Hand serving over to a clone if one remains.
-      // Only a clone attached to the same connection can take over (not a fresh unmounted fd).
-      const daemon = d.named?.daemon ?? this.daemon;
-      const clone = [...this.devs.entries()].find(([n, x]) => n !== name && !x.served && x.attached && x.named === d.named);
-      if (clone && !daemon.gone) {
-        daemon.send({ t: 'fd', devFd: clone[1].fd }, true);
-        clone[1].served = true;
-      } else daemon.send({ t: 'fd', devFd: -1 }, true);
-      d.served = false;
-    }
-    this.devs.delete(name);
-    for (const [k, v] of this.daemonFds) if (v.fd === d.fd && !v.owned) this.daemonFds.delete(k);
-    return res(sys.close(d.fd));
+    const { outcome, fd } = this.devs.close(name);
+    for (const [k, v] of this.daemonFds) if (v.fd === fd && !v.owned) this.daemonFds.delete(k);
+    return outcome;
   }
+
 
   private daemonOpen(file: string, mode: string, as: string): Outcome {
     if (file.startsWith('devfuse:')) {
@@ -563,7 +523,7 @@ export class CaseSession {
       this.daemonFds.clear();
       this.pendingEvents.push(...this.settle());
       for (const fd of pins) sys.close(fd);
-      for (const name of [...this.devs.keys()]) this.devClose(name);
+      for (const name of this.devs.names()) this.devClose(name);
       return { errno: null };
     });
   }
