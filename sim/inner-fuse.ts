@@ -15,14 +15,15 @@ import type { DaemonPort, DaemonReply, FuseRequest } from './daemon-port.ts';
 import { Trace } from './explain.ts';
 import { fuseFlush, fuseOpen, fusePutFile } from './file.ts';
 import { fuseAbortConn, processInitReply } from './inode.ts';
+import { fuseBackingOpen } from './backing.ts';
 import { fuseFileMmap, mapRead, mapWrite, munmap, type MmapArgs } from './mmap.ts';
 import { fuseReadData, fuseWrite } from './rw.ts';
 import { KernelState } from './state.ts';
 import type { FuseOpenFile, Mapping } from './types.ts';
 import type { Outcome } from './outcome.ts';
-import type { InnerFileOps, Vfs, WFile, WInode } from './world/vfs.ts';
+import { CRED_ROOT, type InnerFileOps, type Vfs, type WFile, type WInode } from './world/vfs.ts';
 
-export type InnerFuseKind = 'fuse' | 'nestedFuse';
+export type InnerFuseKind = 'fuse' | 'nestedFuse' | 'fusePt1' | 'fusePt2';
 
 /**
  * The inner daemon: the scripted daemon's answers, with READ, WRITE and size changes on the
@@ -35,8 +36,10 @@ class InnerDaemon implements DaemonPort {
     world: World,
     vfs: Vfs,
     private readonly inodes: ReadonlyMap<string, WInode>,
+    /** The inner connection's backing ids by world file name (fusePt1, fusePt2). */
+    ids: ReadonlyMap<string, number>,
   ) {
-    this.model = new ModelDaemon(world, () => 0, {
+    this.model = new ModelDaemon(world, (name) => ids.get(name) ?? 0, {
       size: (name) => {
         const i = inodes.get(name);
         return i === undefined ? 0 : vfs.size(i);
@@ -78,20 +81,26 @@ export class InnerFuse implements InnerFileOps {
   }
 
   /**
-   * mount(2) of the inner filesystem: INIT answered with INIT_EXT only (no passthrough, no
-   * async reads, no writeback cache), as the kernel target's inner daemon answers it.
+   * mount(2) of the inner filesystem, as the kernel target's inner daemon answers INIT: with
+   * INIT_EXT only (no passthrough, no async reads, no writeback cache), or for fusePt1 and
+   * fusePt2 with passthrough (max_stack_depth 1 or 2) and every file answered PASSTHROUGH with a
+   * disk copy of its bytes, registered at the mount (real-kernel/child/world.ts mountInner). The
+   * copy here shares the world file's bytes: the inner daemon's storage is that copy.
    */
   mount(): void {
     if (this.k !== null) return;
+    const pt = this.kind === 'fusePt1' || this.kind === 'fusePt2';
     const inodes = new Map<string, WInode>();
     const nodes: Record<string, FuseNodeSpec> = {};
     for (const [name, f] of this.outer.backing.files) {
       if (f.spec.on !== this.kind) continue;
       inodes.set(name, f.inode);
-      nodes[name] = { sizeFrom: name };
+      nodes[name] = pt ? { sizeFrom: name, open: { flags: ['PASSTHROUGH'], backing: name } } : { sizeFrom: name };
     }
     const world: World = { nodes };
-    const k = new KernelState(this.outer.profile, world, { vfs: this.outer.vfs, port: new InnerDaemon(world, this.outer.vfs, inodes) });
+    const ids = new Map<string, number>();
+    const vfs = this.outer.vfs;
+    const k = new KernelState(this.outer.profile, world, { vfs, port: new InnerDaemon(world, vfs, inodes, ids) });
     const fc = k.newConn();
     fc.sbAlive = true;
     fc.mounted = true;
@@ -99,7 +108,13 @@ export class InnerFuse implements InnerFileOps {
     k.conn = fc;
     const t = new Trace();
     k.send(t, { op: 'INIT', nodeid: 0, minor: this.outer.profile.protoMinor, flags: [] });
-    processInitReply(this.outer.profile, fc, { flags: ['INIT_EXT'] }, t);
+    processInitReply(this.outer.profile, fc, pt ? { flags: ['INIT_EXT', 'PASSTHROUGH'], maxStackDepth: this.kind === 'fusePt1' ? 1 : 2 } : { flags: ['INIT_EXT'] }, t);
+    for (const [name, inode] of pt ? inodes : []) {
+      // The daemon's fd on the copy stays open for the whole case, as the world's own fds do.
+      const copy = vfs.openFileUnwatched(vfs.newExternalInode('file', this.outer.backing.mounts.disk, inode.bytes!), 'rw');
+      const id = fuseBackingOpen(k, fc, { file: copy, flags: 0, padding: 0 }, CRED_ROOT, t);
+      if (typeof id === 'number') ids.set(name, id);
+    }
     this.k = k;
   }
 

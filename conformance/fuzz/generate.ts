@@ -121,8 +121,8 @@ export interface FuzzProgram {
   /** Node `m` serves BIG_NODE_SIZE bytes: long enough for readahead's windows to move on. */
   bigNode?: boolean | undefined;
   /**
-   * With the `inner` file: each step observes the `fuse` mount's daemon (World.observeInnerDaemon).
-   * Never the nested mount's: a file of it still held when a lazy umount detaches it is released
+   * With the `inner` file each step observes the `fuse` mount's daemon (World.observeInnerDaemon),
+   * else with the `pt1` file the fusePt1 mount's. Never the nested mount's: a file of it still held when a lazy umount detaches it is released
    * in a race with that mount's death (its RELEASE reached the daemon 1 run in 10 on 6.18).
    */
   observeInner?: boolean | undefined;

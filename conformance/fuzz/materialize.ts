@@ -40,7 +40,9 @@ export function worldOf(p: FuzzProgram): World {
   const world: World = { files, nodes };
   if (p.daemon !== undefined) world.daemon = p.daemon;
   if (p.watchIo === true) world.watchIo = true;
+  // The inner mount's daemon if there is one, else the FUSE-on-FUSE one's.
   if (p.observeInner === true && files['inner'] !== undefined) world.observeInnerDaemon = 'fuse';
+  else if (p.observeInner === true && files['pt1'] !== undefined) world.observeInnerDaemon = 'fusePt1';
   // `nest` files need a directory of the FUSE tree to be mounted on.
   if (files['nest'] !== undefined) {
     nodes['sub'] = { type: 'dir' };
