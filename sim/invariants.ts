@@ -18,12 +18,10 @@ export function stepInvariantViolations(k: Kernel, r: SimResult): string[] {
   // copies were a visible share of the fuzzer's time.
   const s = k.state;
   for (const b of s.vfs.bugs) out.push(`model bug: ${b}`);
-  const fc = s.conn;
-  if (fc !== null && !fc.freed) for (const b of fc.idr.values()) if (b.count < 1) out.push(`fuse_backing ${b.id} registered with count ${b.count} (< 1)`);
   for (const f of s.vfs.allFiles) if (f.count < 0) out.push(`struct file #${f.serial} has f_count ${f.count}`);
-  for (const [name, fi] of s.fuseInodes) {
-    if (name !== '' && fi.fb !== null && fi.iocachectr >= 0) out.push(`IOM-21: inode ${name} bound to backing ${fi.fb.id} with iocachectr ${fi.iocachectr} (expected < 0)`);
-  }
+  connectionViolations(s, '', out);
+  // Each further mount's connection and inodes too (MountStep.as); the VFS is the machine's.
+  if (k.mounts.size > 0) for (const [mount, st] of k.mounts) connectionViolations(st, ` on mount ${mount}`, out);
   if (r.fault !== undefined) out.push(`fault ${r.fault.kind}: ${r.fault.message}`);
   if (r.errno !== null) {
     const e = r.explain;
@@ -31,6 +29,15 @@ export function stepInvariantViolations(k: Kernel, r: SimResult): string[] {
     if (!explained) out.push(`${r.errno} without an explanation (no check id, no function with advice)`);
   }
   return out;
+}
+
+/** A connection's registrations hold their reference; its bound inodes are in passthrough mode. */
+function connectionViolations(s: Kernel['state'], where: string, out: string[]): void {
+  const fc = s.conn;
+  if (fc !== null && !fc.freed) for (const b of fc.idr.values()) if (b.count < 1) out.push(`fuse_backing ${b.id}${where} registered with count ${b.count} (< 1)`);
+  for (const [name, fi] of s.fuseInodes) {
+    if (name !== '' && fi.fb !== null && fi.iocachectr >= 0) out.push(`IOM-21: inode ${name}${where} bound to backing ${fi.fb.id} with iocachectr ${fi.iocachectr} (expected < 0)`);
+  }
 }
 
 /** After teardown (LIFE-23): every file the kernel took is released exactly once, no bug recorded. */
