@@ -1,8 +1,9 @@
 // One intent of a generated program (generate.ts) resolved against the live names of the
 // Builder and emitted as steps, or dropped when it has nothing to act on.
 import type { OpenFlagName, Step } from '../../spec/case.ts';
-import { HOST_WORLD_FS, isHostRegularFile, LSOF_WORLD_FS, WORLD_HELD_FS } from '../validate-world.ts';
-import { BIG_NODE_SIZE, NODES, type Intent, type ObserveWhat } from './generate.ts';
+import { HOST_WORLD_FS, isHostRegularFile } from '../validate-world.ts';
+import { observeStep } from './play-observe.ts';
+import { BIG_NODE_SIZE, NODES, type Intent } from './generate.ts';
 import { Builder, nth, recent } from './builder.ts';
 
 /** World files a case may inspect directly: regular files on filesystems the host reads without FUSE. */
@@ -373,39 +374,3 @@ export function play(b: Builder, it: Intent): void {
 
 /** FS_IOC_GETFLAGS: a file ioctl the daemon sees as IOCTL (IO-22, OPEN-21). */
 const FS_IOC_GETFLAGS = 0x80086601;
-
-/** An observe step naming a live object of the kind it needs, or null when there is none. */
-function observeStep(b: Builder, what: ObserveWhat, pick: number): Step | null {
-  switch (what) {
-    case 'devFdinfoKeys':
-    case 'devFdinfoValues': {
-      const dev = recent(b.liveDevs(), pick);
-      return dev === undefined ? null : { op: 'observe', what, dev };
-    }
-    case 'fileFdinfoKeys': {
-      const fd = recent(b.liveClientFds(), pick);
-      return fd === undefined ? null : { op: 'observe', what, fd };
-    }
-    case 'mapsPath': {
-      const map = recent(b.liveMaps(), pick);
-      return map === undefined ? null : { op: 'observe', what, map };
-    }
-    case 'fdTableHasFile': {
-      // Not a memfd, pipe or socket: the kernel target's world keeps it open (conformance/validate.ts).
-      const file = nth(b.fileNames.filter((n) => !WORLD_HELD_FS.has(b.k.state.world.files?.[n]?.on ?? '')), pick);
-      return file === undefined ? null : { op: 'observe', what, file };
-    }
-    case 'lsofHasFile': {
-      const file = nth(b.fileNames.filter((n) => LSOF_WORLD_FS.has(b.k.state.world.files?.[n]?.on ?? '')), pick);
-      return file === undefined ? null : { op: 'observe', what, file };
-    }
-    case 'fusectlEntries':
-    case 'fusectlWaiting':
-    case 'fusectlValues':
-      // Also after umount: both targets answer ENOENT once the superblock is gone (OBS-5).
-      return { op: 'observe', what };
-    case 'fuseTracepoints':
-    case 'initOffer':
-      return { op: 'observe', what };
-  }
-}

@@ -1,7 +1,7 @@
 // One case on the kernel: the world, the fds and maps it names, and the step executor. Runs on
 // the child's main thread inside the case's own mount namespace; every syscall that can wait on
 // FUSE is issued here while the daemon workers answer on their own threads.
-import type { Case, Cred, InitReplySpec, Step } from '../../spec/case.ts';
+import type { Case, InitReplySpec, Step } from '../../spec/case.ts';
 import { DEFAULT_INIT_REPLY } from '../../spec/case.ts';
 import type { BackingEvent, Observation } from '../../spec/observation.ts';
 import { runWorldStep, umountOverlayOnFuse, WORLD_STEP_OPS, type WorldStep } from './world-steps.ts';
@@ -9,11 +9,9 @@ import { canonicalEvents, canonicalAllRequests, canonicalRequests } from '../../
 import { FUSE_DEV_IOC, type FuseOpcodeName } from '../../spec/uapi.ts';
 import type { FuseNodeSpec } from '../../fixtures/world.ts';
 import { sys } from '../ffi/libc.ts';
-import { withoutSysAdmin } from '../ffi/caps.ts';
 import { MNT_DETACH, O } from '../ffi/consts.ts';
 import type { DaemonHandle } from '../daemon/handle.ts';
 import { LOG_CAP } from '../daemon/shared.ts';
-import { encodeBackingMap, encodeI32 } from '../../wire/structs.ts';
 import { buildWorld, fileBytes, mountNestedFuse, type BuiltWorld } from './world.ts';
 import { Inotify, settle } from './observers.ts';
 import { initOfferTexts, observeKernel } from './kernel-observables.ts';
@@ -21,11 +19,11 @@ import { connIdentity, connOf, withConnDir, type ConnId } from './fusectl.ts';
 import { mountInUserns } from './userns-mount.ts';
 import koffi from 'koffi';
 import type { ChildProcess } from 'node:child_process';
-import { serverIoctl } from './ioctl-servers.ts';
 import { entryPath } from './scratch-path.ts';
 import { ClientSteps, res, type Outcome } from './client-steps.ts';
 import { NamedMounts, type ServeSpec } from './named-mounts.ts';
 import { DevFds } from './dev-fds.ts';
+import { isBackingStep, runBackingStep, type BackingContext } from './backing-steps.ts';
 
 
 
@@ -36,6 +34,7 @@ export class CaseSession {
   private readonly world: BuiltWorld;
   private readonly inotify = new Inotify();
   private readonly devs: DevFds;
+  private readonly backingContext: BackingContext;
   private readonly daemonFds = new Map<string, { fd: number; owned: boolean }>();
   private readonly ids = new Map<string, number>();
   /** The client's fds and mappings, and the executor of client steps (client-steps.ts). */
@@ -70,6 +69,19 @@ export class CaseSession {
   ) {
     this.spare = spare;
     this.devs = new DevFds(daemon);
+    this.backingContext = {
+      defaultCred: kase.world.daemonInUserns ? 'userns' : 'root',
+      alarm: daemon,
+      dev: (name) => this.dev(name),
+      daemonFd: (name) => this.daemonFds.get(name)?.fd,
+      isSelfFd: (name) => this.isSelfFd(name),
+      filePath: (name) => this.filePath(name),
+      ids: this.ids,
+      // Every mount's daemon resolves the names in its open replies (one daemon, several mounts).
+      registered: () => {
+        for (const d of [this.daemon, ...this.named.daemons()]) d.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
+      },
+    };
     this.named = new NamedMounts(work, spare);
     this.world = buildWorld(kase.world, work, disk, spare);
     this.client = new ClientSteps({
@@ -188,21 +200,6 @@ export class CaseSession {
     return f.path;
   }
 
-  /**
-   * A backing ioctl with the step's credentials. `passFd`: the daemon fd a BACKING_OPEN registers.
-   * A server process gets that fd itself, so that the registration holds the daemon's file, as
-   * the sim has it (its close of its copy is then never the last: no close event). A file of the
-   * mount under test (`self`) goes as an O_PATH reopen instead (its copy's close would send our
-   * daemon a FLUSH; BACKING_OPEN refuses such a file anyway, ELOOP); so does every `userns` one,
-   * whose ioctls fail at the capability check before they look at the fd.
-   */
-  private ioctlAs(cred: Cred | undefined, devFd: number, cmd: number, arg: Uint8Array | null, passFd?: number, onMountUnderTest = true): number {
-    const c = cred ?? (this.kase.world.daemonInUserns ? 'userns' : 'root');
-    if (c === 'noCapSysAdmin') return withoutSysAdmin(() => sys.ioctl(devFd, cmd, arg));
-    if (c === 'root') return sys.ioctl(devFd, cmd, arg);
-    return serverIoctl(c, devFd, cmd, arg, passFd, c === 'userns' || onMountUnderTest);
-  }
-
   private daemonFd(name: string): number {
     const d = this.daemonFds.get(name);
     if (!d) throw new Error(`no daemon fd named ${name}`);
@@ -211,6 +208,7 @@ export class CaseSession {
 
   private run(s: Step): Outcome {
     if (isWorldStep(s)) return runWorldStep(s, this.world, (name) => this.daemonFd(name));
+    if (isBackingStep(s)) return runBackingStep(s, this.backingContext);
     switch (s.op) {
       case 'devOpen':
         return this.devs.open(s.as);
@@ -241,38 +239,6 @@ export class CaseSession {
         const r = d.owned ? (this.isSelfFd(s.fd) ? this.closeFuseFile(d.fd) : sys.close(d.fd)) : 0;
         this.daemonFds.delete(s.fd);
         return res(r);
-      }
-      case 'backingOpen': {
-        const fd = typeof s.fd === 'number' ? s.fd : this.daemonFds.get(s.fd)?.fd;
-        if (fd === undefined) throw new Error(`no daemon fd named ${String(s.fd)}`);
-        const arg = s.nullArg ? null : encodeBackingMap({ fd, flags: s.flags ?? 0, padding: BigInt(s.padding ?? 0) });
-        const r = this.interruptible(s.interruptAfterMs, () =>
-          this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_OPEN, arg, typeof s.fd === 'number' ? undefined : fd, typeof s.fd === 'number' || this.isSelfFd(s.fd)),
-        );
-        if (r > 0 && s.as) {
-          this.ids.set(s.as, r);
-          // Every mount's daemon resolves the names in its open replies (one daemon, several mounts).
-          for (const d of [this.daemon, ...this.named.daemons()]) d.send({ t: 'ids', backingIds: Object.fromEntries(this.ids) }, true);
-        }
-        return res(r, r);
-      }
-      case 'registerMany': {
-        const path = this.filePath(s.file);
-        const dev = this.dev(s.dev);
-        for (let n = 0; n < s.count; n++) {
-          const fd = sys.open(path, O.RDONLY | O.CLOEXEC);
-          if (fd < 0) return n === 0 ? res(fd) : { ...res(fd), value: n };
-          const id = sys.ioctl(dev, FUSE_DEV_IOC.BACKING_OPEN, encodeBackingMap({ fd, flags: 0, padding: 0n }));
-          sys.close(fd);
-          if (id < 0) return n === 0 ? res(id) : { ...res(id), value: n };
-        }
-        return { errno: null, value: s.count };
-      }
-      case 'backingClose': {
-        const id = typeof s.id === 'number' ? s.id : this.ids.get(s.id);
-        if (id === undefined) throw new Error(`no registration named ${String(s.id)}`);
-        // Like backingOpen: on a SYNC_INIT fd not yet attached the ioctl sleeps (DEV-5, DEV-13).
-        return res(this.interruptible(s.interruptAfterMs, () => this.ioctlAs(s.cred, this.dev(s.dev), FUSE_DEV_IOC.BACKING_CLOSE, s.nullArg ? null : encodeI32(id))));
       }
       case 'setOpenReply':
         (s.mount === undefined ? this.daemon : this.named.get(s.mount).daemon).send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
@@ -378,20 +344,6 @@ export class CaseSession {
       return sys.close(fd);
     } finally {
       daemon.setHold(false);
-    }
-  }
-
-  /**
-   * Run a syscall that may sleep (DEV-5, DEV-13); if it is still running after `ms`, a daemon
-   * worker signals this thread (a handler without SA_RESTART), so it fails with EINTR.
-   */
-  private interruptible(ms: number | undefined, call: () => number): number {
-    if (ms === undefined) return call();
-    this.daemon.armAlarm(ms);
-    try {
-      return call();
-    } finally {
-      this.daemon.disarmAlarm();
     }
   }
 
