@@ -63,7 +63,7 @@ export function checkMountAndWatchSteps(kase: Case): Issue[] {
         break;
       case 'open':
       case 'opendir': {
-        const on = step.op === 'open' ? step.mount : undefined;
+        const on = step.mount;
         // Each mount keeps its own fds: one name open on two of them is two files to the model.
         if (openOn.has(step.as) && openOn.get(step.as) !== on) issues.push({ path: `${at}/as`, message: `"${step.as}" is open on another mount (expected a name not open elsewhere, or a close first)` });
         openOn.set(step.as, on);

@@ -35,7 +35,8 @@ export interface OpenStep {
    */
   compat32?: boolean;
 }
-export interface OpendirStep { op: 'opendir'; node?: string; as: string }
+/** opendir of a directory node, or of the root without `node`; `mount`: on that named mount (MountStep.as). */
+export interface OpendirStep { op: 'opendir'; node?: string; as: string; mount?: string }
 export interface ReaddirStep { op: 'readdir'; fd: string }
 /** read(2), or pread(2) with `offset`. The value is the data read, summarised (observation.ts). */
 export interface ReadStep { op: 'read'; fd: string; length: IoBytes; offset?: IoBytes }
@@ -129,12 +130,12 @@ export interface CloseStep { op: 'close'; fd: string }
  * unlink(2) of a node of the FUSE mount: LOOKUP, then UNLINK. Files open on it keep working (a
  * PT file keeps its backing file); the name is gone for later lookups.
  */
-export interface UnlinkStep { op: 'unlink'; node: string }
+export interface UnlinkStep { op: 'unlink'; node: string; /** On that named mount (MountStep.as). */ mount?: string }
 /**
  * rename(2) of a node of the FUSE mount onto another name in the same directory, replacing a node
  * of that name: RENAME. `to` may be a new name; later steps use it as a node name.
  */
-export interface RenameStep { op: 'rename'; from: string; to: string }
+export interface RenameStep { op: 'rename'; from: string; to: string; /** On that named mount (MountStep.as). */ mount?: string }
 
 export type ClientStep =
   | OpenStep

@@ -80,8 +80,8 @@ export interface MountStep {
   /**
    * Mount a further FUSE mount instead of the mount under test, under this name, as a daemon
    * serving several mounts does: the scripted daemon serves World.nodes there too, through this
-   * fd (which must be fresh), with a node table of its own (a CREATE or UNLINK there stays there;
-   * setDaemonSize reaches the mount under test only) and the same registration names. It is a
+   * fd (which must be fresh), with a node table of its own (a CREATE, UNLINK or RENAME there, a
+   * setOpenReply or setDaemonSize with its `mount`, stays there) and the same registration names. It is a
    * connection of its own: its own backing ids, INIT, abort and umount. Steps address it with
    * `mount`; client fds opened there belong to it. Each step observes the requests of every
    * named mount (Observation.mountRequests).
@@ -247,7 +247,13 @@ export interface SetOpenReplyStep {
   mount?: string;
 }
 /** Change the size the daemon reports for a node (IO-25, IO-28). */
-export interface SetDaemonSizeStep { op: 'setDaemonSize'; node: string; size: ReportedSize }
+export interface SetDaemonSizeStep {
+  op: 'setDaemonSize';
+  node: string;
+  size: ReportedSize;
+  /** On the named mount (MountStep.as) only; default: the mount under test. */
+  mount?: string;
+}
 /** Abort the connection through fusectl (LIFE-19..21); `mount`: a named mount's (MountStep.as). */
 export interface AbortStep { op: 'abort'; mount?: string }
 /**

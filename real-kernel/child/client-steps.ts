@@ -93,9 +93,12 @@ export class ClientSteps {
         return res(fd);
       }
       case 'opendir': {
-        this.hooks.beforeLookup?.(s.node);
-        const fd = sys.open(this.hooks.path(s.node), O.RDONLY | O.DIRECTORY | O.CLOEXEC);
-        if (fd >= 0) this.fds.set(s.as, fd);
+        this.hooks.beforeLookup?.(s.node, s.mount);
+        const fd = sys.open(this.hooks.path(s.node, s.mount), O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+        if (fd >= 0) {
+          this.fds.set(s.as, fd);
+          this.hooks.opened?.(fd, s.mount);
+        }
         return res(fd);
       }
       case 'readdir': {
@@ -221,12 +224,12 @@ export class ClientSteps {
         if (s.fd === undefined) throw new Error('lock: no client fd');
         return res(sys.lock(this.fd(s.fd), s.kind, s.type));
       case 'unlink':
-        this.hooks.beforeLookup?.(s.node);
-        return res(sys.unlink(this.hooks.path(s.node)));
+        this.hooks.beforeLookup?.(s.node, s.mount);
+        return res(sys.unlink(this.hooks.path(s.node, s.mount)));
       case 'rename':
-        this.hooks.beforeLookup?.(s.from);
-        this.hooks.beforeLookup?.(s.to);
-        return res(sys.rename(this.hooks.path(s.from), this.hooks.path(s.to)));
+        this.hooks.beforeLookup?.(s.from, s.mount);
+        this.hooks.beforeLookup?.(s.to, s.mount);
+        return res(sys.rename(this.hooks.path(s.from, s.mount), this.hooks.path(s.to, s.mount)));
     }
   }
 

@@ -244,7 +244,7 @@ export class CaseSession {
         (s.mount === undefined ? this.daemon : this.named.get(s.mount).daemon).send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
         return { errno: null };
       case 'setDaemonSize':
-        this.daemon.send({ t: 'setSize', node: s.node, size: s.size }, true);
+        (s.mount === undefined ? this.daemon : this.named.get(s.mount).daemon).send({ t: 'setSize', node: s.node, size: s.size }, true);
         return { errno: null };
       case 'abort': {
         if (s.mount === undefined && this.conn === null) return { fault: { kind: 'setup', message: 'abort before mount' } };
