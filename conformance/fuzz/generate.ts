@@ -43,14 +43,15 @@ export type Intent =
   | { k: 'fallocate'; pick: number; length: number }
   | { k: 'posixFallocate'; pick: number; offset: number; length: number }
   | { k: 'getxattr'; pick: number }
-  | { k: 'unlink'; node: number }
+  /** `two`: on the further mount (mountTwo), once it is mounted (so for rename and readdir). */
+  | { k: 'unlink'; node: number; two?: boolean }
   | { k: 'unlinkWorldFile'; file: number }
   | { k: 'umountWorldFs'; lazy: boolean }
   | { k: 'mountOverlayOnFuse' }
   | { k: 'mountNestedFuse' }
   /** An inotify watch on the FUSE file of a client fd (WatchFuseFileStep). */
   | { k: 'watchFuseFile'; pick: number }
-  | { k: 'rename'; from: number; to: number }
+  | { k: 'rename'; from: number; to: number; two?: boolean }
   | { k: 'fileIoctl'; pick: number }
   /**
    * `fromOffset` / `toOffset`: explicit offsets; `world`: one side is a world file instead of a
@@ -62,7 +63,7 @@ export type Intent =
   /** sendfile(2): `offset` its offset argument; `world` / `file` as for copyRange. */
   | { k: 'sendfile'; from: number; to: number; length: number; offset?: number | undefined; world?: 'from' | 'to' | undefined; file?: number | undefined }
   /** opendir of the root, readdir, closedir. */
-  | { k: 'readdir' }
+  | { k: 'readdir'; two?: boolean }
   | { k: 'setDaemonSize'; node: number; size: number }
   | { k: 'observe'; what: ObserveWhat; pick: number }
   | { k: 'inspect'; file: number }
@@ -270,7 +271,7 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(1, fc.record({ k: fc.constant('posixFallocate' as const), pick, offset: fc.constantFrom(0, 100, 4096), length: fc.constantFrom(0, 10, 5000) }), 'posixFallocate'),
     w(1, fc.record({ k: fc.constant('getxattr' as const), pick }), 'getxattr'),
     // Names go while files stay open on them (UNLINK, RENAME onto another node or itself).
-    w(1, fc.record({ k: fc.constant('unlink' as const), node }), 'unlink'),
+    w(1, fc.record({ k: fc.constant('unlink' as const), node, two: fc.boolean() }, { requiredKeys: ['k', 'node'] }), 'unlink'),
     // A temporary backing file: registered, then its name removed.
     w(1, fc.record({ k: fc.constant('unlinkWorldFile' as const), file }), 'unlinkWorldFile'),
     // The backing filesystem unmounted under the registrations (EBUSY while pinned).
@@ -283,7 +284,7 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
     w(2, fc.constant<Intent>({ k: 'mountNestedFuse' }), 'mountNestedFuse'),
     // What an indexer watching the FUSE mount sees of each syscall, passthrough or not.
     w(4, fc.record({ k: fc.constant('watchFuseFile' as const), pick }), 'watchFuseFile'),
-    w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node }), 'rename'),
+    w(1, fc.record({ k: fc.constant('rename' as const), from: node, to: node, two: fc.boolean() }, { requiredKeys: ['k', 'from', 'to'] }), 'rename'),
     w(1, fc.record({ k: fc.constant('fileIoctl' as const), pick }), 'fileIoctl'),
     w(
       1,
@@ -313,7 +314,7 @@ function intentArb(opts: GenOptions): fc.Arbitrary<Intent> {
       ),
       'sendfile',
     ),
-    w(1, fc.constant<Intent>({ k: 'readdir' }), 'readdir'),
+    w(1, fc.record({ k: fc.constant('readdir' as const), two: fc.boolean() }, { requiredKeys: ['k'] }), 'readdir'),
     w(1, fc.record({ k: fc.constant('setDaemonSize' as const), node, size: fc.constantFrom(0, 10, 8192) }), 'setDaemonSize'),
     w(2, fc.record({ k: fc.constant('observe' as const), what: fc.constantFrom(...OBSERVABLES), pick }), 'observe'),
     w(1, fc.record({ k: fc.constant('abort' as const), two: fc.boolean() }, { requiredKeys: ['k'] }), 'abort'),

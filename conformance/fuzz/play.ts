@@ -35,6 +35,11 @@ function clientFd(b: Builder, pick: number): string | undefined {
   return recent(b.liveClientFds(), pick);
 }
 
+/** `{ mount: 'two' }` when the intent asks for the further mount and it is mounted, else nothing. */
+function onTwo(b: Builder, two: boolean | undefined): { mount: string } | undefined {
+  return two === true && b.two()?.conn?.mounted === true ? { mount: Builder.TWO } : undefined;
+}
+
 /** The world's regular files on host filesystems: those a step may open itself (validate.ts). */
 function hostRegularFiles(b: Builder): string[] {
   return b.fileNames.filter((n) => isHostRegularFile(b.k.state.world.files?.[n]));
@@ -144,8 +149,7 @@ export function play(b: Builder, it: Intent): void {
         node = b.fresh('c');
         flags.push('O_CREAT');
       } else node = nth([...NODES, ...b.created], it.node)!;
-      const onTwo = it.two === true && b.two()?.conn?.mounted === true;
-      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f'), ...(it.nobody === true ? { user: 'nobody' as const } : {}), ...(onTwo ? { mount: Builder.TWO } : {}) });
+      const r = b.emit({ op: 'open', node, flags, as: b.fresh('f'), ...(it.nobody === true ? { user: 'nobody' as const } : {}), ...onTwo(b, it.two) });
       if (it.create && r !== null) b.created.push(node); // the name exists for the case's validator from here on
       return;
     }
@@ -271,9 +275,10 @@ export function play(b: Builder, it: Intent): void {
       return;
     }
     case 'readdir': {
-      if (b.k.state.conn?.mounted !== true) return; // the host directory, not FUSE
+      const on = onTwo(b, it.two);
+      if ((on === undefined ? b.k.state : b.two()!).conn?.mounted !== true) return; // the host directory, not FUSE
       const d = b.fresh('d');
-      if (b.emit({ op: 'opendir', as: d })?.errno !== null) return;
+      if (b.emit({ op: 'opendir', as: d, ...on })?.errno !== null) return;
       b.emit({ op: 'readdir', fd: d });
       b.emit({ op: 'close', fd: d });
       return;
@@ -282,7 +287,7 @@ export function play(b: Builder, it: Intent): void {
       b.emit({ op: 'setDaemonSize', node: nth(NODES, it.node)!, size: it.size });
       return;
     case 'unlink':
-      b.emit({ op: 'unlink', node: nth(NODES, it.node)! });
+      b.emit({ op: 'unlink', node: nth(NODES, it.node)!, ...onTwo(b, it.two) });
       return;
     case 'umountWorldFs':
       // Only a world with an overlay file mounts an overlayfs (conformance/validate.ts).
@@ -308,7 +313,7 @@ export function play(b: Builder, it: Intent): void {
       return;
     }
     case 'rename':
-      b.emit({ op: 'rename', from: nth(NODES, it.from)!, to: nth(NODES, it.to)! });
+      b.emit({ op: 'rename', from: nth(NODES, it.from)!, to: nth(NODES, it.to)!, ...onTwo(b, it.two) });
       return;
     case 'observe': {
       const step = observeStep(b, it.what, it.pick);

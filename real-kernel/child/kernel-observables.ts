@@ -25,6 +25,8 @@ export interface ObserveContext {
   fuseMinor: number | null;
   /** The INIT request of the last mount as `<major>.<minor> <FLAGS>`, or '' before one. */
   initOffer: string;
+  /** The case's further FUSE mounts (MountStep.as): their directories and connection numbers. */
+  namedMounts: readonly { mnt: string; minor: number | null }[];
 }
 
 /**
@@ -86,8 +88,10 @@ export function observeKernel(s: ObserveStep, c: ObserveContext): ObserveOutcome
       // The device column names the filesystem even after a lazy umount, when the path column
       // can no longer show the mountpoint.
       const dev = line.split(/\s+/)[3] ?? '';
-      const fuseDev = c.fuseMinor === null ? null : `00:${c.fuseMinor.toString(16).padStart(2, '0')}`;
-      return { errno: null, value: line.includes(`${c.mnt}/`) || dev === fuseDev ? 'fuse' : 'backing' };
+      // Any FUSE mount of the case: the mount under test, or a named one the mapping's file is on.
+      const mounts = [{ mnt: c.mnt, minor: c.fuseMinor }, ...c.namedMounts];
+      const onFuse = mounts.some((m) => line.includes(`${m.mnt}/`) || (m.minor !== null && dev === `00:${m.minor.toString(16).padStart(2, '0')}`));
+      return { errno: null, value: onFuse ? 'fuse' : 'backing' };
     }
     // After umount (the superblock died) fusectl has no directory for the connection: the
     // read fails with ENOENT, an observation like any other (OBS-5, OBS-6), not a crash.

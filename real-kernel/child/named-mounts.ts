@@ -47,6 +47,11 @@ export class NamedMounts {
     return [...this.byName.values()].map((m) => m.daemon);
   }
 
+  /** Each mount's directory and connection number (st_dev minor), for observables. */
+  places(): { mnt: string; minor: number | null }[] {
+    return [...this.byName.values()].map((m) => ({ mnt: m.mnt, minor: m.connId?.n ?? null }));
+  }
+
   connIds(): ConnId[] {
     return [...this.byName.values()].map((m) => m.connId).filter((c): c is ConnId => c !== null);
   }

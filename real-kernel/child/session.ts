@@ -444,6 +444,7 @@ export class CaseSession {
       fuseMinor: this.conn,
       initOffer: this.initOffer,
       filePath: (n) => this.filePath(n),
+      namedMounts: this.named.places(),
     });
   }
 
