@@ -16,6 +16,10 @@
  * Every call returns `{ errno, value, requests, events, explain }`: what the syscall returned,
  * the FUSE requests the daemon received, the inotify events on world files, and the check ids
  * of kernel-spec.md it passed through (with the internal errno behind an EIO at open).
+ *
+ * A daemon serving several mounts: `k.use('two').daemon.mount('dev2')` mounts a further one
+ * through another /dev/fuse fd (a connection of its own), and calls after `k.use('two')` go to
+ * it until `k.use(undefined)`; results then carry `mountRequests`, its requests as `two:OPEN`.
  */
 export { createKernel, Kernel, DaemonApi, ClientApi } from './kernel.ts';
 export type { SimResult, CreateKernelOptions, HiddenState, BackingOpenArgs, BackingCloseArgs } from './kernel.ts';

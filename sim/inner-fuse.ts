@@ -241,16 +241,14 @@ export class InnerFuse implements InnerFileOps {
   /**
    * vfs_mmap of a struct file on the mount (backing_file_mmap of a passthrough file over it):
    * the inner fuse_file_mmap, whose VMA `vma` then faults and writes back through the inner
-   * page cache. false when the file has no inner file or the inner mmap failed (it cannot: the
-   * passthrough mmap checked the same access mode first), and loads then read the bytes.
+   * page cache. Nothing when the file has no inner file or the inner mmap failed (it cannot:
+   * the passthrough mmap checked the same access mode first): loads then read the bytes.
    */
-  mmap(f: WFile, vma: Mapping, a: MmapArgs): boolean {
+  mmap(f: WFile, vma: Mapping, a: MmapArgs): void {
     const file = this.fileOf(f);
-    if (file === undefined) return false;
+    if (file === undefined) return;
     const r = fuseFileMmap(this.state(), file, a, new Trace());
-    if (r.map === undefined) return false;
-    this.maps.set(vma, r.map);
-    return true;
+    if (r.map !== undefined) this.maps.set(vma, r.map);
   }
 
   /** A load through a VMA of the mount (filemap_fault on the inner inode), or null if not one. */
@@ -270,6 +268,7 @@ export class InnerFuse implements InnerFileOps {
     if (m === undefined) return;
     this.maps.delete(vma);
     munmap(this.state(), m, t);
+    this.killIfIdle();
   }
 }
 
