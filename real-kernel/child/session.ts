@@ -23,6 +23,7 @@ import { entryPath } from './scratch-path.ts';
 import { ClientSteps, res, type Outcome } from './client-steps.ts';
 import { NamedMounts, type ServeSpec } from './named-mounts.ts';
 import { DevFds } from './dev-fds.ts';
+import { DaemonFds } from './daemon-fds.ts';
 import { isBackingStep, runBackingStep, type BackingContext } from './backing-steps.ts';
 
 
@@ -35,7 +36,7 @@ export class CaseSession {
   private readonly inotify = new Inotify();
   private readonly devs: DevFds;
   private readonly backingContext: BackingContext;
-  private readonly daemonFds = new Map<string, { fd: number; owned: boolean }>();
+  private readonly daemonFds: DaemonFds;
   private readonly ids = new Map<string, number>();
   /** The client's fds and mappings, and the executor of client steps (client-steps.ts). */
   private readonly client: ClientSteps;
@@ -57,8 +58,6 @@ export class CaseSession {
   private readonly helpers: ChildProcess[] = [];
   /** `self` world files watched so far (see watchSelf). */
   private readonly selfWatched = new Set<string>();
-  /** Daemon fd name → world file name. */
-  private readonly daemonFdFiles = new Map<string, string>();
 
   constructor(
     private readonly kase: Case,
@@ -73,8 +72,8 @@ export class CaseSession {
       defaultCred: kase.world.daemonInUserns ? 'userns' : 'root',
       alarm: daemon,
       dev: (name) => this.dev(name),
-      daemonFd: (name) => this.daemonFds.get(name)?.fd,
-      isSelfFd: (name) => this.isSelfFd(name),
+      daemonFd: (name) => this.daemonFds.find(name),
+      isSelfFd: (name) => this.daemonFds.isSelf(name),
       filePath: (name) => this.filePath(name),
       ids: this.ids,
       // Every mount's daemon resolves the names in its open replies (one daemon, several mounts).
@@ -84,6 +83,7 @@ export class CaseSession {
     };
     this.named = new NamedMounts(work, spare);
     this.world = buildWorld(kase.world, work, disk, spare);
+    this.daemonFds = new DaemonFds(this.world);
     this.client = new ClientSteps({
       path: (node, mount) => this.path(node, mount),
       // A named mount's lookups are its own: the mount under test's `self` files are not watched then.
@@ -201,9 +201,7 @@ export class CaseSession {
   }
 
   private daemonFd(name: string): number {
-    const d = this.daemonFds.get(name);
-    if (!d) throw new Error(`no daemon fd named ${name}`);
-    return d.fd;
+    return this.daemonFds.fd(name);
   }
 
   private run(s: Step): Outcome {
@@ -232,13 +230,13 @@ export class CaseSession {
       case 'devClose':
         return this.devClose(s.dev);
       case 'daemonOpen':
-        return this.daemonOpen(s.file, s.mode, s.as);
+        if (s.file.startsWith('devfuse:')) return this.daemonFds.alias(s.as, this.dev(s.file.slice('devfuse:'.length)));
+        this.watchSelf(s.file);
+        return this.daemonFds.open(s.file, s.mode, s.as);
       case 'daemonClose': {
-        const d = this.daemonFds.get(s.fd);
-        if (!d) throw new Error(`no daemon fd named ${s.fd}`);
-        const r = d.owned ? (this.isSelfFd(s.fd) ? this.closeFuseFile(d.fd) : sys.close(d.fd)) : 0;
-        this.daemonFds.delete(s.fd);
-        return res(r);
+        const self = this.daemonFds.isSelf(s.fd);
+        const d = this.daemonFds.take(s.fd);
+        return res(d.owned ? (self ? this.closeFuseFile(d.fd) : sys.close(d.fd)) : 0);
       }
       case 'setOpenReply':
         (s.mount === undefined ? this.daemon : this.named.get(s.mount).daemon).send({ t: 'setOpen', node: s.node, reply: s.reply }, true);
@@ -309,11 +307,6 @@ export class CaseSession {
   }
 
 
-  /** A daemon fd that is open on a file of the mount under test (`self` world files). */
-  private isSelfFd(name: string): boolean {
-    const file = this.daemonFdFiles.get(name);
-    return file !== undefined && this.world.files.get(file)?.spec.on === 'self';
-  }
 
   /**
    * close(2) of a file of the mount under test. When the mount is detached and this is its last
@@ -334,8 +327,7 @@ export class CaseSession {
       last = !m.mounted && m.connId !== null && onNamed(named) === 1;
       daemon = m.daemon;
     } else {
-      const selfFds = [...this.daemonFds.keys()].filter((n) => this.isSelfFd(n) && this.daemonFds.get(n)?.owned).length;
-      last = !this.mounted && this.conn !== null && onNamed(undefined) + selfFds === 1;
+      last = !this.mounted && this.conn !== null && onNamed(undefined) + this.daemonFds.selfCount() === 1;
       daemon = this.daemon;
     }
     if (!last) return sys.close(fd);
@@ -407,31 +399,10 @@ export class CaseSession {
 
   private devClose(name: string): Outcome {
     const { outcome, fd } = this.devs.close(name);
-    for (const [k, v] of this.daemonFds) if (v.fd === fd && !v.owned) this.daemonFds.delete(k);
+    this.daemonFds.forgetAliasesOf(fd);
     return outcome;
   }
 
-
-  private daemonOpen(file: string, mode: string, as: string): Outcome {
-    if (file.startsWith('devfuse:')) {
-      this.daemonFds.set(as, { fd: this.dev(file.slice('devfuse:'.length)), owned: false });
-      return { errno: null };
-    }
-    const f = this.world.files.get(file);
-    if (!f) throw new Error(`no world file named ${file}`);
-    this.watchSelf(file);
-    const access = { rdonly: O.RDONLY, wronly: O.WRONLY, rdwr: O.RDWR, path: O.PATH, pathNofollow: O.PATH | O.NOFOLLOW }[mode] ?? O.RDONLY;
-    // A fifo opened for reading would wait for a writer: open it non-blocking (harness choice).
-    const extra = f.spec.type === 'fifo' && !(access & O.PATH) ? O.NONBLOCK : 0;
-    // A socket has no open by path (ENXIO): the daemon's fd of a socketpair end is a dup of it.
-    const sockEnd = f.spec.on === 'sockfs' && !(access & O.PATH) ? Number(f.path.slice(f.path.lastIndexOf('/') + 1)) : null;
-    const fd = sockEnd !== null ? sys.dupCloexec(sockEnd) : sys.open(f.path, access | extra | O.CLOEXEC);
-    if (fd >= 0) {
-      this.daemonFds.set(as, { fd, owned: true });
-      this.daemonFdFiles.set(as, file);
-    }
-    return res(fd);
-  }
 
   private observeKernel(s: Extract<Step, { op: 'observe' }>): Outcome {
     return observeKernel(s, {
@@ -462,7 +433,7 @@ export class CaseSession {
       // models that outcome; a close step models the other, see closeFuseFile). The pins are
       // dropped after the daemon fds are closed, so the superblock and the connection's
       // registrations outlive the daemon's own fds (sim/kernel.ts teardown models this order).
-      const pins = [...this.client.fds.values(), ...[...this.daemonFds.values()].filter((d) => d.owned).map((d) => d.fd)]
+      const pins = [...this.client.fds.values(), ...this.daemonFds.ownedFds()]
         .map((fd) => sys.open(`/proc/self/fd/${fd}`, O.PATH | O.CLOEXEC))
         .filter((fd) => fd >= 0);
       this.client.releaseAll();
@@ -472,8 +443,7 @@ export class CaseSession {
       if (this.mounted) sys.umount2(this.world.mnt, MNT_DETACH);
       this.mounted = false;
       this.named.umountAll();
-      for (const d of this.daemonFds.values()) if (d.owned) sys.close(d.fd);
-      this.daemonFds.clear();
+      this.daemonFds.closeAll();
       this.pendingEvents.push(...this.settle());
       for (const fd of pins) sys.close(fd);
       for (const name of this.devs.names()) this.devClose(name);
