@@ -354,7 +354,7 @@ export class DaemonApi {
       const walked = nestedFuseWalk(this.s, t, 'mountpoint');
       if (walked !== null) return walked;
       this.s.nestedFuse = 'mounted';
-      this.s.inner.get('nestedFuse')?.mount();
+      if (this.s.inner?.kind === 'nestedFuse') this.s.inner.mount();
       return ok();
     });
   }

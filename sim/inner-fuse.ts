@@ -75,11 +75,6 @@ export class InnerFuse implements InnerFileOps {
     readonly kind: InnerFuseKind,
   ) {}
 
-  /** Mounted (its connection exists). */
-  get mounted(): boolean {
-    return this.k !== null;
-  }
-
   /**
    * mount(2) of the inner filesystem, as the kernel target's inner daemon answers INIT: with
    * INIT_EXT only (no passthrough, no async reads, no writeback cache), or for fusePt1 and

@@ -185,14 +185,14 @@ export class Kernel {
     // unmounted superblock).
     this.state.deliverBackground();
     if (this.mounts.size > 0) for (const st of this.mounts.values()) st.deliverBackground();
-    if (this.state.inner.size > 0) for (const inner of this.state.inner.values()) inner.deliverBackground();
+    this.state.inner?.deliverBackground();
     const raw = this.state.vfs.takeEvents();
     const evs = canonicalEvents(raw);
     // inotify merges identical consecutive events (OBS-8).
     if (evs.length < raw.length) t.pass('OBS-8');
     const r = this.observation(o, t, this.state.takeRequestLog(), evs);
     const observed = this.state.observeInner;
-    if (observed !== undefined) r.innerRequests = canonicalAllRequests(this.state.inner.get(observed)?.takeRequests() ?? []);
+    if (observed !== undefined) r.innerRequests = canonicalAllRequests(this.state.inner?.takeRequests() ?? []);
     if (this.mounts.size > 0) {
       const byMount = new Map<string, ObservedOpcode[]>();
       for (const [name, st] of this.mounts) byMount.set(name, st.takeRequestLog());

@@ -124,7 +124,7 @@ export class KernelState {
     this.regs = m?.regs ?? new Map();
     this.backing = m?.backing ?? buildBackingWorld(this.vfs, world, this.fuseMount, profile);
     if (opts.vfs === undefined && m === undefined) this.vfs.ioEvents = world.watchIo === true;
-    this.inner = m?.inner ?? innerFuseMounts(this);
+    this.inner = m !== undefined ? m.inner : observedInnerMount(this);
     // Methods, not arrow properties: tsx (keepNames) names each arrow bound to a name when it
     // is made, and a kernel is made per fuzz case.
     const { backing, vfs } = this;
@@ -235,16 +235,16 @@ export class KernelState {
 
   /**
    * The inner FUSE mount whose daemon the steps observe (World.observeInnerDaemon), served
-   * through a connection of its own (sim/inner-fuse.ts); empty without one.
+   * through a connection of its own (sim/inner-fuse.ts); null without one.
    */
-  readonly inner: ReadonlyMap<InnerFuseKind, InnerFuse>;
+  readonly inner: InnerFuse | null;
 
   /** The nested FUSE mount leaves the namespace: gone, and its world filesystem with it. */
   detachNestedFuse(): void {
     if (this.nestedFuse !== 'mounted') return;
     this.nestedFuse = 'gone';
     this.backing.unmounted.add('nestedFuse');
-    this.inner.get('nestedFuse')?.detach();
+    if (this.inner?.kind === 'nestedFuse') this.inner.detach();
   }
 
   /**
@@ -270,19 +270,17 @@ export class KernelState {
   }
 }
 
-const NO_INNER: ReadonlyMap<InnerFuseKind, InnerFuse> = new Map();
-
 /**
  * The inner FUSE mount whose daemon the steps observe (World.observeInnerDaemon), set as its
  * superblock's file operations. Unobserved, an inner mount's files are read in memory: the same
  * bytes (its daemon's are the world file's, and nothing but the mount writes them) without the
  * cost of a second connection in every fuzz case that opens one.
  */
-function innerFuseMounts(k: KernelState): ReadonlyMap<InnerFuseKind, InnerFuse> {
+function observedInnerMount(k: KernelState): InnerFuse | null {
   const kind = k.observeInner;
-  if (kind === undefined) return NO_INNER;
+  if (kind === undefined) return null;
   const inner = new InnerFuse(k, kind);
   k.backing.mounts[kind].sb.fops = inner;
   // The `fuse` mount exists before the first step; the model makes it at its first use.
-  return new Map([[kind, inner]]);
+  return inner;
 }
